@@ -1,0 +1,82 @@
+"""neuroplast: structural optimization of neural networks with a Rust core.
+
+Grow and prune neurons, channels and layers of trained networks with function-preserving or
+measured edits, find redundant or missing capacity with SVD-based metrics, and drive those
+edits with search controllers.
+"""
+
+from __future__ import annotations
+
+from neuroplast import _core, data
+from neuroplast.errors import (
+    ConfigError,
+    DataError,
+    DTypeError,
+    InvalidMorphismError,
+    NeuroplastError,
+    NumericalError,
+    SerializationError,
+    ShapeError,
+    SpecError,
+)
+from neuroplast.history import History
+from neuroplast.layers import Add, Concat, Dense
+from neuroplast.network import Network
+from neuroplast.optim import SGD, Adam, AdamW, OptimizerState
+from neuroplast.sklearn import NeuroplastClassifier
+from neuroplast.spec import Spec
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Add",
+    "Concat",
+    "ConfigError",
+    "DTypeError",
+    "DataError",
+    "Dense",
+    "History",
+    "InvalidMorphismError",
+    "Network",
+    "NeuroplastClassifier",
+    "NeuroplastError",
+    "NumericalError",
+    "OptimizerState",
+    "SerializationError",
+    "ShapeError",
+    "Spec",
+    "SpecError",
+    "__version__",
+    "data",
+    "get_num_threads",
+    "set_num_threads",
+    "simd_level",
+]
+
+
+def set_num_threads(n: int) -> None:
+    """Sets the number of threads the Rust core uses (default 2).
+
+    Results are reproducible for a given seed and thread count.
+
+    Example:
+        >>> import neuroplast
+        >>> neuroplast.set_num_threads(2); neuroplast.get_num_threads()
+        2
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"the number of threads must be an int >= 1, got {n!r}")
+    _core.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Number of threads the Rust core uses."""
+    return _core.get_num_threads()
+
+
+def simd_level() -> str:
+    """Instruction set of the elementwise kernels on this CPU (``avx512``, ``avx2``, ``scalar``)."""
+    return _core.simd_level()

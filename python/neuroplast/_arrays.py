@@ -1,0 +1,65 @@
+"""Input coercion shared by every public entry point: dtype, shape and contiguity checks.
+
+Values (finiteness, label range) are checked by the Rust core in the same pass that uses them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast.errors import DTypeError, ShapeError
+from neuroplast.spec import Spec
+
+__all__ = ["as_features", "as_labels", "as_targets"]
+
+
+def _numeric(a: Any, what: str) -> npt.NDArray[Any]:
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise DTypeError(f"{what} cannot be converted to an array: {exc}") from exc
+    if arr.dtype == np.bool_ or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise DTypeError(f"{what} must be a real numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+def as_features(x: Any, spec: Spec, what: str = "X") -> npt.NDArray[np.float32]:
+    """``N × n_inputs`` C-contiguous float32 from ``(N, n_in)`` or ``(N, *input_shape)``."""
+    arr = _numeric(x, what)
+    if arr.ndim == 2 and arr.shape[1] == spec.n_inputs:
+        flat = arr
+    elif arr.ndim >= 2 and tuple(arr.shape[1:]) == spec.input_shape:
+        flat = arr.reshape(arr.shape[0], -1)
+    else:
+        raise ShapeError(
+            f"{what} has shape {arr.shape}; expected (n_samples, {spec.n_inputs}) or "
+            f"(n_samples, *{spec.input_shape})"
+        )
+    return np.ascontiguousarray(flat, dtype=np.float32)
+
+
+def as_labels(y: Any, n: int, what: str = "y") -> npt.NDArray[np.int64]:
+    """1-D int64 class labels of length ``n`` (integer dtypes only, no silent rounding)."""
+    arr = _numeric(y, what)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise DTypeError(f"{what} must hold integer class labels, got dtype {arr.dtype}")
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ShapeError(f"{what} has shape {arr.shape}; expected ({n},) to match the features")
+    if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise DTypeError(f"{what} has labels too large for int64")
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def as_targets(y: Any, n: int, n_out: int, what: str = "y") -> npt.NDArray[np.float32]:
+    """``n × n_out`` float32 regression targets (``(n,)`` accepted when ``n_out == 1``)."""
+    arr = _numeric(y, what)
+    if arr.ndim == 1 and n_out == 1:
+        arr = arr[:, None]
+    if arr.shape != (n, n_out):
+        raise ShapeError(f"{what} has shape {arr.shape}; expected ({n}, {n_out})")
+    return np.ascontiguousarray(arr, dtype=np.float32)

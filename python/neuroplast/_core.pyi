@@ -1,0 +1,43 @@
+# Hand-written stubs for the Rust extension; checked with `python -m mypy.stubtest neuroplast._core`.
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+_F32 = npt.NDArray[np.float32]
+_I64 = npt.NDArray[np.int64]
+
+def set_num_threads(n: int) -> None: ...
+def get_num_threads() -> int: ...
+def simd_level() -> str: ...
+def compile_spec(spec: str) -> tuple[list[tuple[str, int]], list[tuple[str, list[int]]]]: ...
+def predict(spec: str, params: list[_F32], masks: list[_F32 | None], x: _F32) -> _F32: ...
+def evaluate(
+    spec: str,
+    params: list[_F32],
+    masks: list[_F32 | None],
+    x: _F32,
+    y_classes: _I64 | None,
+    y_values: _F32 | None,
+) -> dict[str, float]: ...
+def fit(
+    spec: str,
+    params: list[_F32],
+    slots: list[list[_F32]],
+    step: int,
+    x: _F32,
+    y_classes: _I64 | None,
+    y_values: _F32 | None,
+    val: tuple[_F32, _I64 | None, _F32 | None] | None,
+    masks: list[_F32 | None],
+    optimizer: dict[str, Any],
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    shuffle: bool,
+    initial_epoch: int,
+    callback: Callable[[dict[str, Any]], Any] | None = None,
+) -> tuple[list[_F32], list[list[_F32]], int, list[dict[str, Any]]]: ...

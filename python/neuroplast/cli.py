@@ -1,0 +1,106 @@
+"""The ``neuroplast`` command line.
+
+``neuroplast train --dataset digits --hidden 100 --epochs 20`` trains an MLP on a bundled data
+set with a progress bar and prints the final metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from neuroplast import data
+from neuroplast.errors import NeuroplastError
+from neuroplast.network import Network
+from neuroplast.optim import SGD, Adam, AdamW, Optimizer
+from neuroplast.spec import Spec
+
+__all__ = ["main"]
+
+
+def _optimizer(args: argparse.Namespace) -> Optimizer:
+    if args.optimizer == "sgd":
+        return SGD(lr=args.lr, momentum=args.momentum, nesterov=args.nesterov,
+                   weight_decay=args.weight_decay)
+    cls = AdamW if args.optimizer == "adamw" else Adam
+    return cls(lr=args.lr, weight_decay=args.weight_decay)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from neuroplast import set_num_threads
+
+    set_num_threads(args.threads)
+    ds = data.load(args.dataset, seed=args.seed)
+    hidden = args.hidden or [100]
+    spec = Spec.mlp(ds.n_features, hidden, ds.n_classes, args.activation)
+    net = Network.init(spec, seed=args.seed)
+    print(f"dataset {ds.name}: {ds.X_train.shape[0]} train / {ds.X_test.shape[0]} test, "
+          f"{ds.n_features} features, {ds.n_classes} classes", file=sys.stderr)
+    print(f"network {ds.n_features}-{'-'.join(map(str, hidden))}-{ds.n_classes} "
+          f"({args.activation}), {net.n_params} parameters, {net.flops} FLOPs/sample",
+          file=sys.stderr)
+    t0 = time.perf_counter()
+    hist = net.fit(ds.X_train, ds.y_train, epochs=args.epochs, batch_size=args.batch_size,
+                   optimizer=_optimizer(args), seed=args.seed,
+                   validation_data=(ds.X_test, ds.y_test), progress=not args.quiet)
+    seconds = time.perf_counter() - t0
+    train = net.evaluate(ds.X_train, ds.y_train)
+    test = net.evaluate(ds.X_test, ds.y_test)
+    result = {
+        "dataset": ds.name, "hidden": hidden, "epochs": len(hist), "seconds": round(seconds, 3),
+        "n_params": net.n_params, "train_loss": train["loss"],
+        "train_accuracy": train["accuracy"], "test_loss": test["loss"],
+        "test_accuracy": test["accuracy"],
+    }
+    if args.save:
+        net.save(args.save)
+        result["saved"] = args.save
+    if args.json:
+        print(json.dumps(result))
+    else:
+        width = max(map(len, result))
+        for k, v in result.items():
+            print(f"{k:<{width}}  {v:.4f}" if isinstance(v, float) else f"{k:<{width}}  {v}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="neuroplast", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train an MLP on a data set and print its metrics")
+    t.add_argument("--dataset", default="digits", choices=data.available())
+    t.add_argument("--hidden", type=int, action="append",
+                   help="hidden layer width; repeat for more layers (default: one layer of 100)")
+    t.add_argument("--activation", default="relu")
+    t.add_argument("--epochs", type=int, default=20)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--optimizer", choices=("adam", "adamw", "sgd"), default="adam")
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--momentum", type=float, default=0.9)
+    t.add_argument("--nesterov", action="store_true")
+    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--save", metavar="PATH", help="write the trained network to PATH")
+    t.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_train)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``neuroplast`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except NeuroplastError as exc:
+        print(f"neuroplast: error: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The neuroplast exception hierarchy.
+
+Every error neuroplast raises on bad input is a :class:`NeuroplastError`. The subclasses also
+derive from the matching built-in exception (``ValueError``, ``TypeError``, ...) so code that
+already catches those keeps working. The Rust core maps its single error enum onto these
+classes in one place (``rust/neuroplast-py/src/errors.rs``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DTypeError",
+    "DataError",
+    "InvalidMorphismError",
+    "NeuroplastError",
+    "NumericalError",
+    "SerializationError",
+    "ShapeError",
+    "SpecError",
+]
+
+
+class NeuroplastError(Exception):
+    """Base class of every error raised by neuroplast."""
+
+
+class ShapeError(NeuroplastError, ValueError):
+    """An array has the wrong number of dimensions or the wrong size along one of them."""
+
+
+class DataError(NeuroplastError, ValueError):
+    """Data are invalid: empty, non-finite (NaN/Inf), labels out of range, or unavailable."""
+
+
+class DTypeError(DataError, TypeError):
+    """An array has a dtype that cannot be converted safely (e.g. complex, object, float labels)."""
+
+
+class SpecError(NeuroplastError, ValueError):
+    """A network specification is inconsistent (unknown inputs, width mismatch, cycles, ...)."""
+
+
+class ConfigError(NeuroplastError, ValueError):
+    """A hyperparameter or argument is out of range (e.g. ``lr <= 0``, ``batch_size < 1``)."""
+
+
+class InvalidMorphismError(NeuroplastError, ValueError):
+    """A structural edit cannot be applied (e.g. removing the output layer or too many units)."""
+
+
+class NumericalError(NeuroplastError, ArithmeticError):
+    """A computation produced non-finite values (e.g. training diverged) or failed to converge."""
+
+
+class SerializationError(NeuroplastError, OSError):
+    """A saved model file is corrupt, truncated, of an unknown format version or mismatched."""

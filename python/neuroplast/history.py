@@ -1,0 +1,47 @@
+"""Training history returned by :meth:`neuroplast.Network.fit`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["History"]
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of one ``fit`` call.
+
+    Training ``loss``/``accuracy`` are averaged over the epoch's minibatches as they were
+    seen (before each update). Validation metrics are ``None`` without validation data;
+    accuracies are ``None`` for regression losses.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float | None] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    stopped_early: bool = False
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Adds one epoch record from the engine."""
+        self.epoch.append(int(record["epoch"]))
+        self.loss.append(float(record["loss"]))
+        self.accuracy.append(record["accuracy"])
+        self.val_loss.append(record["val_loss"])
+        self.val_accuracy.append(record["val_accuracy"])
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict of all metrics."""
+        return {
+            "epoch": list(self.epoch),
+            "loss": list(self.loss),
+            "accuracy": list(self.accuracy),
+            "val_loss": list(self.val_loss),
+            "val_accuracy": list(self.val_accuracy),
+            "stopped_early": self.stopped_early,
+        }

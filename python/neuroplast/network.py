@@ -1,0 +1,316 @@
+"""``Network = (Spec, params[, optimizer state])``: initialization, training and inference."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast import _core
+from neuroplast._arrays import as_features, as_labels, as_targets
+from neuroplast.errors import ConfigError, ShapeError, SpecError
+from neuroplast.history import History
+from neuroplast.layers import Dense
+from neuroplast.optim import Adam, Optimizer, OptimizerState
+from neuroplast.spec import Spec
+
+__all__ = ["Network"]
+
+F32 = npt.NDArray[np.float32]
+EpochCallback = Callable[[dict[str, Any]], bool | None]
+
+
+def _frozen(a: npt.ArrayLike, shape: tuple[int, ...], name: str) -> F32:
+    arr = np.array(a, dtype=np.float32, order="C", copy=True)
+    if arr.shape != shape:
+        raise ShapeError(f"parameter {name!r} has shape {arr.shape}, the spec needs {shape}")
+    arr.setflags(write=False)
+    return arr
+
+
+def _check_int(value: object, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class Network:
+    """A network: an immutable :class:`Spec`, float32 parameters and optional optimizer state.
+
+    ``fit`` replaces the parameters (training in place); the arrays exposed by ``params`` are
+    read-only so a network can only change through its methods or a structural edit.
+
+    Example:
+        >>> import numpy as np
+        >>> from neuroplast import Network, Spec
+        >>> net = Network.init(Spec.mlp(4, [8], 3), seed=0)
+        >>> X = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+        >>> y = (X[:, 0] > 0).astype(np.int64)
+        >>> hist = net.fit(X, y, epochs=3, batch_size=8, seed=0)
+        >>> len(hist), net.predict(X).shape
+        (3, (30,))
+    """
+
+    __slots__ = ("_optimizer_state", "_params", "_spec")
+
+    def __init__(
+        self,
+        spec: Spec,
+        params: Mapping[str, npt.ArrayLike],
+        optimizer_state: OptimizerState | None = None,
+    ) -> None:
+        if not isinstance(spec, Spec):
+            raise SpecError(f"spec must be a neuroplast.Spec, got {type(spec).__name__}")
+        shapes = spec.param_shapes
+        missing, extra = set(shapes) - set(params), set(params) - set(shapes)
+        if missing or extra:
+            raise ShapeError(
+                f"parameters do not match the spec: missing {sorted(missing)}, "
+                f"unexpected {sorted(extra)}"
+            )
+        self._spec = spec
+        self._params = {n: _frozen(params[n], shapes[n], n) for n in shapes}
+        self._optimizer_state = optimizer_state
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def init(cls, spec: Spec, seed: int = 0) -> Network:
+        """Randomly initialized network.
+
+        Dense weights use He-uniform initialization (bound √(6/fan_in)) before ReLU-family
+        activations and Glorot-uniform (bound √(6/(fan_in+fan_out))) otherwise; biases are 0.
+
+        Example:
+            >>> Network.init(Spec.mlp(64, [100], 10), seed=1).n_params
+            7510
+        """
+        seed = _check_int(seed, "seed", 0)
+        rng = np.random.default_rng(seed)
+        params: dict[str, F32] = {}
+        for node in spec.nodes:
+            if not isinstance(node, Dense):
+                continue
+            fan_in = spec.widths[node.input]
+            relu_like = node.activation in ("relu", "modified_relu", "leaky_relu")
+            bound = np.sqrt(6.0 / fan_in) if relu_like else np.sqrt(6.0 / (fan_in + node.units))
+            w = rng.uniform(-bound, bound, size=(node.units, fan_in))
+            params[f"{node.name}.weight"] = w.astype(np.float32)
+            if node.bias:
+                params[f"{node.name}.bias"] = np.zeros(node.units, np.float32)
+        return cls(spec, params)
+
+    def copy(self) -> Network:
+        """An independent copy (parameters and optimizer state)."""
+        state = self._optimizer_state.copy() if self._optimizer_state else None
+        return Network(self._spec, self._params, state)
+
+    # ----------------------------------------------------------------- properties
+    @property
+    def spec(self) -> Spec:
+        """The network's immutable specification."""
+        return self._spec
+
+    @property
+    def params(self) -> Mapping[str, F32]:
+        """Read-only mapping of parameter name to read-only float32 array."""
+        return MappingProxyType(self._params)
+
+    @property
+    def optimizer_state(self) -> OptimizerState | None:
+        """Optimizer buffers from the last ``fit`` (``None`` before training)."""
+        return self._optimizer_state
+
+    @property
+    def n_params(self) -> int:
+        """Number of parameters (every weight and bias)."""
+        return self._spec.n_params
+
+    @property
+    def flops(self) -> int:
+        """Forward FLOPs per sample (see :attr:`Spec.flops`)."""
+        return self._spec.flops
+
+    def __repr__(self) -> str:
+        return f"Network({self._spec!r}, n_params={self.n_params})"
+
+    # ----------------------------------------------------------------- engine plumbing
+    def _flat_params(self) -> list[F32]:
+        return [self._params[n].reshape(-1) for n in self._spec.param_shapes]
+
+    def _masks(self, masks: Mapping[str, npt.ArrayLike] | None) -> list[F32 | None]:
+        slots: list[F32 | None] = [None] * (len(self._spec.nodes) + 1)
+        for name, m in (masks or {}).items():
+            slots[self._spec.node_index(name)] = np.ascontiguousarray(m, dtype=np.float32).reshape(-1)
+        return slots
+
+    def _targets(self, y: Any, n: int, what: str) -> tuple[Any, Any]:
+        if self._spec.loss == "cross_entropy":
+            return as_labels(y, n, what), None
+        return None, as_targets(y, n, self._spec.n_outputs, what)
+
+    # ----------------------------------------------------------------- training
+    def fit(
+        self,
+        X: npt.ArrayLike,
+        y: npt.ArrayLike,
+        *,
+        epochs: int = 10,
+        batch_size: int = 32,
+        optimizer: Optimizer | None = None,
+        seed: int = 0,
+        validation_data: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+        shuffle: bool = True,
+        initial_epoch: int = 0,
+        masks: Mapping[str, npt.ArrayLike] | None = None,
+        callback: EpochCallback | None = None,
+        progress: bool = False,
+    ) -> History:
+        """Trains in place for ``epochs`` epochs in one engine call (GIL released).
+
+        Args:
+            X: ``(n, n_inputs)`` or ``(n, *input_shape)`` features.
+            y: Integer labels ``(n,)`` for cross-entropy, float targets for MSE.
+            epochs: Number of passes over the data.
+            batch_size: Minibatch size (the last batch of an epoch may be smaller).
+            optimizer: Update rule; default ``Adam(lr=1e-3)``. Its state is kept on the
+                network and continued by later ``fit`` calls with the same kind of optimizer.
+            seed: Shuffling seed; epoch ``e`` uses stream ``initial_epoch + e``.
+            validation_data: Optional ``(X_val, y_val)`` evaluated after every epoch.
+            shuffle: Whether to shuffle samples every epoch.
+            initial_epoch: Global index of the first epoch, so that split training runs
+                reproduce one long run.
+            masks: Per-unit multiplicative masks ``{hidden_node: (units,)}``.
+            callback: Called after every epoch with its metrics; return ``False`` to stop.
+            progress: Show a progress bar (``tqdm``) over epochs.
+
+        Returns:
+            The :class:`History` of this call.
+
+        Raises:
+            ShapeError, DTypeError, DataError: Invalid data (wrong shapes, NaN/Inf, labels
+                out of range, empty).
+            ConfigError: Invalid hyperparameters.
+            NumericalError: Training diverged; the network is left unchanged.
+        """
+        epochs = _check_int(epochs, "epochs", 0)
+        batch_size = _check_int(batch_size, "batch_size", 1)
+        seed = _check_int(seed, "seed", 0)
+        initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
+        opt = Adam() if optimizer is None else optimizer
+        if not hasattr(opt, "slot_names"):
+            raise ConfigError(f"optimizer must be SGD, Adam or AdamW, got {opt!r}")
+        xs = as_features(X, self._spec)
+        yc, yv = self._targets(y, xs.shape[0], "y")
+        val = None
+        if validation_data is not None:
+            if not isinstance(validation_data, tuple) or len(validation_data) != 2:
+                raise ConfigError("validation_data must be a tuple (X_val, y_val)")
+            vx = as_features(validation_data[0], self._spec, "X_val")
+            val = (vx, *self._targets(validation_data[1], vx.shape[0], "y_val"))
+        names = list(self._spec.param_shapes)
+        state = self._optimizer_state
+        if state is not None and not state.compatible_with(opt, self._spec.param_shapes):
+            state = None
+        slots = [] if state is None else [
+            [state.slots[n][k].reshape(-1) for k in opt.slot_names] for n in names
+        ]
+        history = History()
+        cb = _ProgressCallback(epochs, history, callback, progress)
+        try:
+            params, new_slots, step, _ = _core.fit(
+                self._spec._wire_json(), self._flat_params(), slots,
+                0 if state is None else state.step, xs, yc, yv, val,
+                self._masks(masks), opt.to_dict(), epochs, batch_size, seed, shuffle,
+                initial_epoch, cb,
+            )
+        finally:
+            cb.close()
+        shapes = self._spec.param_shapes
+        self._params = {n: _frozen(p.reshape(shapes[n]), shapes[n], n) for n, p in zip(names, params)}
+        self._optimizer_state = OptimizerState(
+            opt.kind, int(step),
+            {n: {k: s.reshape(shapes[n]) for k, s in zip(opt.slot_names, sl)}
+             for n, sl in zip(names, new_slots)},
+        )
+        history.stopped_early = len(history) < epochs
+        return history
+
+    # ----------------------------------------------------------------- inference
+    def forward(self, X: npt.ArrayLike, *, masks: Mapping[str, npt.ArrayLike] | None = None) -> F32:
+        """Raw network outputs (logits for cross-entropy), shape ``(n, n_outputs)``."""
+        xs = as_features(X, self._spec)
+        out = _core.predict(self._spec._wire_json(), self._flat_params(), self._masks(masks), xs)
+        return out.reshape(xs.shape[0], self._spec.n_outputs)
+
+    def predict_proba(self, X: npt.ArrayLike) -> F32:
+        """Softmax class probabilities, shape ``(n, n_classes)`` (cross-entropy networks)."""
+        if self._spec.loss != "cross_entropy":
+            raise ConfigError("predict_proba needs a cross_entropy network; use forward()")
+        z = self.forward(X).astype(np.float64)
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        return p.astype(np.float32)
+
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
+        """Class indices ``(n,)`` for cross-entropy networks, outputs for regression."""
+        out = self.forward(X)
+        if self._spec.loss == "cross_entropy":
+            return out.argmax(axis=1).astype(np.int64)
+        return out
+
+    def evaluate(
+        self, X: npt.ArrayLike, y: npt.ArrayLike, *, masks: Mapping[str, npt.ArrayLike] | None = None
+    ) -> dict[str, float]:
+        """Mean ``loss`` and, for classification, ``accuracy`` on ``(X, y)``."""
+        xs = as_features(X, self._spec)
+        yc, yv = self._targets(y, xs.shape[0], "y")
+        res: dict[str, float] = _core.evaluate(
+            self._spec._wire_json(), self._flat_params(), self._masks(masks), xs, yc, yv
+        )
+        return res
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the network (spec, parameters, optimizer state) to ``path``; see :mod:`neuroplast.io`."""
+        from neuroplast.io import save
+
+        save(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Network:
+        """Reads a network written by :meth:`save`."""
+        from neuroplast.io import load
+
+        return load(path)
+
+
+class _ProgressCallback:
+    """Collects epoch records, drives an optional progress bar and the user's callback."""
+
+    def __init__(self, epochs: int, history: History, user: EpochCallback | None, progress: bool):
+        self.history = history
+        self.user = user
+        self.bar: Any = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
+
+    def __call__(self, record: dict[str, Any]) -> bool:
+        self.history.append(record)
+        if self.bar is not None:
+            shown = {k: f"{v:.4f}" for k, v in record.items() if k != "epoch" and v is not None}
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
+        if self.user is not None:
+            return self.user(record) is not False
+        return True
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

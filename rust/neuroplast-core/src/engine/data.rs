@@ -1,0 +1,130 @@
+//! Validation of user data and masks against a graph, before any work starts.
+
+use super::graph::Graph;
+use super::pass::Masks;
+use crate::error::{Error, Result};
+use crate::kernels::loss::{Loss, Targets};
+
+/// A borrowed data set: `n × n_inputs` features and matching targets.
+#[derive(Clone, Copy, Debug)]
+pub struct DataRef<'a> {
+    pub x: &'a [f32],
+    pub n: usize,
+    pub targets: Targets<'a>,
+}
+
+impl<'a> DataRef<'a> {
+    /// Checks sizes, finiteness and label range for `graph`; `what` names the data in errors.
+    pub fn validate(&self, graph: &Graph, what: &str) -> Result<()> {
+        validate_features(graph, self.x, self.n, what)?;
+        let n_out = graph.n_outputs();
+        match (graph.loss, self.targets) {
+            (Loss::CrossEntropy, Targets::Classes(y)) => {
+                if y.len() != self.n {
+                    return Err(Error::Shape(format!("{what}: {} labels for {} samples", y.len(), self.n)));
+                }
+                if let Some((i, &bad)) = y.iter().enumerate().find(|(_, &v)| v < 0 || v as u64 >= n_out as u64) {
+                    return Err(Error::Data(format!(
+                        "{what}: label {bad} at index {i} is out of range for {n_out} classes (expected 0..{})",
+                        n_out - 1
+                    )));
+                }
+            }
+            (Loss::Mse, Targets::Values(t)) => {
+                if t.len() != self.n * n_out {
+                    return Err(Error::Shape(format!(
+                        "{what}: targets have {} values, expected {} samples × {n_out} outputs",
+                        t.len(),
+                        self.n
+                    )));
+                }
+                check_finite(t, &format!("{what} targets"))?;
+            }
+            (Loss::CrossEntropy, Targets::Values(_)) => {
+                return Err(Error::Data(format!("{what}: cross-entropy needs integer class labels")))
+            }
+            (Loss::Mse, Targets::Classes(_)) => {
+                return Err(Error::Data(format!("{what}: the mse loss needs float targets, not class labels")))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks that `x` holds `n ≥ 1` finite rows of the graph's input width.
+pub fn validate_features(graph: &Graph, x: &[f32], n: usize, what: &str) -> Result<()> {
+    if n == 0 {
+        return Err(Error::Data(format!("{what}: no samples (empty data)")));
+    }
+    let n_in = graph.n_inputs();
+    if x.len() != n * n_in {
+        return Err(Error::Shape(format!(
+            "{what}: {} values do not form {n} samples of {n_in} features",
+            x.len()
+        )));
+    }
+    check_finite(x, what)
+}
+
+/// Error if any value is NaN or infinite, naming the first offending flat index.
+pub fn check_finite(x: &[f32], what: &str) -> Result<()> {
+    // Cheap vectorizable reduction first; locate the culprit only on failure.
+    let all_finite = x.chunks(4096).all(|c| c.iter().fold(0.0f32, |acc, &v| acc + (v - v)) == 0.0);
+    if all_finite {
+        return Ok(());
+    }
+    let i = x.iter().position(|v| !v.is_finite()).unwrap_or(0);
+    Err(Error::Data(format!("{what} contains a non-finite value ({}) at flat index {i}", x[i])))
+}
+
+/// Checks masks: one slot per node, hidden nodes only, right length, finite values.
+pub fn validate_masks(graph: &Graph, masks: &Masks) -> Result<()> {
+    if masks.len() != graph.nodes.len() {
+        return Err(Error::Shape(format!("expected {} mask slots, got {}", graph.nodes.len(), masks.len())));
+    }
+    for (i, m) in masks.iter().enumerate() {
+        let Some(m) = m else { continue };
+        let node = &graph.nodes[i];
+        if i == 0 || i == graph.output {
+            return Err(Error::Config(format!(
+                "masks apply to hidden nodes only; {:?} is the network {}",
+                node.name,
+                if i == 0 { "input" } else { "output" }
+            )));
+        }
+        if m.len() != node.width {
+            return Err(Error::Shape(format!(
+                "mask for {:?} has {} values, the node has {} units",
+                node.name,
+                m.len(),
+                node.width
+            )));
+        }
+        check_finite(m, &format!("mask for {:?}", node.name))?;
+    }
+    Ok(())
+}
+
+/// Checks that parameter tensors match the graph's declared shapes.
+pub fn validate_params(graph: &Graph, params: &[Vec<f32>]) -> Result<()> {
+    if params.len() != graph.params.len() {
+        return Err(Error::Shape(format!(
+            "the spec declares {} parameter tensors, got {}",
+            graph.params.len(),
+            params.len()
+        )));
+    }
+    for (info, p) in graph.params.iter().zip(params) {
+        if p.len() != info.len() {
+            return Err(Error::Shape(format!(
+                "parameter {} should have shape {:?} ({} values), got {} values",
+                info.name,
+                info.shape,
+                info.len(),
+                p.len()
+            )));
+        }
+        check_finite(p, &format!("parameter {}", info.name))?;
+    }
+    Ok(())
+}

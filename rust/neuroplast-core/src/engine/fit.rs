@@ -1,0 +1,161 @@
+//! Training: whole epochs (seeded shuffle, minibatches, forward, backward, update) in one call.
+
+use super::data::{validate_masks, validate_params, DataRef};
+use super::graph::Graph;
+use super::infer::{evaluate_unchecked, Evaluation};
+use super::pass::{backward, forward, Masks, Workspace};
+use crate::error::{ensure_config, Error, Result};
+use crate::kernels::loss::{batch_loss, Loss};
+use crate::kernels::optim::{self, Optimizer};
+use crate::rng::Rng;
+
+/// Settings of one `fit` call.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FitConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub seed: u64,
+    pub shuffle: bool,
+    /// Global index of the first epoch: epoch `e` shuffles with stream `initial_epoch + e`, so
+    /// training in several calls reproduces one long call.
+    pub initial_epoch: u64,
+    pub optimizer: Optimizer,
+    pub threads: usize,
+}
+
+/// Optimizer state: the update counter and per-parameter buffers (`slots[p][k]`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OptState {
+    pub step: u64,
+    pub slots: Vec<Vec<Vec<f32>>>,
+}
+
+impl OptState {
+    /// Zeroed state for `graph` under `opt`.
+    pub fn zeros(graph: &Graph, opt: &Optimizer) -> Self {
+        let slots = graph.params.iter().map(|p| vec![vec![0.0; p.len()]; opt.n_slots()]).collect();
+        Self { step: 0, slots }
+    }
+
+    /// Checks that the state fits `graph` and `opt`.
+    pub fn validate(&self, graph: &Graph, opt: &Optimizer) -> Result<()> {
+        let ok = self.slots.len() == graph.params.len()
+            && self.slots.iter().zip(&graph.params).all(|(s, p)| s.len() == opt.n_slots() && s.iter().all(|b| b.len() == p.len()));
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Shape("optimizer state does not match the network's parameters or the optimizer".into()))
+        }
+    }
+}
+
+/// Metrics of one epoch. Training metrics are averaged over the epoch's minibatches as they
+/// were seen (before each update), as Keras reports them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EpochRecord {
+    pub epoch: u64,
+    pub loss: f64,
+    pub accuracy: Option<f64>,
+    pub val: Option<Evaluation>,
+}
+
+/// Trains `params` and `state` in place. `on_epoch` sees each record and returns `false` to
+/// stop early. On error the caller must discard `params`/`state` (they may be partly updated).
+pub fn fit(
+    graph: &Graph,
+    params: &mut [Vec<f32>],
+    state: &mut OptState,
+    train: &DataRef<'_>,
+    val: Option<&DataRef<'_>>,
+    masks: &Masks,
+    cfg: &FitConfig,
+    on_epoch: &mut dyn FnMut(&EpochRecord) -> bool,
+) -> Result<Vec<EpochRecord>> {
+    validate_params(graph, params)?;
+    validate_masks(graph, masks)?;
+    cfg.optimizer.validate()?;
+    ensure_config(cfg.batch_size >= 1, || "batch_size must be at least 1".into())?;
+    ensure_config(cfg.threads >= 1, || "threads must be at least 1".into())?;
+    train.validate(graph, "training data")?;
+    if let Some(v) = val {
+        v.validate(graph, "validation data")?;
+    }
+    state.validate(graph, &cfg.optimizer)?;
+    let batch = cfg.batch_size.min(train.n);
+    let mut ws = Workspace::new(graph, batch, true, cfg.threads);
+    let val_block = val.map_or(1, |v| v.n.min(1024));
+    let mut val_ws = val.map(|_| Workspace::new(graph, val_block, false, cfg.threads));
+    let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
+    let n_in = graph.n_inputs();
+    let mut xb = vec![0.0f32; batch * n_in];
+    let mut order: Vec<usize> = (0..train.n).collect();
+    let mut history = Vec::with_capacity(cfg.epochs);
+    for e in 0..cfg.epochs as u64 {
+        let epoch = cfg.initial_epoch + e;
+        order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+        if cfg.shuffle {
+            Rng::new(cfg.seed, epoch).shuffle(&mut order);
+        }
+        let (mut loss_sum, mut correct) = (0.0, 0usize);
+        for idx in order.chunks(batch) {
+            let rows = idx.len();
+            for (dst, &s) in xb.chunks_exact_mut(n_in).zip(idx) {
+                dst.copy_from_slice(&train.x[s * n_in..(s + 1) * n_in]);
+            }
+            let r = train_step(graph, params, state, masks, &xb[..rows * n_in], idx, train, &mut ws, &mut grads, cfg)?;
+            if !r.loss_sum.is_finite() {
+                return Err(Error::Numerical(format!(
+                    "training diverged: the loss became {} in epoch {epoch} at update {}; \
+                     lower the learning rate or check the data scale",
+                    r.loss_sum, state.step
+                )));
+            }
+            loss_sum += r.loss_sum;
+            correct += r.correct;
+        }
+        let val_eval = match (val, val_ws.as_mut()) {
+            (Some(v), Some(vws)) => Some(evaluate_unchecked(graph, params, masks, v, vws, val_block)),
+            _ => None,
+        };
+        let rec = EpochRecord {
+            epoch,
+            loss: loss_sum / train.n as f64,
+            accuracy: (graph.loss == Loss::CrossEntropy).then(|| correct as f64 / train.n as f64),
+            val: val_eval,
+        };
+        history.push(rec);
+        if !on_epoch(&rec) {
+            break;
+        }
+    }
+    Ok(history)
+}
+
+fn train_step(
+    graph: &Graph,
+    params: &mut [Vec<f32>],
+    state: &mut OptState,
+    masks: &Masks,
+    xb: &[f32],
+    idx: &[usize],
+    train: &DataRef<'_>,
+    ws: &mut Workspace,
+    grads: &mut [Vec<f32>],
+    cfg: &FitConfig,
+) -> Result<crate::kernels::loss::BatchLoss> {
+    let rows = idx.len();
+    let n_out = graph.n_outputs();
+    forward(graph, params, masks, xb, rows, ws);
+    let out = ws.output(xb, graph.output, rows * n_out).to_vec();
+    let g = ws.output_grad(graph, rows);
+    let r = batch_loss(graph.loss, &out, n_out, train.targets, idx, rows, Some(g));
+    if !r.loss_sum.is_finite() {
+        return Ok(r);
+    }
+    backward(graph, params, masks, xb, rows, ws, grads);
+    state.step += 1;
+    for ((w, g), slots) in params.iter_mut().zip(grads.iter()).zip(state.slots.iter_mut()) {
+        optim::step(&cfg.optimizer, w, g, slots, state.step);
+    }
+    Ok(r)
+}

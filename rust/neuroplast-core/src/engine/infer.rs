@@ -1,0 +1,64 @@
+//! Inference: batched forward passes and evaluation without parameter updates.
+
+use super::data::{validate_features, validate_masks, validate_params, DataRef};
+use super::graph::Graph;
+use super::pass::{forward, Masks, Workspace};
+use crate::error::Result;
+use crate::kernels::loss::{batch_loss, Loss};
+
+/// Rows per forward block during inference (bounds memory independent of data size).
+const BLOCK: usize = 1024;
+
+/// Mean loss and accuracy (accuracy only for classification).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    pub loss: f64,
+    pub accuracy: Option<f64>,
+}
+
+/// Network outputs (`n × n_outputs`, row-major) for `n` samples.
+pub fn predict(graph: &Graph, params: &[Vec<f32>], masks: &Masks, x: &[f32], n: usize, threads: usize) -> Result<Vec<f32>> {
+    validate_params(graph, params)?;
+    validate_masks(graph, masks)?;
+    validate_features(graph, x, n, "X")?;
+    let (n_in, n_out) = (graph.n_inputs(), graph.n_outputs());
+    let mut ws = Workspace::new(graph, BLOCK.min(n), false, threads);
+    let mut y = vec![0.0f32; n * n_out];
+    for (start, yb) in (0..n).step_by(BLOCK).zip(y.chunks_mut(BLOCK * n_out)) {
+        let rows = BLOCK.min(n - start);
+        let xb = &x[start * n_in..(start + rows) * n_in];
+        forward(graph, params, masks, xb, rows, &mut ws);
+        yb.copy_from_slice(ws.output(xb, graph.output, rows * n_out));
+    }
+    Ok(y)
+}
+
+/// Mean loss (and accuracy for classification) over a data set, without validation of data.
+pub(crate) fn evaluate_unchecked(graph: &Graph, params: &[Vec<f32>], masks: &Masks, data: &DataRef<'_>, ws: &mut Workspace, block: usize) -> Evaluation {
+    let (n_in, n_out) = (graph.n_inputs(), graph.n_outputs());
+    let mut loss_sum = 0.0;
+    let mut correct = 0;
+    let idx: Vec<usize> = (0..data.n).collect();
+    for start in (0..data.n).step_by(block) {
+        let rows = block.min(data.n - start);
+        let xb = &data.x[start * n_in..(start + rows) * n_in];
+        forward(graph, params, masks, xb, rows, ws);
+        let out = ws.output(xb, graph.output, rows * n_out);
+        let r = batch_loss(graph.loss, out, n_out, data.targets, &idx[start..start + rows], rows, None);
+        loss_sum += r.loss_sum;
+        correct += r.correct;
+    }
+    Evaluation {
+        loss: loss_sum / data.n as f64,
+        accuracy: (graph.loss == Loss::CrossEntropy).then(|| correct as f64 / data.n as f64),
+    }
+}
+
+/// Mean loss and accuracy of the network on `data`.
+pub fn evaluate(graph: &Graph, params: &[Vec<f32>], masks: &Masks, data: &DataRef<'_>, threads: usize) -> Result<Evaluation> {
+    validate_params(graph, params)?;
+    validate_masks(graph, masks)?;
+    data.validate(graph, "evaluation data")?;
+    let mut ws = Workspace::new(graph, BLOCK.min(data.n), false, threads);
+    Ok(evaluate_unchecked(graph, params, masks, data, &mut ws, BLOCK))
+}

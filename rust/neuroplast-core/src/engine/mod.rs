@@ -1,0 +1,12 @@
+//! The training engine: compiled graphs, forward/backward passes, training and inference.
+
+pub mod data;
+pub mod fit;
+pub mod graph;
+pub mod infer;
+pub mod pass;
+
+pub use data::DataRef;
+pub use fit::{fit, EpochRecord, FitConfig, OptState};
+pub use graph::{Graph, Node, NodeKind, ParamInfo};
+pub use infer::{evaluate, predict, Evaluation};

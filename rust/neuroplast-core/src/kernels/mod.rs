@@ -1,0 +1,7 @@
+//! Compute kernels: GEMM, activations, losses and optimizer updates.
+
+pub mod activation;
+pub mod gemm;
+pub mod loss;
+pub mod optim;
+pub mod simd;

@@ -1,0 +1,106 @@
+//! The only numpy-aware file: arrays and Python values in, core types out, and back.
+
+use neuroplast_core::engine::{EpochRecord, Evaluation};
+use neuroplast_core::kernels::loss::Targets;
+use neuroplast_core::kernels::optim::Optimizer;
+use neuroplast_core::Error;
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::errors::to_py;
+
+fn shape_err(py: Python<'_>, msg: String) -> PyErr {
+    to_py(py, Error::Shape(msg))
+}
+
+/// Borrows a C-contiguous 1-D array as a slice.
+pub fn slice1<'a, T: numpy::Element>(py: Python<'_>, a: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
+    a.as_slice().map_err(|_| shape_err(py, "expected a C-contiguous array".into()))
+}
+
+/// Borrows a C-contiguous 2-D array as `(slice, rows)`.
+pub fn slice2<'a, T: numpy::Element>(py: Python<'_>, a: &'a PyReadonlyArray2<'_, T>) -> PyResult<(&'a [T], usize)> {
+    let rows = a.shape()[0];
+    let s = a.as_slice().map_err(|_| shape_err(py, "expected a C-contiguous 2-D array".into()))?;
+    Ok((s, rows))
+}
+
+/// Copies a list of flat float32 arrays into owned vectors.
+pub fn vecs_in(py: Python<'_>, arrays: &[PyReadonlyArray1<'_, f32>]) -> PyResult<Vec<Vec<f32>>> {
+    arrays.iter().map(|a| slice1(py, a).map(<[f32]>::to_vec)).collect()
+}
+
+/// Optional per-node masks.
+pub fn masks_in(py: Python<'_>, masks: &[Option<PyReadonlyArray1<'_, f32>>]) -> PyResult<Vec<Option<Vec<f32>>>> {
+    masks.iter().map(|m| m.as_ref().map(|a| slice1(py, a).map(<[f32]>::to_vec)).transpose()).collect()
+}
+
+/// Owned vectors back to numpy arrays.
+pub fn vecs_out<'py>(py: Python<'py>, v: Vec<Vec<f32>>) -> Vec<Bound<'py, PyArray1<f32>>> {
+    v.into_iter().map(|x| PyArray1::from_vec(py, x)).collect()
+}
+
+/// Class labels (int64, 1-D) or regression targets (float32, 2-D), whichever is given.
+pub fn targets<'a>(
+    py: Python<'_>,
+    classes: &'a Option<PyReadonlyArray1<'_, i64>>,
+    values: &'a Option<PyReadonlyArray2<'_, f32>>,
+) -> PyResult<Targets<'a>> {
+    match (classes, values) {
+        (Some(c), None) => Ok(Targets::Classes(slice1(py, c)?)),
+        (None, Some(v)) => Ok(Targets::Values(slice2(py, v)?.0)),
+        _ => Err(to_py(py, Error::Data("pass exactly one of class labels or float targets".into()))),
+    }
+}
+
+fn get<'py, T: FromPyObjectOwned<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
+    let py = d.py();
+    let v = d
+        .get_item(key)?
+        .ok_or_else(|| to_py(py, Error::Config(format!("optimizer setting {key:?} is missing"))))?;
+    v.extract::<T>().map_err(|_| to_py(py, Error::Config(format!("optimizer setting {key:?} has the wrong type"))))
+}
+
+/// Optimizer from its dict form (`{"kind": "adam", "lr": ..., ...}`).
+pub fn optimizer(d: &Bound<'_, PyDict>) -> PyResult<Optimizer> {
+    let kind: String = get(d, "kind")?;
+    match kind.as_str() {
+        "sgd" => Ok(Optimizer::Sgd {
+            lr: get(d, "lr")?,
+            momentum: get(d, "momentum")?,
+            nesterov: get(d, "nesterov")?,
+            weight_decay: get(d, "weight_decay")?,
+        }),
+        "adam" | "adamw" => Ok(Optimizer::Adam {
+            lr: get(d, "lr")?,
+            beta1: get(d, "beta1")?,
+            beta2: get(d, "beta2")?,
+            eps: get(d, "eps")?,
+            weight_decay: get(d, "weight_decay")?,
+            decoupled: kind == "adamw",
+        }),
+        other => Err(to_py(d.py(), Error::Config(format!("unknown optimizer {other:?}")))),
+    }
+}
+
+/// An evaluation as a dict with `loss` and, for classification, `accuracy`.
+pub fn evaluation<'py>(py: Python<'py>, e: &Evaluation) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("loss", e.loss)?;
+    if let Some(a) = e.accuracy {
+        d.set_item("accuracy", a)?;
+    }
+    Ok(d)
+}
+
+/// An epoch record as a dict (`epoch`, `loss`, `accuracy`, `val_loss`, `val_accuracy`).
+pub fn record<'py>(py: Python<'py>, r: &EpochRecord) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("epoch", r.epoch)?;
+    d.set_item("loss", r.loss)?;
+    d.set_item("accuracy", r.accuracy)?;
+    d.set_item("val_loss", r.val.map(|v| v.loss))?;
+    d.set_item("val_accuracy", r.val.and_then(|v| v.accuracy))?;
+    Ok(d)
+}

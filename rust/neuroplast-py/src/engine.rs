@@ -1,0 +1,145 @@
+//! Bindings for the training engine: spec compilation, fit, predict, evaluate.
+
+use neuroplast_core::engine::{self, DataRef, EpochRecord, FitConfig, Graph, OptState};
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::convert;
+use crate::errors::{run, to_py};
+
+type Labels<'py> = Option<PyReadonlyArray1<'py, i64>>;
+type Values<'py> = Option<PyReadonlyArray2<'py, f32>>;
+type ValData<'py> = (PyReadonlyArray2<'py, f32>, Labels<'py>, Values<'py>);
+type FitOut<'py> = (Vec<Bound<'py, PyArray1<f32>>>, Vec<Vec<Bound<'py, PyArray1<f32>>>>, u64, Vec<Bound<'py, PyDict>>);
+
+fn graph(py: Python<'_>, spec: &str) -> PyResult<Graph> {
+    Graph::from_json(spec).map_err(|e| to_py(py, e))
+}
+
+/// Validates a spec; returns `(node widths, [(param name, shape)])`.
+#[pyfunction]
+pub fn compile_spec(py: Python<'_>, spec: &str) -> PyResult<(Vec<(String, usize)>, Vec<(String, Vec<usize>)>)> {
+    let g = graph(py, spec)?;
+    let widths = g.nodes.iter().map(|n| (n.name.clone(), n.width)).collect();
+    Ok((widths, g.params.into_iter().map(|p| (p.name, p.shape)).collect()))
+}
+
+/// Network outputs for `x` (flat, `n × n_outputs`).
+#[pyfunction]
+pub fn predict<'py>(
+    py: Python<'py>,
+    spec: &str,
+    params: Vec<PyReadonlyArray1<'py, f32>>,
+    masks: Vec<Option<PyReadonlyArray1<'py, f32>>>,
+    x: PyReadonlyArray2<'py, f32>,
+) -> PyResult<Bound<'py, PyArray1<f32>>> {
+    let g = graph(py, spec)?;
+    let (p, m) = (convert::vecs_in(py, &params)?, convert::masks_in(py, &masks)?);
+    let (xs, n) = convert::slice2(py, &x)?;
+    let y = run(py, |t| engine::predict(&g, &p, &m, xs, n, t))?;
+    Ok(PyArray1::from_vec(py, y))
+}
+
+/// Mean loss (and accuracy) on a data set.
+#[pyfunction]
+pub fn evaluate<'py>(
+    py: Python<'py>,
+    spec: &str,
+    params: Vec<PyReadonlyArray1<'py, f32>>,
+    masks: Vec<Option<PyReadonlyArray1<'py, f32>>>,
+    x: PyReadonlyArray2<'py, f32>,
+    y_classes: Labels<'py>,
+    y_values: Values<'py>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let g = graph(py, spec)?;
+    let (p, m) = (convert::vecs_in(py, &params)?, convert::masks_in(py, &masks)?);
+    let (xs, n) = convert::slice2(py, &x)?;
+    let data = DataRef { x: xs, n, targets: convert::targets(py, &y_classes, &y_values)? };
+    let e = run(py, |t| engine::evaluate(&g, &p, &m, &data, t))?;
+    convert::evaluation(py, &e)
+}
+
+/// Trains for whole epochs in one call; returns `(params, slots, step, records)`.
+#[pyfunction]
+#[pyo3(signature = (spec, params, slots, step, x, y_classes, y_values, val, masks, optimizer, epochs, batch_size, seed, shuffle, initial_epoch, callback=None))]
+pub fn fit<'py>(
+    py: Python<'py>,
+    spec: &str,
+    params: Vec<PyReadonlyArray1<'py, f32>>,
+    slots: Vec<Vec<PyReadonlyArray1<'py, f32>>>,
+    step: u64,
+    x: PyReadonlyArray2<'py, f32>,
+    y_classes: Labels<'py>,
+    y_values: Values<'py>,
+    val: Option<ValData<'py>>,
+    masks: Vec<Option<PyReadonlyArray1<'py, f32>>>,
+    optimizer: Bound<'py, PyDict>,
+    epochs: usize,
+    batch_size: usize,
+    seed: u64,
+    shuffle: bool,
+    initial_epoch: u64,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<FitOut<'py>> {
+    let g = graph(py, spec)?;
+    let opt = convert::optimizer(&optimizer)?;
+    let mut p = convert::vecs_in(py, &params)?;
+    let m = convert::masks_in(py, &masks)?;
+    let mut state = opt_state(py, &g, &opt, slots, step)?;
+    let (xs, n) = convert::slice2(py, &x)?;
+    let train = DataRef { x: xs, n, targets: convert::targets(py, &y_classes, &y_values)? };
+    let val = val.as_ref().map(|(vx, vc, vv)| -> PyResult<DataRef<'_>> {
+        let (x, n) = convert::slice2(py, vx)?;
+        Ok(DataRef { x, n, targets: convert::targets(py, vc, vv)? })
+    });
+    let val = val.transpose()?;
+    let mut cb = Callback { f: callback, err: None };
+    let records = run(py, |threads| {
+        let cfg = FitConfig { epochs, batch_size, seed, shuffle, initial_epoch, optimizer: opt, threads };
+        engine::fit(&g, &mut p, &mut state, &train, val.as_ref(), &m, &cfg, &mut |r| cb.call(r))
+    })?;
+    if let Some(e) = cb.err {
+        return Err(e);
+    }
+    let recs = records.iter().map(|r| convert::record(py, r)).collect::<PyResult<_>>()?;
+    let slots_out = state.slots.into_iter().map(|s| convert::vecs_out(py, s)).collect();
+    Ok((convert::vecs_out(py, p), slots_out, state.step, recs))
+}
+
+fn opt_state(
+    py: Python<'_>,
+    g: &Graph,
+    opt: &neuroplast_core::kernels::optim::Optimizer,
+    slots: Vec<Vec<PyReadonlyArray1<'_, f32>>>,
+    step: u64,
+) -> PyResult<OptState> {
+    if slots.is_empty() {
+        return Ok(OptState::zeros(g, opt));
+    }
+    let slots = slots.iter().map(|s| convert::vecs_in(py, s)).collect::<PyResult<Vec<_>>>()?;
+    Ok(OptState { step, slots })
+}
+
+/// Per-epoch Python callback; re-acquires the GIL only between epochs. A raised exception
+/// stops training and is re-raised after the engine returns.
+struct Callback {
+    f: Option<Py<PyAny>>,
+    err: Option<PyErr>,
+}
+
+impl Callback {
+    fn call(&mut self, r: &EpochRecord) -> bool {
+        let Some(f) = &self.f else { return true };
+        Python::attach(|py| {
+            let res = convert::record(py, r).and_then(|d| f.call1(py, (d,)));
+            match res {
+                Ok(v) => v.is_none(py) || v.bind(py).is_truthy().unwrap_or(true),
+                Err(e) => {
+                    self.err = Some(e);
+                    false
+                }
+            }
+        })
+    }
+}

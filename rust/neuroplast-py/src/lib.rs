@@ -1,0 +1,22 @@
+//! `neuroplast._core`: thin bindings over `neuroplast-core`. Each function extracts its
+//! arguments, runs the core with the GIL released (see [`errors::run`]) and converts back.
+
+use pyo3::prelude::*;
+
+mod convert;
+mod engine;
+mod errors;
+mod threads;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::compile_spec, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::predict, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::evaluate, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::fit, m)?)?;
+    Ok(())
+}
