@@ -1,9 +1,22 @@
-# Hand-written stubs for the Rust extension; checked with `python -m mypy.stubtest neuroplast._core`.
+# Hand-written stubs for the Rust extension.
+# Checked with `python -m mypy.stubtest neuroplast._core`.
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "__version__",
+    "compile_spec",
+    "evaluate",
+    "fit",
+    "get_num_threads",
+    "gradients",
+    "predict",
+    "set_num_threads",
+    "simd_level",
+]
 
 __version__: str
 
@@ -23,6 +36,14 @@ def evaluate(
     y_classes: _I64 | None,
     y_values: _F32 | None,
 ) -> dict[str, float]: ...
+def gradients(
+    spec: str,
+    params: list[_F32],
+    masks: list[_F32 | None],
+    x: _F32,
+    y_classes: _I64 | None,
+    y_values: _F32 | None,
+) -> tuple[float, list[_F32]]: ...
 def fit(
     spec: str,
     params: list[_F32],

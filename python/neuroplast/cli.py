@@ -23,8 +23,12 @@ __all__ = ["main"]
 
 def _optimizer(args: argparse.Namespace) -> Optimizer:
     if args.optimizer == "sgd":
-        return SGD(lr=args.lr, momentum=args.momentum, nesterov=args.nesterov,
-                   weight_decay=args.weight_decay)
+        return SGD(
+            lr=args.lr,
+            momentum=args.momentum,
+            nesterov=args.nesterov,
+            weight_decay=args.weight_decay,
+        )
     cls = AdamW if args.optimizer == "adamw" else Adam
     return cls(lr=args.lr, weight_decay=args.weight_decay)
 
@@ -37,22 +41,39 @@ def _train(args: argparse.Namespace) -> int:
     hidden = args.hidden or [100]
     spec = Spec.mlp(ds.n_features, hidden, ds.n_classes, args.activation)
     net = Network.init(spec, seed=args.seed)
-    print(f"dataset {ds.name}: {ds.X_train.shape[0]} train / {ds.X_test.shape[0]} test, "
-          f"{ds.n_features} features, {ds.n_classes} classes", file=sys.stderr)
-    print(f"network {ds.n_features}-{'-'.join(map(str, hidden))}-{ds.n_classes} "
-          f"({args.activation}), {net.n_params} parameters, {net.flops} FLOPs/sample",
-          file=sys.stderr)
+    print(
+        f"dataset {ds.name}: {ds.X_train.shape[0]} train / {ds.X_test.shape[0]} test, "
+        f"{ds.n_features} features, {ds.n_classes} classes",
+        file=sys.stderr,
+    )
+    print(
+        f"network {ds.n_features}-{'-'.join(map(str, hidden))}-{ds.n_classes} "
+        f"({args.activation}), {net.n_params} parameters, {net.flops} FLOPs/sample",
+        file=sys.stderr,
+    )
     t0 = time.perf_counter()
-    hist = net.fit(ds.X_train, ds.y_train, epochs=args.epochs, batch_size=args.batch_size,
-                   optimizer=_optimizer(args), seed=args.seed,
-                   validation_data=(ds.X_test, ds.y_test), progress=not args.quiet)
+    hist = net.fit(
+        ds.X_train,
+        ds.y_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer=_optimizer(args),
+        seed=args.seed,
+        validation_data=(ds.X_test, ds.y_test),
+        progress=not args.quiet,
+    )
     seconds = time.perf_counter() - t0
     train = net.evaluate(ds.X_train, ds.y_train)
     test = net.evaluate(ds.X_test, ds.y_test)
     result = {
-        "dataset": ds.name, "hidden": hidden, "epochs": len(hist), "seconds": round(seconds, 3),
-        "n_params": net.n_params, "train_loss": train["loss"],
-        "train_accuracy": train["accuracy"], "test_loss": test["loss"],
+        "dataset": ds.name,
+        "hidden": hidden,
+        "epochs": len(hist),
+        "seconds": round(seconds, 3),
+        "n_params": net.n_params,
+        "train_loss": train["loss"],
+        "train_accuracy": train["accuracy"],
+        "test_loss": test["loss"],
         "test_accuracy": test["accuracy"],
     }
     if args.save:
@@ -72,8 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train an MLP on a data set and print its metrics")
     t.add_argument("--dataset", default="digits", choices=data.available())
-    t.add_argument("--hidden", type=int, action="append",
-                   help="hidden layer width; repeat for more layers (default: one layer of 100)")
+    t.add_argument(
+        "--hidden",
+        type=int,
+        action="append",
+        help="hidden layer width; repeat for more layers (default: one layer of 100)",
+    )
     t.add_argument("--activation", default="relu")
     t.add_argument("--epochs", type=int, default=20)
     t.add_argument("--batch-size", type=int, default=32)

@@ -55,7 +55,11 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
     offset = 0
     for name, arr in tensors:
         data = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(arr.shape),
+            "data_offsets": [offset, offset + len(data)],
+        }
         chunks.append(data)
         offset += len(data)
     body = b"".join(chunks)
@@ -106,7 +110,11 @@ def _tensors(path: Path, header: dict[str, Any], body: bytes) -> dict[str, np.nd
         key=lambda kv: kv[1].get("data_offsets", [0])[0] if isinstance(kv[1], dict) else 0,
     ):
         try:
-            dtype, shape, (a, b) = info["dtype"], tuple(int(d) for d in info["shape"]), info["data_offsets"]
+            dtype, shape, (a, b) = (
+                info["dtype"],
+                tuple(int(d) for d in info["shape"]),
+                info["data_offsets"],
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise _fail(path, f"bad entry for tensor {name!r}") from exc
         if dtype != "F32" or a != end or b < a or b > len(body) or b - a != 4 * int(np.prod(shape)):
@@ -119,8 +127,12 @@ def _tensors(path: Path, header: dict[str, Any], body: bytes) -> dict[str, np.nd
 
 
 def load(path: str | os.PathLike[str]) -> Network:
-    """Reads a network written by :func:`save`; raises ``SerializationError`` if it is
-    corrupt, truncated, of another format or version, or inconsistent with its spec."""
+    """Reads a network written by :func:`save`.
+
+    Raises:
+        SerializationError: The file is corrupt, truncated, of another format or version, or
+            inconsistent with its spec.
+    """
     from neuroplast.network import Network
 
     path = Path(path)

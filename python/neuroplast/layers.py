@@ -142,8 +142,11 @@ def node_from_dict(d: dict[str, Any]) -> Node:
         if op == "dense":
             (inp,) = d["inputs"]
             return Dense(
-                input=inp, units=d["units"], bias=bool(d.get("bias", True)),
-                negative_slope=slope, **common,
+                input=inp,
+                units=d["units"],
+                bias=bool(d.get("bias", True)),
+                negative_slope=slope,
+                **common,
             )
         if op in ("add", "concat"):
             cls = Add if op == "add" else Concat

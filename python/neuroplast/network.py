@@ -144,7 +144,9 @@ class Network:
     def _masks(self, masks: Mapping[str, npt.ArrayLike] | None) -> list[F32 | None]:
         slots: list[F32 | None] = [None] * (len(self._spec.nodes) + 1)
         for name, m in (masks or {}).items():
-            slots[self._spec.node_index(name)] = np.ascontiguousarray(m, dtype=np.float32).reshape(-1)
+            slots[self._spec.node_index(name)] = np.ascontiguousarray(m, dtype=np.float32).reshape(
+                -1
+            )
         return slots
 
     def _targets(self, y: Any, n: int, what: str) -> tuple[Any, Any]:
@@ -215,26 +217,46 @@ class Network:
         state = self._optimizer_state
         if state is not None and not state.compatible_with(opt, self._spec.param_shapes):
             state = None
-        slots = [] if state is None else [
-            [state.slots[n][k].reshape(-1) for k in opt.slot_names] for n in names
-        ]
+        slots = (
+            []
+            if state is None
+            else [[state.slots[n][k].reshape(-1) for k in opt.slot_names] for n in names]
+        )
         history = History()
         cb = _ProgressCallback(epochs, history, callback, progress)
         try:
             params, new_slots, step, _ = _core.fit(
-                self._spec._wire_json(), self._flat_params(), slots,
-                0 if state is None else state.step, xs, yc, yv, val,
-                self._masks(masks), opt.to_dict(), epochs, batch_size, seed, shuffle,
-                initial_epoch, cb,
+                self._spec._wire_json(),
+                self._flat_params(),
+                slots,
+                0 if state is None else state.step,
+                xs,
+                yc,
+                yv,
+                val,
+                self._masks(masks),
+                opt.to_dict(),
+                epochs,
+                batch_size,
+                seed,
+                shuffle,
+                initial_epoch,
+                cb,
             )
         finally:
             cb.close()
         shapes = self._spec.param_shapes
-        self._params = {n: _frozen(p.reshape(shapes[n]), shapes[n], n) for n, p in zip(names, params)}
+        self._params = {
+            n: _frozen(p.reshape(shapes[n]), shapes[n], n)
+            for n, p in zip(names, params, strict=True)
+        }
         self._optimizer_state = OptimizerState(
-            opt.kind, int(step),
-            {n: {k: s.reshape(shapes[n]) for k, s in zip(opt.slot_names, sl)}
-             for n, sl in zip(names, new_slots)},
+            opt.kind,
+            int(step),
+            {
+                n: {k: s.reshape(shapes[n]) for k, s in zip(opt.slot_names, sl, strict=True)}
+                for n, sl in zip(names, new_slots, strict=True)
+            },
         )
         history.stopped_early = len(history) < epochs
         return history
@@ -260,11 +282,16 @@ class Network:
         """Class indices ``(n,)`` for cross-entropy networks, outputs for regression."""
         out = self.forward(X)
         if self._spec.loss == "cross_entropy":
-            return out.argmax(axis=1).astype(np.int64)
+            labels: npt.NDArray[np.int64] = out.argmax(axis=1).astype(np.int64)
+            return labels
         return out
 
     def evaluate(
-        self, X: npt.ArrayLike, y: npt.ArrayLike, *, masks: Mapping[str, npt.ArrayLike] | None = None
+        self,
+        X: npt.ArrayLike,
+        y: npt.ArrayLike,
+        *,
+        masks: Mapping[str, npt.ArrayLike] | None = None,
     ) -> dict[str, float]:
         """Mean ``loss`` and, for classification, ``accuracy`` on ``(X, y)``."""
         xs = as_features(X, self._spec)
@@ -274,9 +301,29 @@ class Network:
         )
         return res
 
+    def gradients(
+        self,
+        X: npt.ArrayLike,
+        y: npt.ArrayLike,
+        *,
+        masks: Mapping[str, npt.ArrayLike] | None = None,
+    ) -> tuple[float, dict[str, F32]]:
+        """Mean loss on ``(X, y)`` and its gradient for every parameter (one full batch).
+
+        The same forward/backward the engine uses in ``fit``; useful for gradient checks and
+        gradient-based unit scoring.
+        """
+        xs = as_features(X, self._spec)
+        yc, yv = self._targets(y, xs.shape[0], "y")
+        loss, grads = _core.gradients(
+            self._spec._wire_json(), self._flat_params(), self._masks(masks), xs, yc, yv
+        )
+        shapes = self._spec.param_shapes
+        return float(loss), {n: g.reshape(shapes[n]) for n, g in zip(shapes, grads, strict=True)}
+
     # ----------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Writes the network (spec, parameters, optimizer state) to ``path``; see :mod:`neuroplast.io`."""
+        """Writes spec, parameters and optimizer state to ``path`` (see :mod:`neuroplast.io`)."""
         from neuroplast.io import save
 
         save(self, path)

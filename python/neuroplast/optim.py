@@ -47,7 +47,10 @@ class SGD:
             _finite_nonneg(self.momentum) and self.momentum < 1,
             f"momentum must be in [0, 1), got {self.momentum!r}",
         )
-        _check(_finite_nonneg(self.weight_decay), f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        _check(
+            _finite_nonneg(self.weight_decay),
+            f"weight_decay must be >= 0, got {self.weight_decay!r}",
+        )
         _check(not self.nesterov or self.momentum > 0, "nesterov requires momentum > 0")
 
     @property
@@ -62,8 +65,13 @@ class SGD:
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as passed to the engine."""
-        return {"kind": "sgd", "lr": self.lr, "momentum": self.momentum,
-                "nesterov": self.nesterov, "weight_decay": self.weight_decay}
+        return {
+            "kind": "sgd",
+            "lr": self.lr,
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "weight_decay": self.weight_decay,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,7 +97,10 @@ class Adam:
         )
         object.__setattr__(self, "betas", betas)
         _check(_finite_nonneg(self.eps) and self.eps > 0, f"eps must be > 0, got {self.eps!r}")
-        _check(_finite_nonneg(self.weight_decay), f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        _check(
+            _finite_nonneg(self.weight_decay),
+            f"weight_decay must be >= 0, got {self.weight_decay!r}",
+        )
 
     @property
     def kind(self) -> str:
@@ -103,8 +114,14 @@ class Adam:
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as passed to the engine."""
-        return {"kind": self.kind, "lr": self.lr, "beta1": self.betas[0], "beta2": self.betas[1],
-                "eps": self.eps, "weight_decay": self.weight_decay}
+        return {
+            "kind": self.kind,
+            "lr": self.lr,
+            "beta1": self.betas[0],
+            "beta2": self.betas[1],
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+        }
 
 
 @dataclass(frozen=True)
@@ -142,7 +159,10 @@ class OptimizerState:
     def compatible_with(self, optimizer: Optimizer, shapes: Mapping[str, tuple[int, ...]]) -> bool:
         """Whether this state can continue training with ``optimizer`` on ``shapes``."""
         # Adam and AdamW share their moments; switching between them keeps the state.
-        same_family = self.kind == optimizer.kind or {self.kind, optimizer.kind} == {"adam", "adamw"}
+        same_family = self.kind == optimizer.kind or {self.kind, optimizer.kind} == {
+            "adam",
+            "adamw",
+        }
         if not same_family or set(self.slots) != set(shapes):
             return False
         return all(
@@ -154,6 +174,7 @@ class OptimizerState:
     def copy(self) -> OptimizerState:
         """A deep copy."""
         return OptimizerState(
-            self.kind, self.step,
+            self.kind,
+            self.step,
             {p: {k: v.copy() for k, v in s.items()} for p, s in self.slots.items()},
         )

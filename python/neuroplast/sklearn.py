@@ -90,8 +90,12 @@ class NeuroplastClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         spec = Spec.mlp(x.shape[1], list(self.hidden), len(self.classes_), self.activation)
         self.network_ = Network.init(spec, seed=self.seed)
         self.history_ = self.network_.fit(
-            x, encoded.astype(np.int64), epochs=self.epochs, batch_size=self.batch_size,
-            optimizer=self._make_optimizer(), seed=self.seed,
+            x,
+            encoded.astype(np.int64),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=self._make_optimizer(),
+            seed=self.seed,
         )
         self.n_features_in_ = x.shape[1]
         return self

@@ -55,7 +55,9 @@ class Spec:
     def __post_init__(self) -> None:
         shape = tuple(self.input_shape) if isinstance(self.input_shape, Iterable) else None
         if not shape or not all(isinstance(d, int) and d >= 1 for d in shape):
-            raise SpecError(f"input_shape must be a tuple of positive ints, got {self.input_shape!r}")
+            raise SpecError(
+                f"input_shape must be a tuple of positive ints, got {self.input_shape!r}"
+            )
         object.__setattr__(self, "input_shape", shape)
         object.__setattr__(self, "nodes", tuple(self.nodes))
         if not all(isinstance(n, (Dense, Add, Concat)) for n in self.nodes):
@@ -64,9 +66,7 @@ class Spec:
             raise SpecError(f"unknown loss {self.loss!r}; expected one of {LOSSES}")
         widths, params = _core.compile_spec(self._wire_json())
         object.__setattr__(self, "_widths", MappingProxyType(dict(widths)))
-        object.__setattr__(
-            self, "_params", MappingProxyType({n: tuple(s) for n, s in params})
-        )
+        object.__setattr__(self, "_params", MappingProxyType({n: tuple(s) for n, s in params}))
 
     # ----------------------------------------------------------------- builders
     @classmethod
@@ -220,4 +220,7 @@ class Spec:
             f"{n.name}:{type(n).__name__.lower()}({self._widths[n.name]},{n.activation})"
             for n in self.nodes
         )
-        return f"Spec(input_shape={self.input_shape}, [{body}], output={self.output!r}, loss={self.loss!r})"
+        return (
+            f"Spec(input_shape={self.input_shape}, [{body}], output={self.output!r}, "
+            f"loss={self.loss!r})"
+        )

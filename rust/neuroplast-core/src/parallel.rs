@@ -14,9 +14,7 @@ fn pools() -> &'static Mutex<HashMap<usize, Arc<ThreadPool>>> {
 }
 
 fn pool(threads: usize) -> Result<Arc<ThreadPool>> {
-    let mut map = pools()
-        .lock()
-        .map_err(|_| Error::Numerical("thread-pool registry poisoned".into()))?;
+    let mut map = pools().lock().map_err(|_| Error::Numerical("thread-pool registry poisoned".into()))?;
     if let Some(p) = map.get(&threads) {
         return Ok(Arc::clone(p));
     }

@@ -20,7 +20,10 @@ pub fn slice1<'a, T: numpy::Element>(py: Python<'_>, a: &'a PyReadonlyArray1<'_,
 }
 
 /// Borrows a C-contiguous 2-D array as `(slice, rows)`.
-pub fn slice2<'a, T: numpy::Element>(py: Python<'_>, a: &'a PyReadonlyArray2<'_, T>) -> PyResult<(&'a [T], usize)> {
+pub fn slice2<'a, T: numpy::Element>(
+    py: Python<'_>,
+    a: &'a PyReadonlyArray2<'_, T>,
+) -> PyResult<(&'a [T], usize)> {
     let rows = a.shape()[0];
     let s = a.as_slice().map_err(|_| shape_err(py, "expected a C-contiguous 2-D array".into()))?;
     Ok((s, rows))
@@ -32,7 +35,10 @@ pub fn vecs_in(py: Python<'_>, arrays: &[PyReadonlyArray1<'_, f32>]) -> PyResult
 }
 
 /// Optional per-node masks.
-pub fn masks_in(py: Python<'_>, masks: &[Option<PyReadonlyArray1<'_, f32>>]) -> PyResult<Vec<Option<Vec<f32>>>> {
+pub fn masks_in(
+    py: Python<'_>,
+    masks: &[Option<PyReadonlyArray1<'_, f32>>],
+) -> PyResult<Vec<Option<Vec<f32>>>> {
     masks.iter().map(|m| m.as_ref().map(|a| slice1(py, a).map(<[f32]>::to_vec)).transpose()).collect()
 }
 
@@ -59,7 +65,8 @@ fn get<'py, T: FromPyObjectOwned<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyR
     let v = d
         .get_item(key)?
         .ok_or_else(|| to_py(py, Error::Config(format!("optimizer setting {key:?} is missing"))))?;
-    v.extract::<T>().map_err(|_| to_py(py, Error::Config(format!("optimizer setting {key:?} has the wrong type"))))
+    v.extract::<T>()
+        .map_err(|_| to_py(py, Error::Config(format!("optimizer setting {key:?} has the wrong type"))))
 }
 
 /// Optimizer from its dict form (`{"kind": "adam", "lr": ..., ...}`).

@@ -11,7 +11,11 @@ use crate::errors::{run, to_py};
 type Labels<'py> = Option<PyReadonlyArray1<'py, i64>>;
 type Values<'py> = Option<PyReadonlyArray2<'py, f32>>;
 type ValData<'py> = (PyReadonlyArray2<'py, f32>, Labels<'py>, Values<'py>);
-type FitOut<'py> = (Vec<Bound<'py, PyArray1<f32>>>, Vec<Vec<Bound<'py, PyArray1<f32>>>>, u64, Vec<Bound<'py, PyDict>>);
+type FitOut<'py> =
+    (Vec<Bound<'py, PyArray1<f32>>>, Vec<Vec<Bound<'py, PyArray1<f32>>>>, u64, Vec<Bound<'py, PyDict>>);
+
+/// Node widths and parameter shapes of a compiled spec.
+type CompiledSpec = (Vec<(String, usize)>, Vec<(String, Vec<usize>)>);
 
 fn graph(py: Python<'_>, spec: &str) -> PyResult<Graph> {
     Graph::from_json(spec).map_err(|e| to_py(py, e))
@@ -19,7 +23,10 @@ fn graph(py: Python<'_>, spec: &str) -> PyResult<Graph> {
 
 /// Validates a spec; returns `(node widths, [(param name, shape)])`.
 #[pyfunction]
-pub fn compile_spec(py: Python<'_>, spec: &str) -> PyResult<(Vec<(String, usize)>, Vec<(String, Vec<usize>)>)> {
+pub fn compile_spec(
+    py: Python<'_>,
+    spec: &str,
+) -> PyResult<CompiledSpec> {
     let g = graph(py, spec)?;
     let widths = g.nodes.iter().map(|n| (n.name.clone(), n.width)).collect();
     Ok((widths, g.params.into_iter().map(|p| (p.name, p.shape)).collect()))
@@ -58,6 +65,25 @@ pub fn evaluate<'py>(
     let data = DataRef { x: xs, n, targets: convert::targets(py, &y_classes, &y_values)? };
     let e = run(py, |t| engine::evaluate(&g, &p, &m, &data, t))?;
     convert::evaluation(py, &e)
+}
+
+/// Mean loss over the data and its gradient for every parameter (flat arrays).
+#[pyfunction]
+pub fn gradients<'py>(
+    py: Python<'py>,
+    spec: &str,
+    params: Vec<PyReadonlyArray1<'py, f32>>,
+    masks: Vec<Option<PyReadonlyArray1<'py, f32>>>,
+    x: PyReadonlyArray2<'py, f32>,
+    y_classes: Labels<'py>,
+    y_values: Values<'py>,
+) -> PyResult<(f64, Vec<Bound<'py, PyArray1<f32>>>)> {
+    let g = graph(py, spec)?;
+    let (p, m) = (convert::vecs_in(py, &params)?, convert::masks_in(py, &masks)?);
+    let (xs, n) = convert::slice2(py, &x)?;
+    let data = DataRef { x: xs, n, targets: convert::targets(py, &y_classes, &y_values)? };
+    let (loss, grads) = run(py, |t| engine::gradients(&g, &p, &m, &data, t))?;
+    Ok((loss, convert::vecs_out(py, grads)))
 }
 
 /// Trains for whole epochs in one call; returns `(params, slots, step, records)`.

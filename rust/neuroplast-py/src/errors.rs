@@ -34,8 +34,10 @@ pub fn to_py(py: Python<'_>, e: Error) -> PyErr {
 }
 
 /// Runs `f` with the GIL released inside the configured thread pool; maps its error.
-pub fn run<T: Send>(py: Python<'_>, f: impl FnOnce(usize) -> neuroplast_core::Result<T> + Send) -> PyResult<T> {
+pub fn run<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce(usize) -> neuroplast_core::Result<T> + Send,
+) -> PyResult<T> {
     let threads = num_threads();
-    py.detach(|| run_in_pool(threads, || f(threads)).and_then(|r| r))
-        .map_err(|e| to_py(py, e))
+    py.detach(|| run_in_pool(threads, || f(threads)).and_then(|r| r)).map_err(|e| to_py(py, e))
 }

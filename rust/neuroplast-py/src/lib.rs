@@ -18,5 +18,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::predict, m)?)?;
     m.add_function(wrap_pyfunction!(engine::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(engine::fit, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::gradients, m)?)?;
     Ok(())
 }

@@ -15,7 +15,10 @@ pub fn num_threads() -> usize {
 #[pyfunction]
 pub fn set_num_threads(py: Python<'_>, n: usize) -> PyResult<()> {
     if n == 0 {
-        return Err(crate::errors::to_py(py, neuroplast_core::Error::Config("the number of threads must be at least 1".into())));
+        return Err(crate::errors::to_py(
+            py,
+            neuroplast_core::Error::Config("the number of threads must be at least 1".into()),
+        ));
     }
     THREADS.store(n, Ordering::Relaxed);
     Ok(())

@@ -40,11 +40,17 @@ impl OptState {
     /// Checks that the state fits `graph` and `opt`.
     pub fn validate(&self, graph: &Graph, opt: &Optimizer) -> Result<()> {
         let ok = self.slots.len() == graph.params.len()
-            && self.slots.iter().zip(&graph.params).all(|(s, p)| s.len() == opt.n_slots() && s.iter().all(|b| b.len() == p.len()));
+            && self
+                .slots
+                .iter()
+                .zip(&graph.params)
+                .all(|(s, p)| s.len() == opt.n_slots() && s.iter().all(|b| b.len() == p.len()));
         if ok {
             Ok(())
         } else {
-            Err(Error::Shape("optimizer state does not match the network's parameters or the optimizer".into()))
+            Err(Error::Shape(
+                "optimizer state does not match the network's parameters or the optimizer".into(),
+            ))
         }
     }
 }
@@ -102,7 +108,18 @@ pub fn fit(
             for (dst, &s) in xb.chunks_exact_mut(n_in).zip(idx) {
                 dst.copy_from_slice(&train.x[s * n_in..(s + 1) * n_in]);
             }
-            let r = train_step(graph, params, state, masks, &xb[..rows * n_in], idx, train, &mut ws, &mut grads, cfg)?;
+            let r = train_step(
+                graph,
+                params,
+                state,
+                masks,
+                &xb[..rows * n_in],
+                idx,
+                train,
+                &mut ws,
+                &mut grads,
+                cfg,
+            )?;
             if !r.loss_sum.is_finite() {
                 return Err(Error::Numerical(format!(
                     "training diverged: the loss became {} in epoch {epoch} at update {}; \

@@ -103,7 +103,10 @@ impl Graph {
             serde_json::from_str(text).map_err(|e| Error::Spec(format!("invalid spec JSON: {e}")))?;
         let n_in: usize = wire.input_shape.iter().product();
         if wire.input_shape.is_empty() || n_in == 0 {
-            return Err(Error::Spec(format!("input_shape must be non-empty and positive, got {:?}", wire.input_shape)));
+            return Err(Error::Spec(format!(
+                "input_shape must be non-empty and positive, got {:?}",
+                wire.input_shape
+            )));
         }
         let mut nodes = vec![Node {
             name: "input".into(),
@@ -136,27 +139,29 @@ impl Graph {
 }
 
 fn find(nodes: &[Node], name: &str, role: &str) -> Result<usize> {
-    nodes
-        .iter()
-        .position(|n| n.name == name)
-        .ok_or_else(|| Error::Spec(format!("{role} refers to unknown or later node {name:?} (nodes must be listed in topological order)")))
+    nodes.iter().position(|n| n.name == name).ok_or_else(|| {
+        Error::Spec(format!(
+            "{role} refers to unknown or later node {name:?} (nodes must be listed in topological order)"
+        ))
+    })
 }
 
 fn compile_node(w: &WireNode, nodes: &[Node], params: &mut Vec<ParamInfo>) -> Result<Node> {
     if nodes.iter().any(|n| n.name == w.name) {
         return Err(Error::Spec(format!("duplicate node name {:?}", w.name)));
     }
-    let inputs = w
-        .inputs
-        .iter()
-        .map(|i| find(nodes, i, &format!("node {:?}", w.name)))
-        .collect::<Result<Vec<_>>>()?;
+    let inputs =
+        w.inputs.iter().map(|i| find(nodes, i, &format!("node {:?}", w.name))).collect::<Result<Vec<_>>>()?;
     let widths: Vec<usize> = inputs.iter().map(|&i| nodes[i].width).collect();
     let activation = Activation::parse(&w.activation, w.negative_slope)?;
     let (kind, width) = match w.op.as_str() {
         "dense" => {
             if inputs.len() != 1 {
-                return Err(Error::Spec(format!("dense node {:?} needs exactly one input, got {}", w.name, inputs.len())));
+                return Err(Error::Spec(format!(
+                    "dense node {:?} needs exactly one input, got {}",
+                    w.name,
+                    inputs.len()
+                )));
             }
             if w.units == 0 {
                 return Err(Error::Spec(format!("dense node {:?} needs units >= 1", w.name)));

@@ -2,7 +2,7 @@
 
 use super::data::{validate_features, validate_masks, validate_params, DataRef};
 use super::graph::Graph;
-use super::pass::{forward, Masks, Workspace};
+use super::pass::{backward, forward, Masks, Workspace};
 use crate::error::Result;
 use crate::kernels::loss::{batch_loss, Loss};
 
@@ -17,7 +17,14 @@ pub struct Evaluation {
 }
 
 /// Network outputs (`n × n_outputs`, row-major) for `n` samples.
-pub fn predict(graph: &Graph, params: &[Vec<f32>], masks: &Masks, x: &[f32], n: usize, threads: usize) -> Result<Vec<f32>> {
+pub fn predict(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    x: &[f32],
+    n: usize,
+    threads: usize,
+) -> Result<Vec<f32>> {
     validate_params(graph, params)?;
     validate_masks(graph, masks)?;
     validate_features(graph, x, n, "X")?;
@@ -34,7 +41,14 @@ pub fn predict(graph: &Graph, params: &[Vec<f32>], masks: &Masks, x: &[f32], n: 
 }
 
 /// Mean loss (and accuracy for classification) over a data set, without validation of data.
-pub(crate) fn evaluate_unchecked(graph: &Graph, params: &[Vec<f32>], masks: &Masks, data: &DataRef<'_>, ws: &mut Workspace, block: usize) -> Evaluation {
+pub(crate) fn evaluate_unchecked(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    data: &DataRef<'_>,
+    ws: &mut Workspace,
+    block: usize,
+) -> Evaluation {
     let (n_in, n_out) = (graph.n_inputs(), graph.n_outputs());
     let mut loss_sum = 0.0;
     let mut correct = 0;
@@ -55,10 +69,41 @@ pub(crate) fn evaluate_unchecked(graph: &Graph, params: &[Vec<f32>], masks: &Mas
 }
 
 /// Mean loss and accuracy of the network on `data`.
-pub fn evaluate(graph: &Graph, params: &[Vec<f32>], masks: &Masks, data: &DataRef<'_>, threads: usize) -> Result<Evaluation> {
+pub fn evaluate(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    data: &DataRef<'_>,
+    threads: usize,
+) -> Result<Evaluation> {
     validate_params(graph, params)?;
     validate_masks(graph, masks)?;
     data.validate(graph, "evaluation data")?;
     let mut ws = Workspace::new(graph, BLOCK.min(data.n), false, threads);
     Ok(evaluate_unchecked(graph, params, masks, data, &mut ws, BLOCK))
+}
+
+/// Mean loss over `data` and its gradient with respect to every parameter (one full batch).
+///
+/// This is the exact quantity one training step descends, exposed for gradient checks and
+/// for controllers that score units by their gradients.
+pub fn gradients(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    data: &DataRef<'_>,
+    threads: usize,
+) -> Result<(f64, Vec<Vec<f32>>)> {
+    validate_params(graph, params)?;
+    validate_masks(graph, masks)?;
+    data.validate(graph, "data")?;
+    let (n, n_out) = (data.n, graph.n_outputs());
+    let mut ws = Workspace::new(graph, n, true, threads);
+    forward(graph, params, masks, data.x, n, &mut ws);
+    let out = ws.output(data.x, graph.output, n * n_out).to_vec();
+    let idx: Vec<usize> = (0..n).collect();
+    let r = batch_loss(graph.loss, &out, n_out, data.targets, &idx, n, Some(ws.output_grad(graph, n)));
+    let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
+    backward(graph, params, masks, data.x, n, &mut ws, &mut grads);
+    Ok((r.loss_sum / n as f64, grads))
 }

@@ -9,4 +9,4 @@ pub mod pass;
 pub use data::DataRef;
 pub use fit::{fit, EpochRecord, FitConfig, OptState};
 pub use graph::{Graph, Node, NodeKind, ParamInfo};
-pub use infer::{evaluate, predict, Evaluation};
+pub use infer::{evaluate, gradients, predict, Evaluation};

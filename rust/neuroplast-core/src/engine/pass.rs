@@ -49,13 +49,26 @@ impl Workspace {
 }
 
 /// Computes every node's output for the `rows × n_inputs` block `x`.
-pub fn forward(graph: &Graph, params: &[Vec<f32>], masks: &Masks, x: &[f32], rows: usize, ws: &mut Workspace) {
+pub fn forward(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    x: &[f32],
+    rows: usize,
+    ws: &mut Workspace,
+) {
     for i in 1..graph.nodes.len() {
         let node = &graph.nodes[i];
         let width = node.width;
         let len = rows * width;
         let (done, rest) = ws.out.split_at_mut(i);
-        let input = |j: usize| -> &[f32] { if j == 0 { x } else { &done[j][..rows * graph.nodes[j].width] } };
+        let input = |j: usize| -> &[f32] {
+            if j == 0 {
+                x
+            } else {
+                &done[j][..rows * graph.nodes[j].width]
+            }
+        };
         let pre = &mut ws.pre[i][..len];
         match node.kind {
             NodeKind::Input => continue,
@@ -137,7 +150,14 @@ pub fn backward(
             std::mem::take(&mut grads[b])
         });
         let mut bias_grad = bias_grad;
-        activation::backward(node.activation, &ws.pre[i][..len], g, node.width, mask, bias_grad.as_deref_mut());
+        activation::backward(
+            node.activation,
+            &ws.pre[i][..len],
+            g,
+            node.width,
+            mask,
+            bias_grad.as_deref_mut(),
+        );
         if let (Some(b), Some(bg)) = (bias_slot, bias_grad) {
             grads[b] = bg;
         }
@@ -149,11 +169,31 @@ pub fn backward(
                 let fan_in = graph.nodes[j].width;
                 let xin = if j == 0 { x } else { &ws.out[j][..rows * fan_in] };
                 let units = Dims { rows, cols: node.width };
-                gemm(g, units, Trans::Yes, xin, Dims { rows, cols: fan_in }, Trans::No, &mut grads[weight], false, ws.threads);
+                gemm(
+                    g,
+                    units,
+                    Trans::Yes,
+                    xin,
+                    Dims { rows, cols: fan_in },
+                    Trans::No,
+                    &mut grads[weight],
+                    false,
+                    ws.threads,
+                );
                 if j != 0 {
                     let acc = ws.has_grad[j];
                     let w = Dims { rows: node.width, cols: fan_in };
-                    gemm(g, units, Trans::No, &params[weight], w, Trans::No, &mut gdone[j][..rows * fan_in], acc, ws.threads);
+                    gemm(
+                        g,
+                        units,
+                        Trans::No,
+                        &params[weight],
+                        w,
+                        Trans::No,
+                        &mut gdone[j][..rows * fan_in],
+                        acc,
+                        ws.threads,
+                    );
                     ws.has_grad[j] = true;
                 }
             }
@@ -171,7 +211,9 @@ pub fn backward(
                     let w = graph.nodes[j].width;
                     if j != 0 {
                         let acc = ws.has_grad[j];
-                        for (dst, src) in gdone[j][..rows * w].chunks_exact_mut(w).zip(g.chunks_exact(node.width)) {
+                        for (dst, src) in
+                            gdone[j][..rows * w].chunks_exact_mut(w).zip(g.chunks_exact(node.width))
+                        {
                             accumulate(dst, &src[offset..offset + w], acc);
                         }
                         ws.has_grad[j] = true;

@@ -49,15 +49,7 @@ pub fn gemm(
     let (m, n) = (av.nrows(), bv.ncols());
     debug_assert_eq!(c.len(), m * n);
     let cv = MatMut::from_row_major_slice_mut(c, m, n);
-    let beta = if accumulate {
-        Accum::Add
-    } else {
-        Accum::Replace
-    };
-    let par = if threads <= 1 || m * n * av.ncols() < 64 * 64 * 64 {
-        Par::Seq
-    } else {
-        Par::rayon(threads)
-    };
+    let beta = if accumulate { Accum::Add } else { Accum::Replace };
+    let par = if threads <= 1 || m * n * av.ncols() < 64 * 64 * 64 { Par::Seq } else { Par::rayon(threads) };
     matmul(cv, beta, av, bv, 1.0f32, par);
 }

@@ -17,9 +17,9 @@ impl Loss {
         match name {
             "cross_entropy" => Ok(Self::CrossEntropy),
             "mse" => Ok(Self::Mse),
-            other => Err(Error::Spec(format!(
-                "unknown loss {other:?}; expected \"cross_entropy\" or \"mse\""
-            ))),
+            other => {
+                Err(Error::Spec(format!("unknown loss {other:?}; expected \"cross_entropy\" or \"mse\"")))
+            }
         }
     }
 }

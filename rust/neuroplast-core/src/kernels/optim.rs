@@ -100,7 +100,14 @@ mod tests {
 
     #[test]
     fn adam_matches_textbook_formula() {
-        let opt = Optimizer::Adam { lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, decoupled: true };
+        let opt = Optimizer::Adam {
+            lr: 0.1,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.01,
+            decoupled: true,
+        };
         let mut w = vec![1.0f32, -2.0];
         let g = [0.5f32, -0.25];
         let mut slots = vec![vec![0.0; 2], vec![0.0; 2]];
@@ -130,7 +137,18 @@ mod tests {
         step(&opt, &mut w, &[1.0], &mut slots, 1);
         // buf = 1, step = 1 + 0.9·1 = 1.9.
         assert!((w[0] - (1.0 - 0.19)).abs() < 1e-7);
-        assert!(Optimizer::Sgd { lr: 0.1, momentum: 0.0, nesterov: true, weight_decay: 0.0 }.validate().is_err());
-        assert!(Optimizer::Adam { lr: -1.0, beta1: 0.9, beta2: 0.9, eps: 1e-8, weight_decay: 0.0, decoupled: false }.validate().is_err());
+        assert!(Optimizer::Sgd { lr: 0.1, momentum: 0.0, nesterov: true, weight_decay: 0.0 }
+            .validate()
+            .is_err());
+        assert!(Optimizer::Adam {
+            lr: -1.0,
+            beta1: 0.9,
+            beta2: 0.9,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decoupled: false
+        }
+        .validate()
+        .is_err());
     }
 }

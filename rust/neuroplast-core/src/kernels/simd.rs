@@ -12,8 +12,7 @@ pub fn simd_level() -> &'static str {
         if std::arch::is_x86_feature_detected!("avx512f") {
             return "avx512";
         }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
             return "avx2";
         }
     }
@@ -73,8 +72,7 @@ pub fn exp_f32(x: f32) -> f32 {
     let p = 1.0
         + r * (1.0
             + r * (0.5
-                + r * (1.0 / 6.0
-                    + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
     let scale = f32::from_bits((((k as i32) + 127) as u32) << 23);
     p * scale
 }

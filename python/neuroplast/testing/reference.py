@@ -1,0 +1,472 @@
+"""A pure-NumPy float64 reference of the neuroplast engine.
+
+Everything the Rust core computes for a :class:`~neuroplast.Spec` is re-implemented here in the
+most direct way, in float64, so tests can compare the engine against it:
+
+* :func:`forward` / :func:`forward_trace`: node outputs of any graph of ``dense``/``add``/
+  ``concat`` nodes with every activation and optional per-node unit masks (applied after the
+  activation, ``out = f(pre) * mask``).
+* :func:`loss_value` / :func:`loss_and_output_gradient`: softmax cross-entropy (mean over the
+  batch, integer labels) and MSE (mean over all elements).
+* :func:`loss_and_gradients`: the loss and its gradient for every parameter, keyed by the names
+  of :attr:`Spec.param_shapes <neuroplast.Spec.param_shapes>`.
+* :func:`numerical_gradients`: central finite differences of the same loss.
+* :func:`optimizer_step`: one update of SGD (momentum, Nesterov, weight decay) or Adam/AdamW
+  with PyTorch's rules and bias correction.
+
+Derivative conventions at the kink ``z = 0`` follow the engine: ``relu'(0) = 0``,
+``modified_relu'(0) = 1`` and ``leaky_relu'(0) = negative_slope``.
+
+Example:
+    >>> import numpy as np
+    >>> from neuroplast import Network, Spec
+    >>> from neuroplast.testing import reference
+    >>> net = Network.init(Spec.mlp(3, [4], 2), seed=0)
+    >>> X = np.ones((2, 3), np.float32)
+    >>> bool(np.allclose(reference.forward(net.spec, net.params, X), net.forward(X), atol=1e-5))
+    True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast.layers import Add, Concat, Dense, Node
+from neuroplast.optim import SGD, Adam, AdamW
+from neuroplast.spec import Spec
+
+__all__ = [
+    "KINKED_ACTIVATIONS",
+    "SLOT_NAMES",
+    "ForwardTrace",
+    "ReferenceOptimizerState",
+    "accuracy",
+    "activation",
+    "activation_derivative",
+    "flops",
+    "forward",
+    "forward_trace",
+    "kink_margin",
+    "loss_and_gradients",
+    "loss_and_output_gradient",
+    "loss_value",
+    "n_params",
+    "node_widths",
+    "numerical_gradients",
+    "optimizer_step",
+    "param_shapes",
+]
+
+F64 = npt.NDArray[np.float64]
+ArrayMap = Mapping[str, npt.ArrayLike]
+
+#: Activations with a kink at zero (finite differences across it are meaningless).
+KINKED_ACTIVATIONS: frozenset[str] = frozenset({"relu", "modified_relu", "leaky_relu"})
+
+#: Per-parameter state buffers of each optimizer kind, as the engine names them.
+SLOT_NAMES: Mapping[str, tuple[str, ...]] = {
+    "sgd": (),
+    "sgd_momentum": ("momentum_buffer",),
+    "adam": ("exp_avg", "exp_avg_sq"),
+    "adamw": ("exp_avg", "exp_avg_sq"),
+}
+
+
+# ------------------------------------------------------------------------------ activations
+def activation(name: str, z: npt.ArrayLike, negative_slope: float = 0.01) -> F64:
+    """Applies activation ``name`` elementwise in float64.
+
+    Example:
+        >>> activation("leaky_relu", [-2.0, 3.0], 0.5).tolist()
+        [-1.0, 3.0]
+    """
+    x = np.asarray(z, dtype=np.float64)
+    if name == "identity":
+        return x.copy()
+    if name in ("relu", "modified_relu"):
+        return np.maximum(x, 0.0)
+    if name == "leaky_relu":
+        return np.where(x > 0, x, negative_slope * x)
+    if name == "sigmoid":
+        # Numerically stable logistic function.
+        e = np.exp(-np.abs(x))
+        out: F64 = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return out
+    if name == "tanh":
+        return np.tanh(x)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def activation_derivative(name: str, z: npt.ArrayLike, negative_slope: float = 0.01) -> F64:
+    """Derivative of activation ``name`` at ``z`` (engine conventions at ``z = 0``).
+
+    Example:
+        >>> activation_derivative("relu", [0.0]).tolist(), activation_derivative("modified_relu", [0.0]).tolist()
+        ([0.0], [1.0])
+    """
+    x = np.asarray(z, dtype=np.float64)
+    if name == "identity":
+        return np.ones_like(x)
+    if name == "relu":
+        return (x > 0).astype(np.float64)
+    if name == "modified_relu":
+        return (x >= 0).astype(np.float64)
+    if name == "leaky_relu":
+        return np.where(x > 0, 1.0, negative_slope)
+    if name == "sigmoid":
+        s = activation("sigmoid", x)
+        return s * (1.0 - s)
+    if name == "tanh":
+        t = np.tanh(x)
+        return 1.0 - t * t
+    raise ValueError(f"unknown activation {name!r}")
+
+
+# ------------------------------------------------------------------------------ structure
+def node_widths(spec: Spec) -> dict[str, int]:
+    """Output width of every node (and ``"input"``), computed from the node definitions."""
+    widths = {"input": math.prod(spec.input_shape)}
+    for node in spec.nodes:
+        if isinstance(node, Dense):
+            widths[node.name] = node.units
+        elif isinstance(node, Add):
+            widths[node.name] = widths[node.inputs[0]]
+        else:
+            widths[node.name] = sum(widths[i] for i in node.inputs)
+    return widths
+
+
+def param_shapes(spec: Spec) -> dict[str, tuple[int, ...]]:
+    """Parameter names and shapes in engine order: per dense node ``weight`` then ``bias``."""
+    widths = node_widths(spec)
+    shapes: dict[str, tuple[int, ...]] = {}
+    for node in spec.nodes:
+        if isinstance(node, Dense):
+            shapes[f"{node.name}.weight"] = (node.units, widths[node.input])
+            if node.bias:
+                shapes[f"{node.name}.bias"] = (node.units,)
+    return shapes
+
+
+def n_params(spec: Spec) -> int:
+    """Number of parameters: ``units·(fan_in + bias)`` summed over dense nodes."""
+    widths = node_widths(spec)
+    return sum(
+        n.units * (widths[n.input] + int(n.bias)) for n in spec.nodes if isinstance(n, Dense)
+    )
+
+
+def flops(spec: Spec) -> int:
+    """Forward FLOPs per sample with the documented counting rules of :attr:`Spec.flops`."""
+    widths = node_widths(spec)
+    total = 0
+    for node in spec.nodes:
+        width = widths[node.name]
+        if isinstance(node, Dense):
+            total += 2 * widths[node.input] * width + (width if node.bias else 0)
+        elif isinstance(node, Add):
+            total += (len(node.inputs) - 1) * width
+        if node.activation != "identity":
+            total += width
+    return total
+
+
+# ------------------------------------------------------------------------------ forward
+@dataclass(frozen=True)
+class ForwardTrace:
+    """Intermediate values of one forward pass (float64).
+
+    Attributes:
+        pre: Pre-activation ``z`` of every computed node, shape ``(n, width)``.
+        out: Output of every node (after activation and mask), including ``"input"``.
+        output_name: Name of the network's output node.
+    """
+
+    pre: dict[str, F64]
+    out: dict[str, F64]
+    output_name: str
+
+    @property
+    def output(self) -> F64:
+        """The network output ``(n, n_outputs)``."""
+        return self.out[self.output_name]
+
+
+def _features(spec: Spec, X: npt.ArrayLike) -> F64:
+    x = np.asarray(X, dtype=np.float64)
+    return x.reshape(x.shape[0], -1)
+
+
+def _as_params(params: ArrayMap) -> dict[str, F64]:
+    return {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+
+
+def _as_masks(masks: ArrayMap | None) -> dict[str, F64]:
+    return {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in (masks or {}).items()}
+
+
+def _pre_activation(node: Node, params: Mapping[str, F64], out: Mapping[str, F64]) -> F64:
+    if isinstance(node, Dense):
+        z: F64 = out[node.input] @ params[f"{node.name}.weight"].T
+        if node.bias:
+            z = z + params[f"{node.name}.bias"]
+        return z
+    if isinstance(node, Add):
+        total = out[node.inputs[0]].copy()
+        for name in node.inputs[1:]:
+            total = total + out[name]
+        return total
+    if isinstance(node, Concat):
+        return np.concatenate([out[name] for name in node.inputs], axis=1)
+    raise TypeError(f"unknown node type {type(node).__name__}")
+
+
+def forward_trace(
+    spec: Spec, params: ArrayMap, X: npt.ArrayLike, masks: ArrayMap | None = None
+) -> ForwardTrace:
+    """Forward pass keeping every node's pre-activation and output.
+
+    Args:
+        spec: The network graph.
+        params: Parameters keyed as in :attr:`Spec.param_shapes`.
+        X: ``(n, n_inputs)`` or ``(n, *input_shape)`` features.
+        masks: Optional ``{node: (width,)}`` multipliers applied after the activation.
+    """
+    p = _as_params(params)
+    m = _as_masks(masks)
+    out: dict[str, F64] = {"input": _features(spec, X)}
+    pre: dict[str, F64] = {}
+    for node in spec.nodes:
+        z = _pre_activation(node, p, out)
+        pre[node.name] = z
+        a = activation(node.activation, z, node.negative_slope)
+        if node.name in m:
+            a = a * m[node.name]
+        out[node.name] = a
+    return ForwardTrace(pre, out, spec.output)
+
+
+def forward(spec: Spec, params: ArrayMap, X: npt.ArrayLike, masks: ArrayMap | None = None) -> F64:
+    """Network outputs ``(n, n_outputs)`` in float64 (logits for cross-entropy)."""
+    return forward_trace(spec, params, X, masks).output
+
+
+def kink_margin(
+    spec: Spec, params: ArrayMap, X: npt.ArrayLike, masks: ArrayMap | None = None
+) -> float:
+    """Smallest ``|z|`` over non-zero pre-activations of nodes with a kinked activation.
+
+    Exact zeros are ignored: they arise only from all-zero inputs (dead or masked units) and
+    stay exactly zero under small perturbations and in float32. Returns ``inf`` when the graph
+    has no kinked activation. Gradient checks should require a comfortable margin so that
+    float32 rounding or a finite-difference step cannot move a value across the kink.
+    """
+    trace = forward_trace(spec, params, X, masks)
+    margin = math.inf
+    for node in spec.nodes:
+        if node.activation in KINKED_ACTIVATIONS:
+            z = np.abs(trace.pre[node.name])
+            z = z[z > 0]
+            if z.size:
+                margin = min(margin, float(z.min()))
+    return margin
+
+
+# ------------------------------------------------------------------------------ losses
+def _targets(spec: Spec, y: npt.ArrayLike, n: int) -> npt.NDArray[Any]:
+    if spec.loss == "cross_entropy":
+        return np.asarray(y).astype(np.int64).reshape(n)
+    return np.asarray(y, dtype=np.float64).reshape(n, spec.n_outputs)
+
+
+def loss_and_output_gradient(
+    spec: Spec, outputs: npt.ArrayLike, y: npt.ArrayLike
+) -> tuple[float, F64]:
+    """Mean loss of ``outputs`` against ``y`` and its gradient with respect to ``outputs``.
+
+    Cross-entropy: ``mean_i [logsumexp(z_i) - z_i[y_i]]``, gradient ``(softmax(z) - onehot)/n``.
+    MSE: ``mean_{i,j} (z_ij - t_ij)^2``, gradient ``2 (z - t) / (n · n_outputs)``.
+    """
+    z = np.asarray(outputs, dtype=np.float64)
+    n = z.shape[0]
+    t = _targets(spec, y, n)
+    if spec.loss == "cross_entropy":
+        mx = z.max(axis=1, keepdims=True)
+        lse = mx[:, 0] + np.log(np.exp(z - mx).sum(axis=1))
+        rows = np.arange(n)
+        loss = float(np.mean(lse - z[rows, t]))
+        grad = np.exp(z - lse[:, None])
+        grad[rows, t] -= 1.0
+        return loss, grad / n
+    d = z - t
+    return float(np.mean(d * d)), 2.0 * d / d.size
+
+
+def loss_value(spec: Spec, outputs: npt.ArrayLike, y: npt.ArrayLike) -> float:
+    """Mean loss of ``outputs`` against ``y`` (see :func:`loss_and_output_gradient`)."""
+    return loss_and_output_gradient(spec, outputs, y)[0]
+
+
+def accuracy(outputs: npt.ArrayLike, y: npt.ArrayLike) -> float:
+    """Fraction of rows whose first maximal output is the label (the engine's argmax rule)."""
+    z = np.asarray(outputs)
+    return float(np.mean(z.argmax(axis=1) == np.asarray(y).reshape(-1)))
+
+
+# ------------------------------------------------------------------------------ backward
+def loss_and_gradients(
+    spec: Spec,
+    params: ArrayMap,
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    masks: ArrayMap | None = None,
+) -> tuple[float, dict[str, F64]]:
+    """Mean loss on ``(X, y)`` and its gradient for every parameter (float64 backprop).
+
+    Returns gradients for exactly the names of ``spec.param_shapes`` (zeros for parameters that
+    do not influence the output).
+    """
+    p = _as_params(params)
+    m = _as_masks(masks)
+    trace = forward_trace(spec, p, X, masks)
+    loss, g_out = loss_and_output_gradient(spec, trace.output, y)
+    grad_out: dict[str, F64] = {spec.output: g_out}
+    grads: dict[str, F64] = {n: np.zeros(s) for n, s in spec.param_shapes.items()}
+    for node in reversed(spec.nodes):
+        g = grad_out.get(node.name)
+        if g is None:
+            continue
+        if node.name in m:
+            g = g * m[node.name]
+        gz = g * activation_derivative(node.activation, trace.pre[node.name], node.negative_slope)
+        contributions: list[tuple[str, F64]] = []
+        if isinstance(node, Dense):
+            w = p[f"{node.name}.weight"]
+            grads[f"{node.name}.weight"] = gz.T @ trace.out[node.input]
+            if node.bias:
+                grads[f"{node.name}.bias"] = gz.sum(axis=0)
+            contributions.append((node.input, gz @ w))
+        elif isinstance(node, Add):
+            contributions.extend((name, gz) for name in node.inputs)
+        else:
+            offset = 0
+            for name in node.inputs:
+                width = trace.out[name].shape[1]
+                contributions.append((name, gz[:, offset : offset + width]))
+                offset += width
+        for name, c in contributions:
+            grad_out[name] = grad_out[name] + c if name in grad_out else c
+    return loss, grads
+
+
+def numerical_gradients(
+    spec: Spec,
+    params: ArrayMap,
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    masks: ArrayMap | None = None,
+    *,
+    eps: float = 1e-6,
+) -> dict[str, F64]:
+    """Central finite differences ``(L(θ + ε e_k) - L(θ - ε e_k)) / 2ε`` of the float64 loss."""
+    p = _as_params(params)
+    grads: dict[str, F64] = {}
+    for name in spec.param_shapes:
+        base = p[name]
+        g = np.zeros_like(base)
+        for idx in np.ndindex(*base.shape):
+            old = base[idx]
+            base[idx] = old + eps
+            lp = loss_value(spec, forward(spec, p, X, masks), y)
+            base[idx] = old - eps
+            lm = loss_value(spec, forward(spec, p, X, masks), y)
+            base[idx] = old
+            g[idx] = (lp - lm) / (2 * eps)
+        grads[name] = g
+    return grads
+
+
+# ------------------------------------------------------------------------------ optimizers
+@dataclass
+class ReferenceOptimizerState:
+    """Float64 optimizer state: update count and per-parameter slots (engine slot names)."""
+
+    kind: str
+    step: int = 0
+    slots: dict[str, dict[str, F64]] = field(default_factory=dict)
+
+    @classmethod
+    def from_state(cls, state: Any) -> ReferenceOptimizerState:
+        """Copies a :class:`neuroplast.OptimizerState` (or anything with the same fields)."""
+        return cls(
+            str(state.kind),
+            int(state.step),
+            {
+                p: {k: np.asarray(v, dtype=np.float64).copy() for k, v in s.items()}
+                for p, s in state.slots.items()
+            },
+        )
+
+
+def optimizer_step(
+    optimizer: SGD | Adam | AdamW,
+    params: ArrayMap,
+    grads: ArrayMap,
+    state: ReferenceOptimizerState | None = None,
+) -> tuple[dict[str, F64], ReferenceOptimizerState]:
+    """One update with PyTorch's rules; returns new parameters and state (inputs untouched).
+
+    SGD (``torch.optim.SGD``, zero dampening): ``d = g + wd·w``; with momentum
+    ``b = μ·b + d`` (``b = d`` on the first step) and ``d = d + μ·b`` (Nesterov) or ``d = b``;
+    then ``w -= lr·d``.
+
+    Adam (``torch.optim.Adam``): ``g += wd·w``; AdamW (``torch.optim.AdamW``): ``w *= 1 - lr·wd``
+    instead. Then ``m = β1·m + (1-β1)·g``, ``v = β2·v + (1-β2)·g²`` and
+    ``w -= lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps)``.
+
+    A ``state`` whose kind differs (except Adam ↔ AdamW, which share their moments) is
+    ignored, as the engine does.
+    """
+    p = _as_params(params)
+    g = _as_params(grads)
+    kind = optimizer.kind
+    compatible = state is not None and (
+        state.kind == kind or {state.kind, kind} == {"adam", "adamw"}
+    )
+    old = state if compatible and state is not None else ReferenceOptimizerState(kind)
+    step = old.step + 1
+    new_params: dict[str, F64] = {}
+    new_slots: dict[str, dict[str, F64]] = {}
+    for name, w in p.items():
+        slots = old.slots.get(name, {})
+        grad = g[name]
+        if isinstance(optimizer, SGD):
+            d = grad + optimizer.weight_decay * w
+            if optimizer.momentum > 0:
+                prev = slots.get("momentum_buffer")
+                buf = d.copy() if prev is None else optimizer.momentum * prev + d
+                new_slots[name] = {"momentum_buffer": buf}
+                d = d + optimizer.momentum * buf if optimizer.nesterov else buf
+            else:
+                new_slots[name] = {}
+            new_params[name] = w - optimizer.lr * d
+            continue
+        b1, b2 = optimizer.betas
+        if isinstance(optimizer, AdamW):
+            w = w * (1.0 - optimizer.lr * optimizer.weight_decay)
+        else:
+            grad = grad + optimizer.weight_decay * w
+        m = b1 * slots.get("exp_avg", np.zeros_like(w)) + (1 - b1) * grad
+        v = b2 * slots.get("exp_avg_sq", np.zeros_like(w)) + (1 - b2) * grad * grad
+        bc1 = 1.0 - b1**step
+        bc2 = 1.0 - b2**step
+        denom = np.sqrt(v) / math.sqrt(bc2) + optimizer.eps
+        new_params[name] = w - (optimizer.lr / bc1) * m / denom
+        new_slots[name] = {"exp_avg": m, "exp_avg_sq": v}
+    return new_params, ReferenceOptimizerState(kind, step, new_slots)

@@ -1,0 +1,32 @@
+"""Shared fixtures of the neuroplast test suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+import neuroplast
+
+
+@pytest.fixture
+def restore_threads() -> Iterator[None]:
+    """Restores the core's thread count after a test that changes it."""
+    before = neuroplast.get_num_threads()
+    try:
+        yield
+    finally:
+        neuroplast.set_num_threads(before)
+
+
+@pytest.fixture
+def blobs() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """A small, easy 3-class problem: 90 samples, 4 features."""
+    rng = np.random.default_rng(123)
+    centers = rng.normal(scale=3.0, size=(3, 4))
+    y = np.repeat(np.arange(3), 30)
+    X = centers[y] + rng.normal(size=(90, 4))
+    perm = rng.permutation(90)
+    return X[perm].astype(np.float32), y[perm].astype(np.int64)
