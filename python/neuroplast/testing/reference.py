@@ -107,8 +107,10 @@ def activation_derivative(name: str, z: npt.ArrayLike, negative_slope: float = 0
     """Derivative of activation ``name`` at ``z`` (engine conventions at ``z = 0``).
 
     Example:
-        >>> activation_derivative("relu", [0.0]).tolist(), activation_derivative("modified_relu", [0.0]).tolist()
-        ([0.0], [1.0])
+        >>> activation_derivative("relu", [0.0]).tolist()
+        [0.0]
+        >>> activation_derivative("modified_relu", [0.0]).tolist()
+        [1.0]
     """
     x = np.asarray(z, dtype=np.float64)
     if name == "identity":

@@ -84,6 +84,7 @@ def specs(
     """Random valid specs: MLP chains and DAGs with ``add``/``concat`` skip connections.
 
     Args:
+        draw: Supplied by hypothesis.
         min_nodes: Minimum number of hidden operations drawn (residual blocks add a node).
         max_nodes: Maximum number of hidden operations drawn.
         max_width: Maximum dense width and flat input width (widths start at 1).
@@ -138,20 +139,21 @@ def specs(
         elif kind == "add":
             a = draw(st.sampled_from(order[-3:]))
             partners = [n for n in order if n != a and widths[n] == widths[a]]
-            if partners and draw(st.booleans()):
+            reuse: bool = draw(st.booleans())
+            if partners and reuse:
                 b = draw(st.sampled_from(partners))
             else:  # a residual branch a -> dense -> add(a, branch)
                 b = dense(draw(st.sampled_from(order)), widths[a])
-            inputs = [a, b]
+            summands = [a, b]
             if draw(st.booleans()):
-                inputs.append(draw(st.sampled_from(inputs)))
-            node = Add(f"h{len(nodes)}", tuple(inputs), draw(merge_acts), draw(slopes))
-            add_node(node, widths[a])
+                summands.append(draw(st.sampled_from(summands)))
+            add = Add(f"h{len(nodes)}", tuple(summands), draw(merge_acts), draw(slopes))
+            add_node(add, widths[a])
         else:
             candidates = [n for n in order if widths[n] <= 2 * max_width]
-            inputs = draw(st.lists(st.sampled_from(candidates), min_size=2, max_size=3))
-            node = Concat(f"h{len(nodes)}", tuple(inputs), draw(merge_acts), draw(slopes))
-            add_node(node, sum(widths[i] for i in inputs))
+            parts = draw(st.lists(st.sampled_from(candidates), min_size=2, max_size=3))
+            concat = Concat(f"h{len(nodes)}", tuple(parts), draw(merge_acts), draw(slopes))
+            add_node(concat, sum(widths[i] for i in parts))
     n_out = draw(st.integers(2, 5) if loss == "cross_entropy" else st.integers(1, 4))
     out_act = draw(activations(output_activations))
     src = order[-1]
@@ -197,7 +199,10 @@ def hidden_nodes(spec: Spec) -> list[str]:
 
 # ------------------------------------------------------------------------------ arrays
 def params_for(spec: Spec, seed: int, scale: float = 1.0) -> dict[str, F32]:
-    """Float32 parameters for ``spec``: weights ``N(0, scale²/fan_in)``, biases ``N(0, (scale/2)²)``."""
+    """Float32 parameters for ``spec``.
+
+    Weights are drawn from ``N(0, scale²/fan_in)`` and biases from ``N(0, (scale/2)²)``.
+    """
     rng = np.random.default_rng(seed)
     out: dict[str, F32] = {}
     for name, shape in spec.param_shapes.items():
@@ -218,7 +223,7 @@ def inputs_for(spec: Spec, n: int, seed: int, scale: float = 1.0) -> F32:
 
 
 def targets_for(spec: Spec, n: int, seed: int) -> npt.NDArray[np.int64] | F32:
-    """Integer labels in ``0..n_outputs-1`` (cross-entropy) or ``(n, n_outputs)`` float32 targets."""
+    """Labels in ``0..n_outputs-1`` (cross-entropy) or ``(n, n_outputs)`` float32 targets (MSE)."""
     rng = np.random.default_rng(seed)
     if spec.loss == "cross_entropy":
         return rng.integers(0, spec.n_outputs, size=n).astype(np.int64)
@@ -226,7 +231,10 @@ def targets_for(spec: Spec, n: int, seed: int) -> npt.NDArray[np.int64] | F32:
 
 
 def masks_for(spec: Spec, seed: int, p_mask: float = 0.5, p_zero: float = 0.3) -> dict[str, F32]:
-    """Masks for a random subset of hidden nodes: zeros with probability ``p_zero``, else U(0.25, 2)."""
+    """Masks for a random subset of hidden nodes (each with probability ``p_mask``).
+
+    Entries are 0 with probability ``p_zero`` and uniform in ``[0.25, 2)`` otherwise.
+    """
     rng = np.random.default_rng(seed)
     masks: dict[str, F32] = {}
     for name in hidden_nodes(spec):

@@ -17,8 +17,32 @@ type FitOut<'py> =
 /// Node widths and parameter shapes of a compiled spec.
 type CompiledSpec = (Vec<(String, usize)>, Vec<(String, Vec<usize>)>);
 
+type Params<'py> = Vec<PyReadonlyArray1<'py, f32>>;
+type MaskArgs<'py> = Vec<Option<PyReadonlyArray1<'py, f32>>>;
+
 fn graph(py: Python<'_>, spec: &str) -> PyResult<Graph> {
     Graph::from_json(spec).map_err(|e| to_py(py, e))
+}
+
+/// A compiled graph with owned copies of its parameters and masks.
+struct Model {
+    g: Graph,
+    p: Vec<Vec<f32>>,
+    m: Vec<Option<Vec<f32>>>,
+}
+
+fn model(py: Python<'_>, spec: &str, params: &Params<'_>, masks: &MaskArgs<'_>) -> PyResult<Model> {
+    Ok(Model { g: graph(py, spec)?, p: convert::vecs_in(py, params)?, m: convert::masks_in(py, masks)? })
+}
+
+fn data<'a>(
+    py: Python<'_>,
+    x: &'a PyReadonlyArray2<'_, f32>,
+    yc: &'a Labels<'_>,
+    yv: &'a Values<'_>,
+) -> PyResult<DataRef<'a>> {
+    let (xs, n) = convert::slice2(py, x)?;
+    Ok(DataRef { x: xs, n, targets: convert::targets(py, yc, yv)? })
 }
 
 /// Validates a spec; returns `(node widths, [(param name, shape)])`.
@@ -37,14 +61,13 @@ pub fn compile_spec(
 pub fn predict<'py>(
     py: Python<'py>,
     spec: &str,
-    params: Vec<PyReadonlyArray1<'py, f32>>,
-    masks: Vec<Option<PyReadonlyArray1<'py, f32>>>,
+    params: Params<'py>,
+    masks: MaskArgs<'py>,
     x: PyReadonlyArray2<'py, f32>,
 ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-    let g = graph(py, spec)?;
-    let (p, m) = (convert::vecs_in(py, &params)?, convert::masks_in(py, &masks)?);
+    let md = model(py, spec, &params, &masks)?;
     let (xs, n) = convert::slice2(py, &x)?;
-    let y = run(py, |t| engine::predict(&g, &p, &m, xs, n, t))?;
+    let y = run(py, |t| engine::predict(&md.g, &md.p, &md.m, xs, n, t))?;
     Ok(PyArray1::from_vec(py, y))
 }
 
@@ -53,17 +76,15 @@ pub fn predict<'py>(
 pub fn evaluate<'py>(
     py: Python<'py>,
     spec: &str,
-    params: Vec<PyReadonlyArray1<'py, f32>>,
-    masks: Vec<Option<PyReadonlyArray1<'py, f32>>>,
+    params: Params<'py>,
+    masks: MaskArgs<'py>,
     x: PyReadonlyArray2<'py, f32>,
     y_classes: Labels<'py>,
     y_values: Values<'py>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let g = graph(py, spec)?;
-    let (p, m) = (convert::vecs_in(py, &params)?, convert::masks_in(py, &masks)?);
-    let (xs, n) = convert::slice2(py, &x)?;
-    let data = DataRef { x: xs, n, targets: convert::targets(py, &y_classes, &y_values)? };
-    let e = run(py, |t| engine::evaluate(&g, &p, &m, &data, t))?;
+    let md = model(py, spec, &params, &masks)?;
+    let d = data(py, &x, &y_classes, &y_values)?;
+    let e = run(py, |t| engine::evaluate(&md.g, &md.p, &md.m, &d, t))?;
     convert::evaluation(py, &e)
 }
 
@@ -72,17 +93,15 @@ pub fn evaluate<'py>(
 pub fn gradients<'py>(
     py: Python<'py>,
     spec: &str,
-    params: Vec<PyReadonlyArray1<'py, f32>>,
-    masks: Vec<Option<PyReadonlyArray1<'py, f32>>>,
+    params: Params<'py>,
+    masks: MaskArgs<'py>,
     x: PyReadonlyArray2<'py, f32>,
     y_classes: Labels<'py>,
     y_values: Values<'py>,
 ) -> PyResult<(f64, Vec<Bound<'py, PyArray1<f32>>>)> {
-    let g = graph(py, spec)?;
-    let (p, m) = (convert::vecs_in(py, &params)?, convert::masks_in(py, &masks)?);
-    let (xs, n) = convert::slice2(py, &x)?;
-    let data = DataRef { x: xs, n, targets: convert::targets(py, &y_classes, &y_values)? };
-    let (loss, grads) = run(py, |t| engine::gradients(&g, &p, &m, &data, t))?;
+    let md = model(py, spec, &params, &masks)?;
+    let d = data(py, &x, &y_classes, &y_values)?;
+    let (loss, grads) = run(py, |t| engine::gradients(&md.g, &md.p, &md.m, &d, t))?;
     Ok((loss, convert::vecs_out(py, grads)))
 }
 
@@ -92,14 +111,14 @@ pub fn gradients<'py>(
 pub fn fit<'py>(
     py: Python<'py>,
     spec: &str,
-    params: Vec<PyReadonlyArray1<'py, f32>>,
-    slots: Vec<Vec<PyReadonlyArray1<'py, f32>>>,
+    params: Params<'py>,
+    slots: Vec<Params<'py>>,
     step: u64,
     x: PyReadonlyArray2<'py, f32>,
     y_classes: Labels<'py>,
     y_values: Values<'py>,
     val: Option<ValData<'py>>,
-    masks: Vec<Option<PyReadonlyArray1<'py, f32>>>,
+    masks: MaskArgs<'py>,
     optimizer: Bound<'py, PyDict>,
     epochs: usize,
     batch_size: usize,
@@ -108,18 +127,11 @@ pub fn fit<'py>(
     initial_epoch: u64,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<FitOut<'py>> {
-    let g = graph(py, spec)?;
+    let Model { g, mut p, m } = model(py, spec, &params, &masks)?;
     let opt = convert::optimizer(&optimizer)?;
-    let mut p = convert::vecs_in(py, &params)?;
-    let m = convert::masks_in(py, &masks)?;
     let mut state = opt_state(py, &g, &opt, slots, step)?;
-    let (xs, n) = convert::slice2(py, &x)?;
-    let train = DataRef { x: xs, n, targets: convert::targets(py, &y_classes, &y_values)? };
-    let val = val.as_ref().map(|(vx, vc, vv)| -> PyResult<DataRef<'_>> {
-        let (x, n) = convert::slice2(py, vx)?;
-        Ok(DataRef { x, n, targets: convert::targets(py, vc, vv)? })
-    });
-    let val = val.transpose()?;
+    let train = data(py, &x, &y_classes, &y_values)?;
+    let val = val.as_ref().map(|(vx, vc, vv)| data(py, vx, vc, vv)).transpose()?;
     let mut cb = Callback { f: callback, err: None };
     let records = run(py, |threads| {
         let cfg = FitConfig { epochs, batch_size, seed, shuffle, initial_epoch, optimizer: opt, threads };
@@ -137,7 +149,7 @@ fn opt_state(
     py: Python<'_>,
     g: &Graph,
     opt: &neuroplast_core::kernels::optim::Optimizer,
-    slots: Vec<Vec<PyReadonlyArray1<'_, f32>>>,
+    slots: Vec<Params<'_>>,
     step: u64,
 ) -> PyResult<OptState> {
     if slots.is_empty() {
