@@ -11,6 +11,18 @@ import pytest
 import neuroplast
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keeps hypothesis failure reports readable under ``filterwarnings = error``.
+
+    When a hypothesis test fails, its pytest plugin imports ``libcst`` (to suggest an
+    ``@example`` patch), which triggers a third-party ``DeprecationWarning`` from
+    ``mypy_extensions``. As an error that would turn the failure into an INTERNALERROR.
+    """
+    config.addinivalue_line(
+        "filterwarnings", "ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning"
+    )
+
+
 @pytest.fixture
 def restore_threads() -> Iterator[None]:
     """Restores the core's thread count after a test that changes it."""

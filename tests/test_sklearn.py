@@ -1,0 +1,167 @@
+"""The scikit-learn estimator: API contract, label encoding, composition with sklearn tools."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from neuroplast import ConfigError, DataError, Network, NeuroplastClassifier, ShapeError, data
+from neuroplast.testing import assert_bitwise_equal
+
+Data = tuple[np.ndarray, np.ndarray]
+
+
+def _small() -> NeuroplastClassifier:
+    return NeuroplastClassifier(hidden=(16,), epochs=50, lr=0.01)
+
+
+def test_fit_predict_score(blobs: Data) -> None:
+    X, y = blobs
+    clf = NeuroplastClassifier(hidden=(16,), epochs=30, lr=0.01, seed=1)
+    assert clf.fit(X, y) is clf
+    assert isinstance(clf.network_, Network)
+    assert clf.n_features_in_ == 4 and len(clf.history_) == 30
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    proba = clf.predict_proba(X)
+    assert proba.shape == (90, 3)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+    pred = clf.predict(X)
+    np.testing.assert_array_equal(pred, clf.classes_[proba.argmax(1)])
+    assert clf.score(X, y) == pytest.approx(np.mean(pred == y))
+    assert clf.score(X, y) >= 0.95
+
+
+def test_string_and_unordered_labels(blobs: Data) -> None:
+    X, y = blobs
+    names = np.array(["setosa", "virginica", "versicolor"])[y]
+    clf = NeuroplastClassifier(hidden=(16,), epochs=30, lr=0.01).fit(X, names)
+    np.testing.assert_array_equal(clf.classes_, ["setosa", "versicolor", "virginica"])
+    pred = clf.predict(X)
+    assert pred.dtype.kind == "U" and set(pred) <= set(names)
+    assert clf.score(X, names) >= 0.95
+    shifted = NeuroplastClassifier(hidden=(16,), epochs=30, lr=0.01).fit(X, y * 10 - 7)
+    assert set(shifted.predict(X)) <= {-7, 3, 13}
+
+
+def test_params_and_clone(blobs: Data) -> None:
+    X, y = blobs
+    clf = NeuroplastClassifier(hidden=(8, 4), activation="tanh", optimizer="sgd", lr=0.05, seed=3)
+    params = clf.get_params()
+    assert params == {
+        "hidden": (8, 4),
+        "activation": "tanh",
+        "epochs": 20,
+        "batch_size": 32,
+        "optimizer": "sgd",
+        "lr": 0.05,
+        "weight_decay": 0.0,
+        "momentum": 0.9,
+        "seed": 3,
+    }
+    assert clf.set_params(epochs=3, momentum=0.5) is clf
+    assert clf.epochs == 3 and clf.momentum == 0.5
+    fitted = clf.fit(X, y)
+    twin = clone(fitted)
+    assert twin.get_params() == fitted.get_params()
+    assert not hasattr(twin, "network_")
+    twin.fit(X, y)
+    assert_bitwise_equal(twin.network_.params, fitted.network_.params)
+    assert [n.units for n in fitted.network_.spec.nodes] == [8, 4, 3]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd"])
+def test_optimizers(optimizer: str, blobs: Data) -> None:
+    X, y = blobs
+    clf = NeuroplastClassifier(
+        hidden=(16,), epochs=20, optimizer=optimizer, lr=0.01, weight_decay=1e-4
+    )
+    clf.fit(X, y)
+    assert clf.network_.optimizer_state is not None
+    assert clf.network_.optimizer_state.kind == optimizer
+    assert clf.score(X, y) > 0.8
+
+
+def test_errors(blobs: Data) -> None:
+    X, y = blobs
+    with pytest.raises(NotFittedError):
+        NeuroplastClassifier().predict(X)
+    with pytest.raises(NotFittedError):
+        NeuroplastClassifier().predict_proba(X)
+    with pytest.raises(ConfigError):
+        NeuroplastClassifier(optimizer="rmsprop").fit(X, y)
+    with pytest.raises(DataError):
+        NeuroplastClassifier().fit(X, np.zeros(90, int))
+    with pytest.raises(DataError):
+        NeuroplastClassifier().fit(X[:0], y[:0])
+    with pytest.raises(ShapeError):
+        NeuroplastClassifier().fit(X, y[:10])
+    with pytest.raises(ShapeError):
+        NeuroplastClassifier().fit(X[0], y[:1])
+    clf = NeuroplastClassifier(hidden=(4,), epochs=1).fit(X, y)
+    with pytest.raises(ShapeError):
+        clf.predict(X[:, :3])
+
+
+def test_composes_with_sklearn_tools(blobs: Data) -> None:
+    X, y = blobs
+    pipe = make_pipeline(StandardScaler(), NeuroplastClassifier(hidden=(8,), epochs=15, lr=0.01))
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and scores.mean() > 0.8
+    grid = GridSearchCV(NeuroplastClassifier(epochs=5), {"hidden": [(4,), (8,)]}, cv=2).fit(X, y)
+    assert grid.best_params_["hidden"] in [(4,), (8,)]
+
+
+def test_digits_end_to_end() -> None:
+    ds = data.load("digits", seed=0)
+    clf = NeuroplastClassifier(hidden=(64,), epochs=15, seed=0).fit(ds.X_train, ds.y_train)
+    assert clf.score(ds.X_test, ds.y_test) > 0.93
+
+
+@pytest.mark.xfail(
+    strict=True, reason="BUG: fitted estimators cannot be pickled (Spec holds MappingProxyType)"
+)
+def test_fitted_classifier_pickles(blobs: Data) -> None:
+    X, y = blobs
+    clf = NeuroplastClassifier(hidden=(4,), epochs=2).fit(X, y)
+    back = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(back.predict(X), clf.predict(X))
+
+
+# ------------------------------------------------------------------------------ check_estimator
+# sklearn's common checks. Failures are mostly error-message wording and input conventions the
+# estimator deliberately does not follow (typed neuroplast errors, no object/sparse input); the
+# pickling failure is a real bug (see test_fitted_classifier_pickles).
+EXPECTED_FAILED_CHECKS: dict[str, str] = {
+    "check_n_features_in_after_fitting": "ShapeError message differs from sklearn's wording",
+    "check_complex_data": "DTypeError message differs from sklearn's wording",
+    "check_dtype_object": "object arrays are rejected with DTypeError by design",
+    "check_estimators_empty_data_messages": "SpecError for 0 features, message differs",
+    "check_estimator_sparse_tag": "sparse input is rejected as an object array",
+    "check_estimator_sparse_array": "sparse input is rejected as an object array",
+    "check_estimator_sparse_matrix": "sparse input is rejected as an object array",
+    "check_estimators_pickle": "BUG: Spec holds MappingProxyType, fitted estimators do not pickle",
+    "check_classifiers_regression_target": "continuous y is treated as class labels",
+    "check_supervised_y_2d": "column-vector y raises ShapeError instead of warning",
+    "check_fit2d_1sample": "message differs from sklearn's wording",
+    "check_fit2d_predict1d": "message differs from sklearn's wording",
+    "check_requires_y_none": "message differs from sklearn's wording",
+}
+
+
+def _expected_failed(estimator: Any) -> dict[str, str]:
+    return EXPECTED_FAILED_CHECKS
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+@parametrize_with_checks([_small()], expected_failed_checks=_expected_failed)
+def test_sklearn_common_checks(estimator: Any, check: Any) -> None:
+    check(estimator)
