@@ -196,11 +196,6 @@ def test_divergence_with_adam_and_cross_entropy() -> None:
     assert_bitwise_equal(net.params, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: fit only checks the loss *before* each update (engine/fit.rs), so a last "
-    "update that overflows leaves inf parameters and fit returns normally",
-)
 def test_divergence_in_the_last_update_is_detected() -> None:
     net = Network.init(Spec.mlp(3, [4], 2, loss="mse"), seed=0)
     before = dict(net.params)
@@ -211,23 +206,12 @@ def test_divergence_in_the_last_update_is_detected() -> None:
 
 
 # ------------------------------------------------------------------------------ known bugs
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: network._check_int has no upper bound: seed/initial_epoch >= 2**64 raise "
-    "OverflowError from the binding instead of ConfigError",
-)
 @pytest.mark.parametrize("kwargs", [{"seed": 2**64}, {"initial_epoch": 2**64}], ids=str)
 def test_huge_integers_raise_config_error(kwargs: dict[str, int]) -> None:
     with pytest.raises(ConfigError):
         CLS.copy().fit(X, Y, epochs=1, **kwargs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Network._masks converts masks with np.ascontiguousarray(m, float32): complex "
-    "masks warn (ComplexWarning) and drop the imaginary part, string masks raise a bare "
-    "ValueError, 2-D masks are silently flattened",
-)
 @pytest.mark.parametrize(
     "mask",
     [np.ones(4, np.complex64), np.array(["a"] * 4), np.ones((2, 2))],
@@ -238,12 +222,6 @@ def test_bad_mask_dtypes_and_shapes_raise_typed_errors(mask: np.ndarray) -> None
         CLS.forward(X, masks={"dense_0": mask})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _arrays.as_features casts float64 to float32 without checking the range: "
-    "values beyond float32 emit numpy's RuntimeWarning 'overflow encountered in cast' "
-    "(an error under -W error) before the DataError about the resulting inf",
-)
 def test_float64_overflow_in_features_raises_data_error() -> None:
     with pytest.raises(DataError):
         CLS.forward(np.full((2, 3), 1e300))
@@ -320,12 +298,6 @@ assert len(hist) == 1 and hist.stopped_early
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: engine/fit.rs preallocates Vec::with_capacity(cfg.epochs): epochs=10**12 "
-    "aborts the interpreter ('memory allocation of ... bytes failed'), epochs=2**60 raises "
-    "pyo3_runtime.PanicException ('capacity overflow'), even when a callback stops at once",
-)
 @pytest.mark.parametrize("epochs", ["10**12", "2**60"])
 def test_huge_epoch_count_with_early_stopping(epochs: str) -> None:
     # In a subprocess: the current behaviour kills the interpreter.

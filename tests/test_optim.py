@@ -125,7 +125,6 @@ def test_bad_hyperparameters_raise_config_error(make: object) -> None:
         make()  # type: ignore[operator]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Adam(betas=None) raises TypeError, not ConfigError")
 def test_adam_betas_none_raises_config_error() -> None:
     with pytest.raises(ConfigError):
         Adam(betas=None)  # type: ignore[arg-type]
@@ -373,11 +372,6 @@ def _state(dtype: type, step: int = 1, fill: float = 0.0) -> tuple[Network, Opti
     return Network.init(spec, 0), OptimizerState("adam", step, slots)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Network does not validate optimizer_state: float64 slots make fit raise a bare "
-    "TypeError (numpy 'type mismatch'), a negative step a bare OverflowError",
-)
 @pytest.mark.parametrize(("dtype", "step"), [(np.float64, 1), (np.float32, -1)], ids=["f64", "neg"])
 def test_foreign_optimizer_state_is_converted_or_rejected(dtype: type, step: int) -> None:
     net, state = _state(dtype, step)
@@ -386,11 +380,6 @@ def test_foreign_optimizer_state_is_converted_or_rejected(dtype: type, step: int
         Network(net.spec, net.params, state).fit(X, np.array([0, 1, 0, 1]), epochs=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: NaN optimizer state is not validated and the final update is not checked, so "
-    "one fit step returns NaN parameters without NumericalError/DataError",
-)
 def test_nan_optimizer_state_is_rejected() -> None:
     net, state = _state(np.float32, fill=np.nan)
     X = np.ones((4, 3), np.float32)

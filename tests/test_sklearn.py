@@ -126,9 +126,6 @@ def test_digits_end_to_end() -> None:
     assert clf.score(ds.X_test, ds.y_test) > 0.93
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: fitted estimators cannot be pickled (Spec holds MappingProxyType)"
-)
 def test_fitted_classifier_pickles(blobs: Data) -> None:
     X, y = blobs
     clf = NeuroplastClassifier(hidden=(4,), epochs=2).fit(X, y)
@@ -148,7 +145,6 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {
     "check_estimator_sparse_tag": "sparse input is rejected as an object array",
     "check_estimator_sparse_array": "sparse input is rejected as an object array",
     "check_estimator_sparse_matrix": "sparse input is rejected as an object array",
-    "check_estimators_pickle": "BUG: Spec holds MappingProxyType, fitted estimators do not pickle",
     "check_classifiers_regression_target": "continuous y is treated as class labels",
     "check_supervised_y_2d": "column-vector y raises ShapeError instead of warning",
     "check_fit2d_1sample": "message differs from sklearn's wording",

@@ -307,12 +307,6 @@ def test_valid_corner_cases() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: graph.rs uses unchecked (wrapping, in release builds) usize arithmetic: "
-    "input_shape (2**32, 2**32+1) gives n_inputs == 2**32, and concat of two 2**63-wide "
-    "nodes gets width 0",
-)
 @pytest.mark.parametrize(
     "make",
     [
@@ -330,10 +324,6 @@ def test_overflowing_widths_raise_spec_error(make: Any) -> None:
         make()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='BUG: layers.node_from_dict coerces "bias" with bool(), so "bias": "false" gives a bias',
-)
 def test_non_boolean_bias_in_json_raises_spec_error() -> None:
     d = Spec.mlp(3, [4], 2).to_dict()
     d["nodes"][0]["bias"] = "false"
@@ -341,10 +331,6 @@ def test_non_boolean_bias_in_json_raises_spec_error() -> None:
         Spec.from_dict(d)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Spec holds MappingProxyType fields, so pickle/copy.deepcopy fail with TypeError",
-)
 def test_spec_pickles() -> None:
     import copy
     import pickle

@@ -52,9 +52,12 @@ import numpy as np
 
 SCRIPT = Path(__file__).resolve()
 GEMM_LIMIT_GFLOPS = 430.0  # f32 GEMM limit quoted for the reference machine (2 threads)
-PARAM_RTOL = 1e-4  # max |a - b| / max |b| per parameter tensor after one epoch
-UPDATE_RTOL = 2e-3  # same, on the update (params_after - params_before)
+PARAM_RTOL = 1e-4  # ||a - b|| / ||b|| over all parameters after one epoch (see compare_params)
+UPDATE_RTOL = 1e-2  # ||a - b|| / ||b - init||: catches wrong lr / scaling / missing terms
 LOSS_RTOL = 1e-3  # epoch training loss of the timed full epochs
+CONTENDED = 0.10  # share of all CPUs used by other processes that invalidates a timed run
+MIN_CHECK_S = 0.5  # runs at least this long are checked for contention
+QUIET_WAIT_S = 120.0  # after a contended run, wait up to this long for the CPUs to go idle
 
 # ------------------------------------------------------------------------------------------
 # Shared helpers (orchestrator and workers)
@@ -86,15 +89,29 @@ def param_dict(layers: list[tuple[np.ndarray, ...]]) -> dict[str, np.ndarray]:
 def compare_params(
     got: dict[str, np.ndarray], ref: dict[str, np.ndarray], init: dict[str, np.ndarray]
 ) -> dict[str, float]:
-    """Worst per-tensor scaled errors of the parameters and of the updates."""
-    p_err = u_err = 0.0
+    """Relative errors of all parameters (and of the epoch's update) vs a reference.
+
+    ``param_rel_err`` = ||got - ref|| / ||ref|| and ``update_rel_err`` = ||got - ref|| /
+    ||ref - init||, both over all parameters concatenated (float64 L2 norms). Global norms
+    are used on purpose: a ReLU pre-activation within rounding distance of 0 can flip between
+    two float32 GEMM summation orders (e.g. OpenBLAS on 1 vs 2 threads) and legitimately change
+    a single bias entry by ``lr * grad``, which would dominate a per-element or per-bias metric.
+    ``max_tensor_update_rel_err`` (per-tensor, informational) shows that effect.
+    """
+    diff2 = ref2 = upd2 = 0.0
+    worst = 0.0
     for k, r in ref.items():
-        g = np.asarray(got[k], np.float64)
-        r64, i64 = np.asarray(r, np.float64), np.asarray(init[k], np.float64)
-        p_err = max(p_err, float(np.abs(g - r64).max() / max(np.abs(r64).max(), 1e-30)))
-        upd = r64 - i64
-        u_err = max(u_err, float(np.abs(g - r64).max() / max(np.abs(upd).max(), 1e-30)))
-    return {"param_rel_err": p_err, "update_rel_err": u_err}
+        r64 = np.asarray(r, np.float64)
+        d = np.asarray(got[k], np.float64) - r64
+        u = r64 - np.asarray(init[k], np.float64)
+        dn, un = float(np.dot(d.ravel(), d.ravel())), float(np.dot(u.ravel(), u.ravel()))
+        diff2, ref2, upd2 = diff2 + dn, ref2 + float(np.dot(r64.ravel(), r64.ravel())), upd2 + un
+        worst = max(worst, (dn / max(un, 1e-300)) ** 0.5)
+    return {
+        "param_rel_err": (diff2 / max(ref2, 1e-300)) ** 0.5,
+        "update_rel_err": (diff2 / max(upd2, 1e-300)) ** 0.5,
+        "max_tensor_update_rel_err": worst,
+    }
 
 
 def check_ok(err: dict[str, float]) -> bool:
@@ -153,13 +170,59 @@ def numpy_epoch(
     return loss_sum / n
 
 
-def median_stats(times: list[float]) -> dict[str, Any]:
-    return {
-        "times_s": times,
-        "median_s": statistics.median(times),
-        "min_s": min(times),
-        "max_s": max(times),
+def _proc_stat() -> tuple[int, int] | None:
+    """(non-idle, total) jiffies of all CPUs from /proc/stat, or None."""
+    try:
+        vals = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    total = sum(vals[:8])  # guest time is already included in user/nice
+    return total - vals[3] - vals[4], total
+
+
+def time_repeats(setup: Any, body: Any, repeats: int) -> tuple[dict[str, Any], list[Any]]:
+    """Times ``body(setup())`` until ``repeats`` uncontended runs (at most 3x attempts).
+
+    For runs of at least ``MIN_CHECK_S`` the share of the machine's CPUs used by *other*
+    processes is measured (/proc/stat busy time minus this process's CPU time); runs where it
+    exceeds ``CONTENDED`` are kept in the record but left out of the statistics (another job
+    on a shared 2-core machine halves a 2-thread benchmark) and the next attempt waits for
+    the CPUs to go idle (up to ``QUIET_WAIT_S``). Shorter runs cannot be checked
+    (10 ms jiffies) and rely on the median of many repeats.
+    """
+    hz = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    records: list[dict[str, Any]] = []
+    results: list[Any] = []
+    clean = 0
+    while clean < repeats and len(records) < 3 * repeats:
+        state = setup()
+        s0, c0, t0 = _proc_stat(), time.process_time(), time.perf_counter()
+        result = body(state)
+        dt = time.perf_counter() - t0
+        c1, s1 = time.process_time(), _proc_stat()
+        others = None
+        if s0 and s1 and dt >= MIN_CHECK_S:
+            busy = (s1[0] - s0[0]) / hz
+            capacity = (s1[1] - s0[1]) / hz
+            others = max(0.0, (busy - (c1 - c0)) / max(capacity, 1e-9))
+        ok = others is None or others < CONTENDED
+        records.append({"s": dt, "others_cpu_share": others, "used": ok})
+        if ok:
+            clean += 1
+            results.append(result)
+        else:
+            wait_quiet(QUIET_WAIT_S)  # another job is running: let it finish before retrying
+    used = [r["s"] for r in records if r["used"]] or [r["s"] for r in records]
+    stats = {
+        "times_s": used,
+        "median_s": statistics.median(used),
+        "min_s": min(used),
+        "max_s": max(used),
+        "attempts": records,
+        "n_contended_dropped": sum(not r["used"] for r in records),
+        "contended": clean < repeats,
     }
+    return stats, results or [result]
 
 
 def blas_info() -> list[dict[str, Any]]:
@@ -294,14 +357,8 @@ def run_worker(impl: str, job_path: str, result_path: str) -> None:
         timings = {}
         for b in batches:
             run(fresh(), x, y, b)
-            times, losses = [], []
-            for _ in range(repeats):
-                model = fresh()
-                t0 = time.perf_counter()
-                loss = run(model, x, y, b)
-                times.append(time.perf_counter() - t0)
-                losses.append(loss)
-            timings[str(b)] = median_stats(times) | {"loss": losses[0]}
+            stats, losses = time_repeats(fresh, lambda m, b=b: run(m, x, y, b), repeats)
+            timings[str(b)] = stats | {"loss": losses[0]}
         out["timings"] = timings
         if impl == "numpy" and int(job["gemm_size"]) > 0:
             out["sgemm_peak_gflops"] = sgemm_peak(int(job["gemm_size"]))
@@ -380,6 +437,36 @@ def numpy_config() -> dict[str, Any]:
         return {"error": repr(exc)}
 
 
+def build_info(npl: Any) -> dict[str, Any]:
+    """Which neuroplast build was measured: git commit, dirty files, extension and GEMM sources."""
+    import hashlib
+
+    root = SCRIPT.parents[2]
+    info: dict[str, Any] = {}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        git = ["git", "-C", str(root)]
+        info["git_commit"] = subprocess.run(
+            [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        info["git_dirty"] = subprocess.run(
+            [*git, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")[:-1]
+    core = Path(npl._core.__file__)
+    info["extension"] = str(core)
+    info["extension_mtime"] = time.strftime(
+        "%Y-%m-%d %H:%M:%S", time.localtime(core.stat().st_mtime)
+    )
+    kernels = root / "rust" / "neuroplast-core" / "src" / "kernels"
+    info["gemm_sources_sha256"] = {
+        f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:16]
+        for f in sorted(kernels.glob("gemm*.rs"))
+    }
+    return info
+
+
 def torch_available() -> str | None:
     proc = subprocess.run(
         [sys.executable, "-c", "import torch; print(torch.__version__)"],
@@ -417,15 +504,17 @@ def time_neuroplast(
         t0 = time.perf_counter()
         net.fit(x, y, epochs=0, batch_size=batch, optimizer=npl.SGD(lr=lr), shuffle=False)
         overhead.append(time.perf_counter() - t0)
-    times, loss = [], 0.0
-    for _ in range(repeats):
-        net = npl.Network(spec, init)
-        opt = npl.SGD(lr=lr)
-        t0 = time.perf_counter()
+
+    def setup() -> tuple[Any, Any]:
+        return npl.Network(spec, init), npl.SGD(lr=lr)
+
+    def body(st: tuple[Any, Any]) -> float:
+        net, opt = st
         hist = net.fit(x, y, epochs=1, batch_size=batch, optimizer=opt, seed=0, shuffle=False)
-        times.append(time.perf_counter() - t0)
-        loss = hist.loss[0]
-    return median_stats(times) | {"loss": loss, "fit_call_overhead_s": statistics.median(overhead)}
+        return float(hist.loss[0])
+
+    stats, losses = time_repeats(setup, body, repeats)
+    return stats | {"loss": losses[0], "fit_call_overhead_s": statistics.median(overhead)}
 
 
 def run_case_worker(
@@ -588,12 +677,16 @@ def load_case_b(npl: Any, quick: bool, n: int, n_in: int) -> tuple[np.ndarray, n
     return x, rng.integers(0, 10, n).astype(np.int64), "random float32 in [0, 1)"
 
 
+def fmt_pct(frac: float | None) -> str:
+    return "?" if frac is None else f"{100 * frac:.0f}%"
+
+
 def fmt_table(cases: list[dict[str, Any]]) -> str:
     head = (
         "| Case | Batch | Threads | Implementation | BLAS kernels | Median s/epoch "
-        "| Min-max s | neuroplast speed-up | GFLOP/s | % of 430 |"
+        "| Min-max s | Runs (dropped) | neuroplast speed-up | GFLOP/s | % of 430 |"
     )
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 11]
     for c in cases:
         for b in c["batches"]:
             for r in (r for r in c["results"] if r["batch"] == b):
@@ -605,7 +698,8 @@ def fmt_table(cases: list[dict[str, Any]]) -> str:
                 sp = "—" if r["impl"] == "neuroplast" else f"{r['neuroplast_speedup']:.2f}x"
                 lines.append(
                     f"| {c['name']} | {b} | {c['threads']} | {r['label']} | {kern} "
-                    f"| {r['median_s']:.4f} | {r['min_s']:.4f}-{r['max_s']:.4f} | {sp} "
+                    f"| {r['median_s']:.4f} | {r['min_s']:.4f}-{r['max_s']:.4f} "
+                    f"| {len(r['times_s'])} ({r['n_contended_dropped']}) | {sp} "
                     f"| {r['gflops']:.1f} | {r['pct_of_430']:.1f}% |"
                 )
     return "\n".join(lines)
@@ -624,6 +718,14 @@ def targets(cases: list[dict[str, Any]]) -> list[str]:
             ok = "MET" if r["neuroplast_speedup"] >= 5 else "MISSED"
             sp = r["neuroplast_speedup"]
             out.append(f"A: neuroplast vs NumPy at batch 32: {sp:.2f}x (target >= 5x: {ok})")
+    for c in cases:
+        for r in c["results"]:
+            if r["impl"] == "neuroplast":
+                out.append(
+                    f"{c['key']}: neuroplast fixed cost of one fit() call (epochs=0), batch "
+                    f"{r['batch']}: {1e3 * r['fit_call_overhead_s']:.2f} ms "
+                    f"(included in the epoch time above)"
+                )
     if "B" in by:
         c = by["B"]
         b = c["batches"][0]
@@ -695,6 +797,7 @@ def main() -> None:
         "neuroplast": npl.__version__,
         "neuroplast_simd_level": npl.simd_level(),
         "neuroplast_default_threads": npl.get_num_threads(),
+        "neuroplast_build": build_info(npl),
         "torch": torch_version,
         "quick": args.quick,
         "cpu_busy_fraction_by_others_at_start": busy,
@@ -753,16 +856,18 @@ def main() -> None:
     finally:
         tmp_dir.cleanup()
 
+    env["cpu_busy_fraction_by_others_at_end"] = cpu_busy_fraction()
     with contextlib.suppress(OSError):
         env["cpu"]["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
     table = fmt_table(cases)
     tgt = targets(cases)
     cpu = env["cpu"]
-    print(f"CPU: {cpu.get('model_name')} (family {cpu.get('family')} model {cpu.get('model')}), ")
+    print(f"CPU: {cpu.get('model_name')} (family {cpu.get('family')} model {cpu.get('model')})")
     print(
         f"{cpu.get('logical_cpus')} logical CPUs, avx2={cpu.get('avx2')} "
         f"avx512f={cpu.get('avx512f')}; load avg start {cpu.get('loadavg_at_start')} "
-        f"end {cpu.get('loadavg_at_end')}"
+        f"end {cpu.get('loadavg_at_end')}; CPU busy with other processes at start "
+        f"{fmt_pct(busy)}, at end {fmt_pct(env['cpu_busy_fraction_by_others_at_end'])}"
     )
     print(
         f"neuroplast {env['neuroplast']} simd={env['neuroplast_simd_level']}; NumPy "

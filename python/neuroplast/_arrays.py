@@ -13,7 +13,7 @@ import numpy.typing as npt
 from neuroplast.errors import DTypeError, ShapeError
 from neuroplast.spec import Spec
 
-__all__ = ["as_features", "as_labels", "as_targets"]
+__all__ = ["as_features", "as_labels", "as_mask", "as_targets", "to_float32"]
 
 
 def _numeric(a: Any, what: str) -> npt.NDArray[Any]:
@@ -28,6 +28,24 @@ def _numeric(a: Any, what: str) -> npt.NDArray[Any]:
     return arr
 
 
+def to_float32(arr: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+    """C-contiguous float32 version of ``arr``.
+
+    Values beyond the float32 range become ``inf`` without a warning; the core then rejects
+    them with a ``DataError`` naming the position.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def as_mask(m: Any, width: int, what: str) -> npt.NDArray[np.float32]:
+    """A 1-D float32 per-unit mask of length ``width``."""
+    arr = _numeric(m, what)
+    if arr.shape != (width,):
+        raise ShapeError(f"{what} has shape {arr.shape}; expected ({width},), one value per unit")
+    return to_float32(arr)
+
+
 def as_features(x: Any, spec: Spec, what: str = "X") -> npt.NDArray[np.float32]:
     """``N × n_inputs`` C-contiguous float32 from ``(N, n_in)`` or ``(N, *input_shape)``."""
     arr = _numeric(x, what)
@@ -40,7 +58,7 @@ def as_features(x: Any, spec: Spec, what: str = "X") -> npt.NDArray[np.float32]:
             f"{what} has shape {arr.shape}; expected (n_samples, {spec.n_inputs}) or "
             f"(n_samples, *{spec.input_shape})"
         )
-    return np.ascontiguousarray(flat, dtype=np.float32)
+    return to_float32(flat)
 
 
 def as_labels(y: Any, n: int, what: str = "y") -> npt.NDArray[np.int64]:
@@ -62,4 +80,4 @@ def as_targets(y: Any, n: int, n_out: int, what: str = "y") -> npt.NDArray[np.fl
         arr = arr[:, None]
     if arr.shape != (n, n_out):
         raise ShapeError(f"{what} has shape {arr.shape}; expected ({n}, {n_out})")
-    return np.ascontiguousarray(arr, dtype=np.float32)
+    return to_float32(arr)

@@ -3,13 +3,15 @@
 A file is ``u64 little-endian header length | JSON header | raw little-endian tensor bytes``,
 exactly the safetensors format, so other tools can read the tensors. The header's
 ``__metadata__`` holds the format tag and version, the spec JSON, the optimizer kind and step,
-and a CRC-32 of the tensor bytes so corruption is detected instead of loaded silently.
+and a CRC-32 of the canonical header (without the CRC itself) followed by the tensor bytes,
+so corruption anywhere is detected instead of loaded silently.
 Tensors are named ``param/<name>`` and ``optim/<slot>/<name>``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import zlib
@@ -68,8 +70,8 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
         "format_version": str(FORMAT_VERSION),
         "spec": net.spec.to_json(),
         "optimizer": "" if state is None else json.dumps({"kind": state.kind, "step": state.step}),
-        "crc32": str(zlib.crc32(body)),
     }
+    header["__metadata__"]["crc32"] = str(_checksum(header, body))
     raw = json.dumps(header, sort_keys=True).encode()
     raw += b" " * (-len(raw) % 8)  # safetensors pads the header to 8-byte alignment
     path = Path(path)
@@ -77,6 +79,12 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
     with open(tmp, "wb") as f:
         f.write(struct.pack("<Q", len(raw)) + raw + body)
     os.replace(tmp, path)
+
+
+def _checksum(header: dict[str, Any], body: bytes) -> int:
+    meta = {k: v for k, v in header["__metadata__"].items() if k != "crc32"}
+    canonical = json.dumps({**header, "__metadata__": meta}, sort_keys=True).encode()
+    return zlib.crc32(body, zlib.crc32(canonical))
 
 
 def _fail(path: Path, why: str) -> SerializationError:
@@ -102,22 +110,27 @@ def _read(path: Path) -> tuple[dict[str, Any], bytes]:
     return header, blob[8 + n :]
 
 
+def _entry(path: Path, name: str, info: object) -> tuple[tuple[int, ...], int, int]:
+    """Shape and byte range of one header entry, validated."""
+    try:
+        assert isinstance(info, dict) and info["dtype"] == "F32"
+        shape = tuple(info["shape"])
+        a, b = info["data_offsets"]
+        assert all(type(v) is int and v >= 0 for v in (*shape, a, b))
+    except (AssertionError, KeyError, TypeError, ValueError) as exc:
+        raise _fail(
+            path, f"bad header entry (dtype, shape or offsets) for tensor {name!r}"
+        ) from exc
+    return shape, a, b
+
+
 def _tensors(path: Path, header: dict[str, Any], body: bytes) -> dict[str, np.ndarray[Any, Any]]:
+    entries = [(k, *_entry(path, k, v)) for k, v in header.items() if k != "__metadata__"]
     out: dict[str, np.ndarray[Any, Any]] = {}
     end = 0
-    for name, info in sorted(
-        ((k, v) for k, v in header.items() if k != "__metadata__"),
-        key=lambda kv: kv[1].get("data_offsets", [0])[0] if isinstance(kv[1], dict) else 0,
-    ):
-        try:
-            dtype, shape, (a, b) = (
-                info["dtype"],
-                tuple(int(d) for d in info["shape"]),
-                info["data_offsets"],
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _fail(path, f"bad entry for tensor {name!r}") from exc
-        if dtype != "F32" or a != end or b < a or b > len(body) or b - a != 4 * int(np.prod(shape)):
+    # Tensors must tile the data section exactly, in offset order, with no gaps or overlaps.
+    for name, shape, a, b in sorted(entries, key=lambda e: e[2]):
+        if a != end or b - a != 4 * math.prod(shape) or b > len(body):
             raise _fail(path, f"inconsistent layout of tensor {name!r}")
         out[name] = np.frombuffer(body[a:b], dtype="<f4").reshape(shape).astype(np.float32)
         end = b
@@ -142,8 +155,8 @@ def load(path: str | os.PathLike[str]) -> Network:
         raise _fail(path, f"format tag is {meta.get('format')!r}, expected {FORMAT!r}")
     if meta.get("format_version") != str(FORMAT_VERSION):
         raise _fail(path, f"unsupported format version {meta.get('format_version')!r}")
-    if meta.get("crc32") != str(zlib.crc32(body)):
-        raise _fail(path, "checksum mismatch: the tensor data are corrupt")
+    if meta.get("crc32") != str(_checksum(header, body)):
+        raise _fail(path, "checksum mismatch: the header or tensor data are corrupt")
     tensors = _tensors(path, header, body)
     try:
         spec = Spec.from_json(meta["spec"])

@@ -6,8 +6,11 @@ its inputs, the network input is called ``"input"``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
+
+from neuroplast.errors import SpecError
 
 __all__ = ["ACTIVATIONS", "Activation", "Add", "Concat", "Dense", "Node", "node_from_dict"]
 
@@ -28,7 +31,6 @@ ACTIVATIONS: tuple[str, ...] = (
 
 
 def _check_activation(name: str, activation: str) -> None:
-    from neuroplast.errors import SpecError
 
     if activation not in ACTIVATIONS:
         raise SpecError(
@@ -36,8 +38,14 @@ def _check_activation(name: str, activation: str) -> None:
         )
 
 
+def _check_slope(name: str, slope: object) -> None:
+
+    ok = isinstance(slope, (int, float)) and not isinstance(slope, bool)
+    if not ok or not math.isfinite(float(slope)):  # type: ignore[arg-type]
+        raise SpecError(f"node {name!r}: negative_slope must be a finite number, got {slope!r}")
+
+
 def _check_name(name: object) -> None:
-    from neuroplast.errors import SpecError
 
     if not isinstance(name, str) or not name or name == "input":
         raise SpecError(f"node names must be non-empty strings other than 'input', got {name!r}")
@@ -64,12 +72,14 @@ class Dense:
     bias: bool = True
 
     def __post_init__(self) -> None:
-        from neuroplast.errors import SpecError
 
         _check_name(self.name)
         _check_activation(self.name, self.activation)
         if isinstance(self.units, bool) or not isinstance(self.units, int) or self.units < 1:
             raise SpecError(f"node {self.name!r}: units must be a positive int, got {self.units!r}")
+        if not isinstance(self.bias, bool):
+            raise SpecError(f"node {self.name!r}: bias must be a bool, got {self.bias!r}")
+        _check_slope(self.name, self.negative_slope)
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -99,6 +109,9 @@ class _Merge:
     def __post_init__(self) -> None:
         _check_name(self.name)
         _check_activation(self.name, self.activation)
+        _check_slope(self.name, self.negative_slope)
+        if isinstance(self.inputs, str):
+            raise SpecError(f"node {self.name!r}: inputs must be a sequence of node names")
         object.__setattr__(self, "inputs", tuple(self.inputs))
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,18 +146,16 @@ Node: TypeAlias = Dense | Add | Concat
 
 def node_from_dict(d: dict[str, Any]) -> Node:
     """Inverse of ``to_dict``; raises :class:`~neuroplast.errors.SpecError` on bad input."""
-    from neuroplast.errors import SpecError
-
     try:
         op = d["op"]
         common = {"name": d["name"], "activation": d.get("activation", "identity")}
-        slope = float(d.get("negative_slope", 0.01))
+        slope = d.get("negative_slope", 0.01)
         if op == "dense":
             (inp,) = d["inputs"]
             return Dense(
                 input=inp,
                 units=d["units"],
-                bias=bool(d.get("bias", True)),
+                bias=d.get("bias", True),
                 negative_slope=slope,
                 **common,
             )

@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _core
-from neuroplast._arrays import as_features, as_labels, as_targets
-from neuroplast.errors import ConfigError, ShapeError, SpecError
+from neuroplast._arrays import _numeric, as_features, as_labels, as_mask, as_targets, to_float32
+from neuroplast.errors import ConfigError, DataError, ShapeError, SpecError
 from neuroplast.history import History
 from neuroplast.layers import Dense
 from neuroplast.optim import Adam, Optimizer, OptimizerState
@@ -24,18 +24,51 @@ F32 = npt.NDArray[np.float32]
 EpochCallback = Callable[[dict[str, Any]], bool | None]
 
 
-def _frozen(a: npt.ArrayLike, shape: tuple[int, ...], name: str) -> F32:
-    arr = np.array(a, dtype=np.float32, order="C", copy=True)
+def as_param(a: npt.ArrayLike, shape: tuple[int, ...], name: str) -> F32:
+    """A read-only float32 copy of ``a`` with the given shape and finite values."""
+    arr = to_float32(_numeric(a, name)).copy()
     if arr.shape != shape:
-        raise ShapeError(f"parameter {name!r} has shape {arr.shape}, the spec needs {shape}")
+        raise ShapeError(f"{name} has shape {arr.shape}, the spec needs {shape}")
+    if not np.isfinite(arr).all():
+        raise DataError(f"{name} contains non-finite values")
     arr.setflags(write=False)
     return arr
 
 
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}")
+_U64_MAX = 2**64 - 1
+
+
+def _check_int(value: object, name: str, minimum: int, maximum: int = _U64_MAX) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or not minimum <= value <= maximum
+    ):
+        raise ConfigError(f"{name} must be an int in [{minimum}, {maximum}], got {value!r}")
     return int(value)
+
+
+_SLOTS = {"sgd": ((), ("momentum_buffer",)), "adam": (("exp_avg", "exp_avg_sq"),)}
+
+
+def _checked_state(state: object, shapes: Mapping[str, tuple[int, ...]]) -> OptimizerState:
+    """A float32, read-only copy of ``state`` after checking it against the parameters."""
+    if not isinstance(state, OptimizerState):
+        raise ConfigError(f"optimizer_state must be an OptimizerState, got {type(state).__name__}")
+    family = "adam" if state.kind in ("adam", "adamw") else state.kind
+    if family not in _SLOTS:
+        raise ConfigError(f"unknown optimizer kind {state.kind!r} in optimizer_state")
+    step = _check_int(state.step, "optimizer_state.step", 0, 2**63 - 1)
+    if set(state.slots) != set(shapes):
+        raise ShapeError("optimizer_state does not have one entry per parameter")
+    names = {tuple(sorted(s)) for s in state.slots.values()}
+    if len(names) > 1 or (names and next(iter(names)) not in _SLOTS[family]):
+        raise ShapeError(f"optimizer_state slots {sorted(names)} do not fit a {state.kind} state")
+    slots = {
+        p: {k: as_param(v, shapes[p], f"optimizer_state[{p!r}][{k!r}]") for k, v in s.items()}
+        for p, s in state.slots.items()
+    }
+    return OptimizerState(state.kind, step, slots)
 
 
 class Network:
@@ -73,8 +106,10 @@ class Network:
                 f"unexpected {sorted(extra)}"
             )
         self._spec = spec
-        self._params = {n: _frozen(params[n], shapes[n], n) for n in shapes}
-        self._optimizer_state = optimizer_state
+        self._params = {n: as_param(params[n], shapes[n], f"parameter {n!r}") for n in shapes}
+        self._optimizer_state = (
+            None if optimizer_state is None else _checked_state(optimizer_state, shapes)
+        )
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -144,9 +179,8 @@ class Network:
     def _masks(self, masks: Mapping[str, npt.ArrayLike] | None) -> list[F32 | None]:
         slots: list[F32 | None] = [None] * (len(self._spec.nodes) + 1)
         for name, m in (masks or {}).items():
-            slots[self._spec.node_index(name)] = np.ascontiguousarray(m, dtype=np.float32).reshape(
-                -1
-            )
+            index = self._spec.node_index(name)
+            slots[index] = as_mask(m, self._spec.widths[name], f"mask for {name!r}")
         return slots
 
     def _targets(self, y: Any, n: int, what: str) -> tuple[Any, Any]:
@@ -198,10 +232,10 @@ class Network:
             ConfigError: Invalid hyperparameters.
             NumericalError: Training diverged; the network is left unchanged.
         """
-        epochs = _check_int(epochs, "epochs", 0)
-        batch_size = _check_int(batch_size, "batch_size", 1)
+        epochs = _check_int(epochs, "epochs", 0, 2**63 - 1)
+        batch_size = _check_int(batch_size, "batch_size", 1, 2**63 - 1)
         seed = _check_int(seed, "seed", 0)
-        initial_epoch = _check_int(initial_epoch, "initial_epoch", 0)
+        initial_epoch = _check_int(initial_epoch, "initial_epoch", 0, _U64_MAX - epochs)
         opt = Adam() if optimizer is None else optimizer
         if not hasattr(opt, "slot_names"):
             raise ConfigError(f"optimizer must be SGD, Adam or AdamW, got {opt!r}")
@@ -247,7 +281,7 @@ class Network:
             cb.close()
         shapes = self._spec.param_shapes
         self._params = {
-            n: _frozen(p.reshape(shapes[n]), shapes[n], n)
+            n: as_param(p.reshape(shapes[n]), shapes[n], f"parameter {n!r}")
             for n, p in zip(names, params, strict=True)
         }
         self._optimizer_state = OptimizerState(

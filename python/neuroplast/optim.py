@@ -90,7 +90,10 @@ class Adam:
 
     def __post_init__(self) -> None:
         _check(_finite_nonneg(self.lr) and self.lr > 0, f"lr must be > 0, got {self.lr!r}")
-        betas = tuple(self.betas)
+        try:
+            betas = tuple(self.betas)
+        except TypeError:
+            betas = ()
         _check(
             len(betas) == 2 and all(_finite_nonneg(b) and b < 1 for b in betas),
             f"betas must be two values in [0, 1), got {self.betas!r}",

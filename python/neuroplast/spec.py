@@ -68,6 +68,10 @@ class Spec:
         object.__setattr__(self, "_widths", MappingProxyType(dict(widths)))
         object.__setattr__(self, "_params", MappingProxyType({n: tuple(s) for n, s in params}))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild through the constructor so unpickled specs are validated like new ones.
+        return (type(self), (self.input_shape, self.nodes, self.output, self.loss))
+
     # ----------------------------------------------------------------- builders
     @classmethod
     def mlp(

@@ -1,6 +1,9 @@
 //! Engine-level checks: backward vs finite differences on a DAG with masks, training
 //! progress, determinism, and typed errors for invalid input.
 
+// Test helpers may unwrap: a failure here is a test failure, not a user-facing panic.
+#![allow(clippy::unwrap_used)]
+
 use neuroplast_core::engine::{self, DataRef, FitConfig, Graph, OptState};
 use neuroplast_core::kernels::loss::Targets;
 use neuroplast_core::kernels::optim::Optimizer;
@@ -25,7 +28,13 @@ fn loss(g: &Graph, p: &[Vec<f32>], masks: &[Option<Vec<f32>>], data: &DataRef<'_
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    // Fixed seed: CI runs the same cases every time; failures persist nowhere (no lib.rs).
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(20261121),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn backward_matches_finite_differences(seed in 0u64..1000, n in 1usize..9, masked in any::<bool>()) {
         let g = Graph::from_json(DAG).unwrap();
@@ -47,9 +56,15 @@ proptest! {
                 let lp = loss(&g, &pp, &masks, &data);
                 pp[k][i] -= 2.0 * h;
                 let lm = loss(&g, &pp, &masks, &data);
-                let fd = (lp - lm) / (2.0 * f64::from(h));
-                let tol = 1e-3 + 2e-2 * fd.abs();
-                prop_assert!((fd - f64::from(gk[i])).abs() < tol, "param {} [{}]: fd {} vs {}", k, i, fd, gk[i]);
+                let l0 = loss(&g, &p, &masks, &data);
+                // A ReLU-family kink can lie within h on one side; the loss is smooth on the
+                // other, so accept agreement of the central or either one-sided difference.
+                let hd = f64::from(h);
+                let fds = [(lp - lm) / (2.0 * hd), (lp - l0) / hd, (l0 - lm) / hd];
+                let an = f64::from(gk[i]);
+                let err = fds.iter().map(|fd| (fd - an).abs()).fold(f64::INFINITY, f64::min);
+                let tol = 3e-4 + 2e-2 * an.abs();
+                prop_assert!(err < tol, "param {} [{}]: fd {:?} vs {}", k, i, fds, an);
             }
         }
     }
@@ -75,9 +90,17 @@ fn train(threads: usize, seed: u64, epochs: usize) -> (Vec<Vec<f32>>, Vec<engine
     let mut p = random_params(&g, &mut Rng::new(1, 0));
     let (x, y) = blobs(300, 4);
     let data = DataRef { x: &x, n: 300, targets: Targets::Classes(&y) };
-    let opt = Optimizer::Adam { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decoupled: false };
+    let opt = Optimizer::Adam {
+        lr: 0.01,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weight_decay: 0.0,
+        decoupled: false,
+    };
     let mut st = OptState::zeros(&g, &opt);
-    let cfg = FitConfig { epochs, batch_size: 16, seed, shuffle: true, initial_epoch: 0, optimizer: opt, threads };
+    let cfg =
+        FitConfig { epochs, batch_size: 16, seed, shuffle: true, initial_epoch: 0, optimizer: opt, threads };
     let masks = vec![None; g.nodes.len()];
     let hist = engine::fit(&g, &mut p, &mut st, &data, None, &masks, &cfg, &mut |_| true).unwrap();
     (p, hist)
@@ -132,7 +155,16 @@ fn divergence_is_reported() {
     let data = DataRef { x: &x, n: 64, targets: Targets::Classes(&y) };
     let opt = Optimizer::Sgd { lr: 1e30, momentum: 0.0, nesterov: false, weight_decay: 0.0 };
     let mut st = OptState::zeros(&g, &opt);
-    let cfg = FitConfig { epochs: 5, batch_size: 8, seed: 0, shuffle: true, initial_epoch: 0, optimizer: opt, threads: 1 };
+    let cfg = FitConfig {
+        epochs: 5,
+        batch_size: 8,
+        seed: 0,
+        shuffle: true,
+        initial_epoch: 0,
+        optimizer: opt,
+        threads: 1,
+    };
     let r = engine::fit(&g, &mut p, &mut st, &data, None, &vec![None; g.nodes.len()], &cfg, &mut |_| true);
     assert!(matches!(r, Err(Error::Numerical(_))), "{r:?}");
 }
+

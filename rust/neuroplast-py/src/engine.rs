@@ -47,10 +47,7 @@ fn data<'a>(
 
 /// Validates a spec; returns `(node widths, [(param name, shape)])`.
 #[pyfunction]
-pub fn compile_spec(
-    py: Python<'_>,
-    spec: &str,
-) -> PyResult<CompiledSpec> {
+pub fn compile_spec(py: Python<'_>, spec: &str) -> PyResult<CompiledSpec> {
     let g = graph(py, spec)?;
     let widths = g.nodes.iter().map(|n| (n.name.clone(), n.width)).collect();
     Ok((widths, g.params.into_iter().map(|p| (p.name, p.shape)).collect()))

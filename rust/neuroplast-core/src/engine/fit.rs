@@ -1,6 +1,6 @@
 //! Training: whole epochs (seeded shuffle, minibatches, forward, backward, update) in one call.
 
-use super::data::{validate_masks, validate_params, DataRef};
+use super::data::{check_finite, validate_masks, validate_params, DataRef};
 use super::graph::Graph;
 use super::infer::{evaluate_unchecked, Evaluation};
 use super::pass::{backward, forward, Masks, Workspace};
@@ -45,13 +45,15 @@ impl OptState {
                 .iter()
                 .zip(&graph.params)
                 .all(|(s, p)| s.len() == opt.n_slots() && s.iter().all(|b| b.len() == p.len()));
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::Shape(
+        if !ok {
+            return Err(Error::Shape(
                 "optimizer state does not match the network's parameters or the optimizer".into(),
-            ))
+            ));
         }
+        if self.slots.iter().flatten().any(|b| check_finite(b, "").is_err()) {
+            return Err(Error::Data("optimizer state contains non-finite values".into()));
+        }
+        Ok(())
     }
 }
 
@@ -95,7 +97,8 @@ pub fn fit(
     let n_in = graph.n_inputs();
     let mut xb = vec![0.0f32; batch * n_in];
     let mut order: Vec<usize> = (0..train.n).collect();
-    let mut history = Vec::with_capacity(cfg.epochs);
+    // Grows with the epochs actually run: `epochs` may be huge when a callback stops early.
+    let mut history = Vec::new();
     for e in 0..cfg.epochs as u64 {
         let epoch = cfg.initial_epoch + e;
         order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
@@ -129,6 +132,14 @@ pub fn fit(
             }
             loss_sum += r.loss_sum;
             correct += r.correct;
+        }
+        // A last update can overflow without a later loss to reveal it; check once per epoch.
+        if let Some(bad) = params.iter().position(|p| check_finite(p, "").is_err()) {
+            return Err(Error::Numerical(format!(
+                "training diverged: parameter {} became non-finite in epoch {epoch}; \
+                 lower the learning rate or check the data scale",
+                graph.params[bad].name
+            )));
         }
         let val_eval = match (val, val_ws.as_mut()) {
             (Some(v), Some(vws)) => Some(evaluate_unchecked(graph, params, masks, v, vws, val_block)),

@@ -101,8 +101,8 @@ impl Graph {
     pub fn from_json(text: &str) -> Result<Self> {
         let wire: WireSpec =
             serde_json::from_str(text).map_err(|e| Error::Spec(format!("invalid spec JSON: {e}")))?;
-        let n_in: usize = wire.input_shape.iter().product();
-        if wire.input_shape.is_empty() || n_in == 0 {
+        let n_in = wire.input_shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or(usize::MAX);
+        if wire.input_shape.is_empty() || n_in == 0 || n_in > MAX_WIDTH {
             return Err(Error::Spec(format!(
                 "input_shape must be non-empty and positive, got {:?}",
                 wire.input_shape
@@ -138,6 +138,15 @@ impl Graph {
     }
 }
 
+/// Largest width of any node; keeps every buffer size computation far from overflow.
+pub const MAX_WIDTH: usize = 1 << 31;
+/// Largest number of elements of one parameter tensor.
+pub const MAX_PARAM: usize = 1 << 34;
+
+fn too_large(name: &str, what: &str) -> Error {
+    Error::Spec(format!("node {name:?}: {what} too large (at most {MAX_WIDTH} units, {MAX_PARAM} weights)"))
+}
+
 fn find(nodes: &[Node], name: &str, role: &str) -> Result<usize> {
     nodes.iter().position(|n| n.name == name).ok_or_else(|| {
         Error::Spec(format!(
@@ -163,6 +172,9 @@ fn compile_node(w: &WireNode, nodes: &[Node], params: &mut Vec<ParamInfo>) -> Re
                     inputs.len()
                 )));
             }
+            if w.units > MAX_WIDTH || w.units.saturating_mul(widths[0]) > MAX_PARAM {
+                return Err(too_large(&w.name, "layer"));
+            }
             if w.units == 0 {
                 return Err(Error::Spec(format!("dense node {:?} needs units >= 1", w.name)));
             }
@@ -187,7 +199,11 @@ fn compile_node(w: &WireNode, nodes: &[Node], params: &mut Vec<ParamInfo>) -> Re
             if inputs.len() < 2 {
                 return Err(Error::Spec(format!("concat node {:?} needs at least two inputs", w.name)));
             }
-            (NodeKind::Concat, widths.iter().sum())
+            let width = widths.iter().try_fold(0usize, |a, &b| a.checked_add(b)).unwrap_or(usize::MAX);
+            if width > MAX_WIDTH {
+                return Err(too_large(&w.name, "concatenation"));
+            }
+            (NodeKind::Concat, width)
         }
         other => return Err(Error::Spec(format!("node {:?} has unknown op {other:?}", w.name))),
     };
