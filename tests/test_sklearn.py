@@ -134,23 +134,9 @@ def test_fitted_classifier_pickles(blobs: Data) -> None:
 
 
 # ------------------------------------------------------------------------------ check_estimator
-# sklearn's common checks. Failures are mostly error-message wording and input conventions the
-# estimator deliberately does not follow (typed neuroplast errors, no object/sparse input); the
-# pickling failure is a real bug (see test_fitted_classifier_pickles).
-EXPECTED_FAILED_CHECKS: dict[str, str] = {
-    "check_n_features_in_after_fitting": "ShapeError message differs from sklearn's wording",
-    "check_complex_data": "DTypeError message differs from sklearn's wording",
-    "check_dtype_object": "object arrays are rejected with DTypeError by design",
-    "check_estimators_empty_data_messages": "SpecError for 0 features, message differs",
-    "check_estimator_sparse_tag": "sparse input is rejected as an object array",
-    "check_estimator_sparse_array": "sparse input is rejected as an object array",
-    "check_estimator_sparse_matrix": "sparse input is rejected as an object array",
-    "check_classifiers_regression_target": "continuous y is treated as class labels",
-    "check_supervised_y_2d": "column-vector y raises ShapeError instead of warning",
-    "check_fit2d_1sample": "message differs from sklearn's wording",
-    "check_fit2d_predict1d": "message differs from sklearn's wording",
-    "check_requires_y_none": "message differs from sklearn's wording",
-}
+# sklearn's common checks: all must pass (the estimator validates with sklearn's own
+# validate_data and re-raises its errors as typed neuroplast errors with the same messages).
+EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 
 
 def _expected_failed(estimator: Any) -> dict[str, str]:

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from neuroplast._arrays import _numeric
-from neuroplast.errors import ConfigError, DataError, ShapeError
+from neuroplast.errors import ConfigError, DataError, DTypeError, ShapeError
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, Optimizer
 from neuroplast.spec import Spec
@@ -23,6 +23,10 @@ class NeuroplastClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
     """Multilayer-perceptron classifier with the scikit-learn estimator API.
 
     Labels may be any hashable values; they are encoded with ``np.unique`` (``classes_``).
+    Input is validated with scikit-learn's own ``validate_data`` (same messages and
+    conventions, so ``check_estimator`` passes), and its errors are re-raised as the matching
+    :class:`~neuroplast.errors.NeuroplastError` subclasses (which are still ``ValueError`` /
+    ``TypeError``).
 
     Args:
         hidden: Widths of the hidden layers.
@@ -74,19 +78,30 @@ class NeuroplastClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
             return SGD(lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
         raise ConfigError(f"optimizer must be 'adam', 'adamw' or 'sgd', got {self.optimizer!r}")
 
-    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike) -> NeuroplastClassifier:
+    def _validated(self, X: Any, *y: Any, reset: bool) -> Any:
+        """Runs ``validate_data`` on ``X`` (and ``y`` when given, even ``None``)."""
+        try:
+            if not y:
+                return validate_data(self, X, reset=reset, dtype=np.float32)
+            X, y_arr = validate_data(self, X, y[0], reset=reset, dtype=np.float32)
+            check_classification_targets(y_arr)
+            return X, y_arr
+        except TypeError as exc:
+            raise DTypeError(str(exc)) from exc
+        except ValueError as exc:
+            shape_words = ("inconsistent numbers of samples", "Expected 2D array", "features, but")
+            cls = ShapeError if any(w in str(exc) for w in shape_words) else DataError
+            raise cls(str(exc)) from exc
+
+    def fit(self, X: npt.ArrayLike, y: npt.ArrayLike | None = None) -> NeuroplastClassifier:
         """Encodes labels, builds the MLP and trains it."""
-        x = _numeric(X, "X")
-        if x.ndim != 2:
-            raise ShapeError(f"X must be 2-D (n_samples, n_features), got shape {x.shape}")
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 1 or y_arr.shape[0] != x.shape[0]:
-            raise ShapeError(f"y must be 1-D with {x.shape[0]} labels, got shape {y_arr.shape}")
-        if x.shape[0] == 0:
-            raise DataError("cannot fit on empty data")
+        x, y_arr = self._validated(X, y, reset=True)
         self.classes_, encoded = np.unique(y_arr, return_inverse=True)
         if len(self.classes_) < 2:
-            raise DataError("need at least two classes to fit a classifier")
+            raise DataError(
+                f"need samples of at least two classes to fit a classifier; got 1 class "
+                f"({self.classes_[0]!r})"
+            )
         spec = Spec.mlp(x.shape[1], list(self.hidden), len(self.classes_), self.activation)
         self.network_ = Network.init(spec, seed=self.seed)
         self.history_ = self.network_.fit(
@@ -97,16 +112,17 @@ class NeuroplastClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
             optimizer=self._make_optimizer(),
             seed=self.seed,
         )
-        self.n_features_in_ = x.shape[1]
         return self
 
     def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Class probabilities, columns ordered as ``classes_``."""
         check_is_fitted(self, "network_")
-        return self.network_.predict_proba(X)
+        return self.network_.predict_proba(self._validated(X, reset=False))
 
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
         """Predicted labels (original label values)."""
         check_is_fitted(self, "network_")
-        out: npt.NDArray[Any] = self.classes_[self.network_.predict(X)]
+        out: npt.NDArray[Any] = self.classes_[
+            self.network_.predict(self._validated(X, reset=False))
+        ]
         return out
