@@ -167,4 +167,3 @@ fn divergence_is_reported() {
     let r = engine::fit(&g, &mut p, &mut st, &data, None, &vec![None; g.nodes.len()], &cfg, &mut |_| true);
     assert!(matches!(r, Err(Error::Numerical(_))), "{r:?}");
 }
-

@@ -1,0 +1,127 @@
+//! Row-major GEMM on slices: the packed AVX2 (and, opt-in, AVX-512) kernels of [`packed`]
+//! for large problems, faer (runtime AVX-512/AVX2 dispatch) otherwise.
+//!
+//! Layout:
+//! * this file: the public entry points [`gemm`] / [`gemm_faer`], the [`use_packed`] size rule;
+//! * [`packed`]: the packed SGEMM's ISA selection ([`isa`]), dispatch ([`gemm_packed`],
+//!   [`gemm_with`]), problem validation and k blocking;
+//! * `x86`: its x86-64 micro-kernels, packing and threaded driver (absent on other
+//!   architectures, where everything goes to faer);
+//! * `tests`: tests of both paths.
+//!
+//! The AVX-512 micro-kernel is **experimental**: it is used only when the CPU has AVX-512F and
+//! `NEUROPLAST_GEMM_AVX512=1` is set in the environment (read once per process); it has been
+//! validated bit-exactly against a portable emulation of its 16-lane kernel, not yet on
+//! AVX-512 hardware. By default AVX-512 CPUs run the AVX2 + FMA kernel, which gives
+//! bitwise-identical results.
+
+pub mod packed;
+#[cfg(test)]
+mod tests;
+// AVX-512 intrinsics (like the `avx512*` target features `kernels::simd` uses) are stable
+// since Rust 1.89, the workspace's declared `rust-version`.
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+pub use packed::{cpu_supports, gemm_packed, gemm_with, isa, Isa, AVX512_ENV};
+
+use faer::linalg::matmul::matmul;
+use faer::mat::{MatMut, MatRef};
+use faer::{Accum, Par};
+
+/// Whether an operand is used as stored or transposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trans {
+    /// Use the matrix as stored.
+    No,
+    /// Use its transpose.
+    Yes,
+}
+
+/// Shape of a row-major matrix stored in a slice.
+#[derive(Clone, Copy, Debug)]
+pub struct Dims {
+    pub rows: usize,
+    pub cols: usize,
+}
+
+fn view(data: &[f32], dims: Dims, t: Trans) -> MatRef<'_, f32> {
+    let m = MatRef::from_row_major_slice(data, dims.rows, dims.cols);
+    match t {
+        Trans::No => m,
+        Trans::Yes => m.transpose(),
+    }
+}
+
+/// `c = op(a) · op(b)` (or `c += ...` when `accumulate`), all row-major, always with faer.
+pub fn gemm_faer(
+    a: &[f32],
+    a_dims: Dims,
+    ta: Trans,
+    b: &[f32],
+    b_dims: Dims,
+    tb: Trans,
+    c: &mut [f32],
+    accumulate: bool,
+    threads: usize,
+) {
+    let av = view(a, a_dims, ta);
+    let bv = view(b, b_dims, tb);
+    debug_assert_eq!(av.ncols(), bv.nrows());
+    let (m, n) = (av.nrows(), bv.ncols());
+    debug_assert_eq!(c.len(), m * n);
+    let cv = MatMut::from_row_major_slice_mut(c, m, n);
+    let beta = if accumulate { Accum::Add } else { Accum::Replace };
+    let par = if threads <= 1 || m * n * av.ncols() < 64 * 64 * 64 { Par::Seq } else { Par::rayon(threads) };
+    matmul(cv, beta, av, bv, 1.0f32, par);
+}
+
+/// Whether the packed SIMD path is expected to beat faer (crossover measured on an AVX2
+/// Zen 3 host; see `examples/gemm_probe.rs`): both output sides at least 32, k at least 16,
+/// and `m·n·k ≥ 64³` with several threads (faer stays sequential below that and rayon
+/// overhead dominates), `m·n·k ≥ 2^25` with `min(m, n) ≥ 128` on one thread (faer's
+/// single-threaded kernels are as fast on medium sizes). Depends only on shapes and `threads`.
+pub fn use_packed(m: usize, n: usize, k: usize, threads: usize) -> bool {
+    if m < 32 || n < 32 || k < 16 {
+        return false;
+    }
+    let work = m.saturating_mul(n).saturating_mul(k);
+    if threads > 1 {
+        work >= 64 * 64 * 64
+    } else {
+        work >= 1 << 25 && m.min(n) >= 128
+    }
+}
+
+/// `c = op(a) · op(b)` (or `c += ...` when `accumulate`), all row-major.
+///
+/// `a_dims`/`b_dims` are the stored shapes; `c` must be `rows(op(a)) × cols(op(b))`.
+/// Callers guarantee consistent shapes (checked in debug builds).
+///
+/// Large problems run on the packed kernels of [`packed`] when the CPU has AVX2 + FMA (or
+/// AVX-512F, opted in) (see [`use_packed`], [`isa`]); results are then bitwise reproducible
+/// for a given shape and thread count. Everything else goes to faer.
+pub fn gemm(
+    a: &[f32],
+    a_dims: Dims,
+    ta: Trans,
+    b: &[f32],
+    b_dims: Dims,
+    tb: Trans,
+    c: &mut [f32],
+    accumulate: bool,
+    threads: usize,
+) {
+    let (m, k) = match ta {
+        Trans::No => (a_dims.rows, a_dims.cols),
+        Trans::Yes => (a_dims.cols, a_dims.rows),
+    };
+    let n = match tb {
+        Trans::No => b_dims.cols,
+        Trans::Yes => b_dims.rows,
+    };
+    if use_packed(m, n, k, threads) && gemm_packed(a, a_dims, ta, b, b_dims, tb, c, accumulate, threads) {
+        return;
+    }
+    gemm_faer(a, a_dims, ta, b, b_dims, tb, c, accumulate, threads);
+}

@@ -1,0 +1,199 @@
+//! BLIS-style packed SGEMM with hand-written SIMD micro-kernels (x86-64 only): ISA selection,
+//! dispatch, problem validation and k blocking. The kernels themselves live in `super::x86`.
+//!
+//! Structure:
+//! * the k dimension is cut into blocks of at most `KC_MAX` (256) (a choice that depends
+//!   only on `k`);
+//! * the output is split into exactly `threads` rectangles of micro-tiles (a partition that
+//!   depends only on the shapes and `threads`), each computed by one rayon task;
+//! * inside a task: blocks of `op(a)` row panels sized for L2 → k blocks (pack the block
+//!   of A into `MR × kc` micro-panels) → column panels (pack one `kc × NR` micro-panel of
+//!   `op(b)`, which stays in L1) → micro-kernel over the block's row panels. Packing handles
+//!   both transposes of both operands (8 × 8 AVX transposes for the strided cases), and is
+//!   done right before use so the packed data is consumed from cache;
+//! * the micro-kernel keeps an `MR × NR` tile of C in registers: 14 × 32 with AVX-512F
+//!   (28 zmm accumulators), 6 × 16 with AVX2 + FMA (12 ymm accumulators). Partial edge tiles
+//!   are computed into a scratch tile and copied out.
+//!
+//! Every element of C goes through the same chain of operations whatever the thread count or
+//! the ISA: for each k block in order, `acc = fma(a, b, acc)` from `acc = 0` over the block,
+//! then `c = acc` (first block, no accumulate) or `c = c + acc`. The reduction over k is
+//! never split between threads, so results are bitwise reproducible — and even identical
+//! between thread counts and between the AVX-512 and AVX2 kernels.
+//!
+//! The ISA is picked at run time (`is_x86_feature_detected!`); nothing relies on
+//! `target-cpu=native`. On other architectures [`gemm_packed`] always returns `false`.
+//!
+//! **The AVX-512 kernel is experimental** and not selected by default: [`isa`] returns
+//! [`Isa::Avx512`] only on CPUs with AVX-512F *and* when the environment variable
+//! `NEUROPLAST_GEMM_AVX512=1` is set (read once per process). It has so far been validated
+//! bit-exactly against a portable emulation of its 16-lane kernel (same tile shape, same
+//! operation order, fused multiply-adds), not on AVX-512 hardware. Otherwise the AVX2 + FMA
+//! kernel is used — it runs on AVX-512 CPUs as well, and gives bitwise-identical results.
+
+use super::{Dims, Trans};
+use std::sync::OnceLock;
+
+/// Micro-kernel instruction set chosen by [`isa`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX-512F, 14 × 32 micro-kernel (experimental, opt-in: see the module docs).
+    Avx512,
+    /// AVX2 + FMA, 6 × 16 micro-kernel.
+    Avx2,
+}
+
+/// Environment variable that opts in to the experimental AVX-512 kernel when set to `1`.
+pub const AVX512_ENV: &str = "NEUROPLAST_GEMM_AVX512";
+
+/// Whether this CPU has the features needed by the `isa` micro-kernel.
+pub fn cpu_supports(isa: Isa) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx2_fma =
+            std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma");
+        match isa {
+            Isa::Avx512 => avx2_fma && std::arch::is_x86_feature_detected!("avx512f"),
+            Isa::Avx2 => avx2_fma,
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = isa;
+        false
+    }
+}
+
+/// The dispatch rule: AVX-512 only when supported and opted in, else AVX2 + FMA, else none.
+pub(crate) fn select(avx512: bool, avx2: bool, avx512_opt_in: bool) -> Option<Isa> {
+    if avx512 && avx512_opt_in {
+        Some(Isa::Avx512)
+    } else if avx2 {
+        Some(Isa::Avx2)
+    } else {
+        None
+    }
+}
+
+/// The micro-kernel [`gemm_packed`] uses, or `None` (then [`gemm_packed`] declines): AVX2 + FMA
+/// when available, AVX-512F instead only when opted in with `NEUROPLAST_GEMM_AVX512=1` (see the
+/// module docs). Detected once per process.
+pub fn isa() -> Option<Isa> {
+    static ISA: OnceLock<Option<Isa>> = OnceLock::new();
+    *ISA.get_or_init(|| {
+        let opt_in = std::env::var(AVX512_ENV).is_ok_and(|v| v == "1");
+        select(cpu_supports(Isa::Avx512), cpu_supports(Isa::Avx2), opt_in)
+    })
+}
+
+/// `c = op(a) · op(b)` (or `c += ...` when `accumulate`), row-major, with the packed SIMD path.
+///
+/// Same contract as [`super::gemm`]. Returns `false` without touching `c` when no SIMD
+/// kernel is available on this CPU / architecture or when the shapes are inconsistent (the
+/// caller then falls back to another implementation).
+pub fn gemm_packed(
+    a: &[f32],
+    a_dims: Dims,
+    ta: Trans,
+    b: &[f32],
+    b_dims: Dims,
+    tb: Trans,
+    c: &mut [f32],
+    accumulate: bool,
+    threads: usize,
+) -> bool {
+    match isa() {
+        Some(isa) => gemm_with(isa, a, a_dims, ta, b, b_dims, tb, c, accumulate, threads),
+        None => false,
+    }
+}
+
+/// [`gemm_packed`] with an explicit micro-kernel (ignores the AVX-512 opt-in); `false` when the
+/// CPU lacks `isa` or the shapes are inconsistent.
+pub fn gemm_with(
+    isa: Isa,
+    a: &[f32],
+    a_dims: Dims,
+    ta: Trans,
+    b: &[f32],
+    b_dims: Dims,
+    tb: Trans,
+    c: &mut [f32],
+    accumulate: bool,
+    threads: usize,
+) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let Some(p) = Problem::new(a, a_dims, ta, b, b_dims, tb, c.len()) else {
+            return false;
+        };
+        if !cpu_supports(isa) {
+            return false;
+        }
+        match isa {
+            Isa::Avx512 => super::x86::run::<super::x86::Avx512Kernel>(&p, a, b, c, accumulate, threads),
+            Isa::Avx2 => super::x86::run::<super::x86::Avx2Kernel>(&p, a, b, c, accumulate, threads),
+        }
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (isa, a, a_dims, ta, b, b_dims, tb, c, accumulate, threads);
+        false
+    }
+}
+
+/// Largest k block. Chosen independently of the ISA so that every kernel performs the same
+/// operations in the same order (bitwise-identical results across ISAs).
+const KC_MAX: usize = 256;
+
+/// Length of the k blocks: `ceil(k / KC_MAX)` blocks of near-equal length (multiples of 8,
+/// except the last). Depends only on `k`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) fn k_block_len(k: usize) -> usize {
+    let nb = k.div_ceil(KC_MAX).max(1);
+    k.div_ceil(nb).next_multiple_of(8).clamp(1, KC_MAX)
+}
+
+/// Validated shapes and element strides of `op(a)` (m × k) and `op(b)` (k × n).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+pub(crate) struct Problem {
+    pub(crate) m: usize,
+    pub(crate) n: usize,
+    pub(crate) k: usize,
+    /// `op(a)[i][p] = a[i * a_rs + p * a_cs]`.
+    pub(crate) a_rs: usize,
+    pub(crate) a_cs: usize,
+    /// `op(b)[p][j] = b[p * b_rs + j * b_cs]`.
+    pub(crate) b_rs: usize,
+    pub(crate) b_cs: usize,
+}
+
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+impl Problem {
+    pub(crate) fn new(
+        a: &[f32],
+        a_dims: Dims,
+        ta: Trans,
+        b: &[f32],
+        b_dims: Dims,
+        tb: Trans,
+        c_len: usize,
+    ) -> Option<Self> {
+        let (m, k, a_rs, a_cs) = match ta {
+            Trans::No => (a_dims.rows, a_dims.cols, a_dims.cols, 1),
+            Trans::Yes => (a_dims.cols, a_dims.rows, 1, a_dims.cols),
+        };
+        let (kb, n, b_rs, b_cs) = match tb {
+            Trans::No => (b_dims.rows, b_dims.cols, b_dims.cols, 1),
+            Trans::Yes => (b_dims.cols, b_dims.rows, 1, b_dims.cols),
+        };
+        let a_len = a_dims.rows.checked_mul(a_dims.cols)?;
+        let b_len = b_dims.rows.checked_mul(b_dims.cols)?;
+        let c_need = m.checked_mul(n)?;
+        if kb != k || a.len() < a_len || b.len() < b_len || c_len != c_need {
+            return None;
+        }
+        Some(Self { m, n, k, a_rs, a_cs, b_rs, b_cs })
+    }
+}
