@@ -8,7 +8,7 @@
 //!
 //! The packed path uses the AVX2 kernel unless `NEUROPLAST_GEMM_AVX512=1` is set on an
 //! AVX-512 CPU (experimental AVX-512 kernel, see `kernels::gemm::packed`).
-use neuroplast_core::kernels::gemm::{gemm_faer, gemm_packed, isa, use_packed, Dims, Trans};
+use neuroplast_core::kernels::gemm::{gemm_faer, gemm_packed, isa, use_packed, Mat, Trans};
 use std::time::Instant;
 
 type Shape = (usize, usize, usize, Trans, Trans);
@@ -23,6 +23,14 @@ const SHAPES: [Shape; 8] = [
     (32, 100, 64, Trans::No, Trans::Yes),
     (100, 64, 32, Trans::Yes, Trans::No),
 ];
+
+/// `op(x)` of shape `rows × cols`, stored as is (`No`) or transposed (`Yes`) in `data`.
+fn operand(data: &[f32], rows: usize, cols: usize, t: Trans) -> Mat<'_> {
+    match t {
+        Trans::No => Mat::new(data, rows, cols),
+        Trans::Yes => Mat::new(data, cols, rows).t(),
+    }
+}
 
 /// Best-of-15 seconds per call of `f` and of `g`, interleaved so that background load
 /// affects both alike.
@@ -76,12 +84,11 @@ fn sweep(threads: usize) {
         let flops = 2.0 * (m * n * k) as f64;
         let mut line = format!("{m:>5}x{n:>5}x{k:>5}");
         for (ta, tb) in [(Trans::No, Trans::Yes), (Trans::Yes, Trans::No), (Trans::No, Trans::No)] {
-            let ad = if ta == Trans::No { Dims { rows: m, cols: k } } else { Dims { rows: k, cols: m } };
-            let bd = if tb == Trans::No { Dims { rows: k, cols: n } } else { Dims { rows: n, cols: k } };
+            let (am, bm) = (operand(&a, m, k, ta), operand(&b, k, n, tb));
             let (tf, tp) = best_time2(
-                || gemm_faer(&a, ad, ta, &b, bd, tb, &mut c1, false, threads),
+                || gemm_faer(am, bm, &mut c1, false, threads),
                 || {
-                    gemm_packed(&a, ad, ta, &b, bd, tb, &mut c2, false, threads);
+                    gemm_packed(am, bm, &mut c2, false, threads);
                 },
                 flops,
                 1e8,
@@ -120,19 +127,18 @@ fn main() {
             let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
             let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
             let (mut c1, mut c2) = (vec![0f32; m * n], vec![0f32; m * n]);
-            let ad = if ta == Trans::No { Dims { rows: m, cols: k } } else { Dims { rows: k, cols: m } };
-            let bd = if tb == Trans::No { Dims { rows: k, cols: n } } else { Dims { rows: n, cols: k } };
+            let (am, bm) = (operand(&a, m, k, ta), operand(&b, k, n, tb));
             let flops = 2.0 * (m * n * k) as f64;
             let mut line = format!("{m:>5}x{n:>5}x{k:>5} {ta:?}{tb:?}:");
             let (tf, tp) = best_time2(
                 || {
                     if which != "packed" {
-                        gemm_faer(&a, ad, ta, &b, bd, tb, &mut c1, false, threads);
+                        gemm_faer(am, bm, &mut c1, false, threads);
                     }
                 },
                 || {
                     if which != "faer" {
-                        gemm_packed(&a, ad, ta, &b, bd, tb, &mut c2, false, threads);
+                        gemm_packed(am, bm, &mut c2, false, threads);
                     }
                 },
                 flops,

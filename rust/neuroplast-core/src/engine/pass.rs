@@ -2,7 +2,7 @@
 
 use super::graph::{Graph, NodeKind};
 use crate::kernels::activation;
-use crate::kernels::gemm::{gemm, Dims, Trans};
+use crate::kernels::gemm::{gemm, Mat};
 
 /// Per-node buffers, sized once for the largest block of rows.
 pub struct Workspace {
@@ -78,17 +78,10 @@ pub fn forward(
                 if let Some(b) = bias {
                     pre.chunks_exact_mut(width).for_each(|r| r.copy_from_slice(&params[b]));
                 }
-                gemm(
-                    input(j),
-                    Dims { rows, cols: fan_in },
-                    Trans::No,
-                    &params[weight],
-                    Dims { rows: width, cols: fan_in },
-                    Trans::Yes,
-                    pre,
-                    bias.is_some(),
-                    ws.threads,
-                );
+                // z = x · Wᵀ (+ b), W stored as width × fan_in.
+                let xin = Mat::new(input(j), rows, fan_in);
+                let w = Mat::new(&params[weight], width, fan_in);
+                gemm(xin, w.t(), pre, bias.is_some(), ws.threads);
             }
             NodeKind::Add => {
                 pre.copy_from_slice(input(node.inputs[0]));
@@ -168,32 +161,14 @@ pub fn backward(
                 let j = node.inputs[0];
                 let fan_in = graph.nodes[j].width;
                 let xin = if j == 0 { x } else { &ws.out[j][..rows * fan_in] };
-                let units = Dims { rows, cols: node.width };
-                gemm(
-                    g,
-                    units,
-                    Trans::Yes,
-                    xin,
-                    Dims { rows, cols: fan_in },
-                    Trans::No,
-                    &mut grads[weight],
-                    false,
-                    ws.threads,
-                );
+                let dz = Mat::new(g, rows, node.width);
+                // dW = dZᵀ · x.
+                gemm(dz.t(), Mat::new(xin, rows, fan_in), &mut grads[weight], false, ws.threads);
                 if j != 0 {
+                    // dX = dZ · W (accumulated when node j already has a gradient).
                     let acc = ws.has_grad[j];
-                    let w = Dims { rows: node.width, cols: fan_in };
-                    gemm(
-                        g,
-                        units,
-                        Trans::No,
-                        &params[weight],
-                        w,
-                        Trans::No,
-                        &mut gdone[j][..rows * fan_in],
-                        acc,
-                        ws.threads,
-                    );
+                    let w = Mat::new(&params[weight], node.width, fan_in);
+                    gemm(dz, w, &mut gdone[j][..rows * fan_in], acc, ws.threads);
                     ws.has_grad[j] = true;
                 }
             }

@@ -2,7 +2,8 @@
 //! for large problems, faer (runtime AVX-512/AVX2 dispatch) otherwise.
 //!
 //! Layout:
-//! * this file: the public entry points [`gemm`] / [`gemm_faer`], the [`use_packed`] size rule;
+//! * this file: the operand type [`Mat`] (with [`Dims`], [`Trans`]), the public entry points
+//!   [`gemm`] / [`gemm_faer`], the [`use_packed`] size rule;
 //! * [`packed`]: the packed SGEMM's ISA selection ([`isa`]), dispatch ([`gemm_packed`],
 //!   [`gemm_with`]), problem validation and k blocking;
 //! * `x86`: its x86-64 micro-kernels, packing and threaded driver (absent on other
@@ -45,28 +46,62 @@ pub struct Dims {
     pub cols: usize,
 }
 
-fn view(data: &[f32], dims: Dims, t: Trans) -> MatRef<'_, f32> {
-    let m = MatRef::from_row_major_slice(data, dims.rows, dims.cols);
-    match t {
-        Trans::No => m,
-        Trans::Yes => m.transpose(),
+/// A row-major matrix operand: stored data and shape, used as stored or transposed.
+///
+/// `data` holds `dims.rows × dims.cols` values (the stored shape); the operand of a product is
+/// `op(M)`, that matrix or its transpose according to `trans`.
+#[derive(Clone, Copy, Debug)]
+pub struct Mat<'a> {
+    pub data: &'a [f32],
+    pub dims: Dims,
+    pub trans: Trans,
+}
+
+impl<'a> Mat<'a> {
+    /// The `rows × cols` row-major matrix stored in `data`, used as stored.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self { data, dims: Dims { rows, cols }, trans: Trans::No }
+    }
+
+    /// The same operand transposed (flips `trans`; the data is not moved).
+    pub fn t(self) -> Self {
+        let trans = match self.trans {
+            Trans::No => Trans::Yes,
+            Trans::Yes => Trans::No,
+        };
+        Self { trans, ..self }
+    }
+
+    /// Number of rows of `op(M)`.
+    pub fn op_rows(&self) -> usize {
+        match self.trans {
+            Trans::No => self.dims.rows,
+            Trans::Yes => self.dims.cols,
+        }
+    }
+
+    /// Number of columns of `op(M)`.
+    pub fn op_cols(&self) -> usize {
+        match self.trans {
+            Trans::No => self.dims.cols,
+            Trans::Yes => self.dims.rows,
+        }
+    }
+
+    /// `op(M)` as a faer view.
+    fn view(self) -> MatRef<'a, f32> {
+        let m = MatRef::from_row_major_slice(self.data, self.dims.rows, self.dims.cols);
+        match self.trans {
+            Trans::No => m,
+            Trans::Yes => m.transpose(),
+        }
     }
 }
 
 /// `c = op(a) · op(b)` (or `c += ...` when `accumulate`), all row-major, always with faer.
-pub fn gemm_faer(
-    a: &[f32],
-    a_dims: Dims,
-    ta: Trans,
-    b: &[f32],
-    b_dims: Dims,
-    tb: Trans,
-    c: &mut [f32],
-    accumulate: bool,
-    threads: usize,
-) {
-    let av = view(a, a_dims, ta);
-    let bv = view(b, b_dims, tb);
+pub fn gemm_faer(a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bool, threads: usize) {
+    let av = a.view();
+    let bv = b.view();
     debug_assert_eq!(av.ncols(), bv.nrows());
     let (m, n) = (av.nrows(), bv.ncols());
     debug_assert_eq!(c.len(), m * n);
@@ -95,33 +130,17 @@ pub fn use_packed(m: usize, n: usize, k: usize, threads: usize) -> bool {
 
 /// `c = op(a) · op(b)` (or `c += ...` when `accumulate`), all row-major.
 ///
-/// `a_dims`/`b_dims` are the stored shapes; `c` must be `rows(op(a)) × cols(op(b))`.
-/// Callers guarantee consistent shapes (checked in debug builds).
+/// `c` must be `a.op_rows() × b.op_cols()`, with `a.op_cols() == b.op_rows()`, and each
+/// operand's data must hold its stored shape. Callers guarantee consistent shapes (checked in
+/// debug builds).
 ///
 /// Large problems run on the packed kernels of [`packed`] when the CPU has AVX2 + FMA (or
 /// AVX-512F, opted in) (see [`use_packed`], [`isa`]); results are then bitwise reproducible
 /// for a given shape and thread count. Everything else goes to faer.
-pub fn gemm(
-    a: &[f32],
-    a_dims: Dims,
-    ta: Trans,
-    b: &[f32],
-    b_dims: Dims,
-    tb: Trans,
-    c: &mut [f32],
-    accumulate: bool,
-    threads: usize,
-) {
-    let (m, k) = match ta {
-        Trans::No => (a_dims.rows, a_dims.cols),
-        Trans::Yes => (a_dims.cols, a_dims.rows),
-    };
-    let n = match tb {
-        Trans::No => b_dims.cols,
-        Trans::Yes => b_dims.rows,
-    };
-    if use_packed(m, n, k, threads) && gemm_packed(a, a_dims, ta, b, b_dims, tb, c, accumulate, threads) {
+pub fn gemm(a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bool, threads: usize) {
+    let (m, k, n) = (a.op_rows(), a.op_cols(), b.op_cols());
+    if use_packed(m, n, k, threads) && gemm_packed(a, b, c, accumulate, threads) {
         return;
     }
-    gemm_faer(a, a_dims, ta, b, b_dims, tb, c, accumulate, threads);
+    gemm_faer(a, b, c, accumulate, threads);
 }

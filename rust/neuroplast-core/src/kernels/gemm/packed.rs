@@ -31,7 +31,7 @@
 //! operation order, fused multiply-adds), not on AVX-512 hardware. Otherwise the AVX2 + FMA
 //! kernel is used — it runs on AVX-512 CPUs as well, and gives bitwise-identical results.
 
-use super::{Dims, Trans};
+use super::{Mat, Trans};
 use std::sync::OnceLock;
 
 /// Micro-kernel instruction set chosen by [`isa`].
@@ -91,45 +91,25 @@ pub fn isa() -> Option<Isa> {
 /// Same contract as [`super::gemm`]. Returns `false` without touching `c` when no SIMD
 /// kernel is available on this CPU / architecture or when the shapes are inconsistent (the
 /// caller then falls back to another implementation).
-pub fn gemm_packed(
-    a: &[f32],
-    a_dims: Dims,
-    ta: Trans,
-    b: &[f32],
-    b_dims: Dims,
-    tb: Trans,
-    c: &mut [f32],
-    accumulate: bool,
-    threads: usize,
-) -> bool {
+pub fn gemm_packed(a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bool, threads: usize) -> bool {
     match isa() {
-        Some(isa) => gemm_with(isa, a, a_dims, ta, b, b_dims, tb, c, accumulate, threads),
+        Some(isa) => gemm_with(isa, a, b, c, accumulate, threads),
         None => false,
     }
 }
 
 /// [`gemm_packed`] with an explicit micro-kernel (ignores the AVX-512 opt-in); `false` when the
 /// CPU lacks `isa` or the shapes are inconsistent.
-pub fn gemm_with(
-    isa: Isa,
-    a: &[f32],
-    a_dims: Dims,
-    ta: Trans,
-    b: &[f32],
-    b_dims: Dims,
-    tb: Trans,
-    c: &mut [f32],
-    accumulate: bool,
-    threads: usize,
-) -> bool {
+pub fn gemm_with(isa: Isa, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bool, threads: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        let Some(p) = Problem::new(a, a_dims, ta, b, b_dims, tb, c.len()) else {
+        let Some(p) = Problem::new(a, b, c.len()) else {
             return false;
         };
         if !cpu_supports(isa) {
             return false;
         }
+        let (a, b) = (a.data, b.data);
         match isa {
             Isa::Avx512 => super::x86::run::<super::x86::Avx512Kernel>(&p, a, b, c, accumulate, threads),
             Isa::Avx2 => super::x86::run::<super::x86::Avx2Kernel>(&p, a, b, c, accumulate, threads),
@@ -138,7 +118,7 @@ pub fn gemm_with(
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (isa, a, a_dims, ta, b, b_dims, tb, c, accumulate, threads);
+        let _ = (isa, a, b, c, accumulate, threads);
         false
     }
 }
@@ -171,29 +151,27 @@ pub(crate) struct Problem {
 
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 impl Problem {
-    pub(crate) fn new(
-        a: &[f32],
-        a_dims: Dims,
-        ta: Trans,
-        b: &[f32],
-        b_dims: Dims,
-        tb: Trans,
-        c_len: usize,
-    ) -> Option<Self> {
-        let (m, k, a_rs, a_cs) = match ta {
-            Trans::No => (a_dims.rows, a_dims.cols, a_dims.cols, 1),
-            Trans::Yes => (a_dims.cols, a_dims.rows, 1, a_dims.cols),
-        };
-        let (kb, n, b_rs, b_cs) = match tb {
-            Trans::No => (b_dims.rows, b_dims.cols, b_dims.cols, 1),
-            Trans::Yes => (b_dims.cols, b_dims.rows, 1, b_dims.cols),
-        };
-        let a_len = a_dims.rows.checked_mul(a_dims.cols)?;
-        let b_len = b_dims.rows.checked_mul(b_dims.cols)?;
+    /// Shapes and strides of `op(a) · op(b)` into a C of `c_len` elements; `None` when the
+    /// inner dimensions differ, an operand's data is shorter than its stored shape, or `c_len`
+    /// is not `m · n`.
+    pub(crate) fn new(a: Mat<'_>, b: Mat<'_>, c_len: usize) -> Option<Self> {
+        let (m, k, (a_rs, a_cs)) = (a.op_rows(), a.op_cols(), strides(a));
+        let (kb, n, (b_rs, b_cs)) = (b.op_rows(), b.op_cols(), strides(b));
+        let a_len = a.dims.rows.checked_mul(a.dims.cols)?;
+        let b_len = b.dims.rows.checked_mul(b.dims.cols)?;
         let c_need = m.checked_mul(n)?;
-        if kb != k || a.len() < a_len || b.len() < b_len || c_len != c_need {
+        if kb != k || a.data.len() < a_len || b.data.len() < b_len || c_len != c_need {
             return None;
         }
         Some(Self { m, n, k, a_rs, a_cs, b_rs, b_cs })
+    }
+}
+
+/// Element strides `(row, col)` of `op(x)` in `x.data`.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn strides(x: Mat<'_>) -> (usize, usize) {
+    match x.trans {
+        Trans::No => (x.dims.cols, 1),
+        Trans::Yes => (1, x.dims.cols),
     }
 }

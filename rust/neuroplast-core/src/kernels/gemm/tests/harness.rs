@@ -1,7 +1,7 @@
 //! Test harness for the GEMM tests: deterministic inputs, an f64 reference with a
 //! rounding-error bound, and the list of kernels runnable on this machine.
 
-use super::super::{cpu_supports, gemm_with, Dims, Isa, Trans};
+use super::super::{cpu_supports, gemm_with, Dims, Isa, Mat, Trans};
 #[cfg(target_arch = "x86_64")]
 use super::super::{packed::Problem, x86};
 
@@ -18,8 +18,8 @@ pub(super) fn fill(len: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Runs one product: `(a, a_dims, b, b_dims, c)`.
-pub(super) type RunFn<'a> = dyn Fn(&[f32], Dims, &[f32], Dims, &mut [f32]) + 'a;
+/// Runs one product: `(a, b, c)`.
+pub(super) type RunFn<'a> = dyn Fn(Mat<'_>, Mat<'_>, &mut [f32]) + 'a;
 
 /// A test problem: logical `op(a)` (m × k), `op(b)` (k × n), initial C, f64 reference.
 pub(super) struct Case {
@@ -68,7 +68,7 @@ impl Case {
         let (a, ad) = self.a(ta);
         let (b, bd) = self.b(tb);
         let mut c = if acc { self.c0.clone() } else { vec![f32::NAN; self.m * self.n] };
-        f(&a, ad, &b, bd, &mut c);
+        f(operand(&a, ad, ta), operand(&b, bd, tb), &mut c);
         // Worst-case f32 dot-product bound is about (k + 1) * 2^-24 * Σ|a b|; allow 2×.
         let u = 2.0 * (self.k as f64 + 2.0) * f64::from(f32::EPSILON) / 2.0;
         for idx in 0..self.m * self.n {
@@ -105,6 +105,11 @@ pub(super) fn store(x: &[f32], rows: usize, cols: usize, t: Trans) -> (Vec<f32>,
     }
 }
 
+/// The operand stored in `data` with stored shape `dims`, used with transpose `t`.
+pub(super) fn operand(data: &[f32], dims: Dims, t: Trans) -> Mat<'_> {
+    Mat { data, dims, trans: t }
+}
+
 pub(super) const TRANS: [(Trans, Trans); 4] =
     [(Trans::No, Trans::No), (Trans::No, Trans::Yes), (Trans::Yes, Trans::No), (Trans::Yes, Trans::Yes)];
 
@@ -136,24 +141,13 @@ pub(super) fn kernels() -> Vec<Which> {
     v
 }
 
-pub(super) fn run_which(
-    w: Which,
-    a: &[f32],
-    ad: Dims,
-    ta: Trans,
-    b: &[f32],
-    bd: Dims,
-    tb: Trans,
-    c: &mut [f32],
-    acc: bool,
-    threads: usize,
-) {
+pub(super) fn run_which(w: Which, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], acc: bool, threads: usize) {
     match w {
-        Which::Hw(isa) => assert!(gemm_with(isa, a, ad, ta, b, bd, tb, c, acc, threads)),
+        Which::Hw(isa) => assert!(gemm_with(isa, a, b, c, acc, threads)),
         #[cfg(target_arch = "x86_64")]
         Which::Emu => {
-            let p = Problem::new(a, ad, ta, b, bd, tb, c.len()).unwrap();
-            x86::run::<x86::EmuKernel>(&p, a, b, c, acc, threads);
+            let p = Problem::new(a, b, c.len()).unwrap();
+            x86::run::<x86::EmuKernel>(&p, a.data, b.data, c, acc, threads);
         }
     }
 }
@@ -164,8 +158,8 @@ pub(super) fn check_all(case: &Case, kernels: &[Which], pools: &[(usize, rayon::
             for (ta, tb) in TRANS {
                 for acc in [false, true] {
                     let what = format!("{w:?} threads={threads}");
-                    case.check(ta, tb, acc, &what, &|a, ad, b, bd, c| {
-                        pool.install(|| run_which(w, a, ad, ta, b, bd, tb, c, acc, *threads));
+                    case.check(ta, tb, acc, &what, &|a, b, c| {
+                        pool.install(|| run_which(w, a, b, c, acc, *threads));
                     });
                 }
             }

@@ -51,6 +51,7 @@ fn gemm_packed_is_bitwise_deterministic() {
         for (ta, tb) in TRANS {
             let (a, ad) = case.a(ta);
             let (b, bd) = case.b(tb);
+            let (a, b) = (operand(&a, ad, ta), operand(&b, bd, tb));
             for acc in [false, true] {
                 let mut first: Option<Vec<u32>> = None;
                 for &w in &ks {
@@ -58,7 +59,7 @@ fn gemm_packed_is_bitwise_deterministic() {
                         let pool = pool(threads);
                         for _ in 0..2 {
                             let mut c = case.c0.clone();
-                            pool.install(|| run_which(w, &a, ad, ta, &b, bd, tb, &mut c, acc, threads));
+                            pool.install(|| run_which(w, a, b, &mut c, acc, threads));
                             let bits: Vec<u32> = c.iter().map(|x| x.to_bits()).collect();
                             match &first {
                                 None => first = Some(bits),
@@ -80,75 +81,41 @@ fn gemm_packed_degenerate_and_invalid_shapes() {
     for w in kernels() {
         // k = 0: c = 0, or unchanged when accumulating.
         let mut c = vec![3.0f32; 6];
-        run_which(
-            w,
-            &[],
-            Dims { rows: 2, cols: 0 },
-            Trans::No,
-            &[],
-            Dims { rows: 0, cols: 3 },
-            Trans::No,
-            &mut c,
-            true,
-            1,
-        );
+        run_which(w, Mat::new(&[], 2, 0), Mat::new(&[], 0, 3), &mut c, true, 1);
         assert_eq!(c, vec![3.0; 6]);
-        run_which(
-            w,
-            &[],
-            Dims { rows: 2, cols: 0 },
-            Trans::No,
-            &[],
-            Dims { rows: 0, cols: 3 },
-            Trans::No,
-            &mut c,
-            false,
-            2,
-        );
+        run_which(w, Mat::new(&[], 2, 0), Mat::new(&[], 0, 3), &mut c, false, 2);
         assert_eq!(c, vec![0.0; 6]);
         // m = 0 / n = 0: nothing to do.
         let mut e: Vec<f32> = Vec::new();
-        run_which(
-            w,
-            &[],
-            Dims { rows: 0, cols: 4 },
-            Trans::No,
-            &[1.0; 8],
-            Dims { rows: 4, cols: 2 },
-            Trans::No,
-            &mut e,
-            false,
-            2,
-        );
+        run_which(w, Mat::new(&[], 0, 4), Mat::new(&[1.0; 8], 4, 2), &mut e, false, 2);
     }
     let a = vec![1.0f32; 6];
     let b = vec![1.0f32; 6];
-    let d23 = Dims { rows: 2, cols: 3 };
-    let d32 = Dims { rows: 3, cols: 2 };
+    let (a23, b32, b23) = (Mat::new(&a, 2, 3), Mat::new(&b, 3, 2), Mat::new(&b, 2, 3));
     for isa in hw_isas() {
         // Wrong C length, mismatched inner dimension, short input: declined, C untouched.
         let mut c = vec![5.0f32; 3];
-        assert!(!gemm_with(isa, &a, d23, Trans::No, &b, d32, Trans::No, &mut c, false, 1));
+        assert!(!gemm_with(isa, a23, b32, &mut c, false, 1));
         assert_eq!(c, vec![5.0; 3]);
         let mut c = vec![5.0f32; 4];
-        assert!(!gemm_with(isa, &a, d23, Trans::No, &b, d23, Trans::No, &mut c, false, 1));
-        assert!(!gemm_with(isa, &a[..5], d23, Trans::No, &b, d32, Trans::No, &mut c, false, 1));
+        assert!(!gemm_with(isa, a23, b23, &mut c, false, 1));
+        assert!(!gemm_with(isa, Mat::new(&a[..5], 2, 3), b32, &mut c, false, 1));
         assert_eq!(c, vec![5.0; 4]);
-        assert!(gemm_with(isa, &a, d23, Trans::No, &b, d32, Trans::No, &mut c, false, 1));
+        assert!(gemm_with(isa, a23, b32, &mut c, false, 1));
         assert_eq!(c, vec![3.0; 4]);
     }
     // An ISA this CPU lacks is declined, C untouched.
     for isa in [Isa::Avx512, Isa::Avx2] {
         if !cpu_supports(isa) {
             let mut c = vec![5.0f32; 4];
-            assert!(!gemm_with(isa, &a, d23, Trans::No, &b, d32, Trans::No, &mut c, false, 1));
+            assert!(!gemm_with(isa, a23, b32, &mut c, false, 1));
             assert_eq!(c, vec![5.0; 4]);
         }
     }
     if isa().is_none() {
         let mut c = vec![0f32; 1];
-        let d = Dims { rows: 1, cols: 1 };
-        assert!(!gemm_packed(&[1.0], d, Trans::No, &[1.0], d, Trans::No, &mut c, false, 1));
+        let one = Mat::new(&[1.0], 1, 1);
+        assert!(!gemm_packed(one, one, &mut c, false, 1));
     }
 }
 
@@ -179,8 +146,8 @@ fn gemm_dispatch_matches_naive() {
         for (threads, pool) in &pools {
             for (ta, tb) in TRANS {
                 for acc in [false, true] {
-                    case.check(ta, tb, acc, "gemm", &|a, ad, b, bd, c| {
-                        pool.install(|| gemm(a, ad, ta, b, bd, tb, c, acc, *threads));
+                    case.check(ta, tb, acc, "gemm", &|a, b, c| {
+                        pool.install(|| gemm(a, b, c, acc, *threads));
                     });
                 }
             }
@@ -199,8 +166,8 @@ proptest! {
         let case = Case::new(m, n, k, seed);
         let pool = pool(threads);
         for w in kernels() {
-            case.check(trans(ta), trans(tb), acc, &format!("{w:?}"), &|a, ad, b, bd, c| {
-                pool.install(|| run_which(w, a, ad, trans(ta), b, bd, trans(tb), c, acc, threads));
+            case.check(trans(ta), trans(tb), acc, &format!("{w:?}"), &|a, b, c| {
+                pool.install(|| run_which(w, a, b, c, acc, threads));
             });
         }
     }
