@@ -33,5 +33,10 @@ pub fn run_in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> Res
     if threads == 0 {
         return Err(Error::Config("the number of threads must be at least 1".into()));
     }
+    if threads == 1 {
+        // Every parallel kernel runs sequentially for one thread, so skip the hand-off to a
+        // pool worker (its wake-up costs far more than a small network's whole epoch).
+        return Ok(f());
+    }
     Ok(pool(threads)?.install(f))
 }

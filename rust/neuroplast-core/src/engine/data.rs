@@ -72,9 +72,8 @@ pub fn validate_features(graph: &Graph, x: &[f32], n: usize, what: &str) -> Resu
 
 /// Error if any value is NaN or infinite, naming the first offending flat index.
 pub fn check_finite(x: &[f32], what: &str) -> Result<()> {
-    // Cheap vectorizable reduction first (v·0 is NaN exactly for NaN/±Inf); locate the
-    // culprit only on failure.
-    let all_finite = x.chunks(4096).all(|c| c.iter().fold(0.0f32, |acc, &v| acc + v * 0.0) == 0.0);
+    // Vectorized scan first; locate the culprit only on failure.
+    let all_finite = crate::kernels::simd::all_finite(x);
     if all_finite {
         return Ok(());
     }

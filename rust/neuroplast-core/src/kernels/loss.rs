@@ -1,5 +1,6 @@
 //! Loss functions on a batch of network outputs: value, gradient and correct-count.
 
+use super::simd::exp_f32;
 use crate::error::{Error, Result};
 
 /// Training objective applied to the output node.
@@ -94,6 +95,9 @@ pub fn batch_loss(
 }
 
 /// Softmax cross-entropy of one row: returns (loss, argmax) and writes `(p − onehot)·scale`.
+///
+/// Exponentials use the polynomial [`exp_f32`] (no libm call per element); the row sum and the
+/// log are taken in f64 so the reported loss keeps full precision.
 fn softmax_xent_row(row: &[f32], label: usize, grad: Option<&mut [f32]>, scale: f32) -> (f64, usize) {
     let mut argmax = 0;
     let mut mx = f32::NEG_INFINITY;
@@ -103,15 +107,12 @@ fn softmax_xent_row(row: &[f32], label: usize, grad: Option<&mut [f32]>, scale: 
             argmax = j;
         }
     }
-    let mut sum = 0.0f64;
-    for &v in row {
-        sum += f64::from(v - mx).exp();
-    }
-    let lse = f64::from(mx) + sum.ln();
-    let loss = lse - f64::from(row[label]);
+    let sum: f64 = row.iter().map(|&v| f64::from(exp_f32(v - mx))).sum();
+    let loss = sum.ln() - f64::from(row[label] - mx);
     if let Some(g) = grad {
+        let inv = (1.0 / sum) as f32;
         for (j, (gv, &v)) in g.iter_mut().zip(row).enumerate() {
-            let p = (f64::from(v) - lse).exp() as f32;
+            let p = exp_f32(v - mx) * inv;
             *gv = (p - f32::from(u8::from(j == label))) * scale;
         }
     }

@@ -22,18 +22,21 @@ pub fn simd_level() -> &'static str {
 /// Defines `pub fn $name(args)` that runs `$body` compiled for the best available ISA.
 macro_rules! simd_dispatch {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $crate::kernels::simd::simd_dispatch! { $(#[$meta])* $vis fn $name($($arg: $ty),*) -> () $body }
+    };
+    ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty $body:block) => {
         $(#[$meta])*
-        $vis fn $name($($arg: $ty),*) {
+        $vis fn $name($($arg: $ty),*) -> $ret {
             #[inline(always)]
-            fn body($($arg: $ty),*) $body
+            fn body($($arg: $ty),*) -> $ret $body
 
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
-            fn avx512($($arg: $ty),*) { body($($arg),*) }
+            fn avx512($($arg: $ty),*) -> $ret { body($($arg),*) }
 
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
-            fn avx2($($arg: $ty),*) { body($($arg),*) }
+            fn avx2($($arg: $ty),*) -> $ret { body($($arg),*) }
 
             #[cfg(target_arch = "x86_64")]
             {
@@ -56,6 +59,15 @@ macro_rules! simd_dispatch {
     };
 }
 pub(crate) use simd_dispatch;
+
+simd_dispatch! {
+    /// Whether every value is finite. Compares exponent bits with an integer max, which is
+    /// associative, so the loop vectorizes (a float accumulation would be a serial chain).
+    pub fn all_finite(x: &[f32]) -> bool {
+        const EXP: u32 = 0x7F80_0000;
+        x.iter().fold(0u32, |acc, v| acc.max(v.to_bits() & EXP)) != EXP
+    }
+}
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 const LN2_HI: f32 = 0.693_359_4;
@@ -106,6 +118,14 @@ mod tests {
             assert!((tanh_f32(x) - x.tanh()).abs() < 3e-7, "tanh({x})");
             x += 0.0137;
         }
+        let mut v = vec![1.0f32; 1001];
+        assert!(all_finite(&v) && all_finite(&[]));
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            v[1000] = bad;
+            assert!(!all_finite(&v));
+        }
+        v[1000] = f32::MAX;
+        assert!(all_finite(&v));
         assert!(simd_level() == "avx512" || simd_level() == "avx2" || simd_level() == "scalar");
     }
 }
