@@ -8,6 +8,7 @@ use crate::error::{ensure_config, Error, Result};
 use crate::kernels::loss::{batch_loss, Loss};
 use crate::kernels::optim::{self, Optimizer};
 use crate::rng::Rng;
+use rayon::prelude::*;
 
 /// Settings of one `fit` call.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -182,8 +183,38 @@ fn train_step(
     }
     backward(graph, params, masks, xb, rows, ws, grads);
     state.step += 1;
-    for ((w, g), slots) in params.iter_mut().zip(grads.iter()).zip(state.slots.iter_mut()) {
-        optim::step(&cfg.optimizer, w, g, slots, state.step);
-    }
+    apply_updates(&cfg.optimizer, params, grads, &mut state.slots, state.step, cfg.threads);
     Ok(r)
+}
+
+/// Elements per optimizer job: large enough to amortize scheduling, small enough to balance
+/// the threads on the biggest tensors.
+const UPDATE_CHUNK: usize = 1 << 16;
+
+/// One optimizer step over all parameters. The update is memory-bound and, for large layers,
+/// costs as much as a GEMM, so it runs on all threads in fixed chunks (elementwise, hence
+/// bitwise identical to a sequential update).
+fn apply_updates(
+    opt: &Optimizer,
+    params: &mut [Vec<f32>],
+    grads: &[Vec<f32>],
+    slots: &mut [Vec<Vec<f32>>],
+    step: u64,
+    threads: usize,
+) {
+    type Job<'a> = (&'a mut [f32], &'a [f32], Vec<&'a mut [f32]>);
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    for ((w, g), s) in params.iter_mut().zip(grads).zip(slots.iter_mut()) {
+        let mut slot_chunks: Vec<_> = s.iter_mut().map(|b| b.chunks_mut(UPDATE_CHUNK)).collect();
+        for (wc, gc) in w.chunks_mut(UPDATE_CHUNK).zip(g.chunks(UPDATE_CHUNK)) {
+            jobs.push((wc, gc, slot_chunks.iter_mut().filter_map(Iterator::next).collect()));
+        }
+    }
+    let run = |(w, g, mut s): Job<'_>| optim::step(opt, w, g, &mut s, step);
+    // With one thread no pool is installed (see `parallel::run_in_pool`): stay sequential.
+    if threads > 1 {
+        jobs.into_par_iter().for_each(run);
+    } else {
+        jobs.into_iter().for_each(run);
+    }
 }

@@ -71,11 +71,12 @@ simd_dispatch! {
     }
 }
 
-/// Applies one update to `w` given gradient `g`, state `slots` and the 1-based `step`.
-pub fn step(opt: &Optimizer, w: &mut [f32], g: &[f32], slots: &mut [Vec<f32>], step: u64) {
+/// Applies one update to `w` given gradient `g`, state `slots` (same length as `w`) and the
+/// 1-based `step`. Elementwise, so any split of a tensor into pieces gives identical results.
+pub fn step(opt: &Optimizer, w: &mut [f32], g: &[f32], slots: &mut [&mut [f32]], step: u64) {
     match *opt {
         Optimizer::Sgd { lr, momentum, nesterov, weight_decay } => {
-            let buf = slots.first_mut().map(|b| b.as_mut_slice());
+            let buf = slots.first_mut().map(|b| &mut **b);
             sgd_kernel(w, g, buf, lr, momentum, nesterov, weight_decay);
         }
         Optimizer::Adam { lr, beta1, beta2, eps, weight_decay, decoupled } => {
@@ -110,10 +111,10 @@ mod tests {
         };
         let mut w = vec![1.0f32, -2.0];
         let g = [0.5f32, -0.25];
-        let mut slots = vec![vec![0.0; 2], vec![0.0; 2]];
+        let (mut m0, mut v0) = (vec![0.0; 2], vec![0.0; 2]);
         let (mut wr, mut m, mut v) = ([1.0f64, -2.0], [0.0f64; 2], [0.0f64; 2]);
         for t in 1..=3u64 {
-            step(&opt, &mut w, &g, &mut slots, t);
+            step(&opt, &mut w, &g, &mut [&mut m0[..], &mut v0[..]], t);
             for i in 0..2 {
                 let gi = f64::from(g[i]);
                 wr[i] *= 1.0 - 0.1 * 0.01;
@@ -133,8 +134,8 @@ mod tests {
     fn sgd_nesterov_matches_pytorch_rule() {
         let opt = Optimizer::Sgd { lr: 0.1, momentum: 0.9, nesterov: true, weight_decay: 0.0 };
         let mut w = vec![1.0f32];
-        let mut slots = vec![vec![0.0]];
-        step(&opt, &mut w, &[1.0], &mut slots, 1);
+        let mut buf = [0.0];
+        step(&opt, &mut w, &[1.0], &mut [&mut buf[..]], 1);
         // buf = 1, step = 1 + 0.9·1 = 1.9.
         assert!((w[0] - (1.0 - 0.19)).abs() < 1e-7);
         assert!(Optimizer::Sgd { lr: 0.1, momentum: 0.0, nesterov: true, weight_decay: 0.0 }
