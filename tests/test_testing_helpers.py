@@ -25,7 +25,13 @@ from neuroplast.testing.strategies import Problem, problems, specs
 
 @pytest.mark.parametrize(
     "module",
-    [neuroplast.testing, reference, strategies, neuroplast.testing.asserts],
+    [
+        neuroplast.testing,
+        reference,
+        neuroplast.testing.reference_optim,
+        strategies,
+        neuroplast.testing.asserts,
+    ],
     ids=lambda m: m.__name__,
 )
 def test_doctests(module: object) -> None:

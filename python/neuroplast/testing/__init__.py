@@ -1,7 +1,8 @@
 """Test utilities shipped with neuroplast.
 
 * :mod:`neuroplast.testing.reference`: a pure-NumPy float64 reference of the engine (forward,
-  losses, backward, finite differences, optimizer steps).
+  losses, backward, finite differences), re-exporting the optimizer reference of
+  :mod:`neuroplast.testing.reference_optim` (SGD/Adam/AdamW steps, PyTorch rules).
 * :mod:`neuroplast.testing.asserts`: magnitude-aware comparison helpers.
 * :mod:`neuroplast.testing.strategies`: hypothesis strategies for specs, parameters and data
   (imported on demand; needs the optional ``hypothesis`` dependency).
