@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 
@@ -376,8 +375,15 @@ def _state(dtype: type, step: int = 1, fill: float = 0.0) -> tuple[Network, Opti
 def test_foreign_optimizer_state_is_converted_or_rejected(dtype: type, step: int) -> None:
     net, state = _state(dtype, step)
     X = np.ones((4, 3), np.float32)
-    with contextlib.suppress(NeuroplastError):
-        Network(net.spec, net.params, state).fit(X, np.array([0, 1, 0, 1]), epochs=1)
+    if step < 0:
+        with pytest.raises(ConfigError, match="step"):
+            Network(net.spec, net.params, state)
+        return
+    converted = Network(net.spec, net.params, state)
+    assert converted.optimizer_state is not None
+    slots = converted.optimizer_state.slots
+    assert all(a.dtype == np.float32 for s in slots.values() for a in s.values())
+    converted.fit(X, np.array([0, 1, 0, 1]), epochs=1)
 
 
 def test_nan_optimizer_state_is_rejected() -> None:

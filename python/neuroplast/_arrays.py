@@ -10,10 +10,31 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast.errors import DTypeError, ShapeError
+from neuroplast.errors import ConfigError, DTypeError, NeuroplastError, ShapeError
 from neuroplast.spec import Spec
 
-__all__ = ["as_features", "as_labels", "as_mask", "as_targets", "to_float32"]
+__all__ = ["as_features", "as_labels", "as_mask", "as_targets", "check_int", "to_float32"]
+
+
+def check_int(
+    value: object,
+    name: str,
+    low: int,
+    high: int | None = None,
+    *,
+    error: type[NeuroplastError] = ConfigError,
+) -> int:
+    """``value`` as an ``int`` in ``[low, high]`` (bools and floats rejected), else ``error``."""
+    number = int(value) if isinstance(value, (int, np.integer)) else None
+    if (
+        isinstance(value, bool)
+        or number is None
+        or number < low
+        or (high is not None and number > high)
+    ):
+        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise error(f"{name} must be an integer {bounds}, got {value!r}")
+    return number
 
 
 def _numeric(a: Any, what: str) -> npt.NDArray[Any]:

@@ -11,7 +11,15 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _core
-from neuroplast._arrays import _numeric, as_features, as_labels, as_mask, as_targets, to_float32
+from neuroplast._arrays import (
+    _numeric,
+    as_features,
+    as_labels,
+    as_mask,
+    as_targets,
+    check_int,
+    to_float32,
+)
 from neuroplast.errors import ConfigError, DataError, ShapeError, SpecError
 from neuroplast.history import History
 from neuroplast.layers import Dense
@@ -38,14 +46,11 @@ def as_param(a: npt.ArrayLike, shape: tuple[int, ...], name: str) -> F32:
 _U64_MAX = 2**64 - 1
 
 
-def _check_int(value: object, name: str, minimum: int, maximum: int = _U64_MAX) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or not minimum <= value <= maximum
-    ):
-        raise ConfigError(f"{name} must be an int in [{minimum}, {maximum}], got {value!r}")
-    return int(value)
+def _adopt(flat: F32, shape: tuple[int, ...]) -> F32:
+    """A read-only view of an array the engine just created, in its parameter's shape."""
+    arr = flat.reshape(shape)
+    arr.setflags(write=False)
+    return arr
 
 
 _SLOTS = {"sgd": ((), ("momentum_buffer",)), "adam": (("exp_avg", "exp_avg_sq"),)}
@@ -58,7 +63,7 @@ def _checked_state(state: object, shapes: Mapping[str, tuple[int, ...]]) -> Opti
     family = "adam" if state.kind in ("adam", "adamw") else state.kind
     if family not in _SLOTS:
         raise ConfigError(f"unknown optimizer kind {state.kind!r} in optimizer_state")
-    step = _check_int(state.step, "optimizer_state.step", 0, 2**63 - 1)
+    step = check_int(state.step, "optimizer_state.step", 0, 2**63 - 1)
     if set(state.slots) != set(shapes):
         raise ShapeError("optimizer_state does not have one entry per parameter")
     names = {tuple(sorted(s)) for s in state.slots.values()}
@@ -123,7 +128,7 @@ class Network:
             >>> Network.init(Spec.mlp(64, [100], 10), seed=1).n_params
             7510
         """
-        seed = _check_int(seed, "seed", 0)
+        seed = check_int(seed, "seed", 0, _U64_MAX)
         rng = np.random.default_rng(seed)
         params: dict[str, F32] = {}
         for node in spec.nodes:
@@ -232,10 +237,10 @@ class Network:
             ConfigError: Invalid hyperparameters.
             NumericalError: Training diverged; the network is left unchanged.
         """
-        epochs = _check_int(epochs, "epochs", 0, 2**63 - 1)
-        batch_size = _check_int(batch_size, "batch_size", 1, 2**63 - 1)
-        seed = _check_int(seed, "seed", 0)
-        initial_epoch = _check_int(initial_epoch, "initial_epoch", 0, _U64_MAX - epochs)
+        epochs = check_int(epochs, "epochs", 0, 2**63 - 1)
+        batch_size = check_int(batch_size, "batch_size", 1, 2**63 - 1)
+        seed = check_int(seed, "seed", 0, _U64_MAX)
+        initial_epoch = check_int(initial_epoch, "initial_epoch", 0, _U64_MAX - epochs)
         opt = Adam() if optimizer is None else optimizer
         if not hasattr(opt, "slot_names"):
             raise ConfigError(f"optimizer must be SGD, Adam or AdamW, got {opt!r}")
@@ -256,11 +261,10 @@ class Network:
             if state is None
             else [[state.slots[n][k].reshape(-1) for k in opt.slot_names] for n in names]
         )
-        history = History()
-        cb = _ProgressCallback(epochs, history, callback, progress)
+        cb = _ProgressCallback(epochs, callback, progress) if progress or callback else None
         try:
-            params, new_slots, step, _ = _core.fit(
-                self._spec._wire_json(),
+            params, new_slots, step, records = _core.fit(
+                self._spec._wire,
                 self._flat_params(),
                 slots,
                 0 if state is None else state.step,
@@ -278,20 +282,22 @@ class Network:
                 cb,
             )
         finally:
-            cb.close()
+            if cb is not None:
+                cb.close()
         shapes = self._spec.param_shapes
-        self._params = {
-            n: as_param(p.reshape(shapes[n]), shapes[n], f"parameter {n!r}")
-            for n, p in zip(names, params, strict=True)
-        }
+        # Fresh arrays from the engine, already checked finite there: adopt them as they are.
+        self._params = {n: _adopt(p, shapes[n]) for n, p in zip(names, params, strict=True)}
         self._optimizer_state = OptimizerState(
             opt.kind,
             int(step),
             {
-                n: {k: s.reshape(shapes[n]) for k, s in zip(opt.slot_names, sl, strict=True)}
+                n: {k: _adopt(s, shapes[n]) for k, s in zip(opt.slot_names, sl, strict=True)}
                 for n, sl in zip(names, new_slots, strict=True)
             },
         )
+        history = History()
+        for record in records:
+            history.append(record)
         history.stopped_early = len(history) < epochs
         return history
 
@@ -299,7 +305,7 @@ class Network:
     def forward(self, X: npt.ArrayLike, *, masks: Mapping[str, npt.ArrayLike] | None = None) -> F32:
         """Raw network outputs (logits for cross-entropy), shape ``(n, n_outputs)``."""
         xs = as_features(X, self._spec)
-        out = _core.predict(self._spec._wire_json(), self._flat_params(), self._masks(masks), xs)
+        out = _core.predict(self._spec._wire, self._flat_params(), self._masks(masks), xs)
         return out.reshape(xs.shape[0], self._spec.n_outputs)
 
     def predict_proba(self, X: npt.ArrayLike) -> F32:
@@ -331,7 +337,7 @@ class Network:
         xs = as_features(X, self._spec)
         yc, yv = self._targets(y, xs.shape[0], "y")
         res: dict[str, float] = _core.evaluate(
-            self._spec._wire_json(), self._flat_params(), self._masks(masks), xs, yc, yv
+            self._spec._wire, self._flat_params(), self._masks(masks), xs, yc, yv
         )
         return res
 
@@ -350,7 +356,7 @@ class Network:
         xs = as_features(X, self._spec)
         yc, yv = self._targets(y, xs.shape[0], "y")
         loss, grads = _core.gradients(
-            self._spec._wire_json(), self._flat_params(), self._masks(masks), xs, yc, yv
+            self._spec._wire, self._flat_params(), self._masks(masks), xs, yc, yv
         )
         shapes = self._spec.param_shapes
         return float(loss), {n: g.reshape(shapes[n]) for n, g in zip(shapes, grads, strict=True)}
@@ -371,10 +377,12 @@ class Network:
 
 
 class _ProgressCallback:
-    """Collects epoch records, drives an optional progress bar and the user's callback."""
+    """Drives an optional progress bar and the user's callback between epochs.
 
-    def __init__(self, epochs: int, history: History, user: EpochCallback | None, progress: bool):
-        self.history = history
+    Only passed to the engine when needed: without it, training never re-acquires the GIL.
+    """
+
+    def __init__(self, epochs: int, user: EpochCallback | None, progress: bool) -> None:
         self.user = user
         self.bar: Any = None
         if progress:
@@ -383,7 +391,6 @@ class _ProgressCallback:
             self.bar = tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
 
     def __call__(self, record: dict[str, Any]) -> bool:
-        self.history.append(record)
         if self.bar is not None:
             shown = {k: f"{v:.4f}" for k, v in record.items() if k != "epoch" and v is not None}
             self.bar.set_postfix(shown, refresh=False)

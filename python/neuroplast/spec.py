@@ -51,6 +51,7 @@ class Spec:
     _params: Mapping[str, tuple[int, ...]] = field(
         init=False, repr=False, compare=False, hash=False
     )
+    _wire: str = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         shape = tuple(self.input_shape) if isinstance(self.input_shape, Iterable) else None
@@ -64,7 +65,9 @@ class Spec:
             raise SpecError("nodes must be Dense, Add or Concat instances")
         if self.loss not in LOSSES:
             raise SpecError(f"unknown loss {self.loss!r}; expected one of {LOSSES}")
-        widths, params = _core.compile_spec(self._wire_json())
+        # The engine's JSON form is derived once here and reused by every engine call.
+        object.__setattr__(self, "_wire", self._wire_json())
+        widths, params = _core.compile_spec(self._wire)
         object.__setattr__(self, "_widths", MappingProxyType(dict(widths)))
         object.__setattr__(self, "_params", MappingProxyType({n: tuple(s) for n, s in params}))
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast._arrays import check_int
 from neuroplast.errors import DataError, DTypeError, ShapeError
 
 FloatArray = npt.NDArray[np.floating[Any]]
@@ -173,9 +174,7 @@ class LoadRequest:
 
 
 def _check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise DataError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+    return check_int(seed, "seed", 0, error=DataError)
 
 
 def _check_test_size(test_size: object) -> float:
@@ -188,12 +187,7 @@ def _check_test_size(test_size: object) -> float:
 
 
 def _check_int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise DataError(f"{name} must be an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f">= {low}" if high is None else f"in {low}..{high}"
-        raise DataError(f"{name} must be {bounds}, got {value!r}")
-    return int(value)
+    return check_int(value, name, low, high, error=DataError)
 
 
 def _check_dtype(dtype: npt.DTypeLike) -> np.dtype[np.floating[Any]]:

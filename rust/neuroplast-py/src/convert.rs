@@ -10,6 +10,19 @@ use pyo3::types::PyDict;
 
 use crate::errors::to_py;
 
+/// A float32 matrix argument (rows × features), C-contiguous.
+pub type Matrix<'py> = PyReadonlyArray2<'py, f32>;
+/// Optional int64 class labels.
+pub type Labels<'py> = Option<PyReadonlyArray1<'py, i64>>;
+/// Optional float32 regression targets.
+pub type Values<'py> = Option<Matrix<'py>>;
+/// Flat float32 parameter tensors.
+pub type Params<'py> = Vec<PyReadonlyArray1<'py, f32>>;
+/// One optional flat mask per node.
+pub type MaskArgs<'py> = Vec<Option<PyReadonlyArray1<'py, f32>>>;
+/// A float32 array handed back to Python.
+pub type ArrayOut<'py> = Bound<'py, PyArray1<f32>>;
+
 fn shape_err(py: Python<'_>, msg: String) -> PyErr {
     to_py(py, Error::Shape(msg))
 }
@@ -42,9 +55,14 @@ pub fn masks_in(
     masks.iter().map(|m| m.as_ref().map(|a| slice1(py, a).map(<[f32]>::to_vec)).transpose()).collect()
 }
 
+/// An owned vector back to a numpy array (no copy).
+pub fn vec_out(py: Python<'_>, v: Vec<f32>) -> ArrayOut<'_> {
+    PyArray1::from_vec(py, v)
+}
+
 /// Owned vectors back to numpy arrays.
-pub fn vecs_out<'py>(py: Python<'py>, v: Vec<Vec<f32>>) -> Vec<Bound<'py, PyArray1<f32>>> {
-    v.into_iter().map(|x| PyArray1::from_vec(py, x)).collect()
+pub fn vecs_out(py: Python<'_>, v: Vec<Vec<f32>>) -> Vec<ArrayOut<'_>> {
+    v.into_iter().map(|x| vec_out(py, x)).collect()
 }
 
 /// Class labels (int64, 1-D) or regression targets (float32, 2-D), whichever is given.

@@ -1,24 +1,17 @@
 //! Bindings for the training engine: spec compilation, fit, predict, evaluate.
 
 use neuroplast_core::engine::{self, DataRef, EpochRecord, FitConfig, Graph, OptState};
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert;
+use crate::convert::{self, ArrayOut, Labels, MaskArgs, Matrix, Params, Values};
 use crate::errors::{run, to_py};
 
-type Labels<'py> = Option<PyReadonlyArray1<'py, i64>>;
-type Values<'py> = Option<PyReadonlyArray2<'py, f32>>;
-type ValData<'py> = (PyReadonlyArray2<'py, f32>, Labels<'py>, Values<'py>);
-type FitOut<'py> =
-    (Vec<Bound<'py, PyArray1<f32>>>, Vec<Vec<Bound<'py, PyArray1<f32>>>>, u64, Vec<Bound<'py, PyDict>>);
+type ValData<'py> = (Matrix<'py>, Labels<'py>, Values<'py>);
+type FitOut<'py> = (Vec<ArrayOut<'py>>, Vec<Vec<ArrayOut<'py>>>, u64, Vec<Bound<'py, PyDict>>);
 
 /// Node widths and parameter shapes of a compiled spec.
 type CompiledSpec = (Vec<(String, usize)>, Vec<(String, Vec<usize>)>);
-
-type Params<'py> = Vec<PyReadonlyArray1<'py, f32>>;
-type MaskArgs<'py> = Vec<Option<PyReadonlyArray1<'py, f32>>>;
 
 fn graph(py: Python<'_>, spec: &str) -> PyResult<Graph> {
     Graph::from_json(spec).map_err(|e| to_py(py, e))
@@ -37,7 +30,7 @@ fn model(py: Python<'_>, spec: &str, params: &Params<'_>, masks: &MaskArgs<'_>) 
 
 fn data<'a>(
     py: Python<'_>,
-    x: &'a PyReadonlyArray2<'_, f32>,
+    x: &'a Matrix<'_>,
     yc: &'a Labels<'_>,
     yv: &'a Values<'_>,
 ) -> PyResult<DataRef<'a>> {
@@ -60,12 +53,12 @@ pub fn predict<'py>(
     spec: &str,
     params: Params<'py>,
     masks: MaskArgs<'py>,
-    x: PyReadonlyArray2<'py, f32>,
-) -> PyResult<Bound<'py, PyArray1<f32>>> {
+    x: Matrix<'py>,
+) -> PyResult<ArrayOut<'py>> {
     let md = model(py, spec, &params, &masks)?;
     let (xs, n) = convert::slice2(py, &x)?;
     let y = run(py, |t| engine::predict(&md.g, &md.p, &md.m, xs, n, t))?;
-    Ok(PyArray1::from_vec(py, y))
+    Ok(convert::vec_out(py, y))
 }
 
 /// Mean loss (and accuracy) on a data set.
@@ -75,7 +68,7 @@ pub fn evaluate<'py>(
     spec: &str,
     params: Params<'py>,
     masks: MaskArgs<'py>,
-    x: PyReadonlyArray2<'py, f32>,
+    x: Matrix<'py>,
     y_classes: Labels<'py>,
     y_values: Values<'py>,
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -92,10 +85,10 @@ pub fn gradients<'py>(
     spec: &str,
     params: Params<'py>,
     masks: MaskArgs<'py>,
-    x: PyReadonlyArray2<'py, f32>,
+    x: Matrix<'py>,
     y_classes: Labels<'py>,
     y_values: Values<'py>,
-) -> PyResult<(f64, Vec<Bound<'py, PyArray1<f32>>>)> {
+) -> PyResult<(f64, Vec<ArrayOut<'py>>)> {
     let md = model(py, spec, &params, &masks)?;
     let d = data(py, &x, &y_classes, &y_values)?;
     let (loss, grads) = run(py, |t| engine::gradients(&md.g, &md.p, &md.m, &d, t))?;
@@ -111,7 +104,7 @@ pub fn fit<'py>(
     params: Params<'py>,
     slots: Vec<Params<'py>>,
     step: u64,
-    x: PyReadonlyArray2<'py, f32>,
+    x: Matrix<'py>,
     y_classes: Labels<'py>,
     y_values: Values<'py>,
     val: Option<ValData<'py>>,

@@ -3,9 +3,9 @@
 use super::data::{check_finite, validate_masks, validate_params, DataRef};
 use super::graph::Graph;
 use super::infer::{evaluate_unchecked, Evaluation};
-use super::pass::{backward, forward, Masks, Workspace};
+use super::pass::{loss_and_gradients, Masks, Workspace};
 use crate::error::{ensure_config, Error, Result};
-use crate::kernels::loss::{batch_loss, Loss};
+use crate::kernels::loss::{BatchLoss, Loss};
 use crate::kernels::optim::{self, Optimizer};
 use crate::rng::Rng;
 use rayon::prelude::*;
@@ -171,17 +171,12 @@ fn train_step(
     ws: &mut Workspace,
     grads: &mut [Vec<f32>],
     cfg: &FitConfig,
-) -> Result<crate::kernels::loss::BatchLoss> {
-    let rows = idx.len();
-    let n_out = graph.n_outputs();
-    forward(graph, params, masks, xb, rows, ws);
-    let out = ws.output(xb, graph.output, rows * n_out).to_vec();
-    let g = ws.output_grad(graph, rows);
-    let r = batch_loss(graph.loss, &out, n_out, train.targets, idx, rows, Some(g));
+) -> Result<BatchLoss> {
+    let r = loss_and_gradients(graph, params, masks, xb, train.targets, idx, ws, grads);
     if !r.loss_sum.is_finite() {
+        // The caller reports divergence; the update is not applied.
         return Ok(r);
     }
-    backward(graph, params, masks, xb, rows, ws, grads);
     state.step += 1;
     apply_updates(&cfg.optimizer, params, grads, &mut state.slots, state.step, cfg.threads);
     Ok(r)

@@ -2,7 +2,7 @@
 
 use super::data::{validate_features, validate_masks, validate_params, DataRef};
 use super::graph::Graph;
-use super::pass::{backward, forward, Masks, Workspace};
+use super::pass::{forward, loss_and_gradients, Masks, Workspace};
 use crate::error::Result;
 use crate::kernels::loss::{batch_loss, Loss};
 
@@ -97,13 +97,10 @@ pub fn gradients(
     validate_params(graph, params)?;
     validate_masks(graph, masks)?;
     data.validate(graph, "data")?;
-    let (n, n_out) = (data.n, graph.n_outputs());
+    let n = data.n;
     let mut ws = Workspace::new(graph, n, true, threads);
-    forward(graph, params, masks, data.x, n, &mut ws);
-    let out = ws.output(data.x, graph.output, n * n_out).to_vec();
     let idx: Vec<usize> = (0..n).collect();
-    let r = batch_loss(graph.loss, &out, n_out, data.targets, &idx, n, Some(ws.output_grad(graph, n)));
     let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
-    backward(graph, params, masks, data.x, n, &mut ws, &mut grads);
+    let r = loss_and_gradients(graph, params, masks, data.x, data.targets, &idx, &mut ws, &mut grads);
     Ok((r.loss_sum / n as f64, grads))
 }

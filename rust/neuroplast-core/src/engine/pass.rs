@@ -3,6 +3,7 @@
 use super::graph::{Graph, NodeKind};
 use crate::kernels::activation;
 use crate::kernels::gemm::{gemm, Mat};
+use crate::kernels::loss::{batch_loss, BatchLoss, Targets};
 
 /// Per-node buffers, sized once for the largest block of rows.
 pub struct Workspace {
@@ -39,12 +40,16 @@ impl Workspace {
         }
     }
 
-    /// Mutable gradient buffer of the output node, to be filled by the loss.
-    pub fn output_grad(&mut self, graph: &Graph, rows: usize) -> &mut [f32] {
+    /// Loss of the output block over samples `idx` of `targets`, writing dL/d`out` into the
+    /// output node's gradient buffer (and marking it as the only node with a gradient).
+    fn seed_output_grad(&mut self, graph: &Graph, targets: Targets<'_>, idx: &[usize]) -> BatchLoss {
         let o = graph.output;
+        let width = graph.nodes[o].width;
+        let len = idx.len() * width;
         self.has_grad.iter_mut().for_each(|h| *h = false);
         self.has_grad[o] = true;
-        &mut self.grad[o][..rows * graph.nodes[o].width]
+        let grad = Some(&mut self.grad[o][..len]);
+        batch_loss(graph.loss, &self.out[o][..len], width, targets, idx, idx.len(), grad)
     }
 }
 
@@ -103,6 +108,25 @@ pub fn forward(
         let mask = masks.get(i).and_then(|m| m.as_deref());
         activation::forward(node.activation, pre, &mut rest[0][..len], width, mask);
     }
+}
+
+/// One forward pass over the block `x` (samples `idx`), its mean loss, and the backward pass
+/// into `grads`: the step that training and [`super::infer::gradients`] share.
+pub fn loss_and_gradients(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    x: &[f32],
+    targets: Targets<'_>,
+    idx: &[usize],
+    ws: &mut Workspace,
+    grads: &mut [Vec<f32>],
+) -> BatchLoss {
+    let rows = idx.len();
+    forward(graph, params, masks, x, rows, ws);
+    let r = ws.seed_output_grad(graph, targets, idx);
+    backward(graph, params, masks, x, rows, ws, grads);
+    r
 }
 
 /// Back-propagates the gradient stored by the loss into `grads` (one per parameter).
