@@ -22,7 +22,7 @@ from neuroplast._arrays import (
 )
 from neuroplast.errors import ConfigError, DataError, ShapeError, SpecError
 from neuroplast.history import History
-from neuroplast.layers import Dense
+from neuroplast._init import init_params
 from neuroplast.optim import Adam, Optimizer, OptimizerState
 from neuroplast.spec import Spec
 
@@ -121,27 +121,16 @@ class Network:
     def init(cls, spec: Spec, seed: int = 0) -> Network:
         """Randomly initialized network.
 
-        Dense weights use He-uniform initialization (bound √(6/fan_in)) before ReLU-family
-        activations and Glorot-uniform (bound √(6/(fan_in+fan_out))) otherwise; biases are 0.
+        Dense and conv weights use He-uniform initialization (bound √(6/fan_in)) before
+        ReLU-family activations and Glorot-uniform (bound √(6/(fan_in+fan_out))) otherwise;
+        biases are 0; batch norm starts as the identity (see :func:`neuroplast._init.init_params`).
 
         Example:
             >>> Network.init(Spec.mlp(64, [100], 10), seed=1).n_params
             7510
         """
         seed = check_int(seed, "seed", 0, _U64_MAX)
-        rng = np.random.default_rng(seed)
-        params: dict[str, F32] = {}
-        for node in spec.nodes:
-            if not isinstance(node, Dense):
-                continue
-            fan_in = spec.widths[node.input]
-            relu_like = node.activation in ("relu", "modified_relu", "leaky_relu")
-            bound = np.sqrt(6.0 / fan_in) if relu_like else np.sqrt(6.0 / (fan_in + node.units))
-            w = rng.uniform(-bound, bound, size=(node.units, fan_in))
-            params[f"{node.name}.weight"] = w.astype(np.float32)
-            if node.bias:
-                params[f"{node.name}.bias"] = np.zeros(node.units, np.float32)
-        return cls(spec, params)
+        return cls(spec, init_params(spec, np.random.default_rng(seed)))
 
     def copy(self) -> Network:
         """An independent copy (parameters and optimizer state)."""
@@ -166,7 +155,7 @@ class Network:
 
     @property
     def n_params(self) -> int:
-        """Number of parameters (every weight and bias)."""
+        """Number of trainable parameters (see :attr:`Spec.n_params`)."""
         return self._spec.n_params
 
     @property

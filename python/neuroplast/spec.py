@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -10,7 +11,7 @@ from typing import Any
 
 from neuroplast import _core
 from neuroplast.errors import SpecError
-from neuroplast.layers import Add, Concat, Dense, Node, node_from_dict
+from neuroplast.layers import NODE_TYPES, Dense, Node, node_from_dict
 
 __all__ = ["LOSSES", "SPEC_FORMAT_VERSION", "Spec"]
 
@@ -47,10 +48,14 @@ class Spec:
     nodes: tuple[Node, ...]
     output: str
     loss: str = "cross_entropy"
-    _widths: Mapping[str, int] = field(init=False, repr=False, compare=False, hash=False)
+    _shapes: Mapping[str, tuple[int, ...]] = field(
+        init=False, repr=False, compare=False, hash=False
+    )
+    _flops: Mapping[str, int] = field(init=False, repr=False, compare=False, hash=False)
     _params: Mapping[str, tuple[int, ...]] = field(
         init=False, repr=False, compare=False, hash=False
     )
+    _buffers: frozenset[str] = field(init=False, repr=False, compare=False, hash=False)
     _wire: str = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -61,15 +66,20 @@ class Spec:
             )
         object.__setattr__(self, "input_shape", shape)
         object.__setattr__(self, "nodes", tuple(self.nodes))
-        if not all(isinstance(n, (Dense, Add, Concat)) for n in self.nodes):
-            raise SpecError("nodes must be Dense, Add or Concat instances")
+        if not all(isinstance(n, NODE_TYPES) for n in self.nodes):
+            raise SpecError(
+                "nodes must be node instances from neuroplast.layers "
+                f"({', '.join(t.__name__ for t in NODE_TYPES)})"
+            )
         if self.loss not in LOSSES:
             raise SpecError(f"unknown loss {self.loss!r}; expected one of {LOSSES}")
         # The engine's JSON form is derived once here and reused by every engine call.
         object.__setattr__(self, "_wire", self._wire_json())
-        widths, params = _core.compile_spec(self._wire)
-        object.__setattr__(self, "_widths", MappingProxyType(dict(widths)))
-        object.__setattr__(self, "_params", MappingProxyType({n: tuple(s) for n, s in params}))
+        nodes, params = _core.compile_spec(self._wire)
+        object.__setattr__(self, "_shapes", MappingProxyType({n: tuple(s) for n, s, _ in nodes}))
+        object.__setattr__(self, "_flops", MappingProxyType({n: f for n, _, f in nodes}))
+        object.__setattr__(self, "_params", MappingProxyType({n: tuple(s) for n, s, _ in params}))
+        object.__setattr__(self, "_buffers", frozenset(n for n, _, t in params if not t))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuild through the constructor so unpickled specs are validated like new ones.
@@ -104,56 +114,134 @@ class Spec:
         nodes.append(Dense("output", prev, n_out, output_activation, bias=bias))
         return cls((n_in,), tuple(nodes), "output", loss)
 
+    @classmethod
+    def cnn(
+        cls,
+        input_shape: Sequence[int],
+        channels: Sequence[int],
+        n_out: int,
+        *,
+        hidden: Sequence[int] = (),
+        kernel_size: int = 3,
+        pool: str | None = "max",
+        batch_norm: bool = False,
+        activation: str = "relu",
+        global_pool: bool = False,
+        loss: str = "cross_entropy",
+        output_activation: str = "identity",
+    ) -> Spec:
+        """A plain convolutional network for ``(C, H, W)`` inputs.
+
+        Per entry of ``channels``: ``conv_i`` (``kernel_size``, "same" padding), optionally
+        ``conv_i_bn``, the activation, then a 2×2 ``pool_i`` (``"max"``, ``"avg"`` or None);
+        then ``flatten`` (or ``gap``, global average pooling), dense layers ``dense_i`` of
+        ``hidden`` units and the dense ``"output"``.
+
+        Example:
+            >>> spec = Spec.cnn((1, 28, 28), [16, 32], 10, hidden=[64])
+            >>> spec.shapes["pool_1"]
+            (32, 7, 7)
+        """
+        from neuroplast.builders import cnn_nodes
+
+        nodes, out = cnn_nodes(
+            channels,
+            hidden,
+            n_out,
+            kernel_size=kernel_size,
+            pool=pool,
+            batch_norm=batch_norm,
+            activation=activation,
+            global_pool=global_pool,
+            output_activation=output_activation,
+        )
+        return cls(tuple(input_shape), tuple(nodes), out, loss)
+
+    @classmethod
+    def resnet(
+        cls,
+        input_shape: Sequence[int],
+        n_out: int,
+        *,
+        stem_channels: int = 16,
+        stages: Sequence[tuple[int, int]] = ((16, 1), (32, 1), (64, 1)),
+        batch_norm: bool = True,
+        activation: str = "relu",
+        loss: str = "cross_entropy",
+        output_activation: str = "identity",
+    ) -> Spec:
+        """A small ResNet: 3×3 stem, stages of basic residual blocks ``(channels, blocks)``
+        (stride 2 at the start of every stage after the first, 1×1 projection shortcuts where
+        the shape changes), global average pooling and a dense output.
+
+        Example:
+            >>> spec = Spec.resnet((1, 8, 8), 10, stages=[(8, 1), (16, 1)])
+            >>> spec.shapes["s1b0_add"]
+            (16, 4, 4)
+        """
+        from neuroplast.builders import resnet_nodes
+
+        nodes, out = resnet_nodes(
+            n_out,
+            stem_channels=stem_channels,
+            stages=[tuple(s) for s in stages],  # type: ignore[misc]
+            batch_norm=batch_norm,
+            activation=activation,
+            output_activation=output_activation,
+        )
+        return cls(tuple(input_shape), tuple(nodes), out, loss)
+
     # ----------------------------------------------------------------- queries
     @property
     def n_inputs(self) -> int:
-        """Number of input features (product of ``input_shape``)."""
-        return self._widths["input"]
+        """Number of input values per sample (product of ``input_shape``)."""
+        return math.prod(self.input_shape)
 
     @property
     def n_outputs(self) -> int:
         """Width of the output node."""
-        return self._widths[self.output]
+        return self._shapes[self.output][0]
+
+    @property
+    def shapes(self) -> Mapping[str, tuple[int, ...]]:
+        """Per-sample output shape of every node: ``(features,)`` or ``(C, H, W)``."""
+        return self._shapes
 
     @property
     def widths(self) -> Mapping[str, int]:
-        """Output width of every node, including ``"input"``."""
-        return self._widths
+        """Units of every node, including ``"input"``: features of flat nodes, channels of
+        spatial ones (the units structural edits add or remove)."""
+        return MappingProxyType({n: s[0] for n, s in self._shapes.items()})
 
     @property
     def param_shapes(self) -> Mapping[str, tuple[int, ...]]:
-        """Parameter names and shapes, in the order the engine uses them."""
+        """Parameter and buffer names and shapes, in the order the engine uses them."""
         return self._params
 
     @property
+    def buffers(self) -> frozenset[str]:
+        """Names of the non-trainable tensors (batch-norm running statistics)."""
+        return self._buffers
+
+    @property
     def n_params(self) -> int:
-        """Total number of parameters (weights and biases)."""
-        total = 0
-        for shape in self._params.values():
-            size = 1
-            for d in shape:
-                size *= d
-            total += size
-        return total
+        """Number of trainable parameters (weights, biases, batch-norm γ and β)."""
+        return sum(math.prod(s) for n, s in self._params.items() if n not in self._buffers)
+
+    @property
+    def node_flops(self) -> Mapping[str, int]:
+        """Forward floating-point operations per sample of every node.
+
+        Dense and conv layers count 2 per multiply-add plus one per bias element; pooling one
+        per window element read; batch normalization 2 per element; ``add`` one per element
+        of each input beyond the first; every non-identity activation one per element.
+        """
+        return self._flops
 
     @property
     def flops(self) -> int:
-        """Forward floating-point operations per sample.
-
-        Counts 2·fan_in·units per dense layer (multiply and add), one per bias element, one per
-        element of each input beyond the first of an ``add``, and one per element of every
-        non-identity activation.
-        """
-        total = 0
-        for node in self.nodes:
-            width = self._widths[node.name]
-            if isinstance(node, Dense):
-                total += 2 * self._widths[node.input] * width + (width if node.bias else 0)
-            elif isinstance(node, Add):
-                total += (len(node.inputs) - 1) * width
-            if node.activation != "identity":
-                total += width
-        return total
+        """Forward floating-point operations per sample (sum of :attr:`node_flops`)."""
+        return sum(self._flops.values())
 
     def node(self, name: str) -> Node:
         """The node called ``name``."""
@@ -224,7 +312,8 @@ class Spec:
 
     def __repr__(self) -> str:
         body = ", ".join(
-            f"{n.name}:{type(n).__name__.lower()}({self._widths[n.name]},{n.activation})"
+            f"{n.name}:{type(n).__name__.lower()}({self.widths[n.name]},"
+            f"{getattr(n, 'activation', 'identity')})"
             for n in self.nodes
         )
         return (

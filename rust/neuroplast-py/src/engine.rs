@@ -10,8 +10,8 @@ use crate::errors::{run, to_py};
 type ValData<'py> = (Matrix<'py>, Labels<'py>, Values<'py>);
 type FitOut<'py> = (Vec<ArrayOut<'py>>, Vec<Vec<ArrayOut<'py>>>, u64, Vec<Bound<'py, PyDict>>);
 
-/// Node widths and parameter shapes of a compiled spec.
-type CompiledSpec = (Vec<(String, usize)>, Vec<(String, Vec<usize>)>);
+/// Per node `(name, output shape, FLOPs)`; per parameter `(name, shape, trainable)`.
+type CompiledSpec = (Vec<(String, Vec<usize>, u64)>, Vec<(String, Vec<usize>, bool)>);
 
 fn graph(py: Python<'_>, spec: &str) -> PyResult<Graph> {
     Graph::from_json(spec).map_err(|e| to_py(py, e))
@@ -38,12 +38,12 @@ fn data<'a>(
     Ok(DataRef { x: xs, n, targets: convert::targets(py, yc, yv)? })
 }
 
-/// Validates a spec; returns `(node widths, [(param name, shape)])`.
+/// Validates a spec; returns its nodes' output shapes and FLOPs and its parameter tensors.
 #[pyfunction]
 pub fn compile_spec(py: Python<'_>, spec: &str) -> PyResult<CompiledSpec> {
     let g = graph(py, spec)?;
-    let widths = g.nodes.iter().map(|n| (n.name.clone(), n.width)).collect();
-    Ok((widths, g.params.into_iter().map(|p| (p.name, p.shape)).collect()))
+    let nodes = g.nodes.iter().map(|n| (n.name.clone(), n.shape.dims(), n.flops)).collect();
+    Ok((nodes, g.params.into_iter().map(|p| (p.name, p.shape, p.trainable)).collect()))
 }
 
 /// Network outputs for `x` (flat, `n × n_outputs`).

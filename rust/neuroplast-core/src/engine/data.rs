@@ -81,13 +81,18 @@ pub fn check_finite(x: &[f32], what: &str) -> Result<()> {
     Err(Error::Data(format!("{what} contains a non-finite value ({}) at flat index {i}", x[i])))
 }
 
-/// Checks masks: one slot per node, hidden nodes only, right length, finite values.
-pub fn validate_masks(graph: &Graph, masks: &Masks) -> Result<()> {
+/// Checks masks (one slot per node, hidden nodes only, one finite value per unit: feature or
+/// channel) and returns them expanded to one value per output element.
+pub fn validate_masks(graph: &Graph, masks: &Masks) -> Result<Vec<Option<Vec<f32>>>> {
     if masks.len() != graph.nodes.len() {
         return Err(Error::Shape(format!("expected {} mask slots, got {}", graph.nodes.len(), masks.len())));
     }
+    let mut out = Vec::with_capacity(masks.len());
     for (i, m) in masks.iter().enumerate() {
-        let Some(m) = m else { continue };
+        let Some(m) = m else {
+            out.push(None);
+            continue;
+        };
         let node = &graph.nodes[i];
         if i == 0 || i == graph.output {
             return Err(Error::Config(format!(
@@ -96,15 +101,35 @@ pub fn validate_masks(graph: &Graph, masks: &Masks) -> Result<()> {
                 if i == 0 { "input" } else { "output" }
             )));
         }
-        if m.len() != node.width {
+        if m.len() != node.shape.c {
             return Err(Error::Shape(format!(
                 "mask for {:?} has {} values, the node has {} units",
                 node.name,
                 m.len(),
-                node.width
+                node.shape.c
             )));
         }
         check_finite(m, &format!("mask for {:?}", node.name))?;
+        let plane = node.shape.h * node.shape.w;
+        out.push(Some(m.iter().flat_map(|&v| std::iter::repeat_n(v, plane)).collect()));
+    }
+    Ok(out)
+}
+
+/// Batch normalization over one value per channel has no variance to normalize by; refuse
+/// such batches (as PyTorch does) instead of silently producing zeros.
+pub fn check_batch_norm_batch(graph: &Graph, n: usize, batch: usize) -> Result<()> {
+    let smallest = if n.is_multiple_of(batch) { batch } else { n % batch };
+    for node in &graph.nodes {
+        let spatial = node.shape.h * node.shape.w;
+        if matches!(node.kind, super::graph::NodeKind::BatchNorm { .. }) && smallest * spatial < 2 {
+            return Err(Error::Config(format!(
+                "batch-norm node {:?} needs more than one value per channel in every training batch; \
+                 got a batch of {smallest} sample(s) with {spatial} value(s) per channel \
+                 (change batch_size or the number of samples)",
+                node.name
+            )));
+        }
     }
     Ok(())
 }

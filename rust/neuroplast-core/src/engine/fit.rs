@@ -1,9 +1,9 @@
 //! Training: whole epochs (seeded shuffle, minibatches, forward, backward, update) in one call.
 
-use super::data::{check_finite, validate_masks, validate_params, DataRef};
+use super::data::{check_batch_norm_batch, check_finite, validate_masks, validate_params, DataRef};
 use super::graph::Graph;
 use super::infer::{evaluate_unchecked, Evaluation};
-use super::pass::{loss_and_gradients, Masks, Workspace};
+use super::pass::{loss_and_gradients, update_running_stats, Masks, Workspace};
 use crate::error::{ensure_config, Error, Result};
 use crate::kernels::loss::{BatchLoss, Loss};
 use crate::kernels::optim::{self, Optimizer};
@@ -81,7 +81,7 @@ pub fn fit(
     on_epoch: &mut dyn FnMut(&EpochRecord) -> bool,
 ) -> Result<Vec<EpochRecord>> {
     validate_params(graph, params)?;
-    validate_masks(graph, masks)?;
+    let masks = &validate_masks(graph, masks)?;
     cfg.optimizer.validate()?;
     ensure_config(cfg.batch_size >= 1, || "batch_size must be at least 1".into())?;
     ensure_config(cfg.threads >= 1, || "threads must be at least 1".into())?;
@@ -91,6 +91,7 @@ pub fn fit(
     }
     state.validate(graph, &cfg.optimizer)?;
     let batch = cfg.batch_size.min(train.n);
+    check_batch_norm_batch(graph, train.n, batch)?;
     let mut ws = Workspace::new(graph, batch, true, cfg.threads);
     let val_block = val.map_or(1, |v| v.n.min(1024));
     let mut val_ws = val.map(|_| Workspace::new(graph, val_block, false, cfg.threads));
@@ -178,7 +179,8 @@ fn train_step(
         return Ok(r);
     }
     state.step += 1;
-    apply_updates(&cfg.optimizer, params, grads, &mut state.slots, state.step, cfg.threads);
+    update_running_stats(graph, params, ws, idx.len());
+    apply_updates(graph, &cfg.optimizer, params, grads, &mut state.slots, state.step, cfg.threads);
     Ok(r)
 }
 
@@ -190,6 +192,7 @@ const UPDATE_CHUNK: usize = 1 << 16;
 /// costs as much as a GEMM, so it runs on all threads in fixed chunks (elementwise, hence
 /// bitwise identical to a sequential update).
 fn apply_updates(
+    graph: &Graph,
     opt: &Optimizer,
     params: &mut [Vec<f32>],
     grads: &[Vec<f32>],
@@ -199,7 +202,8 @@ fn apply_updates(
 ) {
     type Job<'a> = (&'a mut [f32], &'a [f32], Vec<&'a mut [f32]>);
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    for ((w, g), s) in params.iter_mut().zip(grads).zip(slots.iter_mut()) {
+    let tensors = params.iter_mut().zip(grads).zip(slots.iter_mut()).zip(&graph.params);
+    for (((w, g), s), _) in tensors.filter(|(_, info)| info.trainable) {
         let mut slot_chunks: Vec<_> = s.iter_mut().map(|b| b.chunks_mut(UPDATE_CHUNK)).collect();
         for (wc, gc) in w.chunks_mut(UPDATE_CHUNK).zip(g.chunks(UPDATE_CHUNK)) {
             jobs.push((wc, gc, slot_chunks.iter_mut().filter_map(Iterator::next).collect()));

@@ -3,21 +3,90 @@
 
 use serde::Deserialize;
 
+use super::compile::{compile_node, WireNode};
 use crate::error::{Error, Result};
 use crate::kernels::activation::Activation;
 use crate::kernels::loss::Loss;
+use crate::kernels::spatial::{Conv2dGeom, Pool2dGeom};
 
 /// What a node computes before its activation.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NodeKind {
     /// The network input (always node 0).
     Input,
-    /// `z = x·Wᵀ + b` with `W` stored `units × fan_in` in parameter `weight`.
+    /// `z = x·Wᵀ + b` with `W` stored `units × fan_in` in parameter `weight` (a spatial input
+    /// is consumed flattened, C·H·W order).
     Dense { weight: usize, bias: Option<usize> },
-    /// Elementwise sum of equally wide inputs.
+    /// 2-D convolution, weights `c_out × c_in/groups × kh × kw`.
+    Conv2d { geom: Conv2dGeom, weight: usize, bias: Option<usize> },
+    /// Max pooling.
+    MaxPool(Pool2dGeom),
+    /// Average pooling (global average pooling is the `h × w` window).
+    AvgPool(Pool2dGeom),
+    /// Batch normalization with trainable `gamma`, `beta` and running statistics.
+    BatchNorm { gamma: usize, beta: usize, running_mean: usize, running_var: usize, eps: f32, momentum: f32 },
+    /// Reinterprets a spatial tensor as a flat feature vector (no data movement in C·H·W order).
+    Flatten,
+    /// Elementwise sum of equally shaped inputs.
     Add,
-    /// Feature-wise concatenation of the inputs.
+    /// Concatenation of the inputs: features of flat inputs, channels of spatial ones.
     Concat,
+}
+
+impl NodeKind {
+    /// Indices of the parameter tensors the node owns.
+    pub fn params(&self) -> Vec<usize> {
+        match *self {
+            NodeKind::Dense { weight, bias } | NodeKind::Conv2d { weight, bias, .. } => {
+                std::iter::once(weight).chain(bias).collect()
+            }
+            NodeKind::BatchNorm { gamma, beta, running_mean, running_var, .. } => {
+                vec![gamma, beta, running_mean, running_var]
+            }
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Per-sample shape of a node's output: `c` units (features or channels) over an `h × w` grid.
+/// Flat feature vectors are `(c, 1, 1)` with `spatial == false`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub spatial: bool,
+}
+
+impl Shape {
+    /// A flat vector of `c` features.
+    pub fn flat(c: usize) -> Self {
+        Self { c, h: 1, w: 1, spatial: false }
+    }
+
+    /// Values per sample.
+    pub fn len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+
+    /// Whether the shape holds no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `[c]` or `[c, h, w]`.
+    pub fn dims(&self) -> Vec<usize> {
+        if self.spatial {
+            vec![self.c, self.h, self.w]
+        } else {
+            vec![self.c]
+        }
+    }
+
+    /// `(c, h, w)`.
+    pub fn chw(&self) -> (usize, usize, usize) {
+        (self.c, self.h, self.w)
+    }
 }
 
 /// One compiled node.
@@ -26,15 +95,21 @@ pub struct Node {
     pub name: String,
     pub kind: NodeKind,
     pub inputs: Vec<usize>,
+    pub shape: Shape,
+    /// Values per sample (`shape.len()`).
     pub width: usize,
     pub activation: Activation,
+    /// Forward floating-point operations per sample (see `compile::flops`).
+    pub flops: u64,
 }
 
-/// Shape and name of one parameter tensor.
+/// Shape, name and role of one parameter tensor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParamInfo {
     pub name: String,
     pub shape: Vec<usize>,
+    /// `false` for buffers the optimizer never touches (batch-norm running statistics).
+    pub trainable: bool,
 }
 
 impl ParamInfo {
@@ -59,22 +134,6 @@ pub struct Graph {
 }
 
 #[derive(Deserialize)]
-struct WireNode {
-    name: String,
-    op: String,
-    #[serde(default)]
-    inputs: Vec<String>,
-    #[serde(default)]
-    units: usize,
-    #[serde(default = "default_activation")]
-    activation: String,
-    #[serde(default = "default_slope")]
-    negative_slope: f32,
-    #[serde(default = "default_true")]
-    bias: bool,
-}
-
-#[derive(Deserialize)]
 struct WireSpec {
     input_shape: Vec<usize>,
     nodes: Vec<WireNode>,
@@ -83,15 +142,6 @@ struct WireSpec {
     loss: String,
 }
 
-fn default_activation() -> String {
-    "identity".into()
-}
-fn default_slope() -> f32 {
-    0.01
-}
-fn default_true() -> bool {
-    true
-}
 fn default_loss() -> String {
     "cross_entropy".into()
 }
@@ -108,12 +158,19 @@ impl Graph {
                 wire.input_shape
             )));
         }
+        // Three dimensions are channels × height × width; anything else is a flat vector.
+        let shape = match wire.input_shape[..] {
+            [c, h, w] => Shape { c, h, w, spatial: true },
+            _ => Shape::flat(n_in),
+        };
         let mut nodes = vec![Node {
             name: "input".into(),
             kind: NodeKind::Input,
             inputs: vec![],
+            shape,
             width: n_in,
             activation: Activation::Identity,
+            flops: 0,
         }];
         let mut params = Vec::new();
         for w in &wire.nodes {
@@ -123,6 +180,12 @@ impl Graph {
         let output = find(&nodes, &wire.output, "output")?;
         if output == 0 {
             return Err(Error::Spec("the output must be a computed node, not the input".into()));
+        }
+        if nodes[output].shape.spatial {
+            return Err(Error::Spec(format!(
+                "the output node {:?} must be flat (add a flatten, global_avg_pool or dense node)",
+                wire.output
+            )));
         }
         Ok(Self { nodes, output, loss: Loss::parse(&wire.loss)?, params })
     }
@@ -136,6 +199,11 @@ impl Graph {
     pub fn n_outputs(&self) -> usize {
         self.nodes[self.output].width
     }
+
+    /// Whether any node normalizes with batch statistics.
+    pub fn has_batch_norm(&self) -> bool {
+        self.nodes.iter().any(|n| matches!(n.kind, NodeKind::BatchNorm { .. }))
+    }
 }
 
 /// Largest width of any node; keeps every buffer size computation far from overflow.
@@ -143,71 +211,12 @@ pub const MAX_WIDTH: usize = 1 << 31;
 /// Largest number of elements of one parameter tensor.
 pub const MAX_PARAM: usize = 1 << 34;
 
-fn too_large(name: &str, what: &str) -> Error {
-    Error::Spec(format!("node {name:?}: {what} too large (at most {MAX_WIDTH} units, {MAX_PARAM} weights)"))
-}
-
-fn find(nodes: &[Node], name: &str, role: &str) -> Result<usize> {
+pub(super) fn find(nodes: &[Node], name: &str, role: &str) -> Result<usize> {
     nodes.iter().position(|n| n.name == name).ok_or_else(|| {
         Error::Spec(format!(
             "{role} refers to unknown or later node {name:?} (nodes must be listed in topological order)"
         ))
     })
-}
-
-fn compile_node(w: &WireNode, nodes: &[Node], params: &mut Vec<ParamInfo>) -> Result<Node> {
-    if nodes.iter().any(|n| n.name == w.name) {
-        return Err(Error::Spec(format!("duplicate node name {:?}", w.name)));
-    }
-    let inputs =
-        w.inputs.iter().map(|i| find(nodes, i, &format!("node {:?}", w.name))).collect::<Result<Vec<_>>>()?;
-    let widths: Vec<usize> = inputs.iter().map(|&i| nodes[i].width).collect();
-    let activation = Activation::parse(&w.activation, w.negative_slope)?;
-    let (kind, width) = match w.op.as_str() {
-        "dense" => {
-            if inputs.len() != 1 {
-                return Err(Error::Spec(format!(
-                    "dense node {:?} needs exactly one input, got {}",
-                    w.name,
-                    inputs.len()
-                )));
-            }
-            if w.units > MAX_WIDTH || w.units.saturating_mul(widths[0]) > MAX_PARAM {
-                return Err(too_large(&w.name, "layer"));
-            }
-            if w.units == 0 {
-                return Err(Error::Spec(format!("dense node {:?} needs units >= 1", w.name)));
-            }
-            params.push(ParamInfo { name: format!("{}.weight", w.name), shape: vec![w.units, widths[0]] });
-            let weight = params.len() - 1;
-            let bias = w.bias.then(|| {
-                params.push(ParamInfo { name: format!("{}.bias", w.name), shape: vec![w.units] });
-                params.len() - 1
-            });
-            (NodeKind::Dense { weight, bias }, w.units)
-        }
-        "add" => {
-            if inputs.len() < 2 || widths.iter().any(|&x| x != widths[0]) {
-                return Err(Error::Spec(format!(
-                    "add node {:?} needs at least two inputs of equal width, got widths {widths:?}",
-                    w.name
-                )));
-            }
-            (NodeKind::Add, widths[0])
-        }
-        "concat" => {
-            if inputs.len() < 2 {
-                return Err(Error::Spec(format!("concat node {:?} needs at least two inputs", w.name)));
-            }
-            let width = widths.iter().try_fold(0usize, |a, &b| a.checked_add(b)).unwrap_or(usize::MAX);
-            if width > MAX_WIDTH {
-                return Err(too_large(&w.name, "concatenation"));
-            }
-            (NodeKind::Concat, width)
-        }
-        other => return Err(Error::Spec(format!("node {:?} has unknown op {other:?}", w.name))),
-    };
-    Ok(Node { name: w.name.clone(), kind, inputs, width, activation })
 }
 
 #[cfg(test)]

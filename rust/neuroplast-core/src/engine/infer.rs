@@ -1,8 +1,8 @@
 //! Inference: batched forward passes and evaluation without parameter updates.
 
-use super::data::{validate_features, validate_masks, validate_params, DataRef};
+use super::data::{check_batch_norm_batch, validate_features, validate_masks, validate_params, DataRef};
 use super::graph::Graph;
-use super::pass::{forward, loss_and_gradients, Masks, Workspace};
+use super::pass::{forward, loss_and_gradients, Masks, Mode, Workspace};
 use crate::error::Result;
 use crate::kernels::loss::{batch_loss, Loss};
 
@@ -26,7 +26,7 @@ pub fn predict(
     threads: usize,
 ) -> Result<Vec<f32>> {
     validate_params(graph, params)?;
-    validate_masks(graph, masks)?;
+    let masks = validate_masks(graph, masks)?;
     validate_features(graph, x, n, "X")?;
     let (n_in, n_out) = (graph.n_inputs(), graph.n_outputs());
     let mut ws = Workspace::new(graph, BLOCK.min(n), false, threads);
@@ -34,7 +34,7 @@ pub fn predict(
     for (start, yb) in (0..n).step_by(BLOCK).zip(y.chunks_mut(BLOCK * n_out)) {
         let rows = BLOCK.min(n - start);
         let xb = &x[start * n_in..(start + rows) * n_in];
-        forward(graph, params, masks, xb, rows, &mut ws);
+        forward(graph, params, &masks, xb, rows, &mut ws, Mode::Eval);
         yb.copy_from_slice(ws.output(xb, graph.output, rows * n_out));
     }
     Ok(y)
@@ -56,7 +56,7 @@ pub(crate) fn evaluate_unchecked(
     for start in (0..data.n).step_by(block) {
         let rows = block.min(data.n - start);
         let xb = &data.x[start * n_in..(start + rows) * n_in];
-        forward(graph, params, masks, xb, rows, ws);
+        forward(graph, params, masks, xb, rows, ws, Mode::Eval);
         let out = ws.output(xb, graph.output, rows * n_out);
         let r = batch_loss(graph.loss, out, n_out, data.targets, &idx[start..start + rows], rows, None);
         loss_sum += r.loss_sum;
@@ -77,13 +77,16 @@ pub fn evaluate(
     threads: usize,
 ) -> Result<Evaluation> {
     validate_params(graph, params)?;
-    validate_masks(graph, masks)?;
+    let masks = validate_masks(graph, masks)?;
     data.validate(graph, "evaluation data")?;
     let mut ws = Workspace::new(graph, BLOCK.min(data.n), false, threads);
-    Ok(evaluate_unchecked(graph, params, masks, data, &mut ws, BLOCK))
+    Ok(evaluate_unchecked(graph, params, &masks, data, &mut ws, BLOCK))
 }
 
 /// Mean loss over `data` and its gradient with respect to every parameter (one full batch).
+///
+/// Batch normalization uses the batch's statistics, as in a training step (the running
+/// statistics are left unchanged and get zero gradients).
 ///
 /// This is the exact quantity one training step descends, exposed for gradient checks and
 /// for controllers that score units by their gradients.
@@ -95,12 +98,13 @@ pub fn gradients(
     threads: usize,
 ) -> Result<(f64, Vec<Vec<f32>>)> {
     validate_params(graph, params)?;
-    validate_masks(graph, masks)?;
+    let masks = validate_masks(graph, masks)?;
     data.validate(graph, "data")?;
     let n = data.n;
+    check_batch_norm_batch(graph, n, n)?;
     let mut ws = Workspace::new(graph, n, true, threads);
     let idx: Vec<usize> = (0..n).collect();
     let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
-    let r = loss_and_gradients(graph, params, masks, data.x, data.targets, &idx, &mut ws, &mut grads);
+    let r = loss_and_gradients(graph, params, &masks, data.x, data.targets, &idx, &mut ws, &mut grads);
     Ok((r.loss_sum / n as f64, grads))
 }

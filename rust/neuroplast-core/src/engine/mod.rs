@@ -1,5 +1,6 @@
 //! The training engine: compiled graphs, forward/backward passes, training and inference.
 
+pub mod compile;
 pub mod data;
 pub mod fit;
 pub mod graph;
@@ -8,5 +9,5 @@ pub mod pass;
 
 pub use data::DataRef;
 pub use fit::{fit, EpochRecord, FitConfig, OptState};
-pub use graph::{Graph, Node, NodeKind, ParamInfo};
+pub use graph::{Graph, Node, NodeKind, ParamInfo, Shape};
 pub use infer::{evaluate, gradients, predict, Evaluation};

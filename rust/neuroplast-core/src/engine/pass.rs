@@ -1,9 +1,16 @@
 //! Forward and backward passes over a compiled [`Graph`] for one block of rows.
 
-use super::graph::{Graph, NodeKind};
+use super::graph::{Graph, Node, NodeKind};
 use crate::kernels::activation;
 use crate::kernels::gemm::{gemm, Mat};
 use crate::kernels::loss::{batch_loss, BatchLoss, Targets};
+use crate::kernels::spatial::batchnorm::{
+    batch_norm_backward, batch_norm_eval, batch_norm_train, update_running, BnShape,
+};
+use crate::kernels::spatial::conv::{conv2d_backward, conv2d_forward};
+use crate::kernels::spatial::pool::{
+    avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward,
+};
 
 /// Per-node buffers, sized once for the largest block of rows.
 pub struct Workspace {
@@ -11,7 +18,18 @@ pub struct Workspace {
     out: Vec<Vec<f32>>,
     grad: Vec<Vec<f32>>,
     has_grad: Vec<bool>,
+    /// Batch-norm batch statistics (`mean ‖ var`, per channel) of the last training forward.
+    stats: Vec<Vec<f32>>,
+    /// Max-pooling winners (index within the sample) of the last forward.
+    argmax: Vec<Vec<u32>>,
     threads: usize,
+}
+
+/// Whether batch normalization uses batch statistics (training) or running ones (inference).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Train,
+    Eval,
 }
 
 /// Optional per-unit multiplicative masks, one slot per node (hidden nodes only).
@@ -27,6 +45,22 @@ impl Workspace {
             out: (0..n).map(sized).collect(),
             grad: (0..n).map(|i| if train { sized(i) } else { Vec::new() }).collect(),
             has_grad: vec![false; n],
+            stats: graph
+                .nodes
+                .iter()
+                .map(|nd| match nd.kind {
+                    NodeKind::BatchNorm { .. } => vec![0.0; 2 * nd.shape.c],
+                    _ => Vec::new(),
+                })
+                .collect(),
+            argmax: graph
+                .nodes
+                .iter()
+                .map(|nd| match nd.kind {
+                    NodeKind::MaxPool(_) => vec![0; rows * nd.width],
+                    _ => Vec::new(),
+                })
+                .collect(),
             threads,
         }
     }
@@ -61,6 +95,7 @@ pub fn forward(
     x: &[f32],
     rows: usize,
     ws: &mut Workspace,
+    mode: Mode,
 ) {
     for i in 1..graph.nodes.len() {
         let node = &graph.nodes[i];
@@ -87,6 +122,27 @@ pub fn forward(
                 let xin = Mat::new(input(j), rows, fan_in);
                 let w = Mat::new(&params[weight], width, fan_in);
                 gemm(xin, w.t(), pre, bias.is_some(), ws.threads);
+            }
+            NodeKind::Conv2d { ref geom, weight, bias } => {
+                let b = bias.map(|b| params[b].as_slice());
+                conv2d_forward(geom, input(node.inputs[0]), rows, &params[weight], b, pre, ws.threads);
+            }
+            NodeKind::MaxPool(ref g) => {
+                max_pool_forward(g, input(node.inputs[0]), rows, pre, &mut ws.argmax[i][..len]);
+            }
+            NodeKind::AvgPool(ref g) => avg_pool_forward(g, input(node.inputs[0]), rows, pre),
+            NodeKind::Flatten => pre.copy_from_slice(input(node.inputs[0])),
+            NodeKind::BatchNorm { gamma, beta, running_mean, running_var, eps, .. } => {
+                let shape = bn_shape(node);
+                let xin = input(node.inputs[0]);
+                let (g, b) = (&params[gamma], &params[beta]);
+                if mode == Mode::Train {
+                    let (mean, var) = ws.stats[i].split_at_mut(shape.channels);
+                    batch_norm_train(shape, xin, rows, g, b, eps, pre, mean, var);
+                } else {
+                    let (m, v) = (&params[running_mean], &params[running_var]);
+                    batch_norm_eval(shape, xin, rows, g, b, m, v, eps, pre);
+                }
             }
             NodeKind::Add => {
                 pre.copy_from_slice(input(node.inputs[0]));
@@ -123,7 +179,7 @@ pub fn loss_and_gradients(
     grads: &mut [Vec<f32>],
 ) -> BatchLoss {
     let rows = idx.len();
-    forward(graph, params, masks, x, rows, ws);
+    forward(graph, params, masks, x, rows, ws, Mode::Train);
     let r = ws.seed_output_grad(graph, targets, idx);
     backward(graph, params, masks, x, rows, ws, grads);
     r
@@ -145,14 +201,12 @@ pub fn backward(
     for i in (1..graph.nodes.len()).rev() {
         let node = &graph.nodes[i];
         let len = rows * node.width;
-        if !ws.has_grad[i] {
-            if let NodeKind::Dense { weight, bias } = node.kind {
-                grads[weight].fill(0.0);
-                if let Some(b) = bias {
-                    grads[b].fill(0.0);
-                }
+        if !ws.has_grad[i] || matches!(node.kind, NodeKind::BatchNorm { .. }) {
+            // Unreached nodes get zero gradients; running statistics never get any.
+            node.kind.params().into_iter().for_each(|p| grads[p].fill(0.0));
+            if !ws.has_grad[i] {
+                continue;
             }
-            continue;
         }
         let (gdone, grest) = ws.grad.split_at_mut(i);
         let g = &mut grest[0][..len];
@@ -179,21 +233,76 @@ pub fn backward(
             grads[b] = bg;
         }
         let g = &grest[0][..len];
+        let j0 = node.inputs.first().copied().unwrap_or(0);
+        // Single-input nodes receive their input gradient here; merges handle each input.
+        let (dx, acc) = if node.inputs.len() == 1 && j0 != 0 {
+            let acc = ws.has_grad[j0];
+            ws.has_grad[j0] = true;
+            (Some(&mut gdone[j0][..rows * graph.nodes[j0].width]), acc)
+        } else {
+            (None, false)
+        };
+        let xin = if j0 == 0 { x } else { &ws.out[j0][..rows * graph.nodes[j0].width] };
         match node.kind {
             NodeKind::Input => {}
+            NodeKind::Conv2d { ref geom, weight, bias } => {
+                let (w, dw) = (&params[weight], std::mem::take(&mut grads[weight]));
+                let mut dw = dw;
+                let db = bias.map(|b| std::mem::take(&mut grads[b]));
+                let mut db = db;
+                conv2d_backward(geom, xin, rows, w, g, &mut dw, db.as_deref_mut(), dx, acc, ws.threads);
+                grads[weight] = dw;
+                if let (Some(b), Some(db)) = (bias, db) {
+                    grads[b] = db;
+                }
+            }
+            NodeKind::MaxPool(ref geom) => {
+                if let Some(dx) = dx {
+                    max_pool_backward(geom, g, &ws.argmax[i][..len], rows, dx, acc);
+                }
+            }
+            NodeKind::AvgPool(ref geom) => {
+                if let Some(dx) = dx {
+                    avg_pool_backward(geom, g, rows, dx, acc);
+                }
+            }
+            NodeKind::Flatten => {
+                if let Some(dx) = dx {
+                    accumulate(dx, g, acc);
+                }
+            }
+            NodeKind::BatchNorm { gamma, beta, eps, .. } => {
+                let shape = bn_shape(node);
+                let (mean, var) = ws.stats[i].split_at(shape.channels);
+                let mut dgamma = std::mem::take(&mut grads[gamma]);
+                let mut dbeta = std::mem::take(&mut grads[beta]);
+                let gm = &params[gamma];
+                batch_norm_backward(
+                    shape,
+                    xin,
+                    rows,
+                    gm,
+                    mean,
+                    var,
+                    eps,
+                    g,
+                    &mut dgamma,
+                    &mut dbeta,
+                    dx,
+                    acc,
+                );
+                grads[gamma] = dgamma;
+                grads[beta] = dbeta;
+            }
             NodeKind::Dense { weight, .. } => {
-                let j = node.inputs[0];
-                let fan_in = graph.nodes[j].width;
-                let xin = if j == 0 { x } else { &ws.out[j][..rows * fan_in] };
+                let fan_in = graph.nodes[j0].width;
                 let dz = Mat::new(g, rows, node.width);
                 // dW = dZᵀ · x.
                 gemm(dz.t(), Mat::new(xin, rows, fan_in), &mut grads[weight], false, ws.threads);
-                if j != 0 {
-                    // dX = dZ · W (accumulated when node j already has a gradient).
-                    let acc = ws.has_grad[j];
+                if let Some(dx) = dx {
+                    // dX = dZ · W (accumulated when the input already has a gradient).
                     let w = Mat::new(&params[weight], node.width, fan_in);
-                    gemm(dz, w, &mut gdone[j][..rows * fan_in], acc, ws.threads);
-                    ws.has_grad[j] = true;
+                    gemm(dz, w, dx, acc, ws.threads);
                 }
             }
             NodeKind::Add => {
@@ -230,4 +339,22 @@ fn accumulate(dst: &mut [f32], src: &[f32], add: bool) {
     } else {
         dst.copy_from_slice(src);
     }
+}
+
+/// Moves every batch-norm node's running statistics toward the batch statistics of the last
+/// training forward pass over `rows` samples.
+pub fn update_running_stats(graph: &Graph, params: &mut [Vec<f32>], ws: &Workspace, rows: usize) {
+    for (i, node) in graph.nodes.iter().enumerate() {
+        if let NodeKind::BatchNorm { running_mean, running_var, momentum, .. } = node.kind {
+            let shape = bn_shape(node);
+            let (mean, var) = ws.stats[i].split_at(shape.channels);
+            let mut rm = std::mem::take(&mut params[running_mean]);
+            update_running(mean, var, rows * shape.spatial, momentum, &mut rm, &mut params[running_var]);
+            params[running_mean] = rm;
+        }
+    }
+}
+
+fn bn_shape(node: &Node) -> BnShape {
+    BnShape { channels: node.shape.c, spatial: node.shape.h * node.shape.w }
 }

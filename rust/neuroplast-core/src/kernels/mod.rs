@@ -5,3 +5,4 @@ pub mod gemm;
 pub mod loss;
 pub mod optim;
 pub mod simd;
+pub mod spatial;

@@ -1,0 +1,59 @@
+"""Random initialization of a spec's parameters."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast.layers import BatchNorm, Conv2d, Dense
+from neuroplast.spec import Spec
+
+__all__ = ["init_params"]
+
+_RELU_LIKE = ("relu", "modified_relu", "leaky_relu")
+
+
+def _relu_follows(spec: Spec, name: str) -> bool:
+    """Whether the ReLU-family gain applies: the node's own activation, or that of a batch
+    norm reading it (conv → BN → ReLU)."""
+    for node in spec.nodes:
+        if node.name == name and node.activation in _RELU_LIKE:  # type: ignore[union-attr]
+            return True
+        if isinstance(node, BatchNorm) and node.input == name and node.activation in _RELU_LIKE:
+            return True
+    return False
+
+
+def init_params(spec: Spec, rng: np.random.Generator) -> dict[str, npt.NDArray[np.float32]]:
+    """He-uniform (bound √(6/fan_in)) weights where a ReLU-family activation follows, else
+    Glorot-uniform (bound √(6/(fan_in + fan_out))); zero biases; batch norm γ = 1, β = 0,
+    running mean 0 and running variance 1.
+
+    A conv layer's fan-in is ``in_channels/groups · kh · kw`` and its fan-out
+    ``channels/groups · kh · kw``, as in PyTorch.
+    """
+    params: dict[str, npt.NDArray[np.float32]] = {}
+    for node in spec.nodes:
+        if isinstance(node, (Dense, Conv2d)):
+            shape = spec.param_shapes[f"{node.name}.weight"]
+            receptive = math.prod(shape[2:])
+            fan_in = math.prod(shape[1:])
+            fan_out = shape[0] * receptive // (node.groups if isinstance(node, Conv2d) else 1)
+            if _relu_follows(spec, node.name):
+                bound = math.sqrt(6.0 / fan_in)
+            else:
+                bound = math.sqrt(6.0 / (fan_in + fan_out))
+            params[f"{node.name}.weight"] = rng.uniform(-bound, bound, size=shape).astype(
+                np.float32
+            )
+            if node.bias:
+                params[f"{node.name}.bias"] = np.zeros(shape[0], np.float32)
+        elif isinstance(node, BatchNorm):
+            (c,) = spec.param_shapes[f"{node.name}.weight"]
+            params[f"{node.name}.weight"] = np.ones(c, np.float32)
+            params[f"{node.name}.bias"] = np.zeros(c, np.float32)
+            params[f"{node.name}.running_mean"] = np.zeros(c, np.float32)
+            params[f"{node.name}.running_var"] = np.ones(c, np.float32)
+    return params
