@@ -16,8 +16,7 @@ _RELU_LIKE = ("relu", "modified_relu", "leaky_relu")
 
 
 def _relu_follows(spec: Spec, name: str) -> bool:
-    """Whether the ReLU-family gain applies: the node's own activation, or that of a batch
-    norm reading it (conv → BN → ReLU)."""
+    """Whether a ReLU-family activation follows ``name``: its own, or a batch norm's after it."""
     for node in spec.nodes:
         if node.name == name and node.activation in _RELU_LIKE:  # type: ignore[union-attr]
             return True
@@ -27,7 +26,9 @@ def _relu_follows(spec: Spec, name: str) -> bool:
 
 
 def init_params(spec: Spec, rng: np.random.Generator) -> dict[str, npt.NDArray[np.float32]]:
-    """He-uniform (bound √(6/fan_in)) weights where a ReLU-family activation follows, else
+    """Random parameters for ``spec``, drawn from ``rng``.
+
+    He-uniform (bound √(6/fan_in)) weights where a ReLU-family activation follows, else
     Glorot-uniform (bound √(6/(fan_in + fan_out))); zero biases; batch norm γ = 1, β = 0,
     running mean 0 and running variance 1.
 

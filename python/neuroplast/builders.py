@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from neuroplast.errors import SpecError
 from neuroplast.layers import (
@@ -31,8 +32,7 @@ def _conv_bn(
     activation: str,
     batch_norm: bool,
 ) -> str:
-    """Appends conv (+ batch norm) with the activation after the normalization; returns the
-    name of the last node."""
+    """Appends conv (+ batch norm, activation after it); returns the last node's name."""
     pad = kernel // 2
     conv_act = "identity" if batch_norm else activation
     # With batch norm right after, the conv bias is redundant (β absorbs it).
@@ -57,9 +57,12 @@ def cnn_nodes(
     global_pool: bool,
     output_activation: str,
 ) -> tuple[list[Node], str]:
-    """A plain conv stack: per entry of ``channels`` a ``conv_i`` ("same" padding, optional
-    ``conv_i_bn``) and a 2×2 ``pool_i``; then flatten (or global average pooling), the dense
-    layers ``dense_i`` and ``"output"``."""
+    """A plain conv stack (see :meth:`Spec.cnn`).
+
+    Per entry of ``channels`` a ``conv_i`` ("same" padding, optional ``conv_i_bn``) and a 2×2
+    ``pool_i``; then flatten (or global average pooling), the dense layers ``dense_i`` and
+    ``"output"``.
+    """
     if not channels:
         raise SpecError("cnn needs at least one conv layer (channels is empty)")
     if pool not in ("max", "avg", None):
@@ -101,8 +104,10 @@ def resnet_nodes(
     activation: str,
     output_activation: str,
 ) -> tuple[list[Node], str]:
-    """A small ResNet: a 3×3 stem, stages of basic residual blocks (two 3×3 convs), global
-    average pooling and a dense output.
+    """A small ResNet (see :meth:`Spec.resnet`).
+
+    A 3×3 stem, stages of basic residual blocks (two 3×3 convs), global average pooling and a
+    dense output.
 
     Each stage is ``(channels, blocks)``; every stage after the first starts with stride 2.
     A block whose input differs in channels or resolution gets a 1×1 projection shortcut
@@ -111,7 +116,7 @@ def resnet_nodes(
     if not stages or any(c < 1 or b < 1 for c, b in stages):
         raise SpecError(f"stages must be a non-empty list of (channels, blocks >= 1), got {stages}")
     nodes: list[Node] = []
-    kw = {"kernel": 3, "batch_norm": batch_norm}
+    kw: dict[str, Any] = {"kernel": 3, "batch_norm": batch_norm}
     prev = _conv_bn(nodes, "stem", "input", stem_channels, stride=1, activation=activation, **kw)
     width = stem_channels
     for s, (channels, blocks) in enumerate(stages):

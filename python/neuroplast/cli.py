@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 
 from neuroplast import data
-from neuroplast.errors import NeuroplastError
+from neuroplast.errors import ConfigError, NeuroplastError
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, Optimizer
 from neuroplast.spec import Spec
@@ -33,13 +33,43 @@ def _optimizer(args: argparse.Namespace) -> Optimizer:
     return cls(lr=args.lr, weight_decay=args.weight_decay)
 
 
+def _spec(args: argparse.Namespace, ds: data.Dataset) -> tuple[Spec, list[int]]:
+    """The architecture requested on the command line and its layer widths for the log."""
+    if args.arch == "mlp":
+        hidden = args.hidden or [100]
+        return Spec.mlp(ds.n_features, hidden, ds.n_classes, args.activation), hidden
+    if ds.image_shape is None or len(ds.image_shape) != 3:
+        raise ConfigError(f"--arch {args.arch} needs an image data set; {ds.name} is not one")
+    channels = args.channels or [16, 32]
+    if args.arch == "cnn":
+        hidden = args.hidden if args.hidden is not None else [64]
+        spec = Spec.cnn(
+            ds.image_shape,
+            channels,
+            ds.n_classes,
+            hidden=hidden,
+            batch_norm=bool(args.batch_norm),
+            activation=args.activation,
+        )
+        return spec, [*channels, *hidden]
+    stages = [(c, 1) for c in channels]
+    spec = Spec.resnet(
+        ds.image_shape,
+        ds.n_classes,
+        stem_channels=channels[0],
+        stages=stages,
+        batch_norm=args.batch_norm is not False,
+        activation=args.activation,
+    )
+    return spec, [channels[0], *channels]
+
+
 def _train(args: argparse.Namespace) -> int:
     from neuroplast import set_num_threads
 
     set_num_threads(args.threads)
     ds = data.load(args.dataset, seed=args.seed)
-    hidden = args.hidden or [100]
-    spec = Spec.mlp(ds.n_features, hidden, ds.n_classes, args.activation)
+    spec, hidden = _spec(args, ds)
     net = Network.init(spec, seed=args.seed)
     print(
         f"dataset {ds.name}: {ds.X_train.shape[0]} train / {ds.X_test.shape[0]} test, "
@@ -47,7 +77,7 @@ def _train(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(
-        f"network {ds.n_features}-{'-'.join(map(str, hidden))}-{ds.n_classes} "
+        f"network {args.arch} {ds.n_features}-{'-'.join(map(str, hidden))}-{ds.n_classes} "
         f"({args.activation}), {net.n_params} parameters, {net.flops} FLOPs/sample",
         file=sys.stderr,
     )
@@ -67,6 +97,7 @@ def _train(args: argparse.Namespace) -> int:
     test = net.evaluate(ds.X_test, ds.y_test)
     result = {
         "dataset": ds.name,
+        "arch": args.arch,
         "hidden": hidden,
         "epochs": len(hist),
         "seconds": round(seconds, 3),
@@ -91,13 +122,31 @@ def _train(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="neuroplast", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train an MLP on a data set and print its metrics")
+    t = sub.add_parser("train", help="train a network on a data set and print its metrics")
     t.add_argument("--dataset", default="digits", choices=data.available())
+    t.add_argument(
+        "--arch",
+        choices=("mlp", "cnn", "resnet"),
+        default="mlp",
+        help="mlp (flat features), cnn (conv stack, Spec.cnn) or resnet (Spec.resnet)",
+    )
+    t.add_argument(
+        "--channels",
+        type=int,
+        action="append",
+        help="conv channels per block (cnn) or per stage (resnet); repeat (default: 16, 32)",
+    )
+    t.add_argument(
+        "--batch-norm",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="batch normalization after each conv (default: off for cnn, on for resnet)",
+    )
     t.add_argument(
         "--hidden",
         type=int,
         action="append",
-        help="hidden layer width; repeat for more layers (default: one layer of 100)",
+        help="hidden dense layer width; repeat for more layers (default: 100 for mlp, 64 for cnn)",
     )
     t.add_argument("--activation", default="relu")
     t.add_argument("--epochs", type=int, default=20)

@@ -20,9 +20,9 @@ from neuroplast._arrays import (
     check_int,
     to_float32,
 )
+from neuroplast._init import init_params
 from neuroplast.errors import ConfigError, DataError, ShapeError, SpecError
 from neuroplast.history import History
-from neuroplast._init import init_params
 from neuroplast.optim import Adam, Optimizer, OptimizerState
 from neuroplast.spec import Spec
 
@@ -131,6 +131,12 @@ class Network:
         """
         seed = check_int(seed, "seed", 0, _U64_MAX)
         return cls(spec, init_params(spec, np.random.default_rng(seed)))
+
+    def fold_batchnorm(self) -> Network:
+        """An equivalent network without batch-norm layers (see :func:`~neuroplast.fold`)."""
+        from neuroplast.fold import fold_batchnorm
+
+        return fold_batchnorm(self)
 
     def copy(self) -> Network:
         """An independent copy (parameters and optimizer state)."""

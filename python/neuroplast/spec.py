@@ -170,9 +170,11 @@ class Spec:
         loss: str = "cross_entropy",
         output_activation: str = "identity",
     ) -> Spec:
-        """A small ResNet: 3×3 stem, stages of basic residual blocks ``(channels, blocks)``
-        (stride 2 at the start of every stage after the first, 1×1 projection shortcuts where
-        the shape changes), global average pooling and a dense output.
+        """A small ResNet for ``(C, H, W)`` inputs.
+
+        A 3×3 stem, stages of basic residual blocks ``(channels, blocks)`` (stride 2 at the
+        start of every stage after the first, 1×1 projection shortcuts where the shape
+        changes), global average pooling and a dense output.
 
         Example:
             >>> spec = Spec.resnet((1, 8, 8), 10, stages=[(8, 1), (16, 1)])
@@ -209,8 +211,10 @@ class Spec:
 
     @property
     def widths(self) -> Mapping[str, int]:
-        """Units of every node, including ``"input"``: features of flat nodes, channels of
-        spatial ones (the units structural edits add or remove)."""
+        """Units of every node, including ``"input"``: features (flat) or channels (spatial).
+
+        These are the units that structural edits add or remove.
+        """
         return MappingProxyType({n: s[0] for n, s in self._shapes.items()})
 
     @property

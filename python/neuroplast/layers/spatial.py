@@ -1,5 +1,7 @@
-"""Spatial nodes on ``channels × height × width`` samples: convolution, pooling, batch
-normalization and flattening (PyTorch semantics, NCHW)."""
+"""Spatial nodes on ``channels × height × width`` samples (PyTorch semantics, NCHW).
+
+Convolution, pooling, batch normalization and flattening.
+"""
 
 from __future__ import annotations
 
@@ -63,8 +65,9 @@ def _same_padding(name: str, kernel: tuple[int, int], dilation: tuple[int, int])
 
 @dataclass(frozen=True)
 class Conv2d(_Single):
-    """2-D convolution ``f(conv(x, W) + b)``, ``W`` of shape
-    ``(channels, in_channels / groups, kh, kw)`` as in PyTorch.
+    """2-D convolution ``f(conv(x, W) + b)``.
+
+    ``W`` has shape ``(channels, in_channels / groups, kh, kw)`` as in PyTorch.
 
     Args:
         name: Unique node name; parameters are ``"{name}.weight"`` and ``"{name}.bias"``.
@@ -184,8 +187,10 @@ class MaxPool2d(_Pool):
 
 @dataclass(frozen=True)
 class AvgPool2d(_Pool):
-    """Average pooling (floor mode); padding counts as zeros in the average (PyTorch's
-    ``count_include_pad=True``); ``stride`` defaults to the window."""
+    """Average pooling (floor mode); ``stride`` defaults to the window.
+
+    Padding counts as zeros in the average (PyTorch's ``count_include_pad=True``).
+    """
 
     _op = "avg_pool2d"
 
@@ -219,8 +224,7 @@ class Flatten(_Single):
 
 @dataclass(frozen=True)
 class BatchNorm(_Single):
-    """Batch normalization per channel (spatial input) or per feature (flat input), then
-    activation.
+    """Batch normalization per channel (spatial input) or per feature (flat), then activation.
 
     Training normalizes with the batch mean and biased variance and updates the running
     statistics ``r ← (1 − momentum)·r + momentum·batch`` (unbiased variance), exactly as
@@ -236,13 +240,14 @@ class BatchNorm(_Single):
 
     def __post_init__(self) -> None:
         self._check()
-        for field, ok in (
-            ("eps", lambda v: v > 0),
-            ("momentum", lambda v: 0 <= v <= 1),
-        ):
+        for field, low, high in (("eps", 0.0, float("inf")), ("momentum", 0.0, 1.0)):
             value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
-                raise SpecError(f"node {self.name!r}: invalid {field} {value!r}")
+            real = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not real or not (low <= value <= high) or (field == "eps" and value == 0):
+                raise SpecError(
+                    f"node {self.name!r}: {field} must be a number in "
+                    f"{'(0, inf)' if field == 'eps' else '[0, 1]'}, got {value!r}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """Wire form used by the JSON round trip and the Rust core."""
