@@ -3,14 +3,21 @@
 Everything the Rust core computes for a :class:`~neuroplast.Spec` is re-implemented here in the
 most direct way, in float64, so tests can compare the engine against it:
 
-* :func:`forward` / :func:`forward_trace`: node outputs of any graph of ``dense``/``add``/
-  ``concat`` nodes with every activation and optional per-node unit masks (applied after the
-  activation, ``out = f(pre) * mask``).
+* :func:`forward` / :func:`forward_trace`: node outputs of any graph of every node type
+  (dense, add, concat, conv2d, pooling, flatten, batch norm; per-op code in
+  :mod:`neuroplast.testing.reference_spatial` and :mod:`neuroplast.testing.reference_nodes`)
+  with every activation and optional per-unit masks (applied after the activation,
+  ``out = f(pre) * mask``, per channel for spatial nodes). Batch norm uses running statistics
+  by default (the engine's ``forward``) or batch statistics with ``training=True``.
 * :func:`loss_value` / :func:`loss_and_output_gradient`: softmax cross-entropy (mean over the
   batch, integer labels) and MSE (mean over all elements).
 * :func:`loss_and_gradients`: the loss and its gradient for every parameter, keyed by the names
-  of :attr:`Spec.param_shapes <neuroplast.Spec.param_shapes>`.
+  of :attr:`Spec.param_shapes <neuroplast.Spec.param_shapes>` (batch statistics, as the
+  engine's ``gradients``; running statistics get zero gradients).
 * :func:`numerical_gradients`: central finite differences of the same loss.
+* :func:`batch_norm_updates`: the running statistics after one training step.
+* :func:`node_shapes`, :func:`param_shapes`, :func:`n_params`, :func:`node_flops`,
+  :func:`flops`: structure computed from the node definitions.
 * :func:`optimizer_step`: one update of SGD (momentum, Nesterov, weight decay) or Adam/AdamW
   with PyTorch's rules and bias correction (defined in
   :mod:`neuroplast.testing.reference_optim`, re-exported here).
@@ -38,13 +45,24 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast.layers import Add, Concat, Dense, Node
+from neuroplast.layers import BatchNorm, Node
 from neuroplast.spec import Spec
+from neuroplast.testing.reference_nodes import (
+    flops,
+    n_params,
+    node_backward,
+    node_flops,
+    node_forward,
+    node_shapes,
+    node_widths,
+    param_shapes,
+)
 from neuroplast.testing.reference_optim import (
     SLOT_NAMES,
     ReferenceOptimizerState,
     optimizer_step,
 )
+from neuroplast.testing.reference_spatial import batch_norm_running_update
 
 __all__ = [
     "KINKED_ACTIVATIONS",
@@ -54,6 +72,7 @@ __all__ = [
     "accuracy",
     "activation",
     "activation_derivative",
+    "batch_norm_updates",
     "flops",
     "forward",
     "forward_trace",
@@ -62,6 +81,8 @@ __all__ = [
     "loss_and_output_gradient",
     "loss_value",
     "n_params",
+    "node_flops",
+    "node_shapes",
     "node_widths",
     "numerical_gradients",
     "optimizer_step",
@@ -127,62 +148,13 @@ def activation_derivative(name: str, z: npt.ArrayLike, negative_slope: float = 0
     raise ValueError(f"unknown activation {name!r}")
 
 
-# ------------------------------------------------------------------------------ structure
-def node_widths(spec: Spec) -> dict[str, int]:
-    """Output width of every node (and ``"input"``), computed from the node definitions."""
-    widths = {"input": math.prod(spec.input_shape)}
-    for node in spec.nodes:
-        if isinstance(node, Dense):
-            widths[node.name] = node.units
-        elif isinstance(node, Add):
-            widths[node.name] = widths[node.inputs[0]]
-        else:
-            widths[node.name] = sum(widths[i] for i in node.inputs)
-    return widths
-
-
-def param_shapes(spec: Spec) -> dict[str, tuple[int, ...]]:
-    """Parameter names and shapes in engine order: per dense node ``weight`` then ``bias``."""
-    widths = node_widths(spec)
-    shapes: dict[str, tuple[int, ...]] = {}
-    for node in spec.nodes:
-        if isinstance(node, Dense):
-            shapes[f"{node.name}.weight"] = (node.units, widths[node.input])
-            if node.bias:
-                shapes[f"{node.name}.bias"] = (node.units,)
-    return shapes
-
-
-def n_params(spec: Spec) -> int:
-    """Number of parameters: ``units·(fan_in + bias)`` summed over dense nodes."""
-    widths = node_widths(spec)
-    return sum(
-        n.units * (widths[n.input] + int(n.bias)) for n in spec.nodes if isinstance(n, Dense)
-    )
-
-
-def flops(spec: Spec) -> int:
-    """Forward FLOPs per sample with the documented counting rules of :attr:`Spec.flops`."""
-    widths = node_widths(spec)
-    total = 0
-    for node in spec.nodes:
-        width = widths[node.name]
-        if isinstance(node, Dense):
-            total += 2 * widths[node.input] * width + (width if node.bias else 0)
-        elif isinstance(node, Add):
-            total += (len(node.inputs) - 1) * width
-        if node.activation != "identity":
-            total += width
-    return total
-
-
 # ------------------------------------------------------------------------------ forward
 @dataclass(frozen=True)
 class ForwardTrace:
     """Intermediate values of one forward pass (float64).
 
     Attributes:
-        pre: Pre-activation ``z`` of every computed node, shape ``(n, width)``.
+        pre: Pre-activation ``z`` of every computed node, ``(n, F)`` or ``(n, C, H, W)``.
         out: Output of every node (after activation and mask), including ``"input"``.
         output_name: Name of the network's output node.
     """
@@ -199,7 +171,7 @@ class ForwardTrace:
 
 def _features(spec: Spec, X: npt.ArrayLike) -> F64:
     x = np.asarray(X, dtype=np.float64)
-    return x.reshape(x.shape[0], -1)
+    return x.reshape(x.shape[0], *node_shapes(spec)["input"])
 
 
 def _as_params(params: ArrayMap) -> dict[str, F64]:
@@ -210,50 +182,75 @@ def _as_masks(masks: ArrayMap | None) -> dict[str, F64]:
     return {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in (masks or {}).items()}
 
 
-def _pre_activation(node: Node, params: Mapping[str, F64], out: Mapping[str, F64]) -> F64:
-    if isinstance(node, Dense):
-        z: F64 = out[node.input] @ params[f"{node.name}.weight"].T
-        if node.bias:
-            z = z + params[f"{node.name}.bias"]
-        return z
-    if isinstance(node, Add):
-        total = out[node.inputs[0]].copy()
-        for name in node.inputs[1:]:
-            total = total + out[name]
-        return total
-    if isinstance(node, Concat):
-        return np.concatenate([out[name] for name in node.inputs], axis=1)
-    raise TypeError(f"unknown node type {type(node).__name__}")
+def _slope(node: Node) -> float:
+    return float(getattr(node, "negative_slope", 0.01))
+
+
+def _per_unit(mask: F64, like: F64) -> F64:
+    """A per-unit mask shaped to broadcast over ``(n, F)`` or ``(n, C, H, W)`` values."""
+    return mask.reshape(1, -1, *([1] * (like.ndim - 2)))
 
 
 def forward_trace(
-    spec: Spec, params: ArrayMap, X: npt.ArrayLike, masks: ArrayMap | None = None
+    spec: Spec,
+    params: ArrayMap,
+    X: npt.ArrayLike,
+    masks: ArrayMap | None = None,
+    *,
+    training: bool = False,
 ) -> ForwardTrace:
     """Forward pass keeping every node's pre-activation and output.
 
     Args:
         spec: The network graph.
-        params: Parameters keyed as in :attr:`Spec.param_shapes`.
+        params: Parameters (and buffers) keyed as in :attr:`Spec.param_shapes`.
         X: ``(n, n_inputs)`` or ``(n, *input_shape)`` features.
-        masks: Optional ``{node: (width,)}`` multipliers applied after the activation.
+        masks: Optional ``{node: (units,)}`` multipliers applied after the activation.
+        training: Batch norm uses batch statistics (True) or running statistics (False).
     """
     p = _as_params(params)
     m = _as_masks(masks)
     out: dict[str, F64] = {"input": _features(spec, X)}
     pre: dict[str, F64] = {}
     for node in spec.nodes:
-        z = _pre_activation(node, p, out)
+        z = node_forward(node, p, [out[i] for i in node.inputs], training)
         pre[node.name] = z
-        a = activation(node.activation, z, node.negative_slope)
+        a = activation(getattr(node, "activation", "identity"), z, _slope(node))
         if node.name in m:
-            a = a * m[node.name]
+            a = a * _per_unit(m[node.name], a)
         out[node.name] = a
     return ForwardTrace(pre, out, spec.output)
 
 
-def forward(spec: Spec, params: ArrayMap, X: npt.ArrayLike, masks: ArrayMap | None = None) -> F64:
+def forward(
+    spec: Spec,
+    params: ArrayMap,
+    X: npt.ArrayLike,
+    masks: ArrayMap | None = None,
+    *,
+    training: bool = False,
+) -> F64:
     """Network outputs ``(n, n_outputs)`` in float64 (logits for cross-entropy)."""
-    return forward_trace(spec, params, X, masks).output
+    return forward_trace(spec, params, X, masks, training=training).output
+
+
+def batch_norm_updates(
+    spec: Spec, params: ArrayMap, X: npt.ArrayLike, masks: ArrayMap | None = None
+) -> dict[str, F64]:
+    """Running statistics of every batch-norm node after one training step on the batch ``X``.
+
+    ``r ← r + momentum·(batch − r)`` with the unbiased batch variance; keyed like the buffers.
+    """
+    p = _as_params(params)
+    trace = forward_trace(spec, p, X, masks, training=True)
+    updates: dict[str, F64] = {}
+    for node in spec.nodes:
+        if isinstance(node, BatchNorm):
+            mean, var = f"{node.name}.running_mean", f"{node.name}.running_var"
+            updates[mean], updates[var] = batch_norm_running_update(
+                trace.out[node.input], p[mean], p[var], node.momentum
+            )
+    return updates
 
 
 def kink_margin(
@@ -269,7 +266,7 @@ def kink_margin(
     trace = forward_trace(spec, params, X, masks)
     margin = math.inf
     for node in spec.nodes:
-        if node.activation in KINKED_ACTIVATIONS:
+        if getattr(node, "activation", "identity") in KINKED_ACTIVATIONS:
             z = np.abs(trace.pre[node.name])
             z = z[z > 0]
             if z.size:
@@ -325,15 +322,18 @@ def loss_and_gradients(
     X: npt.ArrayLike,
     y: npt.ArrayLike,
     masks: ArrayMap | None = None,
+    *,
+    training: bool = True,
 ) -> tuple[float, dict[str, F64]]:
     """Mean loss on ``(X, y)`` and its gradient for every parameter (float64 backprop).
 
     Returns gradients for exactly the names of ``spec.param_shapes`` (zeros for parameters that
-    do not influence the output).
+    do not influence the output and for batch-norm running statistics). Batch norm uses batch
+    statistics by default, like a training step and the engine's ``gradients``.
     """
     p = _as_params(params)
     m = _as_masks(masks)
-    trace = forward_trace(spec, p, X, masks)
+    trace = forward_trace(spec, p, X, masks, training=training)
     loss, g_out = loss_and_output_gradient(spec, trace.output, y)
     grad_out: dict[str, F64] = {spec.output: g_out}
     grads: dict[str, F64] = {n: np.zeros(s) for n, s in spec.param_shapes.items()}
@@ -342,24 +342,13 @@ def loss_and_gradients(
         if g is None:
             continue
         if node.name in m:
-            g = g * m[node.name]
-        gz = g * activation_derivative(node.activation, trace.pre[node.name], node.negative_slope)
-        contributions: list[tuple[str, F64]] = []
-        if isinstance(node, Dense):
-            w = p[f"{node.name}.weight"]
-            grads[f"{node.name}.weight"] = gz.T @ trace.out[node.input]
-            if node.bias:
-                grads[f"{node.name}.bias"] = gz.sum(axis=0)
-            contributions.append((node.input, gz @ w))
-        elif isinstance(node, Add):
-            contributions.extend((name, gz) for name in node.inputs)
-        else:
-            offset = 0
-            for name in node.inputs:
-                width = trace.out[name].shape[1]
-                contributions.append((name, gz[:, offset : offset + width]))
-                offset += width
-        for name, c in contributions:
+            g = g * _per_unit(m[node.name], g)
+        act = getattr(node, "activation", "identity")
+        gz = g * activation_derivative(act, trace.pre[node.name], _slope(node))
+        inputs = [trace.out[i] for i in node.inputs]
+        g_in, g_params = node_backward(node, p, inputs, gz, training)
+        grads.update(g_params)
+        for name, c in zip(node.inputs, g_in, strict=True):
             grad_out[name] = grad_out[name] + c if name in grad_out else c
     return loss, grads
 
@@ -372,20 +361,29 @@ def numerical_gradients(
     masks: ArrayMap | None = None,
     *,
     eps: float = 1e-6,
+    training: bool = True,
 ) -> dict[str, F64]:
-    """Central finite differences ``(L(θ + ε e_k) - L(θ - ε e_k)) / 2ε`` of the float64 loss."""
+    """Central finite differences ``(L(θ + ε e_k) - L(θ - ε e_k)) / 2ε`` of the float64 loss.
+
+    Batch-norm running statistics get zeros, as in :func:`loss_and_gradients`.
+    """
     p = _as_params(params)
     grads: dict[str, F64] = {}
+
+    def loss_now() -> float:
+        return loss_value(spec, forward(spec, p, X, masks, training=training), y)
+
     for name in spec.param_shapes:
         base = p[name]
         g = np.zeros_like(base)
-        for idx in np.ndindex(*base.shape):
-            old = base[idx]
-            base[idx] = old + eps
-            lp = loss_value(spec, forward(spec, p, X, masks), y)
-            base[idx] = old - eps
-            lm = loss_value(spec, forward(spec, p, X, masks), y)
-            base[idx] = old
-            g[idx] = (lp - lm) / (2 * eps)
+        if name not in spec.buffers:
+            for idx in np.ndindex(*base.shape):
+                old = base[idx]
+                base[idx] = old + eps
+                lp = loss_now()
+                base[idx] = old - eps
+                lm = loss_now()
+                base[idx] = old
+                g[idx] = (lp - lm) / (2 * eps)
         grads[name] = g
     return grads
