@@ -45,9 +45,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast.layers import BatchNorm, Node
+from neuroplast.layers import BatchNorm, MaxPool2d, Node
 from neuroplast.spec import Spec
 from neuroplast.testing.reference_nodes import (
+    KINKED_ACTIVATIONS,
+    activation,
+    activation_derivative,
     flops,
     n_params,
     node_backward,
@@ -55,6 +58,7 @@ from neuroplast.testing.reference_nodes import (
     node_forward,
     node_shapes,
     node_widths,
+    pair,
     param_shapes,
 )
 from neuroplast.testing.reference_optim import (
@@ -62,7 +66,11 @@ from neuroplast.testing.reference_optim import (
     ReferenceOptimizerState,
     optimizer_step,
 )
-from neuroplast.testing.reference_spatial import batch_norm_running_update
+from neuroplast.testing.reference_spatial import (
+    batch_norm_running_update,
+    batch_norm_stats,
+    max_pool_tie_gap,
+)
 
 __all__ = [
     "KINKED_ACTIVATIONS",
@@ -72,6 +80,7 @@ __all__ = [
     "accuracy",
     "activation",
     "activation_derivative",
+    "batch_norm_min_variance",
     "batch_norm_updates",
     "flops",
     "forward",
@@ -80,6 +89,7 @@ __all__ = [
     "loss_and_gradients",
     "loss_and_output_gradient",
     "loss_value",
+    "max_pool_margin",
     "n_params",
     "node_flops",
     "node_shapes",
@@ -91,61 +101,6 @@ __all__ = [
 
 F64 = npt.NDArray[np.float64]
 ArrayMap = Mapping[str, npt.ArrayLike]
-
-#: Activations with a kink at zero (finite differences across it are meaningless).
-KINKED_ACTIVATIONS: frozenset[str] = frozenset({"relu", "modified_relu", "leaky_relu"})
-
-
-# ------------------------------------------------------------------------------ activations
-def activation(name: str, z: npt.ArrayLike, negative_slope: float = 0.01) -> F64:
-    """Applies activation ``name`` elementwise in float64.
-
-    Example:
-        >>> activation("leaky_relu", [-2.0, 3.0], 0.5).tolist()
-        [-1.0, 3.0]
-    """
-    x = np.asarray(z, dtype=np.float64)
-    if name == "identity":
-        return x.copy()
-    if name in ("relu", "modified_relu"):
-        return np.maximum(x, 0.0)
-    if name == "leaky_relu":
-        return np.where(x > 0, x, negative_slope * x)
-    if name == "sigmoid":
-        # Numerically stable logistic function.
-        e = np.exp(-np.abs(x))
-        out: F64 = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-        return out
-    if name == "tanh":
-        return np.tanh(x)
-    raise ValueError(f"unknown activation {name!r}")
-
-
-def activation_derivative(name: str, z: npt.ArrayLike, negative_slope: float = 0.01) -> F64:
-    """Derivative of activation ``name`` at ``z`` (engine conventions at ``z = 0``).
-
-    Example:
-        >>> activation_derivative("relu", [0.0]).tolist()
-        [0.0]
-        >>> activation_derivative("modified_relu", [0.0]).tolist()
-        [1.0]
-    """
-    x = np.asarray(z, dtype=np.float64)
-    if name == "identity":
-        return np.ones_like(x)
-    if name == "relu":
-        return (x > 0).astype(np.float64)
-    if name == "modified_relu":
-        return (x >= 0).astype(np.float64)
-    if name == "leaky_relu":
-        return np.where(x > 0, 1.0, negative_slope)
-    if name == "sigmoid":
-        s = activation("sigmoid", x)
-        return s * (1.0 - s)
-    if name == "tanh":
-        t = np.tanh(x)
-        return 1.0 - t * t
-    raise ValueError(f"unknown activation {name!r}")
 
 
 # ------------------------------------------------------------------------------ forward
@@ -272,6 +227,34 @@ def kink_margin(
             if z.size:
                 margin = min(margin, float(z.min()))
     return margin
+
+
+def max_pool_margin(
+    spec: Spec, params: ArrayMap, X: npt.ArrayLike, masks: ArrayMap | None = None
+) -> float:
+    """Smallest non-zero gap between the two largest values of any max-pooling window.
+
+    Exact ties are ignored (they come from identical computations and stay ties in float32,
+    where both sides pick the first maximum). Compare gradients only with a comfortable gap.
+    """
+    trace = forward_trace(spec, params, X, masks, training=True)
+    margin = math.inf
+    for node in spec.nodes:
+        if isinstance(node, MaxPool2d):
+            args = (pair(node.kernel_size), pair(node.stride), pair(node.padding))
+            margin = min(margin, max_pool_tie_gap(trace.out[node.input], *args))
+    return margin
+
+
+def batch_norm_min_variance(
+    spec: Spec, params: ArrayMap, X: npt.ArrayLike, masks: ArrayMap | None = None
+) -> float:
+    """Smallest per-channel batch variance at any batch-norm input (``inf`` without one)."""
+    trace = forward_trace(spec, params, X, masks, training=True)
+    variances = [
+        batch_norm_stats(trace.out[n.input])[1] for n in spec.nodes if isinstance(n, BatchNorm)
+    ]
+    return min((float(v.min()) for v in variances), default=math.inf)
 
 
 # ------------------------------------------------------------------------------ losses

@@ -37,6 +37,9 @@ from neuroplast.spec import Spec
 from neuroplast.testing import reference_spatial as rs
 
 __all__ = [
+    "KINKED_ACTIVATIONS",
+    "activation",
+    "activation_derivative",
     "flops",
     "n_params",
     "node_backward",
@@ -58,6 +61,62 @@ def pair(v: object) -> tuple[int, int]:
         return (v, v)
     assert isinstance(v, tuple | list) and len(v) == 2
     return (int(v[0]), int(v[1]))
+
+
+#: Activations with a kink at zero (finite differences across it are meaningless).
+KINKED_ACTIVATIONS: frozenset[str] = frozenset({"relu", "modified_relu", "leaky_relu"})
+
+
+# ------------------------------------------------------------------------------ activations
+def activation(name: str, z: npt.ArrayLike, negative_slope: float = 0.01) -> F64:
+    """Applies activation ``name`` elementwise in float64.
+
+    Example:
+        >>> activation("leaky_relu", [-2.0, 3.0], 0.5).tolist()
+        [-1.0, 3.0]
+    """
+    x = np.asarray(z, dtype=np.float64)
+    if name == "identity":
+        return x.copy()
+    if name in ("relu", "modified_relu"):
+        return np.maximum(x, 0.0)
+    if name == "leaky_relu":
+        return np.where(x > 0, x, negative_slope * x)
+    if name == "sigmoid":
+        # Numerically stable logistic function.
+        e = np.exp(-np.abs(x))
+        out: F64 = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return out
+    if name == "tanh":
+        return np.tanh(x)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def activation_derivative(name: str, z: npt.ArrayLike, negative_slope: float = 0.01) -> F64:
+    """Derivative of activation ``name`` at ``z`` (engine conventions at ``z = 0``).
+
+    Example:
+        >>> activation_derivative("relu", [0.0]).tolist()
+        [0.0]
+        >>> activation_derivative("modified_relu", [0.0]).tolist()
+        [1.0]
+    """
+    x = np.asarray(z, dtype=np.float64)
+    if name == "identity":
+        return np.ones_like(x)
+    if name == "relu":
+        return (x > 0).astype(np.float64)
+    if name == "modified_relu":
+        return (x >= 0).astype(np.float64)
+    if name == "leaky_relu":
+        return np.where(x > 0, 1.0, negative_slope)
+    if name == "sigmoid":
+        s = activation("sigmoid", x)
+        return s * (1.0 - s)
+    if name == "tanh":
+        t = np.tanh(x)
+        return 1.0 - t * t
+    raise ValueError(f"unknown activation {name!r}")
 
 
 # ------------------------------------------------------------------------------ structure

@@ -182,15 +182,16 @@ def max_pool2d_backward(x: F64, grad_out: F64, kernel: Pair, stride: Pair, paddi
 
 
 def max_pool_tie_gap(x: F64, kernel: Pair, stride: Pair, padding: Pair) -> float:
-    """Smallest gap between the largest and second-largest value of any window.
+    """Smallest non-zero gap between the largest and second-largest value of any window.
 
-    ``inf`` for one-element windows. Finite differences of max pooling need a gap well above ε.
+    ``inf`` for one-element windows or exact ties only. Finite differences of max pooling
+    need a gap well above ε.
     """
     stack = np.sort(_pool_stack(x, kernel, stride, padding, -np.inf), axis=0)
     if stack.shape[0] < 2:
         return float("inf")
     gap = stack[-1] - stack[-2]
-    gap = np.where(np.isfinite(gap), gap, np.inf)
+    gap = np.where(np.isfinite(gap) & (gap > 0), gap, np.inf)
     return float(gap.min(initial=np.inf))
 
 

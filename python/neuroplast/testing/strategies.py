@@ -24,12 +24,13 @@ import numpy as np
 import numpy.typing as npt
 from hypothesis import strategies as st
 
-from neuroplast.layers import ACTIVATIONS, Add, Concat, Dense, Node
+from neuroplast.layers import ACTIVATIONS, Add, BatchNorm, Concat, Dense, Node
 from neuroplast.network import Network
 from neuroplast.spec import LOSSES, Spec
 from neuroplast.testing.asserts import assert_all_close, assert_bitwise_equal, assert_close
 
 __all__ = [
+    "SLOPES",
     "SMOOTH_ACTIVATIONS",
     "Problem",
     "activations",
@@ -53,7 +54,8 @@ F32 = npt.NDArray[np.float32]
 #: Activations without a kink (safe for finite differences anywhere).
 SMOOTH_ACTIVATIONS: tuple[str, ...] = ("identity", "sigmoid", "tanh")
 
-_SLOPES = (0.0, 0.01, 0.1, 0.25, 0.5)
+#: ``negative_slope`` values drawn for leaky ReLU nodes.
+SLOPES: tuple[float, ...] = (0.0, 0.01, 0.1, 0.25, 0.5)
 
 
 def seeds() -> st.SearchStrategy[int]:
@@ -100,7 +102,7 @@ def specs(
     """
     acts = activations(hidden_activations)
     merge_acts = st.one_of(st.just("identity"), acts) if "identity" in hidden_activations else acts
-    slopes = st.sampled_from(_SLOPES)
+    slopes = st.sampled_from(SLOPES)
     biases = st.booleans() if bias is None else st.just(bias)
     loss = draw(st.sampled_from(tuple(losses)))
     if input_2d and draw(st.booleans()):
@@ -201,13 +203,25 @@ def hidden_nodes(spec: Spec) -> list[str]:
 def params_for(spec: Spec, seed: int, scale: float = 1.0) -> dict[str, F32]:
     """Float32 parameters for ``spec``.
 
-    Weights are drawn from ``N(0, scale²/fan_in)`` and biases from ``N(0, (scale/2)²)``.
+    Weights are drawn from ``N(0, scale²/fan_in)`` and biases from ``N(0, (scale/2)²)``;
+    batch-norm γ from ``N(1, (scale/4)²)``, β like biases, running means from ``U(-0.5, 0.5)``
+    and running variances from ``U(0.5, 2)``.
     """
     rng = np.random.default_rng(seed)
     out: dict[str, F32] = {}
+    bn = {
+        f"{n.name}.{s}" for n in spec.nodes if isinstance(n, BatchNorm) for s in ("weight", "bias")
+    }
     for name, shape in spec.param_shapes.items():
-        std = scale / math.sqrt(shape[1]) if len(shape) == 2 else 0.5 * scale
-        out[name] = (rng.standard_normal(shape) * std).astype(np.float32)
+        if name in spec.buffers:  # batch-norm running statistics: variance must be positive
+            low, high = (-0.5, 0.5) if name.endswith("mean") else (0.5, 2.0)
+            out[name] = rng.uniform(low, high, shape).astype(np.float32)
+            continue
+        std = scale / math.sqrt(math.prod(shape[1:])) if len(shape) >= 2 else 0.5 * scale
+        value = rng.standard_normal(shape) * std
+        if name in bn and name.endswith("weight"):  # γ around 1
+            value = 1.0 + 0.5 * value
+        out[name] = value.astype(np.float32)
     return out
 
 
@@ -279,6 +293,8 @@ def problems(
     """A random :class:`Problem`; ``with_masks=None`` draws whether to use masks."""
     spec = draw(specs() if spec_strategy is None else spec_strategy)
     n = draw(st.integers(min_batch, max_batch))
+    if any(isinstance(node, BatchNorm) for node in spec.nodes):
+        n = max(n, 2)  # a batch of one sample has no batch statistics
     seed = draw(seeds())
     use_masks = draw(st.booleans()) if with_masks is None else with_masks
     return Problem(
