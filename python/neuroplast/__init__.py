@@ -20,7 +20,17 @@ from neuroplast.errors import (
     SpecError,
 )
 from neuroplast.history import History
-from neuroplast.layers import Add, Concat, Dense
+from neuroplast.layers import (
+    Add,
+    AvgPool2d,
+    BatchNorm,
+    Concat,
+    Conv2d,
+    Dense,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool2d,
+)
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, OptimizerState
 from neuroplast.sklearn import NeuroplastClassifier
@@ -33,13 +43,19 @@ __all__ = [
     "Adam",
     "AdamW",
     "Add",
+    "AvgPool2d",
+    "BatchNorm",
     "Concat",
     "ConfigError",
+    "Conv2d",
     "DTypeError",
     "DataError",
     "Dense",
+    "Flatten",
+    "GlobalAvgPool",
     "History",
     "InvalidMorphismError",
+    "MaxPool2d",
     "Network",
     "NeuroplastClassifier",
     "NeuroplastError",
