@@ -11,7 +11,14 @@ from neuroplast import SGD, Network, Spec
 from neuroplast.errors import ConfigError
 from neuroplast.layers import BatchNorm, Conv2d, Dense, Flatten
 from neuroplast.testing import assert_all_close, assert_close, reference
-from neuroplast.testing.strategies import inputs_for, params_for, seeds, targets_for
+from neuroplast.testing.strategies import (
+    Problem,
+    inputs_for,
+    params_for,
+    problems,
+    seeds,
+    targets_for,
+)
 
 BN = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Float32 batch-norm backward cancels terms of the size of the largest gradient; keep batch
@@ -92,17 +99,19 @@ def test_momentum_extremes() -> None:
     assert_close(replaced.params["bn.running_var"], X.astype(np.float64).var((0, 2, 3), ddof=1))
 
 
+def _deep_problems(min_batch: int) -> st.SearchStrategy[Problem]:
+    return problems(st.just(_deep_bn_spec()), min_batch=min_batch, max_batch=8, with_masks=False)
+
+
 @settings(max_examples=15, deadline=None)
-@given(seeds(), st.integers(3, 8))
-def test_two_steps_match_reference(seed: int, n: int) -> None:
+@given(_deep_problems(3))
+def test_two_steps_match_reference(p: Problem) -> None:
     # Step 1 updates the running stats from the initial parameters, step 2 from the parameters
     # after one SGD update: both steps reproduced with the reference (deep BN, spatial + flat).
-    spec = _deep_bn_spec()
-    params = params_for(spec, seed)
-    X, y = inputs_for(spec, n, seed + 1), targets_for(spec, n, seed + 2)
+    spec, params, X, y = p.spec, p.params, p.X, p.y
     assume(reference.batch_norm_min_variance(spec, params, X) > MIN_VAR)
     net = Network(spec, params)
-    net.fit(X, y, epochs=2, batch_size=n, optimizer=SGD(lr=0.05), shuffle=False)
+    net.fit(X, y, epochs=2, batch_size=len(X), optimizer=SGD(lr=0.05), shuffle=False)
     ref: dict[str, np.ndarray] = {k: np.asarray(v, np.float64) for k, v in params.items()}
     for _ in range(2):
         _, grads = reference.loss_and_gradients(spec, ref, X, y)
@@ -113,11 +122,9 @@ def test_two_steps_match_reference(seed: int, n: int) -> None:
 
 
 @settings(max_examples=15, deadline=None)
-@given(seeds(), st.integers(2, 6))
-def test_predict_uses_running_stats(seed: int, n: int) -> None:
-    spec = _deep_bn_spec()
-    params = params_for(spec, seed)
-    X = inputs_for(spec, n, seed + 1)
+@given(_deep_problems(2))
+def test_predict_uses_running_stats(p: Problem) -> None:
+    spec, params, X, y = p.spec, p.params, p.X, p.y
     net = Network(spec, params)
     out = net.forward(X)
     assert_close(out, reference.forward(spec, params, X), what="eval forward")
@@ -125,17 +132,14 @@ def test_predict_uses_running_stats(seed: int, n: int) -> None:
     assert np.abs(train - out).max() > 1e-3  # the two modes really differ here
     # Prediction of one sample does not depend on the rest of the batch.
     assert_close(net.forward(X[:1]), out[:1])
-    y = targets_for(spec, n, seed + 2)
     expected = reference.loss_value(spec, reference.forward(spec, params, X), y)
     assert net.evaluate(X, y)["loss"] == pytest.approx(expected, rel=1e-4, abs=1e-5)
 
 
 @settings(max_examples=15, deadline=None)
-@given(seeds(), st.integers(3, 8))
-def test_gradients_use_batch_stats_and_keep_running_stats(seed: int, n: int) -> None:
-    spec = _deep_bn_spec()
-    params = params_for(spec, seed)
-    X, y = inputs_for(spec, n, seed + 1), targets_for(spec, n, seed + 2)
+@given(_deep_problems(3))
+def test_gradients_use_batch_stats_and_keep_running_stats(p: Problem) -> None:
+    spec, params, X, y = p.spec, p.params, p.X, p.y
     assume(reference.batch_norm_min_variance(spec, params, X) > MIN_VAR)
     net = Network(spec, params)
     loss, grads = net.gradients(X, y)

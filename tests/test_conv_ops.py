@@ -31,6 +31,7 @@ from neuroplast.testing import (
     reference,
     reference_nodes,
     reference_spatial,
+    strategies_conv,
 )
 from neuroplast.testing.strategies import (
     Problem,
@@ -112,7 +113,7 @@ def pool_cases(draw: st.DrawFn, kind: type[MaxPool2d | AvgPool2d]) -> tuple[tupl
 
 # ------------------------------------------------------------------------------ tests
 def test_reference_doctests() -> None:
-    for module in (reference_spatial, reference_nodes):
+    for module in (reference_spatial, reference_nodes, strategies_conv):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0
 
