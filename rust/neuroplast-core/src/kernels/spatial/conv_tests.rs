@@ -57,7 +57,18 @@ impl Case {
         run_in_pool(threads, || {
             conv2d_forward(g, &self.x, self.rows, &self.w, self.b.as_deref(), &mut y, threads);
             let dxo = with_dx.then_some(&mut dx[..]);
-            conv2d_backward(g, &self.x, self.rows, &self.w, &self.dy, &mut dw, Some(&mut db), dxo, accumulate, threads);
+            conv2d_backward(
+                g,
+                &self.x,
+                self.rows,
+                &self.w,
+                &self.dy,
+                &mut dw,
+                Some(&mut db),
+                dxo,
+                accumulate,
+                threads,
+            );
         })
         .unwrap();
         (y, dw, db, dx)
@@ -70,7 +81,17 @@ impl Case {
         let mut db = vec![0.0; g.c_out];
         let mut dx = if accumulate { self.dx0.clone() } else { vec![0.0; self.dx0.len()] };
         reference::conv2d_forward(g, &self.x, self.rows, &self.w, self.b.as_deref(), &mut y);
-        reference::conv2d_backward(g, &self.x, self.rows, &self.w, &self.dy, &mut dw, Some(&mut db), Some(&mut dx), accumulate);
+        reference::conv2d_backward(
+            g,
+            &self.x,
+            self.rows,
+            &self.w,
+            &self.dy,
+            &mut dw,
+            Some(&mut db),
+            Some(&mut dx),
+            accumulate,
+        );
         (y, dw, db, dx)
     }
 
@@ -177,6 +198,13 @@ fn results_are_deterministic_per_thread_count() {
     }
 }
 
+/// `v` with entry `i` moved by `s`.
+fn moved(v: &[f32], i: usize, s: f32) -> Vec<f32> {
+    let mut v = v.to_vec();
+    v[i] += s;
+    v
+}
+
 /// `L = Σ y ⊙ r` in f64.
 fn loss(g: &Conv2dGeom, x: &[f32], rows: usize, w: &[f32], b: &[f32], r: &[f32]) -> f64 {
     let mut y = vec![0.0; rows * g.out_len()];
@@ -205,30 +233,19 @@ fn backward_matches_finite_differences() {
         // The loss is linear in each argument, so central differences are exact up to
         // rounding; a large step keeps that rounding small relative to the difference.
         let h = 0.25f32;
-        let fd = |f: &dyn Fn(f32) -> f64| (f(h) - f(-h)) / (2.0 * f64::from(h));
-        for i in 0..w.len() {
-            let d = fd(&|s| {
-                let mut wp = w.clone();
-                wp[i] += s;
-                loss(&g, &x, rows, &wp, &b, &r)
-            });
-            assert!((d - f64::from(dw[i])).abs() < 1e-3 * (1.0 + d.abs()), "dw[{i}] {g:?}: fd {d} vs {}", dw[i]);
-        }
-        for i in 0..b.len() {
-            let d = fd(&|s| {
-                let mut bp = b.clone();
-                bp[i] += s;
-                loss(&g, &x, rows, &w, &bp, &r)
-            });
-            assert!((d - f64::from(db[i])).abs() < 1e-3 * (1.0 + d.abs()), "db[{i}] {g:?}: fd {d} vs {}", db[i]);
-        }
-        for i in (0..x.len()).step_by(3) {
-            let d = fd(&|s| {
-                let mut xp = x.clone();
-                xp[i] += s;
-                loss(&g, &xp, rows, &w, &b, &r)
-            });
-            assert!((d - f64::from(dx[i])).abs() < 1e-3 * (1.0 + d.abs()), "dx[{i}] {g:?}: fd {d} vs {}", dx[i]);
+        // (name, gradient, every k-th entry checked, loss with entry i of that argument moved by s)
+        type Moved<'a> = Box<dyn Fn(usize, f32) -> f64 + 'a>;
+        let checks: [(&str, &[f32], usize, Moved<'_>); 3] = [
+            ("dw", &dw, 1, Box::new(|i, s| loss(&g, &x, rows, &moved(&w, i, s), &b, &r))),
+            ("db", &db, 1, Box::new(|i, s| loss(&g, &x, rows, &w, &moved(&b, i, s), &r))),
+            ("dx", &dx, 3, Box::new(|i, s| loss(&g, &moved(&x, i, s), rows, &w, &b, &r))),
+        ];
+        for (name, grad, step, f) in &checks {
+            for i in (0..grad.len()).step_by(*step) {
+                let d = (f(i, h) - f(i, -h)) / (2.0 * f64::from(h));
+                let got = f64::from(grad[i]);
+                assert!((d - got).abs() < 1e-3 * (1.0 + d.abs()), "{name}[{i}] {g:?}: fd {d} vs {got}");
+            }
         }
     }
 }
