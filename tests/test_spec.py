@@ -304,6 +304,8 @@ def test_valid_corner_cases() -> None:
         "leaky_relu",
         "sigmoid",
         "tanh",
+        "saturation",
+        "sign",
     }
 
 

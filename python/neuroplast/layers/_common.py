@@ -10,11 +10,20 @@ from neuroplast.errors import SpecError
 __all__ = ["ACTIVATIONS", "Activation", "check_activation", "check_name", "check_slope"]
 
 Activation: TypeAlias = Literal[
-    "identity", "relu", "modified_relu", "leaky_relu", "sigmoid", "tanh"
+    "identity",
+    "relu",
+    "modified_relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "saturation",
+    "sign",
 ]
 
 #: Supported activations. ``modified_relu`` is max(z, 0) with derivative 1 at z = 0 (the
-#: thesis's variant that lets units with zero fan-in receive gradient).
+#: thesis's variant that lets units with zero fan-in receive gradient); ``saturation`` is
+#: ``clip(z, -1, 1)`` and ``sign`` the hard threshold (1 for z ≥ 0, else -1, derivative 0),
+#: the perceptron nonlinearities of seed 004's LP-built networks.
 ACTIVATIONS: tuple[str, ...] = (
     "identity",
     "relu",
@@ -22,6 +31,8 @@ ACTIVATIONS: tuple[str, ...] = (
     "leaky_relu",
     "sigmoid",
     "tanh",
+    "saturation",
+    "sign",
 )
 
 

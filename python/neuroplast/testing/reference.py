@@ -222,7 +222,10 @@ def kink_margin(
     margin = math.inf
     for node in spec.nodes:
         if getattr(node, "activation", "identity") in KINKED_ACTIVATIONS:
-            z = np.abs(trace.pre[node.name])
+            pre = trace.pre[node.name]
+            # Saturation bends at ±1, the others at 0.
+            kinks = (-1.0, 1.0) if node.activation == "saturation" else (0.0,)  # type: ignore[union-attr]
+            z = np.min([np.abs(pre - k) for k in kinks], axis=0)
             z = z[z > 0]
             if z.size:
                 margin = min(margin, float(z.min()))

@@ -64,7 +64,9 @@ def pair(v: object) -> tuple[int, int]:
 
 
 #: Activations with a kink at zero (finite differences across it are meaningless).
-KINKED_ACTIVATIONS: frozenset[str] = frozenset({"relu", "modified_relu", "leaky_relu"})
+KINKED_ACTIVATIONS: frozenset[str] = frozenset(
+    {"relu", "modified_relu", "leaky_relu", "saturation", "sign"}
+)
 
 
 # ------------------------------------------------------------------------------ activations
@@ -89,6 +91,10 @@ def activation(name: str, z: npt.ArrayLike, negative_slope: float = 0.01) -> F64
         return out
     if name == "tanh":
         return np.tanh(x)
+    if name == "saturation":
+        return np.clip(x, -1.0, 1.0)
+    if name == "sign":
+        return np.where(x >= 0, 1.0, -1.0)
     raise ValueError(f"unknown activation {name!r}")
 
 
@@ -116,6 +122,10 @@ def activation_derivative(name: str, z: npt.ArrayLike, negative_slope: float = 0
     if name == "tanh":
         t = np.tanh(x)
         return 1.0 - t * t
+    if name == "saturation":
+        return ((x > -1.0) & (x < 1.0)).astype(np.float64)
+    if name == "sign":
+        return np.zeros_like(x)
     raise ValueError(f"unknown activation {name!r}")
 
 

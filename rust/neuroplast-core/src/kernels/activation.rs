@@ -20,6 +20,10 @@ pub enum Activation {
     Sigmoid,
     /// Hyperbolic tangent.
     Tanh,
+    /// Saturation `clip(z, −1, 1)` (seed 004's perceptron nonlinearity), f' = 1 inside.
+    Saturation,
+    /// Hard threshold: 1 for z ≥ 0, −1 otherwise (f' = 0; for evaluating LP-built networks).
+    Sign,
 }
 
 impl Activation {
@@ -37,10 +41,12 @@ impl Activation {
             }
             "sigmoid" => Self::Sigmoid,
             "tanh" => Self::Tanh,
+            "saturation" => Self::Saturation,
+            "sign" => Self::Sign,
             other => {
                 return Err(Error::Spec(format!(
                     "unknown activation {other:?}; expected one of identity, relu, \
-                     modified_relu, leaky_relu, sigmoid, tanh"
+                     modified_relu, leaky_relu, sigmoid, tanh, saturation, sign"
                 )))
             }
         })
@@ -54,6 +60,8 @@ impl Activation {
             Self::LeakyRelu(s) => (3, s),
             Self::Sigmoid => (4, 0.0),
             Self::Tanh => (5, 0.0),
+            Self::Saturation => (6, 0.0),
+            Self::Sign => (7, 0.0),
         }
     }
 }
@@ -71,6 +79,14 @@ fn apply(code: u8, slope: f32, z: f32) -> f32 {
         }
         4 => sigmoid_f32(z),
         5 => tanh_f32(z),
+        6 => z.clamp(-1.0, 1.0),
+        7 => {
+            if z >= 0.0 {
+                1.0
+            } else {
+                -1.0
+            }
+        }
         _ => z,
     }
 }
@@ -95,6 +111,8 @@ fn derivative(code: u8, slope: f32, z: f32) -> f32 {
             let t = tanh_f32(z);
             1.0 - t * t
         }
+        6 => f32::from(u8::from(z > -1.0 && z < 1.0)),
+        7 => 0.0,
         _ => 1.0,
     }
 }
@@ -109,7 +127,8 @@ simd_dispatch! {
                 1 | 2 => orow.iter_mut().zip(zr).for_each(|(o, &z)| *o = z.max(0.0)),
                 3 => orow.iter_mut().zip(zr).for_each(|(o, &z)| *o = apply(3, slope, z)),
                 4 => orow.iter_mut().zip(zr).for_each(|(o, &z)| *o = sigmoid_f32(z)),
-                _ => orow.iter_mut().zip(zr).for_each(|(o, &z)| *o = tanh_f32(z)),
+                5 => orow.iter_mut().zip(zr).for_each(|(o, &z)| *o = tanh_f32(z)),
+                c => orow.iter_mut().zip(zr).for_each(|(o, &z)| *o = apply(c, slope, z)),
             }
             if let Some(m) = mask {
                 orow.iter_mut().zip(m).for_each(|(o, &mv)| *o *= mv);
@@ -139,7 +158,8 @@ simd_dispatch! {
                 2 => grow.iter_mut().zip(zr).for_each(|(g, &z)| *g *= derivative(2, slope, z)),
                 3 => grow.iter_mut().zip(zr).for_each(|(g, &z)| *g *= derivative(3, slope, z)),
                 4 => grow.iter_mut().zip(zr).for_each(|(g, &z)| *g *= derivative(4, slope, z)),
-                _ => grow.iter_mut().zip(zr).for_each(|(g, &z)| *g *= derivative(5, slope, z)),
+                5 => grow.iter_mut().zip(zr).for_each(|(g, &z)| *g *= derivative(5, slope, z)),
+                c => grow.iter_mut().zip(zr).for_each(|(g, &z)| *g *= derivative(c, slope, z)),
             }
         }
         if let Some(bg) = bias_grad {
@@ -185,19 +205,22 @@ pub fn derivative_scalar(act: Activation, z: f32) -> f32 {
 mod tests {
     use super::*;
 
-    const ALL: [Activation; 6] = [
+    const ALL: [Activation; 8] = [
         Activation::Identity,
         Activation::Relu,
         Activation::ModifiedRelu,
         Activation::LeakyRelu(0.1),
         Activation::Sigmoid,
         Activation::Tanh,
+        Activation::Saturation,
+        Activation::Sign,
     ];
 
     #[test]
     fn derivative_matches_finite_differences() {
         for act in ALL {
             for i in -40..40 {
+                // Never within h of a kink (0, ±1) or the sign threshold.
                 let z = i as f32 * 0.173 + 0.05;
                 let h = 1e-3f64;
                 let f = |x: f64| f64::from(apply_scalar(act, x as f32));
