@@ -3,6 +3,12 @@
 //! unbiased one; evaluation uses the running statistics.
 //!
 //! A dense layer's normalization is the same computation with `spatial = 1`.
+//!
+//! Statistics and parameter gradients are computed per channel (channels split over the
+//! current pool, each channel summed over samples in order), normalization and the input
+//! gradient per sample range (see [`super::par`]); results do not depend on the split.
+
+use super::par;
 
 /// Layout of the normalized tensor: `channels` statistics, each over `spatial` values per sample.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,11 +22,36 @@ impl BnShape {
         self.channels * self.spatial
     }
 
-    /// Calls `f(channel, values)` for every channel plane of every sample.
-    fn planes<'a>(&self, x: &'a [f32], rows: usize) -> impl Iterator<Item = (usize, &'a [f32])> {
-        let (c, s) = (self.channels, self.spatial);
-        x[..rows * self.sample()].chunks_exact(s).enumerate().map(move |(i, p)| (i % c, p))
+    /// The plane of channel `c` in sample `n` of `x`.
+    fn plane<'a>(&self, x: &'a [f32], n: usize, c: usize) -> &'a [f32] {
+        let at = n * self.sample() + c * self.spatial;
+        &x[at..at + self.spatial]
     }
+
+    /// Calls `f(channel, a_plane, b_plane, out)` for every channel plane of every sample of
+    /// `a` and `b` (same layout), with `out` the matching plane of `y`, on sample ranges over
+    /// the current pool.
+    fn map_planes(
+        &self,
+        (a, b): (&[f32], &[f32]),
+        rows: usize,
+        y: &mut [f32],
+        f: impl Fn(usize, &[f32], &[f32], &mut [f32]) + Sync + Send,
+    ) {
+        let (s, sp, c) = (self.sample(), self.spatial, self.channels);
+        par::run(par::rows_mut(rows, y, s), |((i, j), ys)| {
+            let (a, b) = (&a[i * s..j * s], &b[i * s..j * s]);
+            let planes = a.chunks_exact(sp).zip(b.chunks_exact(sp));
+            for (i, ((pa, pb), out)) in planes.zip(ys.chunks_exact_mut(sp)).enumerate() {
+                f(i % c, pa, pb, out);
+            }
+        });
+    }
+}
+
+/// `[f(c) for every channel c]`, channels split over the current pool.
+fn per_channel<T: Send>(channels: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    par::map_concat(&par::ranges(channels, par::width()), |(a, b)| (a..b).map(&f).collect())
 }
 
 /// Normalizes with batch statistics; writes each channel's batch `mean` and biased `var`.
@@ -38,18 +69,15 @@ pub fn batch_norm_train(
 ) {
     let count = (rows * shape.spatial) as f64;
     // f64 sums keep large batches of large images accurate; two passes avoid cancellation.
-    let mut sum = vec![0.0f64; shape.channels];
-    for (c, p) in shape.planes(x, rows) {
-        sum[c] += p.iter().map(|&v| f64::from(v)).sum::<f64>();
-    }
-    let mu: Vec<f64> = sum.iter().map(|s| s / count).collect();
-    let mut sq = vec![0.0f64; shape.channels];
-    for (c, p) in shape.planes(x, rows) {
-        sq[c] += p.iter().map(|&v| (f64::from(v) - mu[c]).powi(2)).sum::<f64>();
-    }
-    for c in 0..shape.channels {
-        mean[c] = mu[c] as f32;
-        var[c] = (sq[c] / count) as f32;
+    let stats = per_channel(shape.channels, |c| {
+        let planes = || (0..rows).map(|n| shape.plane(x, n, c));
+        let mu = planes().map(|p| p.iter().map(|&v| f64::from(v)).sum::<f64>()).sum::<f64>() / count;
+        let sq = planes().map(|p| p.iter().map(|&v| (f64::from(v) - mu).powi(2)).sum::<f64>()).sum::<f64>();
+        (mu, sq / count)
+    });
+    for (c, (mu, v)) in stats.into_iter().enumerate() {
+        mean[c] = mu as f32;
+        var[c] = v as f32;
     }
     normalize(shape, x, rows, gamma, beta, mean, var, eps, y);
 }
@@ -84,9 +112,9 @@ fn normalize(
 ) {
     let scale: Vec<f32> = (0..shape.channels).map(|c| gamma[c] / (var[c] + eps).sqrt()).collect();
     let shift: Vec<f32> = (0..shape.channels).map(|c| beta[c] - mean[c] * scale[c]).collect();
-    for ((c, p), out) in shape.planes(x, rows).zip(y.chunks_exact_mut(shape.spatial)) {
+    shape.map_planes((x, x), rows, y, |c, p, _, out| {
         out.iter_mut().zip(p).for_each(|(o, &v)| *o = v * scale[c] + shift[c]);
-    }
+    });
 }
 
 /// `running ← (1 − momentum)·running + momentum·batch`, with the batch variance made unbiased
@@ -124,22 +152,24 @@ pub fn batch_norm_backward(
     accumulate: bool,
 ) {
     let invstd: Vec<f32> = var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-    let mut sg = vec![0.0f64; shape.channels];
-    let mut sb = vec![0.0f64; shape.channels];
-    for ((c, p), d) in shape.planes(x, rows).zip(dy.chunks_exact(shape.spatial)) {
+    let sums = per_channel(shape.channels, |c| {
         let (m, is) = (mean[c], invstd[c]);
-        sb[c] += d.iter().map(|&v| f64::from(v)).sum::<f64>();
-        sg[c] += p.iter().zip(d).map(|(&v, &g)| f64::from((v - m) * is * g)).sum::<f64>();
-    }
-    for c in 0..shape.channels {
-        dgamma[c] = sg[c] as f32;
-        dbeta[c] = sb[c] as f32;
+        let (mut sg, mut sb) = (0.0f64, 0.0f64);
+        for n in 0..rows {
+            let (p, d) = (shape.plane(x, n, c), shape.plane(dy, n, c));
+            sb += d.iter().map(|&v| f64::from(v)).sum::<f64>();
+            sg += p.iter().zip(d).map(|(&v, &g)| f64::from((v - m) * is * g)).sum::<f64>();
+        }
+        (sg, sb)
+    });
+    for (c, (sg, sb)) in sums.into_iter().enumerate() {
+        dgamma[c] = sg as f32;
+        dbeta[c] = sb as f32;
     }
     let Some(dx) = dx else { return };
     let count = (rows * shape.spatial) as f32;
-    for (((c, p), d), out) in
-        shape.planes(x, rows).zip(dy.chunks_exact(shape.spatial)).zip(dx.chunks_exact_mut(shape.spatial))
-    {
+    let (dgamma, dbeta) = (&*dgamma, &*dbeta);
+    shape.map_planes((x, dy), rows, dx, |c, p, d, out| {
         let (m, is) = (mean[c], invstd[c]);
         let k = gamma[c] * is / count;
         let (gb, gg) = (dbeta[c], dgamma[c]);
@@ -147,5 +177,5 @@ pub fn batch_norm_backward(
             let val = k * (count * g - gb - (v - m) * is * gg);
             *o = if accumulate { *o + val } else { val };
         }
-    }
+    });
 }

@@ -12,8 +12,7 @@
 //! the single part hands all threads to its GEMMs instead.
 
 use super::geom::Conv2dGeom;
-use super::{conv_direct, im2col};
-use rayon::prelude::*;
+use super::{conv_direct, im2col, par};
 use std::cell::Cell;
 
 /// Per-sample kernel family.
@@ -56,20 +55,6 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     r
 }
 
-/// Sample ranges of the parts: `parts` contiguous near-equal ranges covering `0..rows`.
-fn parts(rows: usize, parts: usize) -> Vec<(usize, usize)> {
-    (0..parts).map(|p| (p * rows / parts, (p + 1) * rows / parts)).collect()
-}
-
-/// Runs one task per item, on the current rayon pool when there is more than one.
-fn run_parts<T: Send>(items: Vec<T>, f: impl Fn(T) + Sync + Send) {
-    if items.len() <= 1 {
-        items.into_iter().for_each(f);
-    } else {
-        items.into_par_iter().for_each(f);
-    }
-}
-
 /// `y = conv(x, weight) + bias` for a block of `rows` samples.
 pub fn conv2d_forward(
     g: &Conv2dGeom,
@@ -86,12 +71,12 @@ pub fn conv2d_forward(
     let gemm_threads = if np == 1 { threads.max(1) } else { 1 };
     let mut items = Vec::with_capacity(np);
     let mut rest = &mut y[..rows * ol];
-    for (a, b) in parts(rows, np) {
+    for (a, b) in par::ranges(rows, np) {
         let (head, tail) = rest.split_at_mut((b - a) * ol);
         items.push((&x[a * il..b * il], head));
         rest = tail;
     }
-    run_parts(items, |(xs, ys)| {
+    par::run(items, |(xs, ys)| {
         with_scratch(scratch_len(g, p, false), |scratch| {
             for (xs, ys) in xs.chunks_exact(il).zip(ys.chunks_exact_mut(ol)) {
                 match p {
@@ -140,7 +125,7 @@ pub fn conv2d_backward(
         let mut dws = std::iter::once(&mut dweight[..wl]).chain(extra.chunks_exact_mut(wl));
         let mut dbp = dbs.chunks_exact_mut(g.c_out);
         let mut dx_rest = dx.map(|d| &mut d[..rows * il]);
-        for (a, b) in parts(rows, np) {
+        for (a, b) in par::ranges(rows, np) {
             let dxp = match dx_rest.take() {
                 Some(d) => {
                     let (head, tail) = d.split_at_mut((b - a) * il);
@@ -153,7 +138,7 @@ pub fn conv2d_backward(
             items.push(Part { x: &x[a * il..b * il], dy: &dy[a * ol..b * ol], dx: dxp, dw, db });
         }
     }
-    run_parts(items, |part| {
+    par::run(items, |part| {
         let Part { x, dy, mut dx, dw, db } = part;
         for dys in dy.chunks_exact(ol) {
             for (d, plane) in db.iter_mut().zip(dys.chunks_exact(opix)) {

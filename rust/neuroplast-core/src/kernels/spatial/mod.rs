@@ -12,6 +12,9 @@ mod conv_direct;
 mod conv_tests;
 pub mod geom;
 mod im2col;
+mod par;
+#[cfg(test)]
+mod par_tests;
 pub mod pool;
 #[cfg(test)]
 mod reference;
