@@ -1,0 +1,60 @@
+"""Structural edits ("morphisms") with declared contracts: widen, narrow, deepen.
+
+Every edit is a pure function ``Network -> (Network, EditRecord)``. Units that must change
+together (both sides of a residual ``add``, ``concat`` offsets, flatten columns, batch-norm
+entries) are found by one dependency mechanism, :func:`coupled_group`; edits act on that group
+generically. Optimizer state follows every edit, and an :class:`EditLog` of records replays
+the edits bit-for-bit.
+
+Example:
+    >>> import numpy as np
+    >>> from neuroplast import Network, Spec
+    >>> from neuroplast.morph import deepen, narrow, widen
+    >>> net = Network.init(Spec.mlp(4, [6], 3), seed=0)
+    >>> wide, rec = widen(net, "dense_0", 2, "zero_fanout", seed=0)
+    >>> back, _ = narrow(wide, "dense_0", keep=range(6))
+    >>> X = np.ones((1, 4), np.float32)
+    >>> bool((back.forward(X) == net.forward(X)).all())
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from neuroplast.morph.deepen import DeepenKind, deepen, output_range
+from neuroplast.morph.deps import CoupledGroup, UnitGraph, coupled_group, unit_graph
+from neuroplast.morph.narrow import NARROW_METHODS, NarrowMethod, narrow
+from neuroplast.morph.record import Calibration, Contract, Distortion, EditLog, EditRecord, measure
+from neuroplast.morph.widen import WIDEN_METHODS, WidenMethod, widen
+from neuroplast.network import Network
+
+__all__ = [
+    "EDITS",
+    "NARROW_METHODS",
+    "WIDEN_METHODS",
+    "Calibration",
+    "Contract",
+    "CoupledGroup",
+    "DeepenKind",
+    "Distortion",
+    "EditLog",
+    "EditRecord",
+    "NarrowMethod",
+    "UnitGraph",
+    "WidenMethod",
+    "coupled_group",
+    "deepen",
+    "measure",
+    "narrow",
+    "output_range",
+    "unit_graph",
+    "widen",
+]
+
+#: Every edit by its record name (used by :meth:`EditLog.replay`).
+EDITS: dict[str, Callable[..., tuple[Network, EditRecord]]] = {
+    "widen": widen,
+    "narrow": narrow,
+    "deepen": deepen,
+}

@@ -1,0 +1,169 @@
+"""Testing helpers for structural edits: a function-preservation assert and hypothesis strategies.
+
+Requires ``hypothesis`` for the strategies. Users can test their own edits the same way the
+library tests :mod:`neuroplast.morph`.
+
+Example:
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=5, deadline=None)
+    ... @given(edit_problems())
+    ... def check(p):
+    ...     after, record = p.edit.apply(p.network)
+    ...     if record.contract == "exact":
+    ...         assert_function_preserved(p.network, after, p.X)
+    >>> check()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from neuroplast.errors import InvalidMorphismError
+from neuroplast.layers import ACTIVATIONS, BatchNorm
+from neuroplast.morph import EDITS, EditRecord, coupled_group, unit_graph
+from neuroplast.network import Network
+from neuroplast.spec import Spec
+from neuroplast.testing.asserts import assert_close, max_abs
+from neuroplast.testing.strategies import inputs_for, params_for, seeds, specs
+from neuroplast.testing.strategies_conv import conv_specs
+
+__all__ = [
+    "CONTINUOUS_ACTIVATIONS",
+    "Edit",
+    "EditProblem",
+    "assert_function_preserved",
+    "edit_problems",
+    "edits",
+    "editable_layers",
+    "morph_specs",
+]
+
+F32 = npt.NDArray[np.float32]
+
+#: Activations without jumps: float32 rounding of an exact edit cannot flip their output
+#: (``sign`` can, at a pre-activation of exactly 0 ± rounding).
+CONTINUOUS_ACTIVATIONS: tuple[str, ...] = tuple(a for a in ACTIVATIONS if a != "sign")
+
+
+def assert_function_preserved(
+    before: Network, after: Network, X: npt.ArrayLike, *, rtol: float = 1e-5, atol: float = 1e-6
+) -> None:
+    """Asserts ``|f_after(X) − f_before(X)| <= atol + rtol·max(1, max |f_before(X)|)``.
+
+    The relative part is taken against the largest output magnitude of the batch, which is
+    the scale float32 rounding acts on.
+
+    Raises:
+        AssertionError: With the worst offending output.
+    """
+    a, b = before.forward(X), after.forward(X)
+    scale = max(1.0, max_abs(a))
+    assert_close(b, a, rtol=0.0, atol=atol / scale + rtol, scale=scale, what="edited output")
+
+
+@dataclass(frozen=True)
+class Edit:
+    """An edit by name with its keyword arguments (as recorded in an :class:`EditRecord`)."""
+
+    name: str
+    args: Mapping[str, Any]
+
+    def apply(self, net: Network) -> tuple[Network, EditRecord]:
+        """Applies the edit to ``net``."""
+        return EDITS[self.name](net, **self.args)
+
+
+@dataclass(frozen=True)
+class EditProblem:
+    """A network, a batch of inputs and an edit that is valid for the network."""
+
+    network: Network
+    X: F32
+    edit: Edit
+
+    def __repr__(self) -> str:
+        return f"EditProblem({self.network.spec!r}, edit={self.edit!r})"
+
+
+def morph_specs(
+    *, hidden_activations: Collection[str] = CONTINUOUS_ACTIVATIONS
+) -> st.SearchStrategy[Spec]:
+    """Random DAG specs: dense chains with ``add``/``concat`` and small conv graphs."""
+    return st.one_of(
+        specs(min_nodes=1, max_nodes=5, max_width=6, hidden_activations=hidden_activations),
+        conv_specs(max_nodes=4, max_channels=3, max_size=5, hidden_activations=hidden_activations),
+    )
+
+
+def editable_layers(spec: Spec) -> list[str]:
+    """Nodes whose units can be widened or narrowed (a valid coupled group)."""
+    graph = unit_graph(spec)
+    out = []
+    for node in spec.nodes:
+        try:
+            coupled_group(spec, node.name, graph)
+        except InvalidMorphismError:
+            continue
+        out.append(node.name)
+    return out
+
+
+@st.composite
+def edits(
+    draw: st.DrawFn,
+    spec: Spec,
+    *,
+    kinds: Collection[str] = ("widen", "narrow", "deepen"),
+    widen_methods: Collection[str] = ("net2wider", "zero_fanout", "zero_fanin", "random"),
+    deepen_kinds: Collection[str] = ("identity", "residual"),
+) -> Edit:
+    """A valid edit of ``spec``: a layer, method and arguments drawn for one of ``kinds``.
+
+    Rejects the example (``assume``) when none of ``kinds`` applies to ``spec``.
+    """
+    layers = editable_layers(spec)
+    available = [k for k in sorted(kinds) if k == "deepen" or layers]
+    assume(available)
+    kind = draw(st.sampled_from(available))
+    if kind == "deepen":
+        hidden = [n.name for n in spec.nodes if n.name != spec.output]
+        assume(hidden)
+        after = draw(st.sampled_from(hidden))
+        return Edit(
+            "deepen",
+            {"after": after, "kind": draw(st.sampled_from(sorted(deepen_kinds))), "seed": 0},
+        )
+    layer = draw(st.sampled_from(layers))
+    if kind == "widen":
+        method = draw(st.sampled_from(sorted(widen_methods)))
+        args = {"layer": layer, "n_new": draw(st.integers(1, 3)), "method": method}
+        return Edit("widen", {**args, "seed": draw(st.integers(0, 2**16))})
+    units = spec.widths[layer]
+    keep = draw(st.lists(st.integers(0, units - 1), min_size=1, max_size=units, unique=True))
+    return Edit("narrow", {"layer": layer, "keep": sorted(keep)})
+
+
+@st.composite
+def edit_problems(
+    draw: st.DrawFn,
+    spec_strategy: st.SearchStrategy[Spec] | None = None,
+    *,
+    kinds: Collection[str] = ("widen", "narrow", "deepen"),
+    widen_methods: Collection[str] = ("net2wider", "zero_fanout", "zero_fanin", "random"),
+    deepen_kinds: Collection[str] = ("identity", "residual"),
+    batch: int = 8,
+) -> EditProblem:
+    """A random network (spec, float32 params), a batch of inputs and a valid edit."""
+    spec = draw(morph_specs() if spec_strategy is None else spec_strategy)
+    seed = draw(seeds())
+    n = max(batch, 2) if any(isinstance(x, BatchNorm) for x in spec.nodes) else batch
+    net = Network(spec, params_for(spec, seed))
+    edit = draw(edits(spec, kinds=kinds, widen_methods=widen_methods, deepen_kinds=deepen_kinds))
+    return EditProblem(net, inputs_for(spec, n, seed + 1), edit)
