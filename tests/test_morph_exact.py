@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from neuroplast import InvalidMorphismError, Network, OptimizerState
+from neuroplast import Conv2d, Dense, InvalidMorphismError, Network, OptimizerState
 from neuroplast.morph import narrow, widen
 from neuroplast.testing import assert_bitwise_equal
 from neuroplast.testing.morph import (
@@ -19,7 +19,7 @@ from neuroplast.testing.morph import (
 )
 from neuroplast.testing.strategies import inputs_for, params_for, seeds
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _adam_state(net: Network, seed: int) -> OptimizerState:
@@ -64,11 +64,7 @@ def test_every_edit_marked_exact_preserves_the_function(p: EditProblem) -> None:
 @SETTINGS
 @given(morph_specs(), seeds(), st.data())
 def test_orthogonal_widening_is_exact_and_orthogonal(spec, seed, data) -> None:  # type: ignore[no-untyped-def]
-    layers = [
-        n
-        for n in editable_layers(spec)
-        if n in spec.param_shapes or f"{n}.weight" in spec.param_shapes
-    ]
+    layers = [n for n in editable_layers(spec) if isinstance(spec.node(n), (Dense, Conv2d))]
     assume(layers)
     layer = data.draw(st.sampled_from(layers))
     net = Network(spec, params_for(spec, seed))
@@ -93,18 +89,17 @@ def test_widen_then_narrow_same_units_restores_the_network(spec, seed, data) -> 
     layers = editable_layers(spec)
     assume(layers)
     layer = data.draw(st.sampled_from(layers))
-    method = data.draw(st.sampled_from(["zero_fanout", "zero_fanin", "random", "net2wider"]))
+    # Not net2wider: narrowing its copies leaves the originals' outgoing weights divided.
+    method = data.draw(st.sampled_from(["zero_fanout", "zero_fanin", "random"]))
     n_new = data.draw(st.integers(1, 3))
     net0 = Network(spec, params_for(spec, seed))
     net = Network(spec, net0.params, _adam_state(net0, seed))
     wide, _ = widen(net, layer, n_new, method, seed=seed)
     back, rec = narrow(wide, layer, keep=list(range(spec.widths[layer])))
     assert back.spec == spec
+    if method == "zero_fanout":  # the removed units had zero fan-out
+        assert rec.contract == "exact"
     X = inputs_for(spec, 6, seed + 1)
-    if method == "net2wider":  # outgoing weights stay divided: same function, other params
-        assert rec.contract == "approximate"
-        assert_function_preserved(net, wide, X)
-        return
     assert_bitwise_equal(back.params, net.params, "params")
     assert back.optimizer_state is not None and net.optimizer_state is not None
     for name, slots in net.optimizer_state.slots.items():

@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from neuroplast.errors import ConfigError, InvalidMorphismError
 from neuroplast.morph._apply import apply_plan
-from neuroplast.morph.deps import CoupledGroup, coupled_group, unit_graph
+from neuroplast.morph.deps import CoupledGroup, UnitGraph, coupled_group, unit_graph
 from neuroplast.morph.record import Calibration, EditRecord, measure
 from neuroplast.network import Network
 
@@ -54,11 +54,16 @@ def _keep_indices(keep: Sequence[int], units: int, layer: str) -> list[int]:
     return sorted(out)
 
 
-def _removed_contribution(net: Network, group: CoupledGroup, removed: set[int]) -> bool:
-    """Whether any consumer reads a removed unit through a non-zero weight."""
+def _removed_contribution(
+    net: Network, group: CoupledGroup, removed: set[int], ug: UnitGraph
+) -> bool:
+    """Whether a surviving row of any consumer reads a removed unit through a non-zero weight."""
+    gone = {group.classes[u] for u in removed}
     for name, cols in group.consumers.items():
         idx = sorted({c for u in removed for c in cols[u]})
-        if idx and np.any(np.asarray(net.params[f"{name}.weight"])[:, idx]):
+        w = np.asarray(net.params[f"{name}.weight"])
+        rows = [r for r in range(w.shape[0]) if ug.root[(name, r)] not in gone]
+        if idx and np.any(w[rows][:, idx]):
             return True
     return False
 
@@ -79,9 +84,9 @@ def narrow(
     consumer, at every concat offset. Kept units keep their order; optimizer moments of removed
     entries are dropped.
 
-    The edit is ``"exact"`` when every consumer's weights on the removed units are zero (the
-    removed units contribute nothing), ``"approximate"`` otherwise; pass ``calibration`` to
-    measure the distortion.
+    The edit is ``"exact"`` when the weights of every surviving consumer row on the removed
+    units are zero (the removed units contribute nothing), ``"approximate"`` otherwise; pass
+    ``calibration`` to measure the distortion.
 
     Args:
         net: The network (not modified).
@@ -121,7 +126,7 @@ def narrow(
         if len(rows) < net.spec.widths[p]:
             plans[p] = list(rows)
     out = apply_plan(net, plans, _NoFresh()) if removed else net.copy()
-    if _removed_contribution(net, group, removed):
+    if _removed_contribution(net, group, removed, ug):
         contract: Literal["exact", "approximate"] = "approximate"
         conditions = "removed units feed consumers through non-zero weights"
     else:
