@@ -191,3 +191,19 @@ def test_deepen_names_are_deterministic_and_fresh() -> None:
     assert "dense_0_id_res_add" in {n.name for n in res.spec.nodes}
     _, rec = deepen(Network.init(Spec.mlp(3, [4], 2, activation="tanh"), seed=0), "dense_0")
     assert rec.contract == "approximate" and "tanh" in rec.conditions
+
+
+def test_given_weights_are_used_recorded_and_replayed() -> None:
+    net = Network.init(Spec.mlp(3, [4], 2), seed=0)
+    rng = np.random.default_rng(0)
+    incoming = rng.standard_normal((2, 3)).astype(np.float32)
+    weights = {"incoming": incoming, "bias": np.float32([0.5, -1.0])}
+    wide, rec = widen(net, "dense_0", 2, "given", weights=weights)
+    assert np.array_equal(wide.params["dense_0.weight"][4:], incoming)
+    assert rec.contract == "exact"  # no outgoing given: zero fan-out
+    outgoing = {"output": rng.standard_normal((2, 2)).astype(np.float32)}
+    wide2, rec2 = widen(net, "dense_0", 2, "given", weights={**weights, "outgoing": outgoing})
+    assert np.array_equal(wide2.params["output.weight"][:, 4:], outgoing["output"])
+    assert rec2.contract == "approximate"
+    again = EditLog.from_json(EditLog((rec2,)).to_json()).replay(net)
+    assert_bitwise_equal(again.params, wide2.params, "params")
