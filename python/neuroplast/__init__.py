@@ -7,7 +7,7 @@ edits with search controllers.
 
 from __future__ import annotations
 
-from neuroplast import _core, data
+from neuroplast import _core, data, morph
 from neuroplast.errors import (
     ConfigError,
     DataError,
@@ -67,6 +67,7 @@ __all__ = [
     "SpecError",
     "__version__",
     "data",
+    "morph",
     "get_num_threads",
     "set_num_threads",
     "simd_level",

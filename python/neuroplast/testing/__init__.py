@@ -4,8 +4,11 @@
   losses, backward, finite differences), re-exporting the optimizer reference of
   :mod:`neuroplast.testing.reference_optim` (SGD/Adam/AdamW steps, PyTorch rules).
 * :mod:`neuroplast.testing.asserts`: magnitude-aware comparison helpers.
-* :mod:`neuroplast.testing.strategies`: hypothesis strategies for specs, parameters and data
-  (imported on demand; needs the optional ``hypothesis`` dependency).
+* :mod:`neuroplast.testing.strategies` (and ``strategies_conv``): hypothesis strategies for
+  specs, parameters and data (imported on demand; needs the optional ``hypothesis``).
+* :mod:`neuroplast.testing.morph`: strategies of valid structural edits for property tests of
+  :mod:`neuroplast.morph` (needs ``hypothesis``); ``assert_function_preserved`` lives in
+  :mod:`neuroplast.testing.asserts` and is re-exported here.
 
 Example:
     >>> from neuroplast import Spec
@@ -21,7 +24,15 @@ from neuroplast.testing.asserts import (
     assert_all_close,
     assert_bitwise_equal,
     assert_close,
+    assert_function_preserved,
     max_abs,
 )
 
-__all__ = ["assert_all_close", "assert_bitwise_equal", "assert_close", "max_abs", "reference"]
+__all__ = [
+    "assert_all_close",
+    "assert_bitwise_equal",
+    "assert_close",
+    "assert_function_preserved",
+    "max_abs",
+    "reference",
+]

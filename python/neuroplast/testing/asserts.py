@@ -14,11 +14,21 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["assert_all_close", "assert_bitwise_equal", "assert_close", "max_abs"]
+if TYPE_CHECKING:
+    from neuroplast.network import Network
+
+__all__ = [
+    "assert_all_close",
+    "assert_bitwise_equal",
+    "assert_close",
+    "assert_function_preserved",
+    "max_abs",
+]
 
 
 def max_abs(*arrays: npt.ArrayLike) -> float:
@@ -103,3 +113,19 @@ def assert_bitwise_equal(
         a, e = np.asarray(actual[k]), np.asarray(expected[k])
         if a.shape != e.shape or a.dtype != e.dtype or a.tobytes() != e.tobytes():
             raise AssertionError(f"{what}[{k}] differs bitwise:\n{a!r}\nvs\n{e!r}")
+
+
+def assert_function_preserved(
+    before: Network, after: Network, X: npt.ArrayLike, *, rtol: float = 1e-5, atol: float = 1e-6
+) -> None:
+    """Asserts ``|f_after(X) − f_before(X)| <= atol + rtol·max(1, max |f_before(X)|)``.
+
+    The relative part is taken against the largest output magnitude of the batch, which is
+    the scale float32 rounding acts on.
+
+    Raises:
+        AssertionError: With the worst offending output.
+    """
+    a, b = before.forward(X), after.forward(X)
+    scale = max(1.0, max_abs(a))
+    assert_close(b, a, rtol=0.0, atol=atol / scale + rtol, scale=scale, what="edited output")
