@@ -1,4 +1,4 @@
-"""Structural edits ("morphisms") with declared contracts: widen, narrow, deepen.
+"""Structural edits ("morphisms") with declared contracts: widen, narrow, deepen, shallow.
 
 Every edit is a pure function ``Network -> (Network, EditRecord)``. Units that must change
 together (both sides of a residual ``add``, ``concat`` offsets, flatten columns, batch-norm
@@ -24,8 +24,11 @@ from collections.abc import Callable
 
 from neuroplast.morph.deepen import DeepenKind, deepen, output_range
 from neuroplast.morph.deps import CoupledGroup, UnitGraph, coupled_group, unit_graph
-from neuroplast.morph.narrow import NARROW_METHODS, NarrowMethod, narrow
+from neuroplast.morph.narrow import NARROW_METHODS, Keep, NarrowMethod, narrow
+from neuroplast.morph.quasi_identity import quasi_identity
 from neuroplast.morph.record import Calibration, Contract, Distortion, EditLog, EditRecord, measure
+from neuroplast.morph.select import SELECT_RULES, SelectRule, node_activations
+from neuroplast.morph.shallow import shallow, shallow_kind
 from neuroplast.morph.widen import WIDEN_METHODS, WidenMethod, widen
 from neuroplast.network import Network
 
@@ -50,6 +53,14 @@ __all__ = [
     "output_range",
     "unit_graph",
     "widen",
+    # narrow methods, selection rules and shallow
+    "SELECT_RULES",
+    "Keep",
+    "SelectRule",
+    "node_activations",
+    "quasi_identity",
+    "shallow",
+    "shallow_kind",
 ]
 
 #: Every edit by its record name (used by :meth:`EditLog.replay`).
@@ -57,4 +68,5 @@ EDITS: dict[str, Callable[..., tuple[Network, EditRecord]]] = {
     "widen": widen,
     "narrow": narrow,
     "deepen": deepen,
+    "shallow": shallow,
 }

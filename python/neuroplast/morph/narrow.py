@@ -1,7 +1,15 @@
-"""Narrow: remove units of a layer (and of everything coupled to them), with a declared contract."""
+"""Narrow: remove units of a layer (and of everything coupled to them), with a declared contract.
+
+Methods: ``"select"`` keeps chosen units (explicit indices, or ``k`` units picked by a rule of
+:mod:`neuroplast.morph.select` on calibration activations); ``"quasi_identity"`` (seed 000,
+:mod:`neuroplast.morph.quasi_identity`) and ``"svd"`` (seed 001, :mod:`neuroplast.morph.svd`)
+replace the units by ``k`` linear combinations (:mod:`neuroplast.morph._mix`). Any method can be
+followed by a least-squares refit of the consumers (:mod:`neuroplast.morph.compensate`).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -10,16 +18,23 @@ import numpy.typing as npt
 
 from neuroplast.errors import ConfigError, InvalidMorphismError
 from neuroplast.morph._apply import apply_plan
+from neuroplast.morph._mix import mix_group
+from neuroplast.morph.compensate import Refit, apply_refit, lstsq_refit
 from neuroplast.morph.deps import CoupledGroup, UnitGraph, coupled_group, unit_graph
-from neuroplast.morph.record import Calibration, EditRecord, measure
+from neuroplast.morph.quasi_identity import quasi_identity
+from neuroplast.morph.record import Calibration, Contract, EditRecord, measure
+from neuroplast.morph.select import SELECT_RULES, SelectRule, select_units, unit_samples
+from neuroplast.morph.svd import svd_mix
 from neuroplast.network import Network
 
 __all__ = ["NARROW_METHODS", "NarrowMethod", "narrow"]
 
 F32 = npt.NDArray[np.float32]
-NarrowMethod = Literal["select"]
+NarrowMethod = Literal["select", "quasi_identity", "svd"]
 #: Methods accepted by :func:`narrow`.
-NARROW_METHODS: tuple[str, ...] = ("select",)
+NARROW_METHODS: tuple[str, ...] = ("select", "quasi_identity", "svd")
+#: What to keep: a count, a fraction kept in ``(0, 1]``, or explicit indices (``"select"``).
+Keep = int | float | Sequence[int]
 
 
 class _NoFresh:
@@ -68,39 +83,108 @@ def _removed_contribution(
     return False
 
 
+def _keep_count(keep: Keep, units: int, layer: str) -> int | None:
+    """``k`` for a count or fraction; ``None`` for explicit indices."""
+    if isinstance(keep, (bool, np.bool_)):
+        raise InvalidMorphismError(f"keep must be a count, a fraction or indices, got {keep!r}")
+    if isinstance(keep, (int, np.integer)):
+        if not 1 <= int(keep) <= units:
+            raise InvalidMorphismError(
+                f"keep={int(keep)} units is out of range for {layer!r} with {units} units"
+            )
+        return int(keep)
+    if isinstance(keep, (float, np.floating)):
+        if not (0.0 < float(keep) <= 1.0):
+            raise InvalidMorphismError(f"a fraction kept must lie in (0, 1], got {float(keep)}")
+        return max(1, math.floor(float(keep) * units + 0.5))
+    return None
+
+
+def _remove(net: Network, group: CoupledGroup, kept: list[int], ug: UnitGraph) -> Network:
+    """The network without the units of ``group`` outside ``kept`` (rows, columns, BN, moments)."""
+    gone = {group.classes[u] for u in range(group.units) if u not in set(kept)}
+    if not gone:
+        return net.copy()
+    plans: dict[str, list[int | None]] = {}
+    for p in group.producers:
+        rows = [r for r in range(net.spec.widths[p]) if ug.root[(p, r)] not in gone]
+        if not rows:
+            raise InvalidMorphismError(
+                f"removing these units of {group.layer!r} would leave coupled layer {p!r} empty"
+            )
+        if len(rows) < net.spec.widths[p]:
+            plans[p] = list(rows)
+    return apply_plan(net, plans, _NoFresh())
+
+
+def _calibration_x(calibration: Calibration | None, why: str) -> npt.ArrayLike:
+    if calibration is None:
+        raise ConfigError(f"{why} needs calibration=(X, y)")
+    if not isinstance(calibration, tuple) or len(calibration) != 2:
+        raise ConfigError("calibration must be a tuple (X, y); y may be None")
+    return calibration[0]
+
+
 def narrow(
     net: Network,
     layer: str,
-    keep: Sequence[int],
+    keep: Keep,
     method: NarrowMethod = "select",
     *,
+    compensate: Literal["lstsq"] | None = None,
     calibration: Calibration | None = None,
+    select: SelectRule | None = None,
+    refit: Refit | None = None,
+    bound: Sequence[float] | None = None,
 ) -> tuple[Network, EditRecord]:
-    """Keeps only the units ``keep`` of ``layer``, removing the others everywhere they reach.
+    """Reduces ``layer`` (and everything coupled to it) to ``k`` units.
 
     A removed unit disappears with its whole coupled class: the rows (and biases) of every
     coupled producer, the batch-norm entries of every position carrying it, and the input
     columns (dense, ``H·W`` per channel after flatten) or input channels (conv) of every
-    consumer, at every concat offset. Kept units keep their order; optimizer moments of removed
-    entries are dropped.
+    consumer, at every concat offset. Kept units keep their order.
 
-    The edit is ``"exact"`` when the weights of every surviving consumer row on the removed
-    units are zero (the removed units contribute nothing), ``"approximate"`` otherwise; pass
-    ``calibration`` to measure the distortion.
+    ``keep`` is a count ``k`` (``1 ≤ k ≤ n``), a fraction kept ``r ∈ (0, 1]``
+    (``k = max(1, ⌊r·n + ½⌋)``), or explicit unit indices (``"select"`` only).
+
+    Methods and contracts:
+
+    * ``"select"``: keep units; with a count or fraction they are picked by ``select`` (default
+      ``"magnitude_std"``) on ``calibration`` (see :mod:`neuroplast.morph.select`). ``"exact"``
+      when every surviving consumer row has zero weights on the removed units, else
+      ``"approximate"``. Recorded with the chosen indices, so replay needs no calibration.
+    * ``"quasi_identity"``: ``W' = Q·W``, ``b' = Q·b`` for every coupled producer, ``W_next·Qᵀ``
+      for every consumer (:mod:`neuroplast.morph.quasi_identity`); ``"exact"`` only for
+      ``k = n`` (``Q = I``).
+    * ``"svd"``: truncated SVD of ``[W | b]`` of the single producer
+      (:mod:`neuroplast.morph.svd`); ``"approximate"``, with the discarded singular values
+      recorded as ``args["bound"]`` and in the conditions.
+
+    Optimizer moments of removed entries are dropped; mixed entries follow
+    :mod:`neuroplast.morph._mix`.
 
     Args:
         net: The network (not modified).
         layer: Name of a dense or conv layer (or a merge/pass-through node).
-        keep: Indices of the units to keep (distinct, in range, at least one).
-        method: ``"select"``: keep exactly the units ``keep``.
-        calibration: Optional ``(X, y)`` to measure the distortion.
+        keep: Count, fraction kept, or indices of the units to keep.
+        method: ``"select"``, ``"quasi_identity"`` or ``"svd"``.
+        compensate: ``"lstsq"``: refit every dense consumer by least squares on the
+            calibration inputs (:mod:`neuroplast.morph.compensate`); the refit parameters are
+            recorded in ``args["refit"]``.
+        calibration: ``(X, y)``: needed by selection rules and compensation; also used to
+            measure the distortion.
+        select: Selection rule for a count or fraction with ``"select"``.
+        refit: Recorded consumer parameters of a compensated edit (replay without data).
+        bound: Recorded discarded singular values of an ``"svd"`` edit; replay checks them.
 
     Returns:
         The narrowed network and its :class:`EditRecord`.
 
     Raises:
-        InvalidMorphismError: See :func:`~neuroplast.morph.deps.coupled_group`; also bad
-            indices, removing every unit, or emptying a coupled producer.
+        InvalidMorphismError: See :func:`~neuroplast.morph.deps.coupled_group`; also a bad
+            ``keep``, removing every unit, emptying a coupled producer, a group the method
+            cannot mix (see :mod:`neuroplast.morph.svd`), or a refit that does not fit.
+        ConfigError: Unknown method, rule or compensation, or missing calibration.
 
     Example:
         >>> from neuroplast import Network, Spec
@@ -108,29 +192,75 @@ def narrow(
         >>> small, rec = narrow(net, "dense_0", keep=[0, 2, 4])
         >>> small.spec.widths["dense_0"], rec.contract
         (3, 'approximate')
+        >>> same, rec = narrow(net, "dense_0", keep=5, method="quasi_identity")
+        >>> rec.contract
+        'exact'
     """
     if method not in NARROW_METHODS:
         raise ConfigError(f"unknown narrow method {method!r}; expected one of {NARROW_METHODS}")
+    if compensate not in (None, "lstsq"):
+        raise ConfigError(f"unknown compensation {compensate!r}; expected None or 'lstsq'")
+    if select is not None and select not in SELECT_RULES:
+        raise ConfigError(f"unknown selection rule {select!r}; expected one of {SELECT_RULES}")
     ug = unit_graph(net.spec)
     group = coupled_group(net.spec, layer, ug)
-    kept = _keep_indices(keep, group.units, layer)
-    removed = set(range(group.units)) - set(kept)
-    gone = {group.classes[u] for u in removed}
-    plans: dict[str, list[int | None]] = {}
-    for p in group.producers:
-        rows = [r for r in range(net.spec.widths[p]) if ug.root[(p, r)] not in gone]
-        if not rows:
-            raise InvalidMorphismError(
-                f"removing these units of {layer!r} would leave coupled layer {p!r} empty"
-            )
-        if len(rows) < net.spec.widths[p]:
-            plans[p] = list(rows)
-    out = apply_plan(net, plans, _NoFresh()) if removed else net.copy()
-    if _removed_contribution(net, group, removed, ug):
-        contract: Literal["exact", "approximate"] = "approximate"
-        conditions = "removed units feed consumers through non-zero weights"
+    k = _keep_count(keep, group.units, layer)
+    args: dict[str, Any] = {"layer": layer, "keep": k, "method": method}
+    contract: Contract = "approximate"
+    if method == "select":
+        if k is None:
+            if select is not None:
+                raise ConfigError("select= picks units for a count or fraction, not indices")
+            kept = _keep_indices(keep, group.units, layer)  # type: ignore[arg-type]
+            how = "given indices"
+        else:
+            rule: SelectRule = "magnitude_std" if select is None else select
+            acts = unit_samples(net, layer, _calibration_x(calibration, f"select={rule!r}"))
+            kept = select_units(rule, net, group, acts, k)
+            how = f"selection rule {rule!r} on calibration activations"
+        args["keep"] = kept
+        out = _remove(net, group, kept, ug)
+        removed = set(range(group.units)) - set(kept)
+        if _removed_contribution(net, group, removed, ug):
+            conditions = f"{how}; removed units feed consumers through non-zero weights"
+        else:
+            contract = "exact"
+            conditions = f"{how}; removed units have zero outgoing weights; any activation"
     else:
-        contract, conditions = "exact", "removed units have zero outgoing weights; any activation"
-    args: dict[str, Any] = {"layer": layer, "keep": kept, "method": method}
+        if k is None:
+            raise InvalidMorphismError(
+                f"method {method!r} takes a count or fraction kept, not indices: {keep!r}"
+            )
+        if method == "quasi_identity":
+            mix = quasi_identity(group.units, k)
+            if k == group.units:
+                contract, conditions = "exact", "quasi-identity with k = n is the identity"
+            else:
+                conditions = f"quasi-identity resampling {group.units} -> {k} units (seed 000)"
+        else:
+            mix, discarded = svd_mix(net, group, k)
+            if bound is not None and list(bound) != discarded:
+                raise InvalidMorphismError(
+                    f"recorded bound {list(bound)} differs from the recomputed {discarded}"
+                )
+            args["bound"] = discarded
+            conditions = (
+                f"truncated SVD of [W | b] to {k} units; the consumers' input error "
+                f"(I - U_k U_k^T)[W | b][x; 1] has singular values {discarded} (exactly the "
+                "error seen by consumers for an identity activation)"
+            )
+        out = _remove(mix_group(net, group, mix), group, list(range(k)), ug)
+    if compensate == "lstsq":
+        contract = "approximate"
+        args["compensate"] = "lstsq"
+        if refit is None:
+            x = _calibration_x(calibration, "compensate='lstsq'")
+            out, refit = lstsq_refit(net, out, group, x)
+        else:
+            out = apply_refit(out, refit)
+        args["refit"] = {c: dict(p) for c, p in refit.items()}
+        conditions += "; consumers refit by least squares on calibration activations"
+    elif refit is not None:
+        raise ConfigError("refit= is only meaningful with compensate='lstsq'")
     dist = None if calibration is None else measure(net, out, calibration)
     return out, EditRecord("narrow", args, contract, conditions, dist)

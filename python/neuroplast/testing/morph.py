@@ -27,8 +27,11 @@ from hypothesis import strategies as st
 
 from neuroplast.errors import InvalidMorphismError
 from neuroplast.layers import ACTIVATIONS, BatchNorm
-from neuroplast.morph import EDITS, EditRecord, coupled_group, unit_graph
+from neuroplast.morph import EDITS, EditRecord, coupled_group, shallow_kind, unit_graph
+from neuroplast.morph._mix import check_mixable
+from neuroplast.morph.svd import check_svd
 from neuroplast.network import Network
+from neuroplast.optim import OptimizerState
 from neuroplast.spec import Spec
 from neuroplast.testing.asserts import assert_function_preserved
 from neuroplast.testing.strategies import inputs_for, params_for, seeds, specs
@@ -43,6 +46,9 @@ __all__ = [
     "edits",
     "editable_layers",
     "morph_specs",
+    "narrow_methods_for",
+    "random_optimizer_state",
+    "shallow_layers",
 ]
 
 F32 = npt.NDArray[np.float32]
@@ -99,21 +105,68 @@ def editable_layers(spec: Spec) -> list[str]:
     return out
 
 
+def random_optimizer_state(net: Network, seed: int) -> Network:
+    """``net`` with a random Adam state (``exp_avg`` normal, ``exp_avg_sq`` uniform, step 4)."""
+    rng = np.random.default_rng(seed)
+    slots = {
+        k: {
+            "exp_avg": rng.standard_normal(s).astype(np.float32),
+            "exp_avg_sq": rng.random(s).astype(np.float32),
+        }
+        for k, s in net.spec.param_shapes.items()
+    }
+    return Network(net.spec, net.params, OptimizerState("adam", 4, slots))
+
+
+def narrow_methods_for(spec: Spec, layer: str) -> list[str]:
+    """The narrow methods that apply to the units of ``layer`` (``"select"`` always does)."""
+    group = coupled_group(spec, layer)
+    out = ["select"]
+    try:
+        check_mixable(group)
+    except InvalidMorphismError:
+        return out
+    out.append("quasi_identity")
+    try:
+        check_svd(group)
+    except InvalidMorphismError:
+        return out
+    return [*out, "svd"]
+
+
+def shallow_layers(spec: Spec) -> list[str]:
+    """Nodes :func:`~neuroplast.morph.shallow` can remove (residual branches, mergeable dense)."""
+    out = []
+    for node in spec.nodes:
+        try:
+            shallow_kind(spec, node.name)
+        except InvalidMorphismError:
+            continue
+        out.append(node.name)
+    return out
+
+
 @st.composite
 def edits(
     draw: st.DrawFn,
     spec: Spec,
     *,
-    kinds: Collection[str] = ("widen", "narrow", "deepen"),
+    kinds: Collection[str] = ("widen", "narrow", "deepen", "shallow"),
     widen_methods: Collection[str] = ("net2wider", "zero_fanout", "zero_fanin", "random"),
     deepen_kinds: Collection[str] = ("identity", "residual"),
+    narrow_methods: Collection[str] = ("select", "quasi_identity", "svd"),
 ) -> Edit:
     """A valid edit of ``spec``: a layer, method and arguments drawn for one of ``kinds``.
 
+    Narrow edits use explicit indices (``"select"``) or a count or fraction kept
+    (``"quasi_identity"``, ``"svd"``); selection rules need calibration data and are not drawn.
     Rejects the example (``assume``) when none of ``kinds`` applies to ``spec``.
     """
     layers = editable_layers(spec)
-    available = [k for k in sorted(kinds) if k == "deepen" or layers]
+    removable = shallow_layers(spec) if "shallow" in kinds else []
+    available = [
+        k for k in sorted(kinds) if k == "deepen" or (removable if k == "shallow" else layers)
+    ]
     assume(available)
     kind = draw(st.sampled_from(available))
     if kind == "deepen":
@@ -124,12 +177,22 @@ def edits(
             "deepen",
             {"after": after, "kind": draw(st.sampled_from(sorted(deepen_kinds))), "seed": 0},
         )
+    if kind == "shallow":
+        return Edit("shallow", {"layer": draw(st.sampled_from(removable))})
     layer = draw(st.sampled_from(layers))
     if kind == "widen":
         method = draw(st.sampled_from(sorted(widen_methods)))
         args = {"layer": layer, "n_new": draw(st.integers(1, 3)), "method": method}
         return Edit("widen", {**args, "seed": draw(st.integers(0, 2**16))})
     units = spec.widths[layer]
+    methods = [m for m in narrow_methods_for(spec, layer) if m in narrow_methods]
+    assume(methods)
+    method = draw(st.sampled_from(methods))
+    if method != "select":
+        keep_n: int | float = draw(
+            st.one_of(st.integers(1, units), st.floats(0.01, 1.0, allow_nan=False))
+        )
+        return Edit("narrow", {"layer": layer, "keep": keep_n, "method": method})
     keep = draw(st.lists(st.integers(0, units - 1), min_size=1, max_size=units, unique=True))
     return Edit("narrow", {"layer": layer, "keep": sorted(keep)})
 
@@ -139,9 +202,10 @@ def edit_problems(
     draw: st.DrawFn,
     spec_strategy: st.SearchStrategy[Spec] | None = None,
     *,
-    kinds: Collection[str] = ("widen", "narrow", "deepen"),
+    kinds: Collection[str] = ("widen", "narrow", "deepen", "shallow"),
     widen_methods: Collection[str] = ("net2wider", "zero_fanout", "zero_fanin", "random"),
     deepen_kinds: Collection[str] = ("identity", "residual"),
+    narrow_methods: Collection[str] = ("select", "quasi_identity", "svd"),
     batch: int = 8,
 ) -> EditProblem:
     """A random network (spec, float32 params), a batch of inputs and a valid edit."""
@@ -149,5 +213,13 @@ def edit_problems(
     seed = draw(seeds())
     n = max(batch, 2) if any(isinstance(x, BatchNorm) for x in spec.nodes) else batch
     net = Network(spec, params_for(spec, seed))
-    edit = draw(edits(spec, kinds=kinds, widen_methods=widen_methods, deepen_kinds=deepen_kinds))
+    edit = draw(
+        edits(
+            spec,
+            kinds=kinds,
+            widen_methods=widen_methods,
+            deepen_kinds=deepen_kinds,
+            narrow_methods=narrow_methods,
+        )
+    )
     return EditProblem(net, inputs_for(spec, n, seed + 1), edit)

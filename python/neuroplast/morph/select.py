@@ -1,0 +1,121 @@
+"""Selection rules: which ``k`` units of a coupled group to keep, from calibration activations.
+
+Activations of any node are read by running a sub-network whose output is that node
+(:func:`node_activations`). Each unit's samples are its values over the batch and, for spatial
+nodes, over every pixel. Rules (all keep exactly ``k`` units, returned sorted):
+
+* ``"dormant"``: remove the units with the smallest mean ``|activation|``; units that are zero
+  on every calibration sample (dormant) go first, ties by index.
+* ``"cosine"`` (DYNO, thesis ch. 7 §5.3): dormant units first; then, with ``C = ÂᵀÂ`` the cosine
+  similarities of the unit-normalized activations ``Â``, repeatedly remove the unit whose row of
+  ``C`` (over the remaining units, diagonal included) has the largest L2 norm.
+* ``"magnitude_std"``: keep the largest ``‖outgoing weights‖₂ · std(activation)`` (outgoing
+  weights: every consumer column carrying the unit).
+* ``"low_energy"``: with ``A_k`` the rank-``k`` truncation of the activation matrix, keep the
+  units with the largest energy ``‖A_k[:, u]‖²`` in the leading ``k`` singular directions
+  (units living in the low-energy directions go).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast.layers import Flatten, Node
+from neuroplast.morph.deps import CoupledGroup
+from neuroplast.network import Network
+from neuroplast.spec import Spec
+
+__all__ = ["SELECT_RULES", "SelectRule", "node_activations", "select_units", "unit_samples"]
+
+F64 = npt.NDArray[np.float64]
+SelectRule = Literal["dormant", "cosine", "magnitude_std", "low_energy"]
+#: Selection rules accepted by ``narrow(..., select=...)``.
+SELECT_RULES: tuple[str, ...] = ("dormant", "cosine", "magnitude_std", "low_energy")
+
+
+def node_activations(net: Network, node: str, X: npt.ArrayLike) -> F64:
+    """Outputs of ``node`` on ``X``, flattened row-major to ``(n_samples, prod(shape))``."""
+    spec = net.spec
+    if node == "input":
+        arr = np.asarray(X, dtype=np.float64)
+        return arr.reshape(arr.shape[0], -1)
+    needed = {node}
+    for n in reversed(spec.nodes[: spec.node_index(node) + 1]):
+        if n.name in needed:
+            needed.update(n.inputs)
+    nodes: list[Node] = [n for n in spec.nodes if n.name in needed]
+    out = node
+    if len(spec.shapes[node]) > 1:
+        out = "_probe" + "_" * max(len(n.name) for n in spec.nodes)
+        nodes.append(Flatten(out, node))
+    sub = Spec(spec.input_shape, tuple(nodes), out, "mse")
+    params = {k: v for k, v in net.params.items() if k in sub.param_shapes}
+    return Network(sub, params).forward(X).astype(np.float64)
+
+
+def unit_samples(net: Network, node: str, X: npt.ArrayLike) -> F64:
+    """Activations of ``node`` as ``(samples, units)``: each pixel of a spatial node is a sample."""
+    a = node_activations(net, node, X)
+    shape = net.spec.shapes[node] if node != "input" else net.spec.input_shape
+    if len(shape) == 1:
+        return a
+    c = shape[0]
+    return np.moveaxis(a.reshape(a.shape[0], c, -1), 1, 2).reshape(-1, c)
+
+
+def _dormant_first(a: F64) -> tuple[list[int], list[int]]:
+    dead = np.flatnonzero(~np.any(a != 0, axis=0))
+    alive = np.flatnonzero(np.any(a != 0, axis=0))
+    return [int(i) for i in dead], [int(i) for i in alive]
+
+
+def _cosine(a: F64, n_remove: int) -> list[int]:
+    dead, alive = _dormant_first(a)
+    removed = dead[:n_remove]
+    if len(removed) == n_remove:
+        return removed
+    b = a[:, alive]
+    b = b / np.linalg.norm(b, axis=0)
+    c = b.T @ b
+    left = list(range(len(alive)))
+    while len(removed) < n_remove:
+        norms = np.linalg.norm(c[np.ix_(left, left)], axis=1)
+        i = left.pop(int(np.argmax(norms)))
+        removed.append(alive[i])
+    return removed
+
+
+def select_units(
+    rule: SelectRule, net: Network, group: CoupledGroup, acts: F64, k: int
+) -> list[int]:
+    """Indices (sorted) of the ``k`` units of ``group`` to keep under ``rule``.
+
+    Args:
+        rule: One of :data:`SELECT_RULES`.
+        net: The network (for outgoing weights).
+        group: The coupled group.
+        acts: Calibration activations of the group's layer, ``(samples, units)``.
+        k: Number of units to keep (``1 ≤ k ≤ units``).
+    """
+    n = group.units
+    n_remove = n - k
+    if rule == "cosine":
+        gone = set(_cosine(acts, n_remove))
+        return [u for u in range(n) if u not in gone]
+    if rule == "dormant":
+        score = np.mean(np.abs(acts), axis=0)
+    elif rule == "magnitude_std":
+        out = np.zeros(n)
+        for c, cols in group.consumers.items():
+            w = np.asarray(net.params[f"{c}.weight"], np.float64)
+            w = np.moveaxis(w, 1, 0).reshape(w.shape[1], -1)
+            out += np.array([np.sum(w[list(cols[u])] ** 2) for u in range(n)])
+        score = np.sqrt(out) * np.std(acts, axis=0)
+    else:  # low_energy
+        _, s, vt = np.linalg.svd(acts, full_matrices=False)
+        score = np.sum((s[:k, None] * vt[:k]) ** 2, axis=0)
+    order = np.lexsort((np.arange(n), -score))  # largest score first, ties by index
+    return sorted(int(u) for u in order[:k])
