@@ -275,3 +275,14 @@ def test_exact_quasi_identity_and_svd_edits_on_random_graphs_run() -> None:
             assert_function_preserved(p.network, after, p.X)
 
     check()
+
+
+@pytest.mark.parametrize("rule", ["dormant", "cosine", "magnitude_std", "low_energy"])
+def test_selection_rules_on_channels_replay_without_calibration(rule: str) -> None:
+    net = Network.init(Spec.cnn((1, 6, 6), [3, 4], 2, batch_norm=True, hidden=[5]), seed=0)
+    X = np.random.default_rng(0).standard_normal((8, 1, 6, 6)).astype(np.float32)
+    for layer in ("conv_0", "conv_1_bn", "dense_0"):
+        small, rec = narrow(net, layer, keep=0.5, select=rule, calibration=(X, None))  # type: ignore[arg-type]
+        assert len(rec.args["keep"]) == small.spec.widths[layer]
+        again = EditLog((rec,)).replay(net)
+        assert_bitwise_equal(again.params, small.params, "params")
