@@ -9,13 +9,19 @@ import numpy.typing as npt
 __all__ = [
     "__version__",
     "compile_spec",
+    "effective_dimension_activations",
+    "effective_dimension_weights",
     "evaluate",
     "fit",
     "get_num_threads",
     "gradients",
+    "numerical_rank",
+    "orthogonality_gap",
     "predict",
+    "removable_units",
     "set_num_threads",
     "simd_level",
+    "singular_values",
 ]
 
 __version__: str
@@ -64,3 +70,11 @@ def fit(
     initial_epoch: int,
     callback: Callable[[dict[str, Any]], Any] | None = None,
 ) -> tuple[list[_F32], list[list[_F32]], int, list[dict[str, Any]]]: ...
+
+# Spectral metrics (rust/neuroplast-py/src/metrics.rs).
+def singular_values(a: _F32) -> npt.NDArray[np.float64]: ...
+def numerical_rank(a: _F32, eps: float) -> int: ...
+def effective_dimension_activations(h: _F32, eps: float) -> float: ...
+def effective_dimension_weights(w: _F32, bias: _F32 | None, eps: float) -> float: ...
+def orthogonality_gap(h: _F32) -> float: ...
+def removable_units(sv: npt.NDArray[np.float64], eps_abs: float, eps_rel: float) -> int: ...

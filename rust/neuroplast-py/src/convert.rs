@@ -129,3 +129,21 @@ pub fn record<'py>(py: Python<'py>, r: &EpochRecord) -> PyResult<Bound<'py, PyDi
     d.set_item("val_accuracy", r.val.and_then(|v| v.accuracy))?;
     Ok(d)
 }
+
+/// A float64 array handed back to Python.
+pub type ArrayOut64<'py> = Bound<'py, PyArray1<f64>>;
+
+/// Borrows a C-contiguous 2-D array as `(slice, rows, cols)`.
+pub fn matrix_dims<'a, T: numpy::Element>(
+    py: Python<'_>,
+    a: &'a PyReadonlyArray2<'_, T>,
+) -> PyResult<(&'a [T], usize, usize)> {
+    let cols = a.shape()[1];
+    let (s, rows) = slice2(py, a)?;
+    Ok((s, rows, cols))
+}
+
+/// An owned float64 vector back to a numpy array (no copy).
+pub fn vec64_out(py: Python<'_>, v: Vec<f64>) -> ArrayOut64<'_> {
+    PyArray1::from_vec(py, v)
+}

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod convert;
 mod engine;
 mod errors;
+mod metrics;
 mod threads;
 
 #[pymodule]
@@ -19,5 +20,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(engine::fit, m)?)?;
     m.add_function(wrap_pyfunction!(engine::gradients, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::singular_values, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::numerical_rank, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::effective_dimension_activations, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::effective_dimension_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::orthogonality_gap, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::removable_units, m)?)?;
     Ok(())
 }

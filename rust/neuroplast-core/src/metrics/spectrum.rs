@@ -1,0 +1,121 @@
+//! Singular values of a row-major `f32` matrix with `f64` accumulation.
+//!
+//! When one side is at least [`GRAM_RATIO`] times the other, the small Gram matrix
+//! (`A·Aᵀ` or `Aᵀ·A`, `f64`, lower triangle only, threaded over the current rayon pool by
+//! faer) goes through faer's self-adjoint eigensolver (eigenvalues only) and
+//! `σ = sqrt(max(λ, 0))`. Otherwise faer's SVD (singular values only) runs on an `f64` copy.
+//! The Gram route squares the condition number: singular values below about
+//! `1e-7·σ_max` are not resolved, far below what `f32` data and the metrics' thresholds need.
+
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::evd::{self, ComputeEigenvectors};
+use faer::linalg::matmul::triangular::{matmul, BlockStructure};
+use faer::linalg::svd::{self, ComputeSvdVectors};
+use faer::mat::{Mat, MatRef};
+use faer::{Accum, Par};
+
+use crate::error::{Error, Result};
+
+/// Aspect ratio (long side / short side) from which the Gram route is used.
+pub const GRAM_RATIO: usize = 2;
+
+/// Checks `a` holds a non-empty, finite `rows × cols` matrix.
+pub fn check_matrix(a: &[f32], rows: usize, cols: usize, what: &str) -> Result<()> {
+    if rows == 0 || cols == 0 {
+        return Err(Error::Data(format!("{what} is empty ({rows} × {cols})")));
+    }
+    if rows.checked_mul(cols) != Some(a.len()) {
+        return Err(Error::Shape(format!("{what}: {} values cannot form {rows} × {cols}", a.len())));
+    }
+    if let Some(i) = a.iter().position(|v| !v.is_finite()) {
+        return Err(Error::Data(format!(
+            "{what} has a non-finite value at row {}, column {}",
+            i / cols,
+            i % cols
+        )));
+    }
+    Ok(())
+}
+
+fn par(threads: usize) -> Par {
+    if threads <= 1 {
+        Par::Seq
+    } else {
+        Par::rayon(threads)
+    }
+}
+
+fn to_f64(a: &[f32], rows: usize, cols: usize) -> Mat<f64> {
+    Mat::from_fn(rows, cols, |i, j| f64::from(a[i * cols + j]))
+}
+
+/// Eigenvalues of the symmetric `g` (lower triangle read), nondecreasing.
+fn sym_eigenvalues(g: MatRef<'_, f64>, p: Par) -> Result<Vec<f64>> {
+    let n = g.nrows();
+    let req = evd::self_adjoint_evd_scratch::<f64>(n, ComputeEigenvectors::No, p, Default::default());
+    let mut buf =
+        MemBuffer::try_new(req).map_err(|_| Error::Numerical("out of memory for eigensolver".into()))?;
+    let mut s = faer::diag::Diag::<f64>::zeros(n);
+    evd::self_adjoint_evd(g, s.as_mut(), None, p, MemStack::new(&mut buf), Default::default())
+        .map_err(|e| Error::Numerical(format!("eigensolver did not converge: {e:?}")))?;
+    Ok(s.column_vector().iter().copied().collect())
+}
+
+fn gram_singular_values(a: &[f32], rows: usize, cols: usize, p: Par) -> Result<Vec<f64>> {
+    let x = to_f64(a, rows, cols);
+    let x = x.as_ref();
+    // The Gram matrix of the short side: A·Aᵀ when rows are fewer, Aᵀ·A otherwise.
+    let (lhs, rhs) = if rows <= cols { (x, x.transpose()) } else { (x.transpose(), x) };
+    let k = lhs.nrows();
+    let mut g = Mat::<f64>::zeros(k, k);
+    matmul(
+        g.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        lhs,
+        BlockStructure::Rectangular,
+        rhs,
+        BlockStructure::Rectangular,
+        1.0,
+        p,
+    );
+    let mut s: Vec<f64> = sym_eigenvalues(g.as_ref(), p)?.into_iter().map(|l| l.max(0.0).sqrt()).collect();
+    s.reverse();
+    Ok(s)
+}
+
+fn svd_singular_values(a: &[f32], rows: usize, cols: usize, p: Par) -> Result<Vec<f64>> {
+    let x = to_f64(a, rows, cols);
+    let k = rows.min(cols);
+    let req = svd::svd_scratch::<f64>(
+        rows,
+        cols,
+        ComputeSvdVectors::No,
+        ComputeSvdVectors::No,
+        p,
+        Default::default(),
+    );
+    let mut buf =
+        MemBuffer::try_new(req).map_err(|_| Error::Numerical("out of memory for the SVD".into()))?;
+    let mut s = faer::diag::Diag::<f64>::zeros(k);
+    svd::svd(x.as_ref(), s.as_mut(), None, None, p, MemStack::new(&mut buf), Default::default())
+        .map_err(|e| Error::Numerical(format!("SVD did not converge: {e:?}")))?;
+    let mut s: Vec<f64> = s.column_vector().iter().map(|v| v.abs()).collect();
+    s.sort_by(|x, y| y.total_cmp(x));
+    Ok(s)
+}
+
+/// The `min(rows, cols)` singular values of the row-major `rows × cols` matrix `a`, in
+/// nonincreasing order, computed in `f64` on `threads` threads of the current pool.
+///
+/// Errors: [`Error::Data`] for an empty or non-finite matrix, [`Error::Shape`] when
+/// `a.len() != rows·cols`, [`Error::Numerical`] if the solver does not converge.
+pub fn singular_values(a: &[f32], rows: usize, cols: usize, threads: usize) -> Result<Vec<f64>> {
+    check_matrix(a, rows, cols, "matrix")?;
+    let (short, long) = (rows.min(cols), rows.max(cols));
+    if long >= GRAM_RATIO * short {
+        gram_singular_values(a, rows, cols, par(threads))
+    } else {
+        svd_singular_values(a, rows, cols, par(threads))
+    }
+}
