@@ -8,8 +8,8 @@
 //! Threading: the block's samples are cut into `min(threads, rows)` contiguous, near-equal
 //! parts, one rayon task each (inline for one part). Each part accumulates its weight and bias
 //! gradients over its samples in order, into its own buffer; the parts are then summed in part
-//! order. So results depend only on the inputs and `threads`. With fewer samples than threads
-//! the single part hands all threads to its GEMMs instead.
+//! order. So results depend only on the inputs and `threads`. A block of one sample is one
+//! part, which hands all threads to its GEMMs instead (the direct kernels stay sequential).
 
 use super::geom::Conv2dGeom;
 use super::{conv_direct, im2col, par};
