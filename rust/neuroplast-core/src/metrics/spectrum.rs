@@ -13,6 +13,7 @@ use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::linalg::svd::{self, ComputeSvdVectors};
 use faer::mat::{Mat, MatRef};
 use faer::{Accum, Par};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 
@@ -61,25 +62,80 @@ fn sym_eigenvalues(g: MatRef<'_, f64>, p: Par) -> Result<Vec<f64>> {
     Ok(s.column_vector().iter().copied().collect())
 }
 
-fn gram_singular_values(a: &[f32], rows: usize, cols: usize, p: Par) -> Result<Vec<f64>> {
-    let x = to_f64(a, rows, cols);
-    let x = x.as_ref();
-    // The Gram matrix of the short side: A·Aᵀ when rows are fewer, Aᵀ·A otherwise.
-    let (lhs, rhs) = if rows <= cols { (x, x.transpose()) } else { (x.transpose(), x) };
-    let k = lhs.nrows();
-    let mut g = Mat::<f64>::zeros(k, k);
-    matmul(
-        g.as_mut(),
-        BlockStructure::TriangularLower,
-        Accum::Replace,
-        lhs,
-        BlockStructure::Rectangular,
-        rhs,
-        BlockStructure::Rectangular,
-        1.0,
-        p,
-    );
-    let mut s: Vec<f64> = sym_eigenvalues(g.as_ref(), p)?.into_iter().map(|l| l.max(0.0).sqrt()).collect();
+/// Samples (long-side entries) per `f64` block of the Gram accumulation.
+const BLOCK: usize = 256;
+
+/// Long-side entries `k0..k1` of `a` as the `short × (k1 - k0)` block `P` in `f64`, so that
+/// the Gram matrix of the short side is `Σ P·Pᵀ` over blocks. Conversion stays contiguous.
+fn block<'b>(
+    a: &[f32],
+    rows: usize,
+    cols: usize,
+    k0: usize,
+    k1: usize,
+    buf: &'b mut Vec<f64>,
+) -> MatRef<'b, f64> {
+    buf.clear();
+    if rows > cols {
+        // Tall: rows k0..k1 (row-major, bk × cols) are the column-major cols × bk block.
+        buf.extend(a[k0 * cols..k1 * cols].iter().map(|&v| f64::from(v)));
+        MatRef::from_column_major_slice(buf.as_slice(), cols, k1 - k0)
+    } else {
+        // Wide: columns k0..k1 of every row, row-major rows × bk.
+        for row in a.chunks_exact(cols) {
+            buf.extend(row[k0..k1].iter().map(|&v| f64::from(v)));
+        }
+        MatRef::from_row_major_slice(buf.as_slice(), rows, k1 - k0)
+    }
+}
+
+/// Lower triangle of `Σ P·Pᵀ` over the blocks of long-side entries `k0..k1`, sequentially.
+fn gram_part(a: &[f32], rows: usize, cols: usize, k0: usize, k1: usize) -> Mat<f64> {
+    let short = rows.min(cols);
+    let mut g = Mat::<f64>::zeros(short, short);
+    let mut buf = Vec::with_capacity(short * BLOCK);
+    for start in (k0..k1).step_by(BLOCK) {
+        let p = block(a, rows, cols, start, (start + BLOCK).min(k1), &mut buf);
+        matmul(
+            g.as_mut(),
+            BlockStructure::TriangularLower,
+            Accum::Add,
+            p,
+            BlockStructure::Rectangular,
+            p.transpose(),
+            BlockStructure::Rectangular,
+            1.0,
+            Par::Seq,
+        );
+    }
+    g
+}
+
+/// The short side's Gram matrix (lower triangle), the long side split into one contiguous
+/// range per thread of the current pool; partial sums are added in a fixed order, so the
+/// result depends only on `threads`.
+fn gram(a: &[f32], rows: usize, cols: usize, threads: usize) -> Mat<f64> {
+    let long = rows.max(cols);
+    let parts = threads.min(long.div_ceil(BLOCK)).max(1);
+    if parts == 1 {
+        return gram_part(a, rows, cols, 0, long);
+    }
+    let partials: Vec<Mat<f64>> = (0..parts)
+        .into_par_iter()
+        .map(|p| gram_part(a, rows, cols, long * p / parts, long * (p + 1) / parts))
+        .collect();
+    let mut partials = partials.into_iter();
+    let mut g = partials.next().unwrap_or_else(|| Mat::zeros(0, 0));
+    for other in partials {
+        g += &other;
+    }
+    g
+}
+
+fn gram_singular_values(a: &[f32], rows: usize, cols: usize, threads: usize) -> Result<Vec<f64>> {
+    let g = gram(a, rows, cols, threads);
+    let mut s: Vec<f64> =
+        sym_eigenvalues(g.as_ref(), par(threads))?.into_iter().map(|l| l.max(0.0).sqrt()).collect();
     s.reverse();
     Ok(s)
 }
@@ -114,7 +170,7 @@ pub fn singular_values(a: &[f32], rows: usize, cols: usize, threads: usize) -> R
     check_matrix(a, rows, cols, "matrix")?;
     let (short, long) = (rows.min(cols), rows.max(cols));
     if long >= GRAM_RATIO * short {
-        gram_singular_values(a, rows, cols, par(threads))
+        gram_singular_values(a, rows, cols, threads)
     } else {
         svd_singular_values(a, rows, cols, par(threads))
     }

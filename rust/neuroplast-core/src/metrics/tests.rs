@@ -98,3 +98,16 @@ fn errors_are_typed() {
     assert!(matches!(removable_units(&[1.0], 0.3, -0.1), Err(Error::Config(_))));
     assert!(matches!(removable_units(&[], 0.3, 0.1), Err(Error::Data(_))));
 }
+
+#[test]
+fn gram_partial_sums_over_threads_agree() {
+    use crate::parallel::run_in_pool;
+    for (rows, cols) in [(700, 20), (20, 700)] {
+        let a = low_rank(rows, cols, 20, 3);
+        let one = singular_values(&a, rows, cols, 1).unwrap();
+        let two = run_in_pool(2, || singular_values(&a, rows, cols, 2)).unwrap().unwrap();
+        for (x, y) in one.iter().zip(&two) {
+            assert!((x - y).abs() <= 1e-9 * one[0], "{one:?} vs {two:?}");
+        }
+    }
+}
