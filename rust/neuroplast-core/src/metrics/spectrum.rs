@@ -1,9 +1,10 @@
 //! Singular values of a row-major `f32` matrix with `f64` accumulation.
 //!
 //! When one side is at least [`GRAM_RATIO`] times the other, the small Gram matrix
-//! (`A·Aᵀ` or `Aᵀ·A`, `f64`, lower triangle only, threaded over the current rayon pool by
-//! faer) goes through faer's self-adjoint eigensolver (eigenvalues only) and
-//! `σ = sqrt(max(λ, 0))`. Otherwise faer's SVD (singular values only) runs on an `f64` copy.
+//! (`A·Aᵀ` or `Aᵀ·A`, lower triangle only) is accumulated in `f64` over contiguous blocks of
+//! the long side (products of `f32` values are exact in `f64`), one range of blocks per thread
+//! of the current rayon pool, and goes through faer's self-adjoint eigensolver (eigenvalues
+//! only) with `σ = sqrt(max(λ, 0))`. Otherwise faer's SVD (singular values only) runs on an `f64` copy.
 //! The Gram route squares the condition number: singular values below about
 //! `1e-7·σ_max` are not resolved, far below what `f32` data and the metrics' thresholds need.
 
