@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod convert;
 mod engine;
 mod errors;
+mod lp;
 mod threads;
 
 #[pymodule]
@@ -19,5 +20,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(engine::fit, m)?)?;
     m.add_function(wrap_pyfunction!(engine::gradients, m)?)?;
+    m.add_function(wrap_pyfunction!(lp::linprog, m)?)?;
     Ok(())
 }

@@ -1,0 +1,204 @@
+//! The internal standard form shared by both solvers: `min cᵀx + offset  s.t.  A x = b,
+//! 0 ≤ x ≤ u` (`u` may be `+inf`), with a column-wise structure the solvers exploit.
+//!
+//! Finite lower bounds are shifted to zero, `(-inf, u]` variables are negated, free variables
+//! are split into `x⁺ - x⁻`, and every inequality row gets a slack column. Each column is then
+//! classified as empty, a *singleton* (one nonzero; slacks, surplus and artificial variables
+//! of data LPs) or *dense*. Dense columns equal up to sign (a split free variable, or a pair
+//! `w⁺, w⁻` the user split) share one stored copy, so the interior-point normal matrix adds
+//! their weights instead of forming two identical rank-one products.
+
+use std::collections::HashMap;
+
+use super::problem::{dot, LpProblem};
+
+/// How one standard-form column is stored.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Col {
+    /// An all-zero column.
+    Empty,
+    /// A single nonzero `v` in `row`.
+    Single { row: usize, v: f64 },
+    /// `s` (±1) times the stored dense column `k`.
+    Dense { k: usize, s: f64 },
+}
+
+/// How an original variable is recovered from standard-form values.
+#[derive(Clone, Copy, Debug)]
+enum VarMap {
+    /// `x = shift + x'[col]`.
+    Shift { col: usize, shift: f64 },
+    /// `x = shift - x'[col]`.
+    Negate { col: usize, shift: f64 },
+    /// `x = x'[pos] - x'[neg]`.
+    Split { pos: usize, neg: usize },
+}
+
+/// `min cᵀx + offset  s.t.  A x = b,  0 ≤ x ≤ upper`, columns stored by kind.
+#[derive(Clone, Debug)]
+pub(crate) struct StdForm {
+    pub m: usize,
+    pub b: Vec<f64>,
+    pub c: Vec<f64>,
+    pub upper: Vec<f64>,
+    pub cols: Vec<Col>,
+    /// Unique dense columns, each `m` contiguous values.
+    pub dense: Vec<f64>,
+    pub offset: f64,
+    vars: Vec<VarMap>,
+}
+
+/// Deduplicates dense columns up to sign by their exact bit patterns.
+struct Interner {
+    seen: HashMap<Vec<u64>, usize>,
+    dense: Vec<f64>,
+    count: usize,
+}
+
+impl Interner {
+    fn add(&mut self, col: &[f64]) -> Col {
+        let nz: Vec<usize> = (0..col.len()).filter(|&i| col[i] != 0.0).collect();
+        match nz.as_slice() {
+            [] => return Col::Empty,
+            [row] => return Col::Single { row: *row, v: col[*row] },
+            _ => {}
+        }
+        let s = if col[nz[0]] > 0.0 { 1.0 } else { -1.0 };
+        // `+ 0.0` maps -0.0 to 0.0 so equal columns have equal keys.
+        let key: Vec<u64> = col.iter().map(|v| (s * v + 0.0).to_bits()).collect();
+        let k = *self.seen.entry(key).or_insert_with(|| {
+            self.dense.extend(col.iter().map(|v| s * v));
+            self.count += 1;
+            self.count - 1
+        });
+        Col::Dense { k, s }
+    }
+}
+
+impl StdForm {
+    /// Builds the standard form; the caller has ruled out crossed bounds.
+    pub fn new(p: &LpProblem<'_>) -> Self {
+        let (n, m_ub) = (p.n(), p.m_ub());
+        let m = m_ub + p.m_eq();
+        let mut b: Vec<f64> = p.b_ub.iter().chain(p.b_eq).copied().collect();
+        let mut it = Interner { seen: HashMap::new(), dense: Vec::new(), count: 0 };
+        let (mut c, mut upper, mut cols, mut vars) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut offset = 0.0;
+        let mut col = vec![0.0; m];
+        for j in 0..n {
+            for i in 0..m {
+                col[i] = if i < m_ub { p.a_ub[i * n + j] } else { p.a_eq[(i - m_ub) * n + j] };
+            }
+            let (l, u, cj) = (p.lower[j], p.upper[j], p.c[j]);
+            let shift = if l.is_finite() {
+                l
+            } else if u.is_finite() {
+                u
+            } else {
+                0.0
+            };
+            if shift != 0.0 {
+                b.iter_mut().zip(&col).for_each(|(bi, a)| *bi -= a * shift);
+                offset += cj * shift;
+            }
+            let idx = cols.len();
+            if l.is_finite() {
+                vars.push(VarMap::Shift { col: idx, shift });
+                (c.push(cj), upper.push(u - l), cols.push(it.add(&col)));
+            } else {
+                col.iter_mut().for_each(|a| *a = -*a);
+                let neg = it.add(&col);
+                if u.is_finite() {
+                    vars.push(VarMap::Negate { col: idx, shift });
+                    (c.push(-cj), upper.push(f64::INFINITY), cols.push(neg));
+                } else {
+                    col.iter_mut().for_each(|a| *a = -*a);
+                    vars.push(VarMap::Split { pos: idx, neg: idx + 1 });
+                    (c.push(cj), upper.push(f64::INFINITY), cols.push(it.add(&col)));
+                    (c.push(-cj), upper.push(f64::INFINITY), cols.push(neg));
+                }
+            }
+        }
+        for i in 0..m_ub {
+            (c.push(0.0), upper.push(f64::INFINITY), cols.push(Col::Single { row: i, v: 1.0 }));
+        }
+        Self { m, b, c, upper, cols, dense: it.dense, offset, vars }
+    }
+
+    /// Number of standard-form columns.
+    pub fn n(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Number of unique dense columns.
+    pub fn n_dense(&self) -> usize {
+        self.dense.len() / self.m.max(1)
+    }
+
+    /// Stored dense column `k`.
+    pub fn dense_col(&self, k: usize) -> &[f64] {
+        &self.dense[k * self.m..(k + 1) * self.m]
+    }
+
+    /// Column `j` as a dense vector.
+    pub fn column(&self, j: usize) -> Vec<f64> {
+        let mut out = vec![0.0; self.m];
+        self.add_col(j, 1.0, &mut out);
+        out
+    }
+
+    /// `out += alpha · A[:, j]`.
+    pub fn add_col(&self, j: usize, alpha: f64, out: &mut [f64]) {
+        match self.cols[j] {
+            Col::Empty => {}
+            Col::Single { row, v } => out[row] += alpha * v,
+            Col::Dense { k, s } => {
+                let a = alpha * s;
+                out.iter_mut().zip(self.dense_col(k)).for_each(|(o, d)| *o += a * d);
+            }
+        }
+    }
+
+    /// `A x`.
+    pub fn mul(&self, x: &[f64]) -> Vec<f64> {
+        // Weights of each stored dense column first, then one pass per stored column.
+        let mut w = vec![0.0; self.n_dense()];
+        let mut out = vec![0.0; self.m];
+        for (j, col) in self.cols.iter().enumerate() {
+            match *col {
+                Col::Empty => {}
+                Col::Single { row, v } => out[row] += v * x[j],
+                Col::Dense { k, s } => w[k] += s * x[j],
+            }
+        }
+        for (k, wk) in w.iter().enumerate().filter(|(_, wk)| **wk != 0.0) {
+            out.iter_mut().zip(self.dense_col(k)).for_each(|(o, d)| *o += wk * d);
+        }
+        out
+    }
+
+    /// `Aᵀ y`.
+    pub fn mul_t(&self, y: &[f64]) -> Vec<f64> {
+        let dots: Vec<f64> = (0..self.n_dense()).map(|k| dot(self.dense_col(k), y)).collect();
+        self.cols
+            .iter()
+            .map(|col| match *col {
+                Col::Empty => 0.0,
+                Col::Single { row, v } => v * y[row],
+                Col::Dense { k, s } => s * dots[k],
+            })
+            .collect()
+    }
+
+    /// The original variables from standard-form values.
+    pub fn recover(&self, xs: &[f64]) -> Vec<f64> {
+        self.vars
+            .iter()
+            .map(|v| match *v {
+                VarMap::Shift { col, shift } => shift + xs[col],
+                VarMap::Negate { col, shift } => shift - xs[col],
+                VarMap::Split { pos, neg } => xs[pos] - xs[neg],
+            })
+            .collect()
+    }
+}
