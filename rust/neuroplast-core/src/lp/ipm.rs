@@ -17,6 +17,8 @@ use crate::error::Result;
 const TOL: f64 = 1e-10;
 /// Iterates beyond this (relative) size are taken as divergence.
 const DIVERGE: f64 = 1e12;
+/// Relative residual of a normal-equation solve beyond which the Woodbury form is dropped.
+const SOLVE_TOL: f64 = 1e-10;
 /// Fraction of the step to the boundary that is taken.
 const ETA: f64 = 0.995;
 
@@ -29,6 +31,9 @@ pub(crate) struct IpmOut {
     pub status: LpStatus,
     pub iterations: usize,
 }
+
+/// Residuals `(b - Ax, c - Aᵀy - z + v, u - x - w)`.
+type Residuals = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 /// Newton direction.
 struct Step {
@@ -70,8 +75,8 @@ impl<'a> Point<'a> {
     fn start(sf: &'a StdForm, normal: &mut Normal<'_>) -> Result<Self> {
         let n = sf.n();
         normal.factor(&vec![1.0; n], 1e-8)?;
-        let mut x = sf.mul_t(&normal.solve(&sf.b));
-        let y = normal.solve(&sf.mul(&sf.c));
+        let mut x = sf.mul_t(&normal.solve(&sf.b).0);
+        let y = normal.solve(&sf.mul(&sf.c)).0;
         let aty = sf.mul_t(&y);
         let mut z: Vec<f64> = sf.c.iter().zip(&aty).map(|(c, a)| c - a).collect();
         let dx = (-1.5 * x.iter().fold(f64::INFINITY, |a, &b| a.min(b))).max(0.0);
@@ -105,7 +110,7 @@ impl<'a> Point<'a> {
     }
 
     /// Residuals `(rb, rc, ru)`.
-    fn residuals(&self) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    fn residuals(&self) -> Residuals {
         let sf = self.sf;
         let rb: Vec<f64> = sf.b.iter().zip(sf.mul(&self.x)).map(|(b, a)| b - a).collect();
         let aty = sf.mul_t(&self.y);
@@ -120,10 +125,10 @@ impl<'a> Point<'a> {
         &self,
         nm: &Normal<'_>,
         theta: &[f64],
-        res: &(Vec<f64>, Vec<f64>, Vec<f64>),
+        res: &Residuals,
         rxz: &[f64],
         rwv: &[f64],
-    ) -> Step {
+    ) -> Option<Step> {
         let (rb, rc, ru) = res;
         let n = self.x.len();
         let (x, z, w, v) = (&self.x, &self.z, &self.w, &self.v);
@@ -135,13 +140,16 @@ impl<'a> Point<'a> {
             .collect();
         let trhat: Vec<f64> = theta.iter().zip(&rhat).map(|(t, r)| t * r).collect();
         let rhs: Vec<f64> = rb.iter().zip(self.sf.mul(&trhat)).map(|(a, b)| a + b).collect();
-        let dy = nm.solve(&rhs);
+        let (dy, err) = nm.solve(&rhs);
+        if err > SOLVE_TOL && nm.is_woodbury() {
+            return None;
+        }
         let aty = self.sf.mul_t(&dy);
         let dx: Vec<f64> = (0..n).map(|j| theta[j] * (aty[j] - rhat[j])).collect();
         let dz = (0..n).map(|j| (rxz[j] - z[j] * dx[j]) / x[j]).collect();
         let dw: Vec<f64> = (0..n).map(|j| if self.ub[j] { ru[j] - dx[j] } else { 0.0 }).collect();
         let dv = (0..n).map(|j| if self.ub[j] { (rwv[j] - v[j] * dw[j]) / w[j] } else { 0.0 }).collect();
-        Step { dx, dy, dz, dw, dv }
+        Some(Step { dx, dy, dz, dw, dv })
     }
 
     fn steps(&self, s: &Step) -> (f64, f64) {
@@ -177,6 +185,12 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
         let uv: f64 = (0..n).filter(|&j| p.ub[j]).map(|j| sf.upper[j] * p.v[j]).sum();
         let dobj = dot(&sf.b, &p.y) - uv;
         let (eb, ec, eu) = (norm_inf(&res.0) / bnorm, norm_inf(&res.1) / cnorm, norm_inf(&res.2) / unorm);
+        if std::env::var("NP_LP_DEBUG").is_ok() {
+            eprintln!(
+                "it {it} eb {eb:.2e} ec {ec:.2e} eu {eu:.2e} p {pobj:.10e} d {dobj:.10e} mu {:.2e}",
+                p.mu()
+            );
+        }
         if eb <= TOL && ec <= TOL && eu <= TOL && (pobj - dobj).abs() <= TOL * (1.0 + pobj.abs()) {
             status = LpStatus::Optimal;
             break;
@@ -196,16 +210,36 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
             })
             .collect();
         let finite = |v: &[f64]| v.iter().all(|a| a.is_finite());
-        if !finite(&theta) || !finite(&p.y) || nm.factor(&theta, 1e-14 * cnorm).is_err() {
+        if !finite(&theta) || !finite(&p.y) {
             // Breakdown on the way to an infeasibility or unboundedness certificate (or a
             // numerically hopeless problem): the caller decides with the simplex.
             status = LpStatus::Numerical;
             break;
         }
+        let Some(step) = newton(&p, &mut nm, &theta, &res, cnorm) else {
+            status = LpStatus::Numerical;
+            break;
+        };
+        let (ap, ad) = p.steps(&step);
+        p.apply(&step, (ETA * ap).min(1.0), (ETA * ad).min(1.0));
+        it += 1;
+    }
+    Ok(IpmOut { x: p.x, y: p.y, z: p.z, v: p.v, status, iterations: it })
+}
+
+/// Mehrotra's predictor and corrector for one iteration: factors the normal matrix (moving
+/// to the `m × m` form when the Woodbury solves lose accuracy) and returns the corrected step.
+fn newton(p: &Point<'_>, nm: &mut Normal<'_>, theta: &[f64], res: &Residuals, cnorm: f64) -> Option<Step> {
+    let n = p.x.len();
+    loop {
+        nm.factor(theta, 1e-14 * cnorm).ok()?;
         let mu = p.mu();
         let rxz: Vec<f64> = p.x.iter().zip(&p.z).map(|(x, z)| -x * z).collect();
         let rwv: Vec<f64> = p.w.iter().zip(&p.v).map(|(w, v)| -w * v).collect();
-        let aff = p.direction(&nm, &theta, &res, &rxz, &rwv);
+        let Some(aff) = p.direction(nm, theta, res, &rxz, &rwv) else {
+            nm.use_full();
+            continue;
+        };
         let (ap, ad) = p.steps(&aff);
         let mut gap = 0.0;
         for j in 0..n {
@@ -221,10 +255,9 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
         let rwv: Vec<f64> = (0..n)
             .map(|j| if p.ub[j] { sm - p.w[j] * p.v[j] - aff.dw[j] * aff.dv[j] } else { 0.0 })
             .collect();
-        let step = p.direction(&nm, &theta, &res, &rxz, &rwv);
-        let (ap, ad) = p.steps(&step);
-        p.apply(&step, (ETA * ap).min(1.0), (ETA * ad).min(1.0));
-        it += 1;
+        match p.direction(nm, theta, res, &rxz, &rwv) {
+            Some(step) => return Some(step),
+            None => nm.use_full(),
+        }
     }
-    Ok(IpmOut { x: p.x, y: p.y, z: p.z, v: p.v, status, iterations: it })
 }

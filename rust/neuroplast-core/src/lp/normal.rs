@@ -21,6 +21,9 @@ use super::problem::dot;
 use super::stdform::{Col, StdForm};
 use crate::error::{Error, Result};
 
+/// Most refinement steps per solve.
+const REFINE: usize = 8;
+
 /// A factored normal matrix for one interior-point iteration.
 pub(crate) struct Normal<'a> {
     sf: &'a StdForm,
@@ -42,6 +45,16 @@ impl<'a> Normal<'a> {
         let woodbury = covered.iter().all(|&c| c) && sf.n_dense() < sf.m;
         let par = if threads > 1 { Par::rayon(threads) } else { Par::Seq };
         Self { sf, woodbury, par, delta: vec![0.0; sf.m], theta_d: vec![0.0; sf.n_dense()], chol: Mat::new() }
+    }
+
+    /// Whether the Woodbury form is in use.
+    pub fn is_woodbury(&self) -> bool {
+        self.woodbury
+    }
+
+    /// Switches to the `m × m` form for the rest of the solve (call [`Normal::factor`] again).
+    pub fn use_full(&mut self) {
+        self.woodbury = false;
     }
 
     /// Factors `A diag(theta) Aᵀ + reg·I`.
@@ -142,12 +155,23 @@ impl<'a> Normal<'a> {
         y
     }
 
-    /// `M⁻¹ r` with one step of iterative refinement.
-    pub fn solve(&self, r: &[f64]) -> Vec<f64> {
+    /// `M⁻¹ r`, refined iteratively against the structured product until the residual stops
+    /// shrinking; also returns the final relative residual.
+    pub fn solve(&self, r: &[f64]) -> (Vec<f64>, f64) {
+        let rnorm = r.iter().fold(0.0f64, |a, b| a.max(b.abs())).max(1e-300);
         let mut y = self.solve_once(r);
-        let res: Vec<f64> = r.iter().zip(self.apply(&y)).map(|(a, b)| a - b).collect();
-        let dy = self.solve_once(&res);
-        y.iter_mut().zip(dy).for_each(|(a, b)| *a += b);
-        y
+        let mut best = f64::INFINITY;
+        for _ in 0..REFINE {
+            let res: Vec<f64> = r.iter().zip(self.apply(&y)).map(|(a, b)| a - b).collect();
+            let e = res.iter().fold(0.0f64, |a, b| a.max(b.abs())) / rnorm;
+            if e >= best * 0.5 || e < 1e-15 {
+                best = best.min(e);
+                break;
+            }
+            best = e;
+            let dy = self.solve_once(&res);
+            y.iter_mut().zip(dy).for_each(|(a, b)| *a += b);
+        }
+        (y, best)
     }
 }
