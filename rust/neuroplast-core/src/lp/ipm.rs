@@ -25,7 +25,6 @@ const ETA: f64 = 0.995;
 /// A primal–dual point in standard form and how the method ended.
 pub(crate) struct IpmOut {
     pub x: Vec<f64>,
-    pub y: Vec<f64>,
     pub z: Vec<f64>,
     pub v: Vec<f64>,
     pub status: LpStatus,
@@ -185,12 +184,6 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
         let uv: f64 = (0..n).filter(|&j| p.ub[j]).map(|j| sf.upper[j] * p.v[j]).sum();
         let dobj = dot(&sf.b, &p.y) - uv;
         let (eb, ec, eu) = (norm_inf(&res.0) / bnorm, norm_inf(&res.1) / cnorm, norm_inf(&res.2) / unorm);
-        if std::env::var("NP_LP_DEBUG").is_ok() {
-            eprintln!(
-                "it {it} eb {eb:.2e} ec {ec:.2e} eu {eu:.2e} p {pobj:.10e} d {dobj:.10e} mu {:.2e}",
-                p.mu()
-            );
-        }
         if eb <= TOL && ec <= TOL && eu <= TOL && (pobj - dobj).abs() <= TOL * (1.0 + pobj.abs()) {
             status = LpStatus::Optimal;
             break;
@@ -224,7 +217,7 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
         p.apply(&step, (ETA * ap).min(1.0), (ETA * ad).min(1.0));
         it += 1;
     }
-    Ok(IpmOut { x: p.x, y: p.y, z: p.z, v: p.v, status, iterations: it })
+    Ok(IpmOut { x: p.x, z: p.z, v: p.v, status, iterations: it })
 }
 
 /// Mehrotra's predictor and corrector for one iteration: factors the normal matrix (moving

@@ -142,8 +142,7 @@ pub fn solve(p: &LpProblem<'_>, opts: &LpOptions, threads: usize) -> Result<LpSo
             let out = ipm::solve(&sf, opts.max_iter.unwrap_or(200), threads)?;
             match out.status {
                 LpStatus::Optimal => {
-                    let (xs, pivots) = crossover::finish(&sf, &out);
-                    (xs, LpStatus::Optimal, out.iterations + pivots, Method::Ipm)
+                    (crossover::finish(&sf, &out), LpStatus::Optimal, out.iterations, Method::Ipm)
                 }
                 // Interior-point divergence is only evidence: certify with the simplex when
                 // the explicit method was not forced, or the tableau fits.
