@@ -7,7 +7,7 @@ edits with search controllers.
 
 from __future__ import annotations
 
-from neuroplast import _core, data
+from neuroplast import _core, data, lp
 from neuroplast.errors import (
     ConfigError,
     DataError,
@@ -52,6 +52,7 @@ __all__ = [
     "__version__",
     "data",
     "get_num_threads",
+    "lp",
     "set_num_threads",
     "simd_level",
 ]

@@ -13,6 +13,7 @@ __all__ = [
     "fit",
     "get_num_threads",
     "gradients",
+    "linprog",
     "predict",
     "set_num_threads",
     "simd_level",
@@ -22,6 +23,7 @@ __version__: str
 
 _F32 = npt.NDArray[np.float32]
 _I64 = npt.NDArray[np.int64]
+_F64 = npt.NDArray[np.float64]
 
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
@@ -62,3 +64,14 @@ def fit(
     initial_epoch: int,
     callback: Callable[[dict[str, Any]], Any] | None = None,
 ) -> tuple[list[_F32], list[list[_F32]], int, list[dict[str, Any]]]: ...
+def linprog(
+    c: _F64,
+    a_ub: _F64,
+    b_ub: _F64,
+    a_eq: _F64,
+    b_eq: _F64,
+    lower: _F64,
+    upper: _F64,
+    method: str = "auto",
+    max_iter: int | None = None,
+) -> dict[str, Any]: ...

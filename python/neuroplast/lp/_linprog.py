@@ -10,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _core
-from neuroplast.errors import ConfigError, DataError, DTypeError, ShapeError
+from neuroplast._arrays import _numeric
+from neuroplast.errors import ConfigError, DataError, ShapeError
 
 __all__ = ["LinprogResult", "linprog"]
 
@@ -58,14 +59,7 @@ class LinprogResult:
 
 
 def _array(a: Any, name: str, ndim: int) -> _F64:
-    try:
-        arr = np.asarray(a)
-    except (TypeError, ValueError) as exc:
-        raise DTypeError(f"{name} cannot be converted to an array: {exc}") from exc
-    if arr.dtype == np.bool_ or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise DTypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    arr = _numeric(a, name)
     if arr.ndim != ndim:
         raise ShapeError(f"{name} must be {ndim}-D, got shape {arr.shape}")
     return np.ascontiguousarray(arr, dtype=np.float64)
@@ -167,6 +161,7 @@ def linprog(
         isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 0
     ):
         raise ConfigError(f"maxiter must be a non-negative int, got {maxiter!r}")
+    max_iter = None if maxiter is None else int(maxiter)
     cv = _array(c, "c", 1)
     n = cv.shape[0]
     a_ub, bu = _constraints(A_ub, b_ub, n, "ub")
@@ -175,7 +170,7 @@ def linprog(
     for name, arr in (("c", cv), ("A_ub", a_ub), ("b_ub", bu), ("A_eq", a_eq), ("b_eq", be)):
         if not np.all(np.isfinite(arr)):
             raise DataError(f"{name} must not contain NaN or infinite values")
-    out = _core.linprog(cv, a_ub, bu, a_eq, be, lower, upper, method, maxiter)
+    out = _core.linprog(cv, a_ub, bu, a_eq, be, lower, upper, method, max_iter)
     status = int(out["status"])
     solved = status in (0, 1, 4)
     return LinprogResult(
