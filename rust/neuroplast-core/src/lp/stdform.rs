@@ -1,4 +1,4 @@
-//! The internal standard form shared by both solvers: `min cᵀx + offset  s.t.  A x = b,
+//! The internal standard form shared by both solvers: `min cᵀx  s.t.  A x = b,
 //! 0 ≤ x ≤ u` (`u` may be `+inf`), with a column-wise structure the solvers exploit.
 //!
 //! Finite lower bounds are shifted to zero, `(-inf, u]` variables are negated, free variables
@@ -34,7 +34,7 @@ enum VarMap {
     Split { pos: usize, neg: usize },
 }
 
-/// `min cᵀx + offset  s.t.  A x = b,  0 ≤ x ≤ upper`, columns stored by kind.
+/// `min cᵀx  s.t.  A x = b,  0 ≤ x ≤ upper` (objective up to a constant), columns stored by kind.
 #[derive(Clone, Debug)]
 pub(crate) struct StdForm {
     pub m: usize,
@@ -44,8 +44,23 @@ pub(crate) struct StdForm {
     pub cols: Vec<Col>,
     /// Unique dense columns, each `m` contiguous values.
     pub dense: Vec<f64>,
-    pub offset: f64,
     vars: Vec<VarMap>,
+}
+
+/// Columns under construction: cost, upper bound, storage.
+#[derive(Default)]
+struct Columns {
+    c: Vec<f64>,
+    upper: Vec<f64>,
+    cols: Vec<Col>,
+}
+
+impl Columns {
+    fn push(&mut self, c: f64, upper: f64, col: Col) {
+        self.c.push(c);
+        self.upper.push(upper);
+        self.cols.push(col);
+    }
 }
 
 /// Deduplicates dense columns up to sign by their exact bit patterns.
@@ -82,8 +97,7 @@ impl StdForm {
         let m = m_ub + p.m_eq();
         let mut b: Vec<f64> = p.b_ub.iter().chain(p.b_eq).copied().collect();
         let mut it = Interner { seen: HashMap::new(), dense: Vec::new(), count: 0 };
-        let (mut c, mut upper, mut cols, mut vars) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut offset = 0.0;
+        let (mut out, mut vars) = (Columns::default(), Vec::new());
         let mut col = vec![0.0; m];
         for j in 0..n {
             for i in 0..m {
@@ -99,30 +113,29 @@ impl StdForm {
             };
             if shift != 0.0 {
                 b.iter_mut().zip(&col).for_each(|(bi, a)| *bi -= a * shift);
-                offset += cj * shift;
             }
-            let idx = cols.len();
+            let idx = out.cols.len();
             if l.is_finite() {
                 vars.push(VarMap::Shift { col: idx, shift });
-                (c.push(cj), upper.push(u - l), cols.push(it.add(&col)));
+                out.push(cj, u - l, it.add(&col));
             } else {
                 col.iter_mut().for_each(|a| *a = -*a);
                 let neg = it.add(&col);
                 if u.is_finite() {
                     vars.push(VarMap::Negate { col: idx, shift });
-                    (c.push(-cj), upper.push(f64::INFINITY), cols.push(neg));
+                    out.push(-cj, f64::INFINITY, neg);
                 } else {
                     col.iter_mut().for_each(|a| *a = -*a);
                     vars.push(VarMap::Split { pos: idx, neg: idx + 1 });
-                    (c.push(cj), upper.push(f64::INFINITY), cols.push(it.add(&col)));
-                    (c.push(-cj), upper.push(f64::INFINITY), cols.push(neg));
+                    out.push(cj, f64::INFINITY, it.add(&col));
+                    out.push(-cj, f64::INFINITY, neg);
                 }
             }
         }
         for i in 0..m_ub {
-            (c.push(0.0), upper.push(f64::INFINITY), cols.push(Col::Single { row: i, v: 1.0 }));
+            out.push(0.0, f64::INFINITY, Col::Single { row: i, v: 1.0 });
         }
-        Self { m, b, c, upper, cols, dense: it.dense, offset, vars }
+        Self { m, b, c: out.c, upper: out.upper, cols: out.cols, dense: it.dense, vars }
     }
 
     /// Number of standard-form columns.
@@ -138,13 +151,6 @@ impl StdForm {
     /// Stored dense column `k`.
     pub fn dense_col(&self, k: usize) -> &[f64] {
         &self.dense[k * self.m..(k + 1) * self.m]
-    }
-
-    /// Column `j` as a dense vector.
-    pub fn column(&self, j: usize) -> Vec<f64> {
-        let mut out = vec![0.0; self.m];
-        self.add_col(j, 1.0, &mut out);
-        out
     }
 
     /// `out += alpha · A[:, j]`.
