@@ -18,7 +18,7 @@ const TOL: f64 = 1e-10;
 /// Iterates beyond this (relative) size are taken as divergence.
 const DIVERGE: f64 = 1e12;
 /// Relative residual of a normal-equation solve beyond which the Woodbury form is dropped.
-const SOLVE_TOL: f64 = 1e-10;
+pub(crate) const SOLVE_TOL: f64 = 1e-10;
 /// Fraction of the step to the boundary that is taken.
 const ETA: f64 = 0.995;
 

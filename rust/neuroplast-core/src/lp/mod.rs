@@ -131,7 +131,7 @@ pub fn solve(p: &LpProblem<'_>, opts: &LpOptions, threads: usize) -> Result<LpSo
         let x = p.lower.iter().map(|l| if l.is_finite() { *l } else { 0.0 }).collect();
         return Ok(verify::finish(p, x, LpStatus::Infeasible, 0, Method::Simplex));
     }
-    let sf = StdForm::new(p);
+    let sf = StdForm::new(p, threads);
     let method = match opts.method {
         Method::Auto if sf.m.saturating_mul(sf.n() + sf.m) <= AUTO_SIMPLEX_CELLS => Method::Simplex,
         Method::Auto => Method::Ipm,

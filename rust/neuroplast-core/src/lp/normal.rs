@@ -17,7 +17,7 @@ use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_uppe
 use faer::mat::{Mat, MatRef};
 use faer::{Accum, Par};
 
-use super::problem::dot;
+use super::ipm::SOLVE_TOL;
 use super::stdform::{Col, StdForm};
 use crate::error::{Error, Result};
 
@@ -129,11 +129,8 @@ impl<'a> Normal<'a> {
     fn apply(&self, v: &[f64]) -> Vec<f64> {
         let sf = self.sf;
         let mut out: Vec<f64> = v.iter().zip(&self.delta).map(|(a, d)| a * d).collect();
-        for k in 0..sf.n_dense() {
-            let col = sf.dense_col(k);
-            let w = self.theta_d[k] * dot(col, v);
-            out.iter_mut().zip(col).for_each(|(o, a)| *o += w * a);
-        }
+        let w: Vec<f64> = sf.dense_dots(v).iter().zip(&self.theta_d).map(|(a, t)| a * t).collect();
+        sf.dense_combine(&w, &mut out);
         out
     }
 
@@ -145,12 +142,11 @@ impl<'a> Normal<'a> {
         }
         let sf = self.sf;
         let dr: Vec<f64> = r.iter().zip(&self.delta).map(|(a, d)| a / d).collect();
-        let mut t: Vec<f64> = (0..sf.n_dense()).map(|k| dot(sf.dense_col(k), &dr)).collect();
+        let mut t = sf.dense_dots(&dr);
         self.chol_solve(&mut t);
+        t.iter_mut().for_each(|v| *v = -*v);
         let mut y = r.to_vec();
-        for (k, tk) in t.iter().enumerate() {
-            y.iter_mut().zip(sf.dense_col(k)).for_each(|(o, a)| *o -= tk * a);
-        }
+        sf.dense_combine(&t, &mut y);
         y.iter_mut().zip(&self.delta).for_each(|(o, d)| *o /= d);
         y
     }
@@ -164,7 +160,7 @@ impl<'a> Normal<'a> {
         for _ in 0..REFINE {
             let res: Vec<f64> = r.iter().zip(self.apply(&y)).map(|(a, b)| a - b).collect();
             let e = res.iter().fold(0.0f64, |a, b| a.max(b.abs())) / rnorm;
-            if e >= best * 0.5 || e < 1e-15 {
+            if e >= best * 0.5 || e < SOLVE_TOL * 1e-3 {
                 best = best.min(e);
                 break;
             }

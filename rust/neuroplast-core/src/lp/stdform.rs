@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::problem::{dot, LpProblem};
 
 /// How one standard-form column is stored.
@@ -45,7 +47,14 @@ pub(crate) struct StdForm {
     /// Unique dense columns, each `m` contiguous values.
     pub dense: Vec<f64>,
     vars: Vec<VarMap>,
+    /// Threads for the dense products (sequential for one).
+    threads: usize,
 }
+
+/// Rows per parallel block of [`StdForm::dense_combine`].
+const ROW_BLOCK: usize = 256;
+/// Dense storage below this many values is multiplied sequentially.
+const PAR_MIN: usize = 1 << 16;
 
 /// Columns under construction: cost, upper bound, storage.
 #[derive(Default)]
@@ -92,7 +101,7 @@ impl Interner {
 
 impl StdForm {
     /// Builds the standard form; the caller has ruled out crossed bounds.
-    pub fn new(p: &LpProblem<'_>) -> Self {
+    pub fn new(p: &LpProblem<'_>, threads: usize) -> Self {
         let (n, m_ub) = (p.n(), p.m_ub());
         let m = m_ub + p.m_eq();
         let mut b: Vec<f64> = p.b_ub.iter().chain(p.b_eq).copied().collect();
@@ -135,7 +144,7 @@ impl StdForm {
         for i in 0..m_ub {
             out.push(0.0, f64::INFINITY, Col::Single { row: i, v: 1.0 });
         }
-        Self { m, b, c: out.c, upper: out.upper, cols: out.cols, dense: it.dense, vars }
+        Self { m, b, c: out.c, upper: out.upper, cols: out.cols, dense: it.dense, vars, threads }
     }
 
     /// Number of standard-form columns.
@@ -177,15 +186,13 @@ impl StdForm {
                 Col::Dense { k, s } => w[k] += s * x[j],
             }
         }
-        for (k, wk) in w.iter().enumerate().filter(|(_, wk)| **wk != 0.0) {
-            out.iter_mut().zip(self.dense_col(k)).for_each(|(o, d)| *o += wk * d);
-        }
+        self.dense_combine(&w, &mut out);
         out
     }
 
     /// `Aᵀ y`.
     pub fn mul_t(&self, y: &[f64]) -> Vec<f64> {
-        let dots: Vec<f64> = (0..self.n_dense()).map(|k| dot(self.dense_col(k), y)).collect();
+        let dots = self.dense_dots(y);
         self.cols
             .iter()
             .map(|col| match *col {
@@ -194,6 +201,37 @@ impl StdForm {
                 Col::Dense { k, s } => s * dots[k],
             })
             .collect()
+    }
+
+    fn parallel(&self) -> bool {
+        self.threads > 1 && self.dense.len() >= PAR_MIN
+    }
+
+    /// `A_uᵀ y`: one dot product per stored dense column.
+    pub fn dense_dots(&self, y: &[f64]) -> Vec<f64> {
+        let nd = self.n_dense();
+        if self.parallel() {
+            (0..nd).into_par_iter().map(|k| dot(self.dense_col(k), y)).collect()
+        } else {
+            (0..nd).map(|k| dot(self.dense_col(k), y)).collect()
+        }
+    }
+
+    /// `out += A_u w`, by blocks of rows so threads write disjoint parts.
+    pub fn dense_combine(&self, w: &[f64], out: &mut [f64]) {
+        let m = self.m;
+        let block = |(b, chunk): (usize, &mut [f64])| {
+            let r0 = b * ROW_BLOCK;
+            for (k, wk) in w.iter().enumerate().filter(|(_, wk)| **wk != 0.0) {
+                let col = &self.dense[k * m + r0..k * m + r0 + chunk.len()];
+                chunk.iter_mut().zip(col).for_each(|(o, d)| *o += wk * d);
+            }
+        };
+        if self.parallel() {
+            out.par_chunks_mut(ROW_BLOCK).enumerate().for_each(block);
+        } else {
+            out.chunks_mut(ROW_BLOCK).enumerate().for_each(block);
+        }
     }
 
     /// The original variables from standard-form values.
