@@ -21,6 +21,8 @@ use super::ipm::SOLVE_TOL;
 use super::stdform::{Col, StdForm};
 use crate::error::{Error, Result};
 
+/// Multiply-adds of a factorization below which it runs on one thread.
+const PAR_WORK: f64 = 1.5e8;
 /// Most refinement steps per solve.
 const REFINE: usize = 8;
 
@@ -43,7 +45,10 @@ impl<'a> Normal<'a> {
             }
         });
         let woodbury = covered.iter().all(|&c| c) && sf.n_dense() < sf.m;
-        let par = if threads > 1 { Par::rayon(threads) } else { Par::Seq };
+        // Thread hand-offs cost more than they save on small factorizations.
+        let (m, nd) = (sf.m as f64, sf.n_dense() as f64);
+        let work = if woodbury { nd * nd * m } else { m * m * nd.max(m) };
+        let par = if threads > 1 && work >= PAR_WORK { Par::rayon(threads) } else { Par::Seq };
         Self { sf, woodbury, par, delta: vec![0.0; sf.m], theta_d: vec![0.0; sf.n_dense()], chol: Mat::new() }
     }
 

@@ -54,7 +54,7 @@ pub(crate) struct StdForm {
 /// Rows per parallel block of [`StdForm::dense_combine`].
 const ROW_BLOCK: usize = 256;
 /// Dense storage below this many values is multiplied sequentially.
-const PAR_MIN: usize = 1 << 16;
+const PAR_MIN: usize = 1 << 20;
 
 /// Columns under construction: cost, upper bound, storage.
 #[derive(Default)]

@@ -65,10 +65,14 @@ fn small_optimum_with_upper_bounds() {
     // max x + 2y, x + y ≤ 4, 0 ≤ x, y ≤ 3  →  x = 1, y = 3.
     let lp = Lp::new(&[-1.0, -2.0], &[1.0, 1.0], &[4.0]).bounds(&[0.0, 0.0], &[3.0, 3.0]);
     lp.check(LpStatus::Optimal, -7.0);
-    let s = lp.solve(Method::Simplex);
-    assert_eq!(s.x, vec![1.0, 3.0]);
-    assert_eq!(s.active_bounds, vec![0, 1]);
-    assert_eq!(s.active_ub, vec![true]);
+    for method in [Method::Simplex, Method::Ipm] {
+        // The interior point ends on the same vertex through crossover.
+        let s = lp.solve(method);
+        assert_eq!(s.method, method);
+        assert!((s.x[0] - 1.0).abs() < 1e-12 && s.x[1] == 3.0, "{:?}", s.x);
+        assert_eq!(s.active_bounds, vec![0, 1]);
+        assert_eq!(s.active_ub, vec![true]);
+    }
 }
 
 #[test]
