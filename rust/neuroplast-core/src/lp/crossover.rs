@@ -13,7 +13,6 @@
 use faer::linalg::solvers::{PartialPivLu, Solve};
 use faer::Mat;
 
-use super::ipm::IpmOut;
 use super::stdform::{Col, StdForm};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,15 +27,17 @@ const TOL: f64 = 1e-9;
 /// Smallest relative pivot of an accepted basis.
 const PIVOT_TOL: f64 = 1e-11;
 
-/// The standard-form point to report: the optimal vertex if crossover succeeds, else the
-/// interior-point point.
-pub(crate) fn finish(sf: &StdForm, out: &IpmOut) -> Vec<f64> {
-    vertex(sf, out).unwrap_or_else(|| out.x.clone())
+/// An interior-point iterate: primal values and the duals of the lower and upper bounds.
+#[derive(Clone, Copy)]
+pub(crate) struct Iterate<'a> {
+    pub x: &'a [f64],
+    pub z: &'a [f64],
+    pub v: &'a [f64],
 }
 
 /// Sides of all columns, with at most one basic column per stored dense column and per row
 /// among singletons (the others of a group are dependent and sit at their lower bound).
-fn classify(sf: &StdForm, out: &IpmOut) -> Vec<Side> {
+fn classify(sf: &StdForm, out: Iterate<'_>) -> Vec<Side> {
     let mut side: Vec<Side> = (0..sf.n())
         .map(|j| {
             let (x, u) = (out.x[j], sf.upper[j]);
@@ -76,7 +77,8 @@ fn value(a: &Mat<f64>, i: usize) -> f64 {
     a[(i, 0)]
 }
 
-fn vertex(sf: &StdForm, out: &IpmOut) -> Option<Vec<f64>> {
+/// The optimal vertex that `out` identifies, if any (see the module documentation).
+pub(crate) fn vertex(sf: &StdForm, out: Iterate<'_>) -> Option<Vec<f64>> {
     let (m, n) = (sf.m, sf.n());
     let side = classify(sf, out);
     let mut x: Vec<f64> = (0..n).map(|j| if side[j] == Side::Upper { sf.upper[j] } else { 0.0 }).collect();

@@ -6,7 +6,10 @@
 //! `Θ = (X⁻¹Z + W⁻¹V)⁻¹`, solved by [`Normal`]. The method stops at relative primal and dual
 //! residuals and gap below `TOL`; diverging iterates (a sign of infeasibility or
 //! unboundedness) end it early so the caller can certify the status with the simplex.
+//! From a relative accuracy of `CROSS_TOL` on, each iterate is handed to [`crossover`]; the
+//! first verified optimal vertex ends the method.
 
+use super::crossover::{self, Iterate};
 use super::normal::Normal;
 use super::problem::dot;
 use super::stdform::StdForm;
@@ -17,16 +20,16 @@ use crate::error::Result;
 const TOL: f64 = 1e-10;
 /// Iterates beyond this (relative) size are taken as divergence.
 const DIVERGE: f64 = 1e12;
+/// Relative residuals and gap from which crossover is attempted.
+const CROSS_TOL: f64 = 1e-8;
 /// Relative residual of a normal-equation solve beyond which the Woodbury form is dropped.
 pub(crate) const SOLVE_TOL: f64 = 1e-10;
 /// Fraction of the step to the boundary that is taken.
 const ETA: f64 = 0.995;
 
-/// A primal–dual point in standard form and how the method ended.
+/// The final standard-form point and how the method ended.
 pub(crate) struct IpmOut {
     pub x: Vec<f64>,
-    pub z: Vec<f64>,
-    pub v: Vec<f64>,
     pub status: LpStatus,
     pub iterations: usize,
 }
@@ -177,6 +180,7 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
     let cnorm = 1.0 + norm_inf(&sf.c);
     let unorm = 1.0 + sf.upper.iter().filter(|u| u.is_finite()).fold(0.0f64, |a, u| a.max(u.abs()));
     let mut status = LpStatus::IterationLimit;
+    let mut vertex = None;
     let mut it = 0;
     while it < max_iter {
         let res = p.residuals();
@@ -184,9 +188,20 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
         let uv: f64 = (0..n).filter(|&j| p.ub[j]).map(|j| sf.upper[j] * p.v[j]).sum();
         let dobj = dot(&sf.b, &p.y) - uv;
         let (eb, ec, eu) = (norm_inf(&res.0) / bnorm, norm_inf(&res.1) / cnorm, norm_inf(&res.2) / unorm);
-        if eb <= TOL && ec <= TOL && eu <= TOL && (pobj - dobj).abs() <= TOL * (1.0 + pobj.abs()) {
-            status = LpStatus::Optimal;
+        let parts = [eb, ec, eu, (pobj - dobj).abs() / (1.0 + pobj.abs())];
+        if parts.iter().any(|v| !v.is_finite()) {
+            status = LpStatus::Numerical;
             break;
+        }
+        let rel = parts.iter().fold(0.0f64, |a, &b| a.max(b));
+        if rel <= CROSS_TOL {
+            // Close enough to try crossover, whose result is verified on its own; this saves
+            // the last, most expensive iterations whenever the optimal basis is already clear.
+            vertex = crossover::vertex(sf, Iterate { x: &p.x, z: &p.z, v: &p.v });
+            if vertex.is_some() || rel <= TOL {
+                status = LpStatus::Optimal;
+                break;
+            }
         }
         if norm_inf(&p.x) > DIVERGE * bnorm {
             status = LpStatus::Unbounded;
@@ -217,7 +232,7 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
         p.apply(&step, (ETA * ap).min(1.0), (ETA * ad).min(1.0));
         it += 1;
     }
-    Ok(IpmOut { x: p.x, z: p.z, v: p.v, status, iterations: it })
+    Ok(IpmOut { x: vertex.unwrap_or(p.x), status, iterations: it })
 }
 
 /// Mehrotra's predictor and corrector for one iteration: factors the normal matrix (moving

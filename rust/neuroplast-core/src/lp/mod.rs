@@ -141,9 +141,7 @@ pub fn solve(p: &LpProblem<'_>, opts: &LpOptions, threads: usize) -> Result<LpSo
         Method::Ipm => {
             let out = ipm::solve(&sf, opts.max_iter.unwrap_or(200), threads)?;
             match out.status {
-                LpStatus::Optimal => {
-                    (crossover::finish(&sf, &out), LpStatus::Optimal, out.iterations, Method::Ipm)
-                }
+                LpStatus::Optimal => (out.x, LpStatus::Optimal, out.iterations, Method::Ipm),
                 // Interior-point divergence is only evidence: certify with the simplex when
                 // the explicit method was not forced, or the tableau fits.
                 status if opts.method == Method::Auto || status != LpStatus::IterationLimit => {
