@@ -34,6 +34,7 @@ pub(crate) struct Normal<'a> {
     delta: Vec<f64>,
     theta_d: Vec<f64>,
     chol: Mat<f64>,
+    scratch: Vec<f64>,
 }
 
 impl<'a> Normal<'a> {
@@ -49,7 +50,15 @@ impl<'a> Normal<'a> {
         let (m, nd) = (sf.m as f64, sf.n_dense() as f64);
         let work = if woodbury { nd * nd * m } else { m * m * nd.max(m) };
         let par = if threads > 1 && work >= PAR_WORK { Par::rayon(threads) } else { Par::Seq };
-        Self { sf, woodbury, par, delta: vec![0.0; sf.m], theta_d: vec![0.0; sf.n_dense()], chol: Mat::new() }
+        Self {
+            sf,
+            woodbury,
+            par,
+            delta: vec![0.0; sf.m],
+            theta_d: vec![0.0; sf.n_dense()],
+            chol: Mat::new(),
+            scratch: Vec::new(),
+        }
     }
 
     /// Whether the Woodbury form is in use.
@@ -77,7 +86,10 @@ impl<'a> Normal<'a> {
         let (m, nd) = (sf.m, sf.n_dense());
         // S holds the scaled dense columns as rows; the factored matrix is S Sᵀ (Woodbury)
         // or Sᵀ S, plus a diagonal.
-        let mut s = sf.dense.clone();
+        // Buffers persist across iterations: fresh multi-megabyte allocations cost page faults.
+        let mut s = std::mem::take(&mut self.scratch);
+        s.clear();
+        s.extend_from_slice(&sf.dense);
         let diag: Vec<f64> = if self.woodbury {
             let scale: Vec<f64> = self.delta.iter().map(|d| d.sqrt().recip()).collect();
             s.chunks_mut(m.max(1)).for_each(|r| r.iter_mut().zip(&scale).for_each(|(a, w)| *a *= w));
@@ -88,9 +100,12 @@ impl<'a> Normal<'a> {
                 .for_each(|(r, t)| r.iter_mut().for_each(|a| *a *= t.sqrt()));
             self.delta.clone()
         };
-        let s = MatRef::from_row_major_slice(&s, nd, m);
-        let (op, dim) = if self.woodbury { (s, nd) } else { (s.transpose(), m) };
-        let mut g = Mat::<f64>::zeros(dim, dim);
+        let sm = MatRef::from_row_major_slice(&s, nd, m);
+        let (op, dim) = if self.woodbury { (sm, nd) } else { (sm.transpose(), m) };
+        let mut g = std::mem::take(&mut self.chol);
+        if g.nrows() != dim || nd == 0 {
+            g = Mat::zeros(dim, dim);
+        }
         if nd > 0 {
             let (l, r) = (BlockStructure::Rectangular, BlockStructure::Rectangular);
             matmul(
@@ -120,6 +135,7 @@ impl<'a> Normal<'a> {
         cholesky_in_place(g.as_mut(), regul, self.par, MemStack::new(&mut mem), Default::default())
             .map_err(|e| Error::Numerical(format!("normal-equation factorization failed: {e}")))?;
         self.chol = g;
+        self.scratch = s;
         Ok(())
     }
 
