@@ -8,12 +8,20 @@
 //! partial-pivoting LU when primal degeneracy leaves more such rows than columns (the extra
 //! rows get a degenerate singleton at zero). The basis is accepted only if its primal values
 //! lie within their bounds and its duals price every nonbasic column correctly, which makes
-//! it optimal; otherwise the verified interior-point point is kept.
+//! it optimal.
+//!
+//! When the optimum is not unique the interior point converges to the middle of the optimal
+//! face, which names no basis. [`polish`] then fixes the columns the iterate puts clearly at
+//! a bound and solves the remaining (small) LP with the simplex; its vertex is kept if its
+//! objective is no worse than the interior-point one (which is optimal to `TOL`). Otherwise
+//! the verified interior-point point is reported.
 
 use faer::linalg::solvers::{PartialPivLu, Solve};
 use faer::Mat;
 
+use super::simplex::simplex;
 use super::stdform::{Col, StdForm};
+use super::LpStatus;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Side {
@@ -24,6 +32,8 @@ enum Side {
 
 /// Relative tolerance of the primal and dual checks of the basis.
 const TOL: f64 = 1e-9;
+/// Largest restricted LP (rows × columns) that [`polish`] hands to the dense simplex.
+const POLISH_CELLS: usize = 4_000_000;
 /// Smallest relative pivot of an accepted basis.
 const PIVOT_TOL: f64 = 1e-11;
 
@@ -165,4 +175,32 @@ pub(crate) fn vertex(sf: &StdForm, out: Iterate<'_>) -> Option<Vec<f64>> {
         Side::Basic => true,
     });
     priced.then_some(x)
+}
+
+/// A vertex of the optimal face from the simplex on the columns the iterate leaves off
+/// their bounds (all singletons kept, so the crash basis covers most rows).
+pub(crate) fn polish(sf: &StdForm, out: Iterate<'_>) -> Option<Vec<f64>> {
+    let n = sf.n();
+    let at_upper = |j: usize| sf.upper[j].is_finite() && sf.upper[j] - out.x[j] < out.x[j];
+    let keep: Vec<bool> = (0..n)
+        .map(|j| {
+            let gap = if at_upper(j) { sf.upper[j] - out.x[j] } else { out.x[j] };
+            let dual = if at_upper(j) { out.v[j] } else { out.z[j] };
+            matches!(sf.cols[j], Col::Single { .. }) || gap >= 1e-3 * dual
+        })
+        .collect();
+    let fixed: Vec<f64> = (0..n).map(|j| if at_upper(j) { sf.upper[j] } else { 0.0 }).collect();
+    let kept = keep.iter().filter(|&&k| k).count();
+    if sf.m.saturating_mul(kept + sf.m) > POLISH_CELLS {
+        return None;
+    }
+    let sub = simplex(&sf.restrict(&keep, &fixed), 50 * (sf.m + kept)).ok()?;
+    if sub.status != LpStatus::Optimal {
+        return None;
+    }
+    let mut x = fixed;
+    let mut it = sub.x.into_iter();
+    (0..n).filter(|&j| keep[j]).for_each(|j| x[j] = it.next().unwrap_or(0.0));
+    let obj = |v: &[f64]| v.iter().zip(&sf.c).map(|(a, c)| a * c).sum::<f64>();
+    (obj(&x) <= obj(out.x) + TOL * (1.0 + obj(out.x).abs())).then_some(x)
 }

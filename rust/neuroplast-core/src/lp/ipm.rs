@@ -232,6 +232,9 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
         p.apply(&step, (ETA * ap).min(1.0), (ETA * ad).min(1.0));
         it += 1;
     }
+    if status == LpStatus::Optimal && vertex.is_none() {
+        vertex = crossover::polish(sf, Iterate { x: &p.x, z: &p.z, v: &p.v });
+    }
     Ok(IpmOut { x: vertex.unwrap_or(p.x), status, iterations: it })
 }
 

@@ -102,7 +102,7 @@ impl<'a> Normal<'a> {
         };
         let sm = MatRef::from_row_major_slice(&s, nd, m);
         let (op, dim) = if self.woodbury { (sm, nd) } else { (sm.transpose(), m) };
-        let mut g = std::mem::take(&mut self.chol);
+        let mut g = std::mem::replace(&mut self.chol, Mat::new());
         if g.nrows() != dim || nd == 0 {
             g = Mat::zeros(dim, dim);
         }

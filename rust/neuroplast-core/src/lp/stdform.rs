@@ -234,6 +234,31 @@ impl StdForm {
         }
     }
 
+    /// The LP over the columns with `keep[j]`, the others fixed at `fixed[j]` (their
+    /// contribution moved to the right-hand side). It cannot recover original variables.
+    pub fn restrict(&self, keep: &[bool], fixed: &[f64]) -> StdForm {
+        let mut b = self.b.clone();
+        let mut out = Columns::default();
+        for j in 0..self.n() {
+            if keep[j] {
+                out.push(self.c[j], self.upper[j], self.cols[j]);
+            } else if fixed[j] != 0.0 {
+                self.add_col(j, -fixed[j], &mut b);
+            }
+        }
+        let (c, upper, cols) = (out.c, out.upper, out.cols);
+        StdForm {
+            m: self.m,
+            b,
+            c,
+            upper,
+            cols,
+            dense: self.dense.clone(),
+            vars: Vec::new(),
+            threads: self.threads,
+        }
+    }
+
     /// The original variables from standard-form values.
     pub fn recover(&self, xs: &[f64]) -> Vec<f64> {
         self.vars
