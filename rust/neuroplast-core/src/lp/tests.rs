@@ -172,3 +172,15 @@ fn perceptron_lp_methods_agree() {
         assert!((s.fun - i.fun).abs() <= 1e-8 * (1.0 + s.fun.abs()), "{} vs {}", s.fun, i.fun);
     }
 }
+
+#[test]
+fn interior_point_ends_on_a_vertex_of_a_non_unique_optimum() {
+    // Every point of x0 + x1 = 1, x ≥ 0 is optimal; the interior point converges to its
+    // middle and crossover must still return a vertex.
+    let lp = Lp::new(&[1.0, 1.0, 0.0], &[-1.0, -1.0, 0.0], &[-1.0]).bounds(&[0.0; 3], &[INF, INF, 2.0]);
+    let s = lp.solve(Method::Ipm);
+    assert_eq!((s.status, s.method), (LpStatus::Optimal, Method::Ipm));
+    assert!((s.fun - 1.0).abs() < 1e-12);
+    assert!(s.x[0] == 0.0 || s.x[1] == 0.0, "{:?}", s.x);
+    assert!(s.x[2] == 0.0 || s.x[2] == 2.0, "{:?}", s.x);
+}
