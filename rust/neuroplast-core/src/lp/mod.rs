@@ -7,7 +7,7 @@
 //! structure of LPs built from data ([`normal`]): singleton columns (slack, surplus,
 //! artificial variables) enter as a diagonal, sign-duplicated column pairs are merged, and the
 //! smaller of the row-space and column-space (Woodbury) systems is factored. An IPM solution
-//! is finished by [`crossover`] to a basic solution where possible. Every returned point is
+//! is finished by [`crossover`] to a basic solution (a vertex) where possible. Every returned point is
 //! checked against the original constraints ([`verify`]); one that fails is reported with
 //! [`LpStatus::Numerical`] rather than as optimal.
 
@@ -114,7 +114,7 @@ pub struct LpSolution {
     pub slack: Vec<f64>,
     /// `b_eq - A_eq x` (≈ 0 when feasible).
     pub con: Vec<f64>,
-    /// Per variable: -1 at its lower bound, +1 at its upper bound (both for fixed), else 0.
+    /// Per variable: -1 at its lower bound (also when fixed), +1 at its upper bound, else 0.
     pub active_bounds: Vec<i8>,
     /// Per inequality row: whether it holds with equality.
     pub active_ub: Vec<bool>,
@@ -142,8 +142,9 @@ pub fn solve(p: &LpProblem<'_>, opts: &LpOptions, threads: usize) -> Result<LpSo
             let out = ipm::solve(&sf, opts.max_iter.unwrap_or(200), threads)?;
             match out.status {
                 LpStatus::Optimal => (out.x, LpStatus::Optimal, out.iterations, Method::Ipm),
-                // Interior-point divergence is only evidence: certify with the simplex when
-                // the explicit method was not forced, or the tableau fits.
+                // Interior-point divergence or breakdown is only evidence: the simplex decides
+                // (if its tableau fits), except when a forced interior point merely ran out
+                // of iterations.
                 status if opts.method == Method::Auto || status != LpStatus::IterationLimit => {
                     match simplex::simplex(&sf, opts.max_iter.unwrap_or(usize::MAX)) {
                         Ok(s) => (s.x, s.status, out.iterations + s.iterations, Method::Simplex),
