@@ -7,7 +7,7 @@ edits with search controllers.
 
 from __future__ import annotations
 
-from neuroplast import _core, data, morph
+from neuroplast import _core, data, lp, metrics, morph
 from neuroplast.errors import (
     ConfigError,
     DataError,
@@ -67,8 +67,10 @@ __all__ = [
     "SpecError",
     "__version__",
     "data",
-    "morph",
     "get_num_threads",
+    "lp",
+    "metrics",
+    "morph",
     "set_num_threads",
     "simd_level",
 ]

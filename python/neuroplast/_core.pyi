@@ -15,6 +15,7 @@ __all__ = [
     "fit",
     "get_num_threads",
     "gradients",
+    "linprog",
     "numerical_rank",
     "orthogonality_gap",
     "predict",
@@ -28,6 +29,7 @@ __version__: str
 
 _F32 = npt.NDArray[np.float32]
 _I64 = npt.NDArray[np.int64]
+_F64 = npt.NDArray[np.float64]
 
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
@@ -78,3 +80,14 @@ def effective_dimension_activations(h: _F32, eps: float) -> float: ...
 def effective_dimension_weights(w: _F32, bias: _F32 | None, eps: float) -> float: ...
 def orthogonality_gap(h: _F32) -> float: ...
 def removable_units(sv: npt.NDArray[np.float64], eps_abs: float, eps_rel: float) -> int: ...
+def linprog(
+    c: _F64,
+    a_ub: _F64,
+    b_ub: _F64,
+    a_eq: _F64,
+    b_eq: _F64,
+    lower: _F64,
+    upper: _F64,
+    method: str = "auto",
+    max_iter: int | None = None,
+) -> dict[str, Any]: ...

@@ -1,7 +1,9 @@
 """The ``neuroplast`` command line.
 
 ``neuroplast train --dataset digits --hidden 100 --epochs 20`` trains an MLP on a bundled data
-set with a progress bar and prints the final metrics.
+set with a progress bar and prints the final metrics. ``neuroplast optimize --controller lp
+--dataset xor`` optimizes the structure of a network and prints its size and accuracy before
+and after.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from neuroplast import data
 from neuroplast.errors import ConfigError, NeuroplastError
@@ -119,6 +122,73 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lp_controller(args: argparse.Namespace) -> dict[str, Any]:
+    from neuroplast.lp import _command
+
+    return _command.run(args)
+
+
+def _add_lp_arguments(p: argparse.ArgumentParser) -> None:
+    from neuroplast.lp import _command
+
+    _command.add_arguments(p)
+
+
+# Structure-optimization controllers: name -> (run, add its options). Each run returns a
+# JSON-compatible dict with links/units/accuracy before and after.
+_CONTROLLERS: dict[
+    str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Callable[..., None]]
+] = {"lp": (_lp_controller, _add_lp_arguments)}
+
+
+def _print_result(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    pairs = sorted({k[: -len("_before")] for k in result if k.endswith("_before")})
+    rest = {k: v for k, v in result.items() if not k.endswith(("_before", "_after"))}
+    width = max(map(len, [*pairs, *rest, "quantity"]))
+    print(f"{'quantity':<{width}}  {'before':>10}  {'after':>10}")
+    for name in pairs:
+        b, a = result[f"{name}_before"], result[f"{name}_after"]
+        fmt = ".4f" if isinstance(b, float) else "d"
+        print(f"{name:<{width}}  {b:>10{fmt}}  {a:>10{fmt}}")
+    for k, v in rest.items():
+        print(f"{k:<{width}}  {v:.4g}" if isinstance(v, float) else f"{k:<{width}}  {v}")
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    from neuroplast import set_num_threads
+
+    set_num_threads(args.threads)
+    run, _ = _CONTROLLERS[args.controller]
+    result = {"controller": args.controller, **run(args)}
+    _print_result(result, args.json)
+    return 0
+
+
+def _optimize_parser(sub: Any) -> None:
+    o = sub.add_parser(
+        "optimize", help="optimize the structure of a network and report before/after"
+    )
+    o.add_argument("--controller", choices=sorted(_CONTROLLERS), default="lp")
+    o.add_argument("--model", metavar="PATH", help="a network saved by `train --save`")
+    o.add_argument(
+        "--dataset",
+        default="xor",
+        choices=[*data.available(), "xor"],
+        help="data to optimize on; without --model a quick network is trained first "
+        "(xor: the seed's demo with 10 random hidden units)",
+    )
+    o.add_argument("--seed", type=int, default=0)
+    o.add_argument("--threads", type=int, default=2)
+    o.add_argument("--save", metavar="PATH", help="write the optimized network to PATH")
+    o.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    for _, add in _CONTROLLERS.values():
+        add(o)
+    o.set_defaults(func=_optimize)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="neuroplast", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -162,6 +232,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
+    _optimize_parser(sub)
     return p
 
 

@@ -3,6 +3,7 @@
 use neuroplast_core::engine::{EpochRecord, Evaluation};
 use neuroplast_core::kernels::loss::Targets;
 use neuroplast_core::kernels::optim::Optimizer;
+use neuroplast_core::lp::LpSolution;
 use neuroplast_core::Error;
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -20,6 +21,10 @@ pub type Values<'py> = Option<Matrix<'py>>;
 pub type Params<'py> = Vec<PyReadonlyArray1<'py, f32>>;
 /// One optional flat mask per node.
 pub type MaskArgs<'py> = Vec<Option<PyReadonlyArray1<'py, f32>>>;
+/// A float64 vector argument (LP data), C-contiguous.
+pub type F64Vector<'py> = PyReadonlyArray1<'py, f64>;
+/// A float64 row-major matrix argument (LP constraints), C-contiguous.
+pub type F64Matrix<'py> = PyReadonlyArray2<'py, f64>;
 /// A float32 array handed back to Python.
 pub type ArrayOut<'py> = Bound<'py, PyArray1<f32>>;
 
@@ -146,4 +151,21 @@ pub fn matrix_dims<'a, T: numpy::Element>(
 /// An owned float64 vector back to a numpy array (no copy).
 pub fn vec64_out(py: Python<'_>, v: Vec<f64>) -> ArrayOut64<'_> {
     PyArray1::from_vec(py, v)
+}
+
+/// An LP solution as a dict of numpy arrays and scalars (`x`, `fun`, `status`, `nit`,
+/// `slack`, `con`, `active_bounds`, `active_ub`, `method`).
+pub fn lp_solution(py: Python<'_>, s: LpSolution) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("x", PyArray1::from_vec(py, s.x))?;
+    d.set_item("fun", s.fun)?;
+    d.set_item("status", s.status as i32)?;
+    d.set_item("message", s.status.message())?;
+    d.set_item("nit", s.iterations)?;
+    d.set_item("slack", PyArray1::from_vec(py, s.slack))?;
+    d.set_item("con", PyArray1::from_vec(py, s.con))?;
+    d.set_item("active_bounds", PyArray1::from_vec(py, s.active_bounds))?;
+    d.set_item("active_ub", PyArray1::from_vec(py, s.active_ub))?;
+    d.set_item("method", s.method.name())?;
+    Ok(d)
 }

@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod convert;
 mod engine;
 mod errors;
+mod lp;
 mod metrics;
 mod threads;
 
@@ -26,5 +27,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(metrics::effective_dimension_weights, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::orthogonality_gap, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::removable_units, m)?)?;
+    m.add_function(wrap_pyfunction!(lp::linprog, m)?)?;
     Ok(())
 }

@@ -1,0 +1,188 @@
+"""``linprog``: SciPy-compatible linear programming on the Rust core's solvers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast import _core
+from neuroplast._arrays import _numeric
+from neuroplast.errors import ConfigError, DataError, ShapeError
+
+__all__ = ["LinprogResult", "linprog"]
+
+_F64 = npt.NDArray[np.float64]
+_METHODS = ("auto", "simplex", "ipm")
+_Bound = tuple[float | None, float | None]
+
+
+@dataclass(frozen=True)
+class LinprogResult:
+    """The outcome of :func:`linprog`, laid out like SciPy's ``OptimizeResult``.
+
+    Attributes:
+        x: The solution (``None`` when the problem is infeasible or unbounded, as in SciPy).
+        fun: ``c @ x`` (``None`` with ``x``).
+        status: SciPy's code: 0 optimal, 1 iteration limit, 2 infeasible, 3 unbounded,
+            4 numerical difficulties (no verified solution).
+        success: ``status == 0``.
+        message: A one-line description of the status.
+        nit: Simplex pivots plus interior-point iterations.
+        slack: ``b_ub - A_ub @ x``.
+        con: ``b_eq - A_eq @ x``.
+        active_bounds: Per variable, -1 at its lower bound, +1 at its upper bound, else 0.
+        active_ub: Per inequality row, whether it holds with equality.
+        method: The algorithm that produced ``x`` (``"simplex"`` or ``"ipm"``).
+    """
+
+    x: _F64 | None
+    fun: float | None
+    status: int
+    success: bool
+    message: str
+    nit: int
+    slack: _F64 | None
+    con: _F64 | None
+    active_bounds: npt.NDArray[np.int8] | None
+    active_ub: npt.NDArray[np.bool_] | None
+    method: str
+
+    def __getitem__(self, key: str) -> Any:
+        """Item access like SciPy's ``OptimizeResult`` (``res["x"]``)."""
+        if key not in {f.name for f in fields(self)}:
+            raise KeyError(key)
+        return getattr(self, key)
+
+
+def _array(a: Any, name: str, ndim: int) -> _F64:
+    arr = _numeric(a, name)
+    if arr.ndim != ndim:
+        raise ShapeError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _constraints(a: Any, b: Any, n: int, name: str) -> tuple[_F64, _F64]:
+    if a is None and b is None:
+        return np.zeros((0, n)), np.zeros(0)
+    if a is None or b is None:
+        raise ShapeError(f"A_{name} and b_{name} must be given together")
+    am, bv = _array(a, f"A_{name}", 2), _array(b, f"b_{name}", 1)
+    if am.shape != (bv.shape[0], n):
+        raise ShapeError(f"A_{name} has shape {am.shape}; expected ({bv.shape[0]}, {n})")
+    return am, bv
+
+
+def _bound_value(v: Any, default: float) -> float:
+    if v is None:
+        return default
+    try:
+        value = float(v)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"invalid bound {v!r}") from exc
+    if np.isnan(value):
+        raise ConfigError("bounds must not be NaN")
+    return value
+
+
+def _bounds(bounds: _Bound | Sequence[_Bound] | None, n: int) -> tuple[_F64, _F64]:
+    if bounds is None:
+        return np.zeros(n), np.full(n, np.inf)
+    pairs: list[Any] = list(bounds) if not isinstance(bounds, np.ndarray) else bounds.tolist()
+    if len(pairs) == 2 and not any(isinstance(p, (Sequence, np.ndarray)) for p in pairs):
+        pairs = [pairs] * n
+    if len(pairs) != n or any(
+        not isinstance(p, (Sequence, np.ndarray)) or len(p) != 2 for p in pairs
+    ):
+        raise ConfigError(f"bounds must be one (low, high) pair or {n} of them")
+    lower = np.array([_bound_value(p[0], -np.inf) for p in pairs], dtype=np.float64)
+    upper = np.array([_bound_value(p[1], np.inf) for p in pairs], dtype=np.float64)
+    if np.any(lower == np.inf) or np.any(upper == -np.inf):
+        raise ConfigError("a lower bound of +inf or an upper bound of -inf is not allowed")
+    return lower, upper
+
+
+def linprog(
+    c: Any,
+    A_ub: Any = None,
+    b_ub: Any = None,
+    A_eq: Any = None,
+    b_eq: Any = None,
+    bounds: _Bound | Sequence[_Bound] | None = (0, None),
+    method: str = "auto",
+    *,
+    options: dict[str, Any] | None = None,
+) -> LinprogResult:
+    """Minimizes ``c @ x`` subject to ``A_ub @ x <= b_ub``, ``A_eq @ x == b_eq`` and bounds.
+
+    The semantics follow ``scipy.optimize.linprog``: ``bounds`` is one ``(low, high)`` pair
+    for every variable or one pair per variable, ``None`` meaning unbounded on that side
+    (the default keeps ``x >= 0``); a crossed pair ``low > high`` makes the problem
+    infeasible. ``method="simplex"`` runs a two-phase bounded-variable primal simplex,
+    ``"ipm"`` a Mehrotra interior-point method that exploits the structure of LPs built from
+    data (singleton slack/artificial columns, ``x, -x`` column pairs) followed by crossover,
+    and ``"auto"`` picks by size (falling back to the simplex if the interior point fails).
+    Every reported optimum is checked for feasibility; one that fails is status 4.
+
+    Args:
+        c: Objective coefficients, shape ``(n,)``.
+        A_ub: Inequality matrix ``(m_ub, n)``, or ``None``.
+        b_ub: Inequality right-hand side ``(m_ub,)``, or ``None``.
+        A_eq: Equality matrix ``(m_eq, n)``, or ``None``.
+        b_eq: Equality right-hand side ``(m_eq,)``, or ``None``.
+        bounds: ``(low, high)`` for all variables, or a sequence of ``n`` such pairs.
+        method: ``"auto"``, ``"simplex"`` or ``"ipm"``.
+        options: ``{"maxiter": int}`` limits simplex pivots / interior-point iterations.
+
+    Returns:
+        A :class:`LinprogResult`.
+
+    Raises:
+        ShapeError: Inconsistent array shapes.
+        DataError: NaN or infinite values in ``c``, the matrices or right-hand sides.
+        ConfigError: Unknown method or option, or malformed bounds.
+
+    Example:
+        >>> from neuroplast.lp import linprog
+        >>> res = linprog([-1, -2], A_ub=[[1, 1]], b_ub=[4], bounds=(0, 3))
+        >>> res.status, round(res.fun, 6), res.x.tolist()
+        (0, -7.0, [1.0, 3.0])
+    """
+    if method not in _METHODS:
+        raise ConfigError(f"unknown method {method!r}; expected one of {_METHODS}")
+    opts = dict(options or {})
+    maxiter = opts.pop("maxiter", None)
+    if opts:
+        raise ConfigError(f"unknown options {sorted(opts)}; only 'maxiter' is supported")
+    if maxiter is not None and (
+        isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 0
+    ):
+        raise ConfigError(f"maxiter must be a non-negative int, got {maxiter!r}")
+    max_iter = None if maxiter is None else int(maxiter)
+    cv = _array(c, "c", 1)
+    n = cv.shape[0]
+    a_ub, bu = _constraints(A_ub, b_ub, n, "ub")
+    a_eq, be = _constraints(A_eq, b_eq, n, "eq")
+    lower, upper = _bounds(bounds, n)
+    for name, arr in (("c", cv), ("A_ub", a_ub), ("b_ub", bu), ("A_eq", a_eq), ("b_eq", be)):
+        if not np.all(np.isfinite(arr)):
+            raise DataError(f"{name} must not contain NaN or infinite values")
+    out = _core.linprog(cv, a_ub, bu, a_eq, be, lower, upper, method, max_iter)
+    status = int(out["status"])
+    solved = status in (0, 1, 4)
+    return LinprogResult(
+        x=out["x"] if solved else None,
+        fun=float(out["fun"]) if solved else None,
+        status=status,
+        success=status == 0,
+        message=str(out["message"]),
+        nit=int(out["nit"]),
+        slack=out["slack"] if solved else None,
+        con=out["con"] if solved else None,
+        active_bounds=out["active_bounds"] if solved else None,
+        active_ub=out["active_ub"] if solved else None,
+        method=str(out["method"]),
+    )
