@@ -224,8 +224,16 @@ def test_network_validation_and_conversion() -> None:
         PerceptronDAG(np.ones((2, 1)), np.eye(2), np.zeros(2), (1,))
     lin = PerceptronNetwork([np.ones((3, 2)), np.ones((1, 3))], [np.zeros(3), np.ones(1)], "linear")
     np.testing.assert_allclose(lin.to_network().forward(X_AND), lin.predict(X_AND), atol=1e-5)
+    # Limits (-1, 1): the engine's sign/saturation activations reproduce the network exactly.
+    X, Y, xor_net = xor_example()
+    engine = xor_net.to_network()
+    assert {n.activation for n in engine.spec.nodes} == {"sign"}
+    np.testing.assert_array_equal(engine.forward(X), xor_net.predict(X))
+    pruned = prune_hidden_lp(xor_net, X, Y).network
+    np.testing.assert_array_equal(pruned.to_network().forward(X), Y)
+    other = PerceptronNetwork(xor_net.weights, xor_net.biases, "sign", (0.0, 1.0))
     with pytest.raises(ConfigError):
-        xor_example()[2].to_network()
+        other.to_network()
     with pytest.raises(SpecError):
         PerceptronNetwork.from_network(Network.init(Spec.mlp(2, [], 1, bias=False)))
 

@@ -170,24 +170,28 @@ class PerceptronNetwork:
         )
 
     def to_network(self, loss: str = "mse") -> Network:
-        """The same weights as a neuroplast :class:`~neuroplast.Network` (identity layers).
+        """The same network as a neuroplast :class:`~neuroplast.Network`.
 
-        Exact only where the engine can represent the nonlinearity: for ``"linear"`` networks
-        the outputs agree; for a one-layer saturation/sign network ``forward`` returns the
-        pre-activation ``z`` and the caller applies :func:`saturate`. Deeper saturated networks
-        have no engine equivalent yet.
+        With the limits ``(-1, 1)`` every layer uses the engine's ``"saturation"`` or
+        ``"sign"`` activation (or ``"identity"`` for linear networks), so ``predict`` of both
+        agree exactly. With other limits only linear networks and one-layer networks convert:
+        the layers are ``"identity"`` and, for a one-layer saturated network, ``forward``
+        returns the pre-activation ``z`` for the caller to pass through :func:`saturate`.
 
         Raises:
-            ConfigError: The network has hidden saturation/sign layers.
+            ConfigError: Hidden saturation/sign layers with limits other than ``(-1, 1)``.
         """
-        if self.activation != "linear" and len(self.weights) > 1:
+        native = self.activation != "linear" and tuple(self.limits) == (-1.0, 1.0)
+        if self.activation != "linear" and not native and len(self.weights) > 1:
             raise ConfigError(
-                "hidden saturation/sign layers have no engine activation; "
+                f"hidden {self.activation} layers with limits {self.limits} have no engine "
+                "activation (the engine's saturation and sign use the limits (-1, 1)); "
                 "use PerceptronNetwork.predict"
             )
+        act = self.activation if native else "identity"
         names = [f"dense_{k}" for k in range(len(self.weights) - 1)] + ["output"]
         nodes = tuple(
-            Dense(name, prev, int(w.shape[0]), "identity")
+            Dense(name, prev, int(w.shape[0]), act)
             for name, prev, w in zip(names, ["input", *names[:-1]], self.weights, strict=True)
         )
         params: dict[str, F64] = {}
