@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from convbench.report import emit
 from mlpbench.environment import (
     blas_info,
     blas_limits,
@@ -325,11 +326,7 @@ def main() -> None:
     )
     for run in runs:
         print(f"{run['threads']} thread(s): one-step errors {run['step_errors']}")
-    print(table(runs))
-    print("\n".join(targets(runs)))
-    if args.out:
-        args.out.write_text(json.dumps({"environment": env, "runs": runs}, indent=1))
-        print(f"wrote {args.out}")
+    emit(env, runs, [table(runs), *targets(runs)], args.out)
 
 
 if __name__ == "__main__":

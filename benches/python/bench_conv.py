@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from convbench.report import table, targets
+from convbench.report import emit, table, targets
 from mlpbench.environment import record_end, record_environment, torch_available
 from mlpbench.timing import cpu_busy_fraction, wait_quiet
 
@@ -81,11 +81,7 @@ def main() -> None:
         f"torch: {torch_version or 'not installed'}; OPENBLAS_CORETYPE="
         f"{os.environ.get('OPENBLAS_CORETYPE')}; neuroplast simd {npl.simd_level()}"
     )
-    print(table(runs))
-    print("\n".join(targets(runs)))
-    if args.out:
-        args.out.write_text(json.dumps({"environment": env, "runs": runs}, indent=1))
-        print(f"wrote {args.out}")
+    emit(env, runs, [table(runs), *targets(runs)], args.out)
 
 
 if __name__ == "__main__":

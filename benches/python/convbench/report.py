@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 TARGET_VS_NUMPY = 5.0
@@ -45,3 +47,13 @@ def targets(runs: list[dict[str, Any]]) -> list[str]:
                         f"{label} {ratio:.2f}x (target >= {goal:g}x: {verdict})"
                     )
     return out
+
+
+def emit(
+    env: dict[str, Any], runs: list[dict[str, Any]], lines: list[str], out: Path | None
+) -> None:
+    """Prints the report lines (table, then target verdicts) and writes the JSON record."""
+    print("\n".join(lines))
+    if out:
+        out.write_text(json.dumps({"environment": env, "runs": runs}, indent=1))
+        print(f"wrote {out}")
