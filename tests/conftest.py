@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import settings
 
 import neuroplast
+
+# The suite is reproducible by default: hypothesis draws the same examples on every run (CI
+# included). Set HYPOTHESIS_PROFILE=explore for fresh random examples on each run.
+settings.register_profile("reproducible", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
