@@ -204,3 +204,14 @@ def test_error_messages_name_the_node() -> None:
     with pytest.raises(SpecError) as info:
         _image(Conv2d("my_conv", "input", 2, 9))
     assert "my_conv" in str(info.value)
+
+
+def test_convolution_whose_sizes_overflow_is_refused() -> None:
+    # A huge padding lets a huge kernel "fit"; its weight count overflows 64 bits.
+    nodes = (
+        Conv2d("c", "input", 2**31, (2**40, 1), padding=(2**40, 0)),
+        GlobalAvgPool("g", "c"),
+        Dense("o", "g", 2, "identity"),
+    )
+    with pytest.raises(SpecError, match="too large"):
+        Spec((1, 1, 1), nodes, "o")

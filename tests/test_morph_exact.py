@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from neuroplast import Conv2d, Dense, InvalidMorphismError, Network, OptimizerState
+from neuroplast import Conv2d, Dense, InvalidMorphismError, Network
 from neuroplast.morph import narrow, widen
 from neuroplast.testing import assert_bitwise_equal
 from neuroplast.testing.morph import (
@@ -16,22 +16,11 @@ from neuroplast.testing.morph import (
     edit_problems,
     editable_layers,
     morph_specs,
+    random_optimizer_state,
 )
 from neuroplast.testing.strategies import inputs_for, params_for, seeds
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _adam_state(net: Network, seed: int) -> OptimizerState:
-    rng = np.random.default_rng(seed)
-    slots = {
-        n: {
-            "exp_avg": rng.standard_normal(s).astype(np.float32),
-            "exp_avg_sq": rng.random(s).astype(np.float32),
-        }
-        for n, s in net.spec.param_shapes.items()
-    }
-    return OptimizerState("adam", 3, slots)
 
 
 @SETTINGS
@@ -93,7 +82,7 @@ def test_widen_then_narrow_same_units_restores_the_network(spec, seed, data) -> 
     method = data.draw(st.sampled_from(["zero_fanout", "zero_fanin", "random"]))
     n_new = data.draw(st.integers(1, 3))
     net0 = Network(spec, params_for(spec, seed))
-    net = Network(spec, net0.params, _adam_state(net0, seed))
+    net = random_optimizer_state(net0, seed)
     wide, _ = widen(net, layer, n_new, method, seed=seed)
     back, rec = narrow(wide, layer, keep=list(range(spec.widths[layer])))
     assert back.spec == spec

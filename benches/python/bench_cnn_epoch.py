@@ -28,14 +28,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from convbench.orchestrate import run_threads as run_child_process
 from convbench.report import emit
 from mlpbench.environment import (
     blas_info,
@@ -253,19 +252,12 @@ def run_child(threads: int, args: argparse.Namespace) -> None:
 
 # --------------------------------------------------------------------------- orchestrator
 def run_threads(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    env = dict(
-        os.environ, OPENBLAS_NUM_THREADS=str(n), OMP_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n)
+    extra = (
+        ["--repeats", str(args.repeats), "--numpy-batches", str(args.numpy_batches)]
+        + ["--quick"] * args.quick
+        + ["--no-torch"] * args.no_torch
     )
-    cmd = [sys.executable, __file__, "--child", str(n), "--repeats", str(args.repeats)]
-    cmd += ["--numpy-batches", str(args.numpy_batches)]
-    cmd += ["--quick"] * args.quick + ["--no-torch"] * args.no_torch
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    sys.stderr.write(proc.stderr)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        raise SystemExit(f"the {n}-thread run failed (exit {proc.returncode})")
-    result: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
-    return result
+    return run_child_process(__file__, n, extra)
 
 
 def table(runs: list[dict[str, Any]]) -> str:

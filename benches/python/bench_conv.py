@@ -18,13 +18,11 @@ targets are reported, never asserted.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
+from convbench.orchestrate import run_threads as run_child_process
 from convbench.report import emit, table, targets
 from mlpbench.environment import record_end, record_environment, torch_available
 from mlpbench.timing import cpu_busy_fraction, wait_quiet
@@ -48,18 +46,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def run_threads(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    env = dict(
-        os.environ, OPENBLAS_NUM_THREADS=str(n), OMP_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n)
-    )
-    cmd = [sys.executable, __file__, "--child", str(n)]
-    cmd += ["--quick"] * args.quick + ["--no-torch"] * args.no_torch
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    sys.stderr.write(proc.stderr)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not lines:
-        raise SystemExit(f"the {n}-thread run failed (exit {proc.returncode})")
-    result: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
-    return result
+    extra = ["--quick"] * args.quick + ["--no-torch"] * args.no_torch
+    return run_child_process(__file__, n, extra)
 
 
 def main() -> None:

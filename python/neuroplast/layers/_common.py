@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, get_args
 
 from neuroplast.errors import SpecError
 
@@ -24,16 +24,7 @@ Activation: TypeAlias = Literal[
 #: thesis's variant that lets units with zero fan-in receive gradient); ``saturation`` is
 #: ``clip(z, -1, 1)`` and ``sign`` the hard threshold (1 for z ≥ 0, else -1, derivative 0),
 #: the perceptron nonlinearities of seed 004's LP-built networks.
-ACTIVATIONS: tuple[str, ...] = (
-    "identity",
-    "relu",
-    "modified_relu",
-    "leaky_relu",
-    "sigmoid",
-    "tanh",
-    "saturation",
-    "sign",
-)
+ACTIVATIONS: tuple[str, ...] = get_args(Activation)
 
 
 def check_activation(name: str, activation: str) -> None:

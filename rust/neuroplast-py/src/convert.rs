@@ -23,6 +23,8 @@ pub type Params<'py> = Vec<PyReadonlyArray1<'py, f32>>;
 pub type MaskArgs<'py> = Vec<Option<PyReadonlyArray1<'py, f32>>>;
 /// A float64 vector argument (LP data), C-contiguous.
 pub type F64Vector<'py> = PyReadonlyArray1<'py, f64>;
+/// A read-only float32 vector from Python.
+pub type Vector<'py> = PyReadonlyArray1<'py, f32>;
 /// A float64 row-major matrix argument (LP constraints), C-contiguous.
 pub type F64Matrix<'py> = PyReadonlyArray2<'py, f64>;
 /// A float32 array handed back to Python.

@@ -1,10 +1,9 @@
 //! Bindings for the spectral metrics (`neuroplast.metrics`).
 
 use neuroplast_core::metrics;
-use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 
-use crate::convert::{self, ArrayOut64, Matrix};
+use crate::convert::{self, ArrayOut64, F64Vector, Matrix, Vector};
 use crate::errors::run;
 
 /// Singular values (float64, nonincreasing) of a float32 matrix.
@@ -35,7 +34,7 @@ pub fn effective_dimension_activations(py: Python<'_>, h: Matrix<'_>, eps: f64) 
 pub fn effective_dimension_weights(
     py: Python<'_>,
     w: Matrix<'_>,
-    bias: Option<PyReadonlyArray1<'_, f32>>,
+    bias: Option<Vector<'_>>,
     eps: f64,
 ) -> PyResult<f64> {
     let (s, units, fan_in) = convert::matrix_dims(py, &w)?;
@@ -52,12 +51,7 @@ pub fn orthogonality_gap(py: Python<'_>, h: Matrix<'_>) -> PyResult<f64> {
 
 /// Seed 001 eq. 13 on given singular values.
 #[pyfunction]
-pub fn removable_units(
-    py: Python<'_>,
-    sv: PyReadonlyArray1<'_, f64>,
-    eps_abs: f64,
-    eps_rel: f64,
-) -> PyResult<usize> {
+pub fn removable_units(py: Python<'_>, sv: F64Vector<'_>, eps_abs: f64, eps_rel: f64) -> PyResult<usize> {
     let s = convert::slice1(py, &sv)?;
     run(py, |_| metrics::removable_units(s, eps_abs, eps_rel))
 }

@@ -162,8 +162,8 @@ fn conv(w: &WireNode, input: &Shape, params: &mut Vec<ParamInfo>) -> Result<Comp
     let weight = param(params, format!("{}.weight", w.name), shape, true);
     let bias = w.bias.then(|| param(params, format!("{}.bias", w.name), vec![w.units], true));
     let out = Shape { c: w.units, h: geom.oh, w: geom.ow, spatial: true };
-    let macs = (geom.weight_len() * geom.oh * geom.ow) as u64;
-    let flops = 2 * macs + if w.bias { out.len() as u64 } else { 0 };
+    let macs = (geom.weight_len() as u64).saturating_mul((geom.oh * geom.ow) as u64);
+    let flops = macs.saturating_mul(2).saturating_add(if w.bias { out.len() as u64 } else { 0 });
     Ok((NodeKind::Conv2d { geom, weight, bias }, out, flops))
 }
 

@@ -56,6 +56,12 @@ impl Conv2dGeom {
                 "a {kh}x{kw} kernel (dilation {dilation:?}, padding {pad:?}) does not fit a {h}x{w} input"
             ));
         };
+        // Every size the kernels compute must fit in usize (the accessors multiply unchecked).
+        let product = |f: &[usize]| f.iter().try_fold(1usize, |a, &b| a.checked_mul(b));
+        let sizes = [[c_in, h, w, 1], [c_out, oh, ow, 1], [c_out, c_in / groups, kh, kw]];
+        if sizes.iter().any(|f| product(f).is_none()) {
+            return bad(format!("a {c_in}→{c_out}-channel {kh}x{kw} convolution is too large"));
+        }
         Ok(Self { c_in, h, w, c_out, kh, kw, stride, pad, dilation, groups, oh, ow })
     }
 
