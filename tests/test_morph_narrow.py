@@ -253,16 +253,6 @@ def test_invalid_narrows() -> None:
         narrow(mlp, "dense_0", keep=2, method="svd", compensate="ridge")  # type: ignore[arg-type]
     with pytest.raises(InvalidMorphismError, match="recorded bound"):
         narrow(mlp, "dense_0", keep=2, method="svd", bound=[1.0])
-    with pytest.raises(InvalidMorphismError, match="convolution"):
-        cnn = Network.init(Spec.cnn((1, 6, 6), [2, 3], 2), seed=0)
-        narrow(
-            cnn,
-            "conv_0",
-            keep=1,
-            method="quasi_identity",
-            compensate="lstsq",
-            calibration=(np.ones((2, 1, 6, 6), np.float32), None),
-        )
 
 
 def test_exact_quasi_identity_and_svd_edits_on_random_graphs_run() -> None:
