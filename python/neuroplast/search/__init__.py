@@ -1,0 +1,50 @@
+"""Search controllers that drive the structural edits of :mod:`neuroplast.morph`.
+
+Shared infrastructure (used by every controller):
+
+* :mod:`~neuroplast.search._evaluate`: picklable candidate :class:`Job` s (start network, a path
+  of :class:`EditStep` / :class:`TrainStep`, a :class:`DataRef`), run by :func:`evaluate`
+  in-process or on any ``concurrent.futures.Executor`` with identical results.
+* :mod:`~neuroplast.search._run`: :class:`RunFolder` (history, final model, edit log, report,
+  atomic per-generation checkpoints and the resume protocol).
+* :mod:`~neuroplast.search._report`: PNG plots (metric per generation with actions marked,
+  architecture per generation).
+* :mod:`~neuroplast.search._progress`: tqdm progress bars, off with ``progress=False``.
+"""
+
+from __future__ import annotations
+
+from neuroplast.search._evaluate import (
+    DataRef,
+    EditStep,
+    Job,
+    Result,
+    Step,
+    TrainStep,
+    evaluate,
+    run_job,
+    shared_data,
+)
+from neuroplast.search._progress import Progress
+from neuroplast.search._report import layer_widths, plot_architectures, plot_history
+from neuroplast.search._run import RunFolder, atomic_write_text, rng_from_state, rng_state
+
+__all__ = [
+    "DataRef",
+    "EditStep",
+    "Job",
+    "Progress",
+    "Result",
+    "RunFolder",
+    "Step",
+    "TrainStep",
+    "atomic_write_text",
+    "evaluate",
+    "layer_widths",
+    "plot_architectures",
+    "plot_history",
+    "rng_from_state",
+    "rng_state",
+    "run_job",
+    "shared_data",
+]

