@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from neuroplast.morph.deepen import DeepenKind, deepen, output_range
 from neuroplast.morph.deps import CoupledGroup, UnitGraph, coupled_group, unit_graph
+from neuroplast.morph.importance import IMPORTANCES, Importance, unit_importances
 from neuroplast.morph.narrow import NARROW_METHODS, Keep, NarrowMethod, narrow
 from neuroplast.morph.quasi_identity import quasi_identity
 from neuroplast.morph.record import Calibration, Contract, Distortion, EditLog, EditRecord, measure
@@ -34,6 +35,8 @@ from neuroplast.network import Network
 
 __all__ = [
     "EDITS",
+    "IMPORTANCES",
+    "Importance",
     "NARROW_METHODS",
     "WIDEN_METHODS",
     "Calibration",
@@ -52,6 +55,7 @@ __all__ = [
     "narrow",
     "output_range",
     "unit_graph",
+    "unit_importances",
     "widen",
     # narrow methods, selection rules and shallow
     "SELECT_RULES",

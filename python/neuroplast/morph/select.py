@@ -23,10 +23,10 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast.layers import Flatten, Node
+from neuroplast.morph._acts import node_activations, unit_samples
 from neuroplast.morph.deps import CoupledGroup
+from neuroplast.morph.importance import importance_scores
 from neuroplast.network import Network
-from neuroplast.spec import Spec
 
 __all__ = ["SELECT_RULES", "SelectRule", "node_activations", "select_units", "unit_samples"]
 
@@ -34,36 +34,6 @@ F64 = npt.NDArray[np.float64]
 SelectRule = Literal["dormant", "cosine", "magnitude_std", "low_energy"]
 #: Selection rules accepted by ``narrow(..., select=...)``.
 SELECT_RULES: tuple[str, ...] = ("dormant", "cosine", "magnitude_std", "low_energy")
-
-
-def node_activations(net: Network, node: str, X: npt.ArrayLike) -> F64:
-    """Outputs of ``node`` on ``X``, flattened row-major to ``(n_samples, prod(shape))``."""
-    spec = net.spec
-    if node == "input":
-        arr = np.asarray(X, dtype=np.float64)
-        return arr.reshape(arr.shape[0], -1)
-    needed = {node}
-    for n in reversed(spec.nodes[: spec.node_index(node) + 1]):
-        if n.name in needed:
-            needed.update(n.inputs)
-    nodes: list[Node] = [n for n in spec.nodes if n.name in needed]
-    out = node
-    if len(spec.shapes[node]) > 1:
-        out = "_probe" + "_" * max(len(n.name) for n in spec.nodes)
-        nodes.append(Flatten(out, node))
-    sub = Spec(spec.input_shape, tuple(nodes), out, "mse")
-    params = {k: v for k, v in net.params.items() if k in sub.param_shapes}
-    return Network(sub, params).forward(X).astype(np.float64)
-
-
-def unit_samples(net: Network, node: str, X: npt.ArrayLike) -> F64:
-    """Activations of ``node`` as ``(samples, units)``: each pixel of a spatial node is a sample."""
-    a = node_activations(net, node, X)
-    shape = net.spec.shapes[node] if node != "input" else net.spec.input_shape
-    if len(shape) == 1:
-        return a
-    c = shape[0]
-    return np.moveaxis(a.reshape(a.shape[0], c, -1), 1, 2).reshape(-1, c)
 
 
 def _dormant_first(a: F64) -> tuple[list[int], list[int]]:
@@ -106,14 +76,9 @@ def select_units(
         gone = set(_cosine(acts, n_remove))
         return [u for u in range(n) if u not in gone]
     if rule == "dormant":
-        score = np.mean(np.abs(acts), axis=0)
+        score = importance_scores("mean_abs", net, group, acts)
     elif rule == "magnitude_std":
-        out = np.zeros(n)
-        for c, cols in group.consumers.items():
-            w = np.asarray(net.params[f"{c}.weight"], np.float64)
-            w = np.moveaxis(w, 1, 0).reshape(w.shape[1], -1)
-            out += np.array([np.sum(w[list(cols[u])] ** 2) for u in range(n)])
-        score = np.sqrt(out) * np.std(acts, axis=0)
+        score = importance_scores("magnitude_std", net, group, acts)
     else:  # low_energy
         _, s, vt = np.linalg.svd(acts, full_matrices=False)
         score = np.sum((s[:k, None] * vt[:k]) ** 2, axis=0)
