@@ -1,0 +1,64 @@
+"""The Surgeon (Schiessler et al. 2021): training fused with a genetic topology search.
+
+Three modules as in the paper: :mod:`~neuroplast.search.surgeon.recommend` (removable units
+from singular values, candidate ratings, selection modes), :mod:`~neuroplast.search.surgeon.modify`
+(the surgeries through :mod:`neuroplast.morph`, plus the truncated-SVD factorization) and
+:mod:`~neuroplast.search.surgeon.algorithm` (Algorithm 1, the score of eq. 16).
+
+Example:
+    >>> from neuroplast.search.surgeon import SurgeonConfig, score
+    >>> SurgeonConfig.paper().decision_every, round(score(0.6016, 0.0268, 1.0), 4)
+    (10, 0.9795)
+"""
+
+from __future__ import annotations
+
+from neuroplast.search.surgeon._train import Trainer, TrainJob, TrainOutcome
+from neuroplast.search.surgeon.algorithm import EvaluateFn, Surgeon, baseline, widths
+from neuroplast.search.surgeon.config import OPERATIONS, Operation, SelectionMode, SurgeonConfig
+from neuroplast.search.surgeon.modify import apply, factorize
+from neuroplast.search.surgeon.recommend import (
+    LayerInfo,
+    Proposal,
+    hidden_layers,
+    layer_info,
+    propose,
+    ratings,
+    select,
+)
+from neuroplast.search.surgeon.records import (
+    Branch,
+    CandidateRecord,
+    DecisionRecord,
+    SurgeonResult,
+)
+from neuroplast.search.surgeon.score import rank, score
+
+__all__ = [
+    "OPERATIONS",
+    "Branch",
+    "CandidateRecord",
+    "DecisionRecord",
+    "EvaluateFn",
+    "LayerInfo",
+    "Operation",
+    "Proposal",
+    "SelectionMode",
+    "Surgeon",
+    "SurgeonConfig",
+    "SurgeonResult",
+    "TrainJob",
+    "TrainOutcome",
+    "Trainer",
+    "apply",
+    "baseline",
+    "factorize",
+    "hidden_layers",
+    "layer_info",
+    "propose",
+    "rank",
+    "ratings",
+    "score",
+    "select",
+    "widths",
+]

@@ -1,0 +1,208 @@
+"""Records of a Surgeon run: branches, candidates, decision points, the result (JSON-able)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from neuroplast.morph import EditRecord
+from neuroplast.network import Network
+from neuroplast.search.surgeon.config import SurgeonConfig
+from neuroplast.search.surgeon.score import score
+
+__all__ = ["Branch", "CandidateRecord", "DecisionRecord", "SurgeonResult"]
+
+#: ``(epoch, hidden widths)`` of a lineage, one entry per structural change.
+Topology = tuple[tuple[float, tuple[int, ...]], ...]
+Curve = tuple[tuple[float, float], ...]
+#: ``(epoch, operation, label)`` of the structural changes of a lineage.
+Changes = tuple[tuple[float, str, str], ...]
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A network of the current population and its lineage.
+
+    Attributes:
+        id: Unique id within the run.
+        net: The network at its last decision point.
+        position: Batches of the stream its lineage has been trained on.
+        accuracy: Validation accuracy at ``position``.
+        parent: Id of the branch it was derived from.
+        label: The operation that created it.
+        parent_accuracy: The parent's accuracy before the operation.
+        parent_params: The parent's parameter count.
+        edits: Edit records of the lineage, in order.
+        curve: ``(epoch, validation accuracy)`` of the lineage.
+        topology: ``(epoch, hidden widths)`` of the lineage, one entry per change.
+        changes: ``(epoch, operation, label)`` of every non-identity operation of the lineage.
+    """
+
+    id: int
+    net: Network
+    position: int
+    accuracy: float
+    parent: int | None = None
+    label: str = "initial"
+    parent_accuracy: float = 0.0
+    parent_params: int = 0
+    edits: tuple[EditRecord, ...] = ()
+    curve: Curve = ()
+    topology: Topology = ()
+    changes: Changes = ()
+
+    def score(self) -> float:
+        """Eq. 16 against its parent (the final selection's criterion)."""
+        frac = self.net.n_params / self.parent_params if self.parent_params else 1.0
+        return score(self.accuracy, self.accuracy - self.parent_accuracy, frac)
+
+    def meta(self) -> dict[str, Any]:
+        """Everything but the network, JSON-compatible (see :meth:`from_meta`)."""
+        return {
+            "id": self.id,
+            "position": self.position,
+            "accuracy": self.accuracy,
+            "parent": self.parent,
+            "label": self.label,
+            "parent_accuracy": self.parent_accuracy,
+            "parent_params": self.parent_params,
+            "edits": [e.to_dict() for e in self.edits],
+            "curve": [list(p) for p in self.curve],
+            "topology": [[e, list(w)] for e, w in self.topology],
+            "changes": [list(c) for c in self.changes],
+        }
+
+    @classmethod
+    def from_meta(cls, d: Mapping[str, Any], net: Network) -> Branch:
+        """Inverse of :meth:`meta`."""
+        return cls(
+            int(d["id"]),
+            net,
+            int(d["position"]),
+            float(d["accuracy"]),
+            d["parent"],
+            str(d["label"]),
+            float(d["parent_accuracy"]),
+            int(d["parent_params"]),
+            tuple(EditRecord.from_dict(e) for e in d["edits"]),
+            tuple((float(a), float(b)) for a, b in d["curve"]),
+            tuple((float(e), tuple(int(x) for x in w)) for e, w in d["topology"]),
+            tuple((float(e), str(o), str(lb)) for e, o, lb in d["changes"]),
+        )
+
+
+@dataclass(frozen=True)
+class CandidateRecord:
+    """One competitor of one draw after recuperative training (the columns of Table 1)."""
+
+    attempt: int
+    branch: int
+    op: str
+    label: str
+    rating: float
+    accuracy: float
+    gain: float
+    fraction: float
+    score: float
+    n_params: int
+    random: bool
+    chosen: bool
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """What happened at one decision point.
+
+    Attributes:
+        epoch: The decision point.
+        previous_best: Best validation accuracy of the branches before the surgery.
+        candidates: Every competitor of every draw.
+        attempts: Draws made (1 + re-draws).
+        improved: Whether a draw reached ``previous_best`` at the next decision point.
+        backtracked: Whether the previous branches were trained on instead (memory).
+        branches: The branches kept: id, parent, label, widths, n_params, accuracy.
+    """
+
+    epoch: int
+    previous_best: float
+    candidates: tuple[CandidateRecord, ...]
+    attempts: int
+    improved: bool
+    backtracked: bool
+    branches: tuple[Mapping[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict (see :meth:`from_dict`)."""
+        d = asdict(self)
+        d["candidates"] = [asdict(c) for c in self.candidates]
+        d["branches"] = [dict(b) for b in self.branches]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> DecisionRecord:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            int(d["epoch"]),
+            float(d["previous_best"]),
+            tuple(CandidateRecord(**c) for c in d["candidates"]),
+            int(d["attempts"]),
+            bool(d["improved"]),
+            bool(d["backtracked"]),
+            tuple(dict(b) for b in d["branches"]),
+        )
+
+
+@dataclass(frozen=True)
+class SurgeonResult:
+    """Outcome of :meth:`~neuroplast.search.surgeon.Surgeon.run`.
+
+    Attributes:
+        network: The final best branch's network, trained for ``total_epochs``.
+        val_accuracy: Its validation accuracy.
+        n_params_initial: Parameters of the starting network.
+        n_params: Parameters of the final network.
+        epochs_trained: All training of the run (every branch and candidate), in epochs.
+        curve: Validation accuracy of the final lineage per epoch.
+        topology: ``(epoch, hidden widths)`` of the final lineage.
+        edits: Edit records of the final lineage.
+        changes: ``(epoch, operation, label)`` of the final lineage's structural changes.
+        decisions: One record per decision point.
+        config: The settings used.
+        seed: The run's seed.
+    """
+
+    network: Network
+    val_accuracy: float
+    n_params_initial: int
+    n_params: int
+    epochs_trained: float
+    curve: Curve
+    topology: Topology
+    edits: tuple[EditRecord, ...]
+    changes: Changes
+    decisions: tuple[DecisionRecord, ...]
+    config: SurgeonConfig
+    seed: int
+
+    @property
+    def param_fraction(self) -> float:
+        """``n_params / n_params_initial``."""
+        return self.n_params / self.n_params_initial
+
+    def summary(self) -> dict[str, Any]:
+        """The run's numbers and histories as a JSON-compatible dict."""
+        return {
+            "val_accuracy": self.val_accuracy,
+            "n_params_initial": self.n_params_initial,
+            "n_params": self.n_params,
+            "param_fraction": self.param_fraction,
+            "epochs_trained": self.epochs_trained,
+            "curve": [list(p) for p in self.curve],
+            "topology": [[e, list(w)] for e, w in self.topology],
+            "edits": [e.to_dict() for e in self.edits],
+            "changes": [list(c) for c in self.changes],
+            "decisions": [d.to_dict() for d in self.decisions],
+            "config": self.config.to_dict(),
+            "seed": self.seed,
+        }
