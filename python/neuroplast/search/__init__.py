@@ -10,6 +10,8 @@ Shared infrastructure (used by every controller):
 * :mod:`~neuroplast.search._report`: PNG plots (metric per generation with actions marked,
   architecture per generation).
 * :mod:`~neuroplast.search._progress`: tqdm progress bars, off with ``progress=False``.
+
+Controllers: :class:`MCTS` (seed 000, :mod:`neuroplast.search.mcts`).
 """
 
 from __future__ import annotations
@@ -28,11 +30,29 @@ from neuroplast.search._evaluate import (
 from neuroplast.search._progress import Progress
 from neuroplast.search._report import layer_widths, plot_architectures, plot_history
 from neuroplast.search._run import RunFolder, atomic_write_text, rng_from_state, rng_state
+from neuroplast.search.mcts import (
+    ACTION_KINDS,
+    MCTS,
+    Action,
+    ActionSpace,
+    Decision,
+    IllegalActionError,
+    MCTSConfig,
+    MCTSResult,
+)
 
 __all__ = [
+    "ACTION_KINDS",
+    "MCTS",
+    "Action",
+    "ActionSpace",
     "DataRef",
+    "Decision",
     "EditStep",
+    "IllegalActionError",
     "Job",
+    "MCTSConfig",
+    "MCTSResult",
     "Progress",
     "Result",
     "RunFolder",

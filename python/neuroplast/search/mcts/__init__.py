@@ -1,0 +1,40 @@
+"""MCTS structural optimization (seed 000): actions, tree, search, generations and phases.
+
+See :class:`MCTS` for the entry point, :class:`ActionSpace` for the actions and their
+legality rules and :class:`MCTSConfig` for every setting.
+"""
+
+from __future__ import annotations
+
+from neuroplast.search.mcts.actions import (
+    ACTION_KINDS,
+    Action,
+    ActionSpace,
+    IllegalActionError,
+    predict_params,
+    random_action,
+)
+from neuroplast.search.mcts.config import MCTSConfig, score
+from neuroplast.search.mcts.optimize import MCTS, MCTSResult
+from neuroplast.search.mcts.search import Decision, Searcher
+from neuroplast.search.mcts.tree import Node, backup, most_visited, select_child, ucb1
+
+__all__ = [
+    "ACTION_KINDS",
+    "MCTS",
+    "Action",
+    "ActionSpace",
+    "Decision",
+    "IllegalActionError",
+    "MCTSConfig",
+    "MCTSResult",
+    "Node",
+    "Searcher",
+    "backup",
+    "most_visited",
+    "predict_params",
+    "random_action",
+    "score",
+    "select_child",
+    "ucb1",
+]

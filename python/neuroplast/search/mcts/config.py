@@ -1,0 +1,138 @@
+"""Configuration of the MCTS controller (seed 000) and its presets."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal
+
+from neuroplast.errors import ConfigError
+from neuroplast.search.mcts.actions import ActionSpace
+
+__all__ = ["MCTSConfig", "Phase", "score"]
+
+Phase = Literal["grow", "optimize"]
+
+
+def score(accuracy: float, n_params: int, w_acc: float, w_params: float, beta: float) -> float:
+    """The paper's eq. 1: ``(w_acc·acc + w_params/(1 + β·p)) / (w_acc + w_params)``.
+
+    Example:
+        >>> round(score(0.9, 1000, 1.0, 2.0, 0.001), 4)
+        0.6333
+    """
+    return (w_acc * accuracy + w_params / (1.0 + beta * n_params)) / (w_acc + w_params)
+
+
+@dataclass(frozen=True)
+class MCTSConfig:
+    """Every setting of an MCTS run (see :meth:`MCTS.paper` and :meth:`MCTS.fast`).
+
+    Generations:
+        generations: Most decisions (the paper: 20).
+        epochs: Training epochs after each applied action (the paper: 50).
+        initial_epochs: Epochs trained before generation 0 (for an untrained network).
+        batch_size: Minibatch size of all training.
+        lr: Adam learning rate of all training.
+    Score (eq. 1):
+        w_acc, w_params, beta: Weights and parameter scale (paper: 1, 2 in phase 2, 0.001).
+    Search:
+        rollouts: Evaluations per decision (deterministic budget); ``None`` with ``seconds``.
+        seconds: Wall-clock budget per decision instead (not reproducible across machines).
+        depth: Random actions per rollout after the evaluated node (the paper's ``d``).
+        tree_depth: Deepest level of stored nodes; deeper moves happen only in rollouts.
+        c: UCB1 exploration constant (the paper gives none; ``√2``, the classical value).
+        rollout_value: Value backed up: the score after the last rollout step (``"last"``),
+            the best (``"max"``) or the mean (``"mean"``) score along the rollout.
+        train_epochs, train_samples: The short training after every edit in the search:
+            epochs over a seeded subset of ``train_samples`` training samples.
+        val_size: Validation samples scored in the search (a seeded subset; ``None``: all).
+        parallel: Evaluations submitted together (to the executor); results do not depend on
+            the executor, only on this number.
+        threads: Engine threads per evaluation.
+        cache_size: Networks of tree nodes kept in memory (others are re-derived).
+    Phases:
+        phase: ``"grow"`` stops when validation accuracy reaches ``target_accuracy``;
+            ``"optimize"`` stops once parameters fell by ``min_param_reduction`` with an
+            accuracy drop below ``max_accuracy_drop``; ``None`` runs every generation.
+    Actions:
+        actions: The :class:`~neuroplast.search.mcts.actions.ActionSpace`.
+    """
+
+    generations: int = 20
+    epochs: int = 50
+    initial_epochs: int = 0
+    batch_size: int = 32
+    lr: float = 1e-3
+    w_acc: float = 1.0
+    w_params: float = 1.0
+    beta: float = 0.001
+    rollouts: int | None = 60
+    seconds: float | None = None
+    depth: int = 2
+    tree_depth: int = 3
+    c: float = math.sqrt(2.0)
+    rollout_value: Literal["last", "max", "mean"] = "last"
+    train_epochs: int = 1
+    train_samples: int | None = 512
+    val_size: int | None = 500
+    parallel: int = 1
+    threads: int = 1
+    cache_size: int = 32
+    phase: Phase | None = "optimize"
+    target_accuracy: float = 0.9
+    min_param_reduction: float = 0.2
+    max_accuracy_drop: float = 0.1
+    actions: ActionSpace = field(default_factory=ActionSpace)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.actions, Mapping):
+            object.__setattr__(self, "actions", ActionSpace.from_dict(self.actions))
+        for name in ("generations", "epochs", "initial_epochs", "depth", "train_epochs"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("batch_size", "parallel", "threads", "cache_size", "tree_depth"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if (self.rollouts is None) == (self.seconds is None):
+            raise ConfigError("set exactly one budget: rollouts or seconds")
+        if self.rollouts is not None and self.rollouts < 1:
+            raise ConfigError(f"rollouts must be >= 1, got {self.rollouts}")
+        if self.seconds is not None and not self.seconds > 0:
+            raise ConfigError(f"seconds must be > 0, got {self.seconds}")
+        if self.w_acc < 0 or self.w_params < 0 or self.w_acc + self.w_params <= 0:
+            raise ConfigError("w_acc and w_params must be >= 0 with a positive sum")
+        if self.beta < 0 or self.c < 0 or self.lr <= 0:
+            raise ConfigError("beta and c must be >= 0 and lr > 0")
+        if self.rollout_value not in ("last", "max", "mean"):
+            raise ConfigError(f"rollout_value must be last, max or mean: {self.rollout_value!r}")
+        if self.phase not in ("grow", "optimize", None):
+            raise ConfigError(f"phase must be 'grow', 'optimize' or None, got {self.phase!r}")
+        if self.val_size is not None and self.val_size < 1:
+            raise ConfigError(f"val_size must be >= 1 or None, got {self.val_size}")
+        if self.train_samples is not None and self.train_samples < 1:
+            raise ConfigError(f"train_samples must be >= 1 or None, got {self.train_samples}")
+
+    def replace(self, **changes: Any) -> MCTSConfig:
+        """A copy with ``changes`` (unknown names raise :class:`ConfigError`)."""
+        names = {f.name for f in fields(self)}
+        bad = sorted(set(changes) - names)
+        if bad:
+            raise ConfigError(f"unknown MCTS settings {bad}; known: {sorted(names)}")
+        if changes.get("seconds") is not None and "rollouts" not in changes:
+            changes["rollouts"] = None
+        if changes.get("rollouts") is not None and "seconds" not in changes:
+            changes["seconds"] = None
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible dict (see :meth:`from_dict`)."""
+        d = asdict(self)
+        d["actions"] = self.actions.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MCTSConfig:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**dict(d))

@@ -1,0 +1,244 @@
+"""One MCTS decision: expand every legal action of the current network, roll out, choose.
+
+Each evaluation is one :class:`~neuroplast.search.Job`: from the parent's network, apply the
+node's action and train briefly (the node's own network, captured and cached), then ``depth``
+random legal actions each followed by the same short training (the rollout). Validation
+accuracy and the true parameter count after every training step give scores (eq. 1); the
+backed-up value is the last (or best, or mean) of them. Up to ``parallel`` evaluations are
+selected at once with virtual visits and run on the executor.
+
+Networks are never stored in the tree. A bounded LRU cache keeps the networks of recently
+evaluated nodes; any other node's network is re-derived by replaying its path (edit, then the
+short training with the node's own seed) from the nearest cached ancestor or the root, which
+gives the same network bit-for-bit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neuroplast.network import Network
+from neuroplast.optim import Adam
+from neuroplast.search._evaluate import DataRef, EditStep, Job, Result, TrainStep, evaluate, run_job
+from neuroplast.search._progress import Progress
+from neuroplast.search.mcts.actions import Action
+from neuroplast.search.mcts.config import MCTSConfig, score
+from neuroplast.search.mcts.tree import Node, backup, most_visited, select_child
+
+__all__ = ["Decision", "Searcher"]
+
+_RANDOM_ACTION = "neuroplast.search.mcts.actions:random_action"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one decision.
+
+    Attributes:
+        action: The chosen action (the most visited child of the root), ``None`` if no action
+            was legal.
+        edit_seed: Seed to apply it with (the one its evaluations used).
+        rollouts: Evaluations run.
+        seconds: Wall time of the decision.
+        nodes: Nodes in the tree at the end.
+        children: Per root child: label, visits, mean value, own score, parameters.
+    """
+
+    action: Action | None
+    edit_seed: int
+    rollouts: int
+    seconds: float
+    nodes: int
+    children: tuple[dict[str, Any], ...]
+
+
+def _seeds(rng: np.random.Generator) -> tuple[int, int]:
+    a, b = rng.integers(0, 2**31, size=2)
+    return int(a), int(b)
+
+
+class Searcher:
+    """Runs one decision from ``root_net`` (see the module docstring).
+
+    Args:
+        root_net: The current (trained) network; not modified.
+        config: The MCTS settings.
+        data: Training data and the validation subset (:func:`~neuroplast.search.shared_data`).
+        seed: Seed of every random choice of this decision.
+        executor: Where evaluations run (``None``: in this process).
+        progress: Show a progress bar over evaluations.
+    """
+
+    def __init__(
+        self,
+        root_net: Network,
+        config: MCTSConfig,
+        data: DataRef,
+        seed: int,
+        executor: Executor | None = None,
+        progress: bool = False,
+    ) -> None:
+        self.cfg = config
+        self.data = data
+        self.executor = executor
+        self.progress = progress
+        self.rng = np.random.default_rng(seed)
+        self.root = Node(None, None)
+        self.root_net = root_net
+        self.cache: OrderedDict[Node, Network] = OrderedDict()
+        self.space = config.actions.to_dict()
+        self.optimizer = Adam(lr=config.lr)
+        self.evaluations = 0
+
+    # ------------------------------------------------------------------ networks
+    def _train_step(self, seed: int) -> TrainStep:
+        c = self.cfg
+        return TrainStep(c.train_epochs, c.train_samples, c.batch_size, self.optimizer, seed)
+
+    def _edit(self, parent_net: Network, node: Node) -> EditStep:
+        return self.cfg.actions.step(parent_net.spec, node.action, node.edit_seed)
+
+    def network_of(self, node: Node) -> Network:
+        """The node's network: cached, or replayed from its nearest cached ancestor."""
+        if node.parent is None:
+            return self.root_net
+        if node in self.cache:
+            self.cache.move_to_end(node)
+            return self.cache[node]
+        parent = self.network_of(node.parent)
+        steps = (self._edit(parent, node), self._train_step(node.train_seed))
+        res = run_job(Job(parent, steps, self.data, threads=self.cfg.threads))
+        if res.network is None:  # the evaluation of this node succeeded before, so it cannot
+            raise RuntimeError(f"replaying {node!r} failed: {res.error}")
+        self._remember(node, res.network)
+        return res.network
+
+    def _remember(self, node: Node, net: Network) -> None:
+        self.cache[node] = net
+        self.cache.move_to_end(node)
+        while len(self.cache) > self.cfg.cache_size:
+            self.cache.popitem(last=False)
+
+    # ------------------------------------------------------------------ tree policy
+    def _expand(self, node: Node) -> None:
+        legal = self.cfg.actions.legal(self.network_of(node).spec)
+        node.children = []
+        for i in self.rng.permutation(len(legal)):
+            node.add_child(legal[int(i)], *_seeds(self.rng))
+
+    def _select(self) -> Node | None:
+        """A node to evaluate, or ``None`` when only pending nodes are reachable."""
+        node = self.root
+        while True:
+            if node.children is None:
+                if node.visits == 0 or node.depth >= self.cfg.tree_depth:
+                    break
+                self._expand(node)
+            if not node.children:
+                break
+            node = select_child(node, self.cfg.c)
+            if node.pending:
+                return None
+        return node
+
+    def _job(self, node: Node) -> Job:
+        steps: list[EditStep | TrainStep] = []
+        if node.score is None:  # first visit: the node's own edit and training come first
+            start = self.network_of(node.parent) if node.parent else self.root_net
+            steps += [self._edit(start, node), self._train_step(node.train_seed)]
+        else:
+            start = self.network_of(node)
+        calib = self.cfg.actions.calibration if self.cfg.actions.data_aware else 0
+        for _ in range(self.cfg.depth):
+            a, b = _seeds(self.rng)
+            steps.append(EditStep(_RANDOM_ACTION, {"space": self.space, "seed": a}, calib))
+            steps.append(self._train_step(b))
+        capture = 2 if node.score is None else None
+        return Job(start, tuple(steps), self.data, self.cfg.threads, capture, False, node)
+
+    def _value(self, res: Result) -> float:
+        if res.error is not None or not res.trace:
+            return 0.0
+        c = self.cfg
+        scores = [score(a, p, c.w_acc, c.w_params, c.beta) for a, p in res.trace]
+        if c.rollout_value == "max":
+            return max(scores)
+        if c.rollout_value == "mean":
+            return float(np.mean(scores))
+        return scores[-1]
+
+    def _absorb(self, node: Node, res: Result) -> None:
+        node.pending = False
+        if node.score is None:
+            if res.captured is None or not res.trace:
+                # The node's own edit failed: it is illegal here; drop it from the tree.
+                assert node.parent is not None and node.parent.children is not None
+                backup(node.parent, 0.0, visits=-1)
+                node.parent.children.remove(node)
+                return
+            acc, p = res.trace[0]
+            c = self.cfg
+            node.score, node.n_params = score(acc, p, c.w_acc, c.w_params, c.beta), p
+            self._remember(node, res.captured)
+        # The virtual visit added at selection becomes the real one.
+        backup(node, self._value(res), visits=0)
+
+    # ------------------------------------------------------------------ decision
+    def _budget_left(self, t0: float) -> bool:
+        c = self.cfg
+        if c.rollouts is not None:
+            return self.evaluations < c.rollouts
+        assert c.seconds is not None
+        return time.perf_counter() - t0 < c.seconds
+
+    def run(self) -> Decision:
+        """Runs the search and returns the :class:`Decision`."""
+        t0 = time.perf_counter()
+        self._expand(self.root)
+        bar = Progress(
+            self.cfg.rollouts, "mcts", enabled=self.progress, unit="rollout", leave=False
+        )
+        with bar:
+            while self.root.children and self._budget_left(t0):
+                batch: list[Node] = []
+                while len(batch) < self.cfg.parallel and self._budget_left(t0):
+                    node = self._select()
+                    if node is None:
+                        break
+                    node.pending = True
+                    backup(node, 0.0)  # virtual visit: spreads a batch over the tree
+                    batch.append(node)
+                    self.evaluations += 1
+                if not batch:
+                    break
+                results = evaluate([self._job(n) for n in batch], self.executor)
+                for node, res in zip(batch, results, strict=True):
+                    self._absorb(node, res)
+                best = max((ch.mean for ch in self.root.children), default=0.0)
+                bar.update(len(batch), best=best)
+        return self._decision(time.perf_counter() - t0)
+
+    def _decision(self, seconds: float) -> Decision:
+        kids = self.root.children or []
+        stats = tuple(
+            {
+                "action": ch.action.label,
+                "visits": ch.visits,
+                "mean": ch.mean,
+                "score": ch.score,
+                "n_params": ch.n_params,
+            }
+            for ch in kids
+        )
+        if not kids:
+            return Decision(None, 0, self.evaluations, seconds, self.root.size(), stats)
+        best = most_visited(self.root)
+        return Decision(
+            best.action, best.edit_seed, self.evaluations, seconds, self.root.size(), stats
+        )
