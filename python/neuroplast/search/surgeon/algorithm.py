@@ -207,7 +207,7 @@ class Surgeon:
             n_fixed = len(select(pool, cfg.replace(random_draw=False), rng))
             pool = [p for p in pool if p not in draw]
             new = self._compete(st, draw, n_fixed, parents, attempt, records, target_epoch * B,
-                                run_jobs)  # fmt: skip
+                                B, run_jobs)  # fmt: skip
             kept = [b for b in new if b.accuracy >= previous_best] if cfg.memory else new
             if kept and max(b.accuracy for b in new) >= previous_best:
                 new, improved = kept, True
@@ -215,7 +215,7 @@ class Surgeon:
         if improved or (new and not cfg.memory):
             st.branches = new
         else:
-            st.branches, backtracked = self._carry_on(st, target_epoch * B, run_jobs), True
+            st.branches, backtracked = self._carry_on(st, target_epoch * B, B, run_jobs), True
         kept_meta = tuple(
             {"id": b.id, "parent": b.parent, "label": b.label, "widths": list(widths(b.net)),
              "n_params": b.net.n_params, "accuracy": b.accuracy}
@@ -236,6 +236,7 @@ class Surgeon:
         attempt: int,
         records: list[CandidateRecord],
         target: int,
+        B: int,
         run_jobs: EvaluateFn,
     ) -> list[Branch]:
         """Builds and recuperates one draw, scores it and trains the winners to ``target``."""
@@ -283,21 +284,21 @@ class Surgeon:
             new.append(
                 Branch(
                     st.next_id, r.net, target, r.val_accuracy, par.id, p.label, par.accuracy,
-                    par.net.n_params, (*par.edits, *built[i][1]), (*par.curve, *r.curve),
-                    topo, changes,
+                    par.net.n_params, (*par.edits, *built[i][1]),
+                    _curve(par.curve, r.curve, target / B, r.val_accuracy), topo, changes,
                 )
             )  # fmt: skip
             st.next_id += 1
         return new
 
-    def _carry_on(self, st: _State, target: int, run_jobs: EvaluateFn) -> list[Branch]:
+    def _carry_on(self, st: _State, target: int, B: int, run_jobs: EvaluateFn) -> list[Branch]:
         """Backtracking: the previous branches are trained on to the next decision point."""
         jobs = [TrainJob(b.net, b.position, target - b.position, curve=True) for b in st.branches]
         res = run_jobs(jobs)
         st.batches += sum(r.batches for r in res)
         kept = [
             replace(b, net=r.net, position=target, accuracy=r.val_accuracy,
-                    curve=(*b.curve, *r.curve))
+                    curve=_curve(b.curve, r.curve, target / B, r.val_accuracy))
             for b, r in zip(st.branches, res, strict=True)
             if r.net is not None
         ]  # fmt: skip
@@ -349,6 +350,17 @@ class Surgeon:
         decisions = [DecisionRecord.from_dict(d) for d in state["decisions"]]
         return _State(int(state["epoch"]), gen, branches, decisions, int(state["next_id"]),
                       int(state["batches"]))  # fmt: skip
+
+
+def _curve(
+    parent: tuple[tuple[float, float], ...],
+    own: tuple[tuple[float, float], ...],
+    epoch: float,
+    acc: float,
+) -> tuple[tuple[float, float], ...]:
+    """The lineage's curve, ending with the accuracy at the decision point ``epoch``."""
+    pts = (*parent, *own)
+    return pts if pts and pts[-1][0] == epoch else (*pts, (epoch, acc))
 
 
 def baseline(

@@ -42,10 +42,6 @@ PAPER_RECUPERATION: Mapping[str, int] = MappingProxyType(
 )
 
 
-def _frozen(m: Mapping[str, int]) -> Mapping[str, int]:
-    return MappingProxyType(dict(m))
-
-
 @dataclass(frozen=True)
 class SurgeonConfig:
     """Everything that steers a Surgeon run; defaults are the paper's appendix.
@@ -87,7 +83,7 @@ class SurgeonConfig:
     momentum: float = 0.0
     batch_size: int = 16
     recuperation_batches: int = 25
-    recuperation: Mapping[str, int] = field(default_factory=lambda: PAPER_RECUPERATION)
+    recuperation: Mapping[str, int] = field(default_factory=lambda: dict(PAPER_RECUPERATION))
     eps_abs: float = 0.3
     eps_rel: float = 0.005
     selection: SelectionMode = "per_type"
@@ -141,7 +137,8 @@ class SurgeonConfig:
             )
         for o, v in rec.items():
             _check_int(f"recuperation[{o!r}]", v, 0)
-        object.__setattr__(self, "recuperation", _frozen(rec))
+        # A plain dict (copied): the config pickles and deep-copies.
+        object.__setattr__(self, "recuperation", rec)
         fr = tuple(self.widen_fractions)
         if not fr or any(
             isinstance(f, bool) or not isinstance(f, (int, float)) or not f > 0 for f in fr
