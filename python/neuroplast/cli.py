@@ -19,6 +19,7 @@ from neuroplast import data
 from neuroplast.errors import ConfigError, NeuroplastError
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, Optimizer
+from neuroplast.search.surgeon import _command as _surgeon_command
 from neuroplast.spec import Spec
 
 __all__ = ["main"]
@@ -138,7 +139,10 @@ def _add_lp_arguments(p: argparse.ArgumentParser) -> None:
 # JSON-compatible dict with links/units/accuracy before and after.
 _CONTROLLERS: dict[
     str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Callable[..., None]]
-] = {"lp": (_lp_controller, _add_lp_arguments)}
+] = {
+    "lp": (_lp_controller, _add_lp_arguments),
+    "surgeon": (_surgeon_command.run, _surgeon_command.add_arguments),
+}
 
 
 def _print_result(result: dict[str, Any], as_json: bool) -> None:

@@ -40,6 +40,7 @@ from neuroplast.search.mcts import (
     MCTSConfig,
     MCTSResult,
 )
+from neuroplast.search.surgeon import Surgeon
 
 __all__ = [
     "ACTION_KINDS",
@@ -57,6 +58,7 @@ __all__ = [
     "Result",
     "RunFolder",
     "Step",
+    "Surgeon",
     "TrainStep",
     "atomic_write_text",
     "evaluate",
