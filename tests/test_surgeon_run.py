@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import pickle
 from collections.abc import Sequence
@@ -209,3 +210,22 @@ def test_regression_network_is_rejected(digits: tuple[np.ndarray, ...]) -> None:
         Surgeon(CFG).run(net, *digits)
     with pytest.raises(ConfigError):
         Surgeon(CFG.to_dict())  # type: ignore[arg-type]
+
+
+def test_cli_writes_the_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("matplotlib")
+    from neuroplast import cli
+
+    argv = ["optimize", "--controller", "surgeon", "--dataset", "digits", "--topology", "small",
+            "--total-epochs", "4", "--decision-every", "2", "--json",
+            "--run-dir", str(tmp_path)]  # fmt: skip
+    assert cli.main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["controller"] == "surgeon" and out["decisions"] == 1
+    assert 0 <= out["accuracy_before"] <= 1 and out["params_before"] == 64 * 10 + 10 + 110
+    for name in ("history.json", "final.npl", "edits.json", "report/topology.png",
+                 "report/accuracy.png"):  # fmt: skip
+        assert (tmp_path / name).exists(), name
+    assert cli.main([*argv, "--resume"]) == 0  # the finished run resumes to the same result
+    assert json.loads(capsys.readouterr().out)["accuracy_after"] == out["accuracy_after"]
+    assert cli.main(["optimize", "--controller", "surgeon", "--dataset", "xor"]) == 2

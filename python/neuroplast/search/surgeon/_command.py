@@ -56,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--total-epochs", type=int, help="override the preset's total epochs")
     g.add_argument("--decision-every", type=int, help="override the epochs between decisions")
+    g.add_argument(
+        "--initial-epochs", type=int, help="pre-training epochs (default: --decision-every)"
+    )
     g.add_argument("--branches", type=int, help="override the number of concurrent branches")
     g.add_argument("--selection", choices=("per_type", "top_n"), help="candidate selection mode")
     g.add_argument("--memory", action="store_true", help="one-cycle memory with backtracking")
@@ -72,11 +75,11 @@ def _config(args: argparse.Namespace) -> SurgeonConfig:
     for key in ("total_epochs", "decision_every", "branches", "selection"):
         if getattr(args, key) is not None:
             over[key] = getattr(args, key)
-    if "total_epochs" in over:
-        over["initial_epochs"] = min(cfg.initial_epochs, over["total_epochs"])
+    initial = args.initial_epochs or over.get("decision_every", cfg.initial_epochs)
+    over["initial_epochs"] = min(initial, over.get("total_epochs", cfg.total_epochs))
     if args.memory:
         over["memory"] = True
-    return cfg.replace(**over) if over else cfg
+    return cfg.replace(**over)
 
 
 def _topology(text: str) -> tuple[int, ...]:
