@@ -19,6 +19,7 @@ from neuroplast import data
 from neuroplast.errors import ConfigError, NeuroplastError
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, Optimizer
+from neuroplast.search.mcts import _command as _mcts_command
 from neuroplast.search.surgeon import _command as _surgeon_command
 from neuroplast.spec import Spec
 
@@ -142,6 +143,7 @@ _CONTROLLERS: dict[
 ] = {
     "lp": (_lp_controller, _add_lp_arguments),
     "surgeon": (_surgeon_command.run, _surgeon_command.add_arguments),
+    "mcts": (_mcts_command.run, _mcts_command.add_arguments),
 }
 
 

@@ -23,6 +23,7 @@ applies to the graph (coupled groups, shallow rules). :meth:`ActionSpace.check` 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -184,6 +185,9 @@ class ActionSpace:
 
     def candidates(self, spec: Spec) -> list[Action]:
         """Every action the graph admits, before the width and parameter limits."""
+        return list(_candidates(self, spec))
+
+    def _candidates(self, spec: Spec) -> tuple[Action, ...]:
         acts: list[Action] = []
         units = self._unit_targets(spec)
         if "add_neurons" in self.kinds:
@@ -206,18 +210,21 @@ class ActionSpace:
                     except InvalidMorphismError:
                         continue
                     acts.append(Action("delete_layer", node.name))
-        return acts
+        return tuple(acts)
 
     def legal(self, spec: Spec) -> list[Action]:
         """The legal actions for ``spec``, in a fixed order."""
+        return list(_legal(self, spec))
+
+    def _legal(self, spec: Spec) -> tuple[Action, ...]:
         out = []
-        for a in self.candidates(spec):
+        for a in _candidates(self, spec):
             try:
                 self._limits(spec, a)
             except IllegalActionError:
                 continue
             out.append(a)
-        return out
+        return tuple(out)
 
     def check(self, spec: Spec, action: Action) -> None:
         """Raises :class:`IllegalActionError` (with the reason) unless ``action`` is legal."""
@@ -230,7 +237,7 @@ class ActionSpace:
             raise IllegalActionError(f"no layer named {action.layer!r}")
         if action.layer == spec.output:
             raise IllegalActionError(f"{action.layer!r} is the output layer")
-        if action not in self.candidates(spec):
+        if action not in _candidates(self, spec):
             raise IllegalActionError(
                 f"{action.label} does not apply to this graph (wrong layer type, no conv "
                 "layer, coupled units, an amount not in the space, or a layer shallow cannot "
@@ -322,6 +329,18 @@ class ActionSpace:
                 raise ConfigError(f"{action.label} with data-aware removal needs calibration")
             kwargs["calibration"] = calibration
         return EDITS[step.name](net, **kwargs)
+
+
+# Specs and spaces are immutable and hashable: legal sets are computed once per architecture
+# (the coupled-group analysis dominates the cost of a rollout step otherwise).
+@functools.lru_cache(maxsize=512)
+def _candidates(space: ActionSpace, spec: Spec) -> tuple[Action, ...]:
+    return space._candidates(spec)
+
+
+@functools.lru_cache(maxsize=512)
+def _legal(space: ActionSpace, spec: Spec) -> tuple[Action, ...]:
+    return space._legal(spec)
 
 
 def predict_params(spec: Spec, action: Action, space: ActionSpace) -> int:

@@ -38,7 +38,8 @@ class MCTSConfig:
     Score (eq. 1):
         w_acc, w_params, beta: Weights and parameter scale (paper: 1, 2 in phase 2, 0.001).
     Search:
-        rollouts: Evaluations per decision (deterministic budget); ``None`` with ``seconds``.
+        rollouts: Evaluations per decision (deterministic budget; at least one per legal
+            action of the current network); ``None`` with ``seconds``.
         seconds: Wall-clock budget per decision instead (not reproducible across machines).
         depth: Random actions per rollout after the evaluated node (the paper's ``d``).
         tree_depth: Deepest level of stored nodes; deeper moves happen only in rollouts.

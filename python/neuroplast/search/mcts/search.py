@@ -4,7 +4,9 @@ Each evaluation is one :class:`~neuroplast.search.Job`: from the parent's networ
 node's action and train briefly (the node's own network, captured and cached), then ``depth``
 random legal actions each followed by the same short training (the rollout). Validation
 accuracy and the true parameter count after every training step give scores (eq. 1); the
-backed-up value is the last (or best, or mean) of them. Up to ``parallel`` evaluations are
+backed-up value is the last (or best, or mean) of them. Every legal action of the root is
+evaluated at least once (the paper's expansion), so a decision runs ``max(budget, number of
+legal actions)`` evaluations under a rollout budget. Up to ``parallel`` evaluations are
 selected at once with virtual visits and run on the executor.
 
 Networks are never stored in the tree. A bounded LRU cache keeps the networks of recently
@@ -191,7 +193,10 @@ class Searcher:
 
     # ------------------------------------------------------------------ decision
     def _budget_left(self, t0: float) -> bool:
+        """Budget left; every legal action of the root is evaluated once whatever the budget."""
         c = self.cfg
+        if any(ch.visits == 0 for ch in self.root.children or ()):
+            return True
         if c.rollouts is not None:
             return self.evaluations < c.rollouts
         assert c.seconds is not None
