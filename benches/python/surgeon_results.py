@@ -1,0 +1,172 @@
+"""Surgeon (seed 001) vs baseline on the paper's starting topologies, 5 seeds per cell.
+
+Run from the repository root::
+
+    python benches/python/surgeon_results.py                       # every cell (long)
+    python benches/python/surgeon_results.py --datasets digits     # one data set
+    python benches/python/surgeon_results.py --table               # print the table only
+
+Per data set, topology (Table 2: small 10, medium 10-10-10, large 300-100-100, ReLU, dense
+output) and seed (6, 63, 72, 77, 97, the paper's): the network ``Spec.mlp`` initialised with the
+seed is run through :class:`neuroplast.search.surgeon.Surgeon` and, separately, trained as the
+baseline for the same number of epochs with the same SGD settings and batch stream. The data
+split is fixed (data seed 0); the test split is the validation set, as in the paper.
+
+Settings per data set (``--preset``, default ``paper``: SGD lr 0.005, batch 16, 100 epochs,
+decisions every 10, 2 branches, 2 re-draws, 25 recuperation batches):
+
+* digits (1437/360): the paper's settings unchanged;
+* mnist1d (4000/1000): the paper's settings unchanged;
+* fashion-mnist: a stratified subset of ``--fashion-train`` training samples (default 6000)
+  and ``--fashion-val`` validation samples (default 2000) of the official splits, paper
+  settings otherwise.
+
+Results are appended to ``--out`` (JSON, one record per run; runs already there are skipped,
+so an interrupted call continues) and the markdown table (mean ± sample std over seeds) is
+printed: validation accuracy of the baseline and of the Surgeon, the Surgeon's parameter
+change in percent of the starting network, and the epochs trained (the baseline: the total;
+the Surgeon: all branches and candidates together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SEEDS = (6, 63, 72, 77, 97)
+TOPOLOGIES = {"small": (10,), "medium": (10, 10, 10), "large": (300, 100, 100)}
+DATASETS = ("digits", "fashion-mnist", "mnist1d")
+OUT = Path("benches/results/surgeon_results.json")
+
+
+def _load(name: str, args: argparse.Namespace) -> Any:
+    from neuroplast import data
+
+    if name == "fashion-mnist":
+        return data.load(name, seed=0, n_train=args.fashion_train, n_test=args.fashion_val)
+    return data.load(name, seed=0)
+
+
+def _one(task: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
+    """One seed of one cell: Surgeon and baseline (runs in a worker process)."""
+    import neuroplast
+    from neuroplast import Network, Spec
+    from neuroplast.search.surgeon import Surgeon, SurgeonConfig, baseline, widths
+
+    name, topo, seed, opts = task
+    neuroplast.set_num_threads(opts["threads"])
+    ds = _load(name, argparse.Namespace(**opts))
+    cfg = SurgeonConfig.paper() if opts["preset"] == "paper" else SurgeonConfig.fast()
+    net = Network.init(Spec.mlp(ds.n_features, list(TOPOLOGIES[topo]), ds.n_classes), seed=seed)
+    data = (ds.X_train, ds.y_train, ds.X_test, ds.y_test)
+    t0 = time.perf_counter()
+    res = Surgeon(cfg).run(net, *data, seed=seed)
+    t1 = time.perf_counter()
+    base, _, _ = baseline(net, *data, cfg, seed=seed)
+    t2 = time.perf_counter()
+    return {
+        "dataset": name,
+        "topology": topo,
+        "seed": seed,
+        "preset": opts["preset"],
+        "n_train": len(ds.X_train),
+        "n_val": len(ds.X_test),
+        "baseline_accuracy": float(base.evaluate(ds.X_test, ds.y_test)["accuracy"]),
+        "surgeon_accuracy": res.val_accuracy,
+        "param_change_pct": 100.0 * (res.param_fraction - 1.0),
+        "n_params_initial": res.n_params_initial,
+        "n_params_final": res.n_params,
+        "hidden_final": list(widths(res.network)),
+        "changes": [list(c) for c in res.changes],
+        "epochs_baseline": cfg.total_epochs,
+        "epochs_surgeon": res.epochs_trained,
+        "redraws": sum(d.attempts - 1 for d in res.decisions),
+        "decisions": len(res.decisions),
+        "seconds_surgeon": t1 - t0,
+        "seconds_baseline": t2 - t1,
+        "threads": opts["threads"],
+    }
+
+
+def _ms(xs: list[float], digits: int = 3) -> str:
+    a = np.asarray(xs, dtype=np.float64)
+    std = float(a.std(ddof=1)) if len(a) > 1 else 0.0
+    return f"{a.mean():.{digits}f} ± {std:.{digits}f}"
+
+
+def table(records: list[dict[str, Any]]) -> str:
+    """The markdown table of the records (mean ± sample std over seeds per cell)."""
+    head = (
+        "| data set | topology | seeds | baseline val. acc. | Surgeon val. acc. | "
+        "Surgeon − baseline | param. change [%] | epochs baseline | epochs Surgeon | "
+        "final hidden widths |\n|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for name in DATASETS:
+        for topo in TOPOLOGIES:
+            rs = [r for r in records if r["dataset"] == name and r["topology"] == topo]
+            if not rs:
+                continue
+            diff = [r["surgeon_accuracy"] - r["baseline_accuracy"] for r in rs]
+            finals = ", ".join("-".join(map(str, r["hidden_final"])) or "none" for r in rs)
+            rows.append(
+                f"| {name} | {topo} | {len(rs)} | {_ms([r['baseline_accuracy'] for r in rs])} | "
+                f"{_ms([r['surgeon_accuracy'] for r in rs])} | {_ms(diff)} | "
+                f"{_ms([r['param_change_pct'] for r in rs], 1)} | {rs[0]['epochs_baseline']} | "
+                f"{_ms([r['epochs_surgeon'] for r in rs], 0)} | {finals} |"
+            )
+    return head + "\n".join(rows)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    p.add_argument("--topologies", nargs="+", default=list(TOPOLOGIES), choices=list(TOPOLOGIES))
+    p.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
+    p.add_argument("--preset", choices=("paper", "fast"), default="paper")
+    p.add_argument("--fashion-train", type=int, default=6000)
+    p.add_argument("--fashion-val", type=int, default=2000)
+    p.add_argument("--jobs", type=int, default=2, help="runs in parallel (1 engine thread each)")
+    p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--table", action="store_true", help="print the table of --out and stop")
+    args = p.parse_args()
+    records: list[dict[str, Any]] = json.loads(args.out.read_text()) if args.out.exists() else []
+    if not args.table:
+        done = {(r["dataset"], r["topology"], r["seed"], r["preset"]) for r in records}
+        opts = {"preset": args.preset, "fashion_train": args.fashion_train,
+                "fashion_val": args.fashion_val, "threads": 1}  # fmt: skip
+        tasks = [
+            (d, t, s, opts)
+            for d in args.datasets
+            for t in args.topologies
+            for s in args.seeds
+            if (d, t, s, args.preset) not in done
+        ]
+        with ProcessPoolExecutor(args.jobs) as pool:
+            for rec in pool.map(_one, tasks):
+                records.append(rec)
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                tmp = args.out.with_suffix(".tmp")
+                tmp.write_text(json.dumps(records, indent=1))
+                os.replace(tmp, args.out)
+                print(
+                    f"{rec['dataset']:>13} {rec['topology']:>6} seed {rec['seed']:>2}: "
+                    f"baseline {rec['baseline_accuracy']:.4f} surgeon {rec['surgeon_accuracy']:.4f}"
+                    f" params {rec['param_change_pct']:+.1f}% epochs {rec['epochs_surgeon']:.0f}"
+                    f" ({rec['seconds_surgeon']:.0f}+{rec['seconds_baseline']:.0f} s)",
+                    flush=True,
+                )
+    print(f"machine: {platform.processor() or platform.machine()}, preset {args.preset}")
+    print(table(records))
+
+
+if __name__ == "__main__":
+    main()
