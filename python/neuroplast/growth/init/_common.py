@@ -1,0 +1,150 @@
+"""Shared pieces of the initializations: candidates, norms, scoring, the ``weights=`` mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast._arrays import check_int
+from neuroplast.errors import ConfigError
+from neuroplast.growth._layer import LayerView
+from neuroplast.network import Network
+
+__all__ = [
+    "CANDIDATES_CONV",
+    "CANDIDATES_DENSE",
+    "Weights",
+    "best_by_score",
+    "candidate_count",
+    "fan_out",
+    "fan_out_norm",
+    "mean_row_norm",
+    "orthogonality_scores",
+    "rescale_rows",
+    "weights_mapping",
+    "xavier_rows",
+]
+
+F64 = npt.NDArray[np.float64]
+#: The ``weights=`` mapping of ``widen(method="given")``.
+Weights = dict[str, Any]
+#: Candidates generated besides the units to add (Sec. 6.3.1): 1000 dense, 100 conv.
+CANDIDATES_DENSE = 1000
+CANDIDATES_CONV = 100
+# Chunk of candidates scored at once ((chunk, M+1, M+1) Gram matrices in memory).
+_CHUNK = 64
+
+
+def candidate_count(view: LayerView, n_new: int, candidates: int | None) -> int:
+    """``candidates`` (>= ``n_new``) or the thesis' default: 1000/100 plus ``n_new``."""
+    if candidates is None:
+        return (CANDIDATES_CONV if view.is_conv else CANDIDATES_DENSE) + n_new
+    c = check_int(candidates, "candidates", 1, 2**31 - 1)
+    if c < n_new:
+        raise ConfigError(f"candidates ({c}) must be at least n_new ({n_new})")
+    return c
+
+
+def xavier_rows(rng: np.random.Generator, view: LayerView, k: int) -> F64:
+    """``k`` fan-in rows drawn Xavier-uniform: ``U(±√(6/(fan_in + fan_out)))``."""
+    field = view.fan_in // view.kernel_shape[0] if view.is_conv else 1
+    fan_out = view.units * field
+    bound = np.sqrt(6.0 / (view.fan_in + fan_out))
+    return rng.uniform(-bound, bound, size=(k, view.fan_in))
+
+
+def mean_row_norm(rows: F64) -> float:
+    """Mean L2 norm of the rows; where all are zero, the Xavier scale ``√(1/cols)``-ish 1.0."""
+    m = float(np.mean(np.linalg.norm(rows, axis=1))) if rows.size else 0.0
+    return m if m > 0 else 1.0
+
+
+def rescale_rows(rows: F64, norm: float) -> F64:
+    """Each row scaled to L2 norm ``norm`` (all-zero rows stay zero)."""
+    n = np.linalg.norm(rows, axis=1, keepdims=True)
+    return np.where(n > 0, rows * (norm / np.where(n > 0, n, 1.0)), 0.0)
+
+
+def fan_out(params: Mapping[str, Any], view: LayerView) -> dict[str, F64]:
+    """Per consumer, the fan-out of each unit in ``params``: ``(units, rows_c · cols_per_unit)``.
+
+    ``params`` holds the network's parameters or their gradients.
+    """
+    out: dict[str, F64] = {}
+    for c, cols in view.consumers.items():
+        w = np.asarray(params[f"{c}.weight"], dtype=np.float64)
+        per_unit = [np.moveaxis(w[:, list(ix)], 1, 0).reshape(1, -1) for ix in cols]
+        out[c] = np.concatenate(per_unit)
+    return out
+
+
+def fan_out_norm(net: Network, view: LayerView) -> float:
+    """Mean L2 norm of the existing units' fan-out (all consumers together)."""
+    parts = list(fan_out(net.params, view).values())
+    if not parts:
+        return 1.0
+    return mean_row_norm(np.concatenate(parts, axis=1))
+
+
+def orthogonality_scores(existing: F64, cands: F64, eps: float) -> F64:
+    """Score of each candidate unit: ``count(σ > ε) + Σσ`` of ``[existing, candidate] / √n``.
+
+    The reference code's candidate score for the Select and Pre initializations: the number of
+    singular values above ε (φ_ED's count) with the sum of singular values as a continuous
+    tie-breaker. Computed from the ``(M+1) × (M+1)`` Gram matrices (float64) that share the
+    existing block, so each candidate costs one small symmetric eigenproblem.
+
+    Args:
+        existing: Activations of the existing units, ``(n, M)`` (rows are samples).
+        cands: Activations of the candidates, ``(n, K)``.
+        eps: ε of eq. 27.
+    """
+    n = existing.shape[0]
+    m = existing.shape[1]
+    gram = existing.T @ existing / n
+    cross = existing.T @ cands / n
+    diag = np.einsum("ij,ij->j", cands, cands) / n
+    scores = np.empty(cands.shape[1])
+    for lo in range(0, cands.shape[1], _CHUNK):
+        hi = min(lo + _CHUNK, cands.shape[1])
+        g = np.zeros((hi - lo, m + 1, m + 1))
+        g[:, :m, :m] = gram
+        g[:, :m, m] = cross[:, lo:hi].T
+        g[:, m, :m] = cross[:, lo:hi].T
+        g[:, m, m] = diag[lo:hi]
+        sv = np.sqrt(np.maximum(np.linalg.eigvalsh(g), 0.0))
+        scores[lo:hi] = np.sum(sv > eps, axis=1) + np.sum(sv, axis=1)
+    return scores
+
+
+def best_by_score(scores: F64, k: int) -> npt.NDArray[np.intp]:
+    """Indices of the ``k`` highest scores (ties: lower index first), in rank order."""
+    return np.argsort(-scores, kind="stable")[:k]
+
+
+def weights_mapping(
+    view: LayerView,
+    incoming: F64 | None,
+    bias: F64 | None = None,
+    outgoing: dict[str, F64] | None = None,
+) -> Weights:
+    """The ``weights=`` mapping for ``widen(method="given")`` (float32, stored shapes).
+
+    Args:
+        view: The layer.
+        incoming: Fan-in rows ``(k, fan_in)`` (flattened kernels for convs), or ``None``.
+        bias: New biases ``(k,)`` (only kept when the layer has a bias and it is non-zero).
+        outgoing: Per consumer, its new columns in the consumer's stored layout.
+    """
+    w: Weights = {}
+    if incoming is not None:
+        k = incoming.shape[0]
+        w["incoming"] = incoming.reshape(k, *view.kernel_shape).astype(np.float32)
+    if bias is not None and view.bias is not None and np.any(bias):
+        w["bias"] = np.asarray(bias, dtype=np.float32)
+    if outgoing:
+        w["outgoing"] = {c: np.asarray(a, dtype=np.float32) for c, a in outgoing.items()}
+    return w

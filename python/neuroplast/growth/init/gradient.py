@@ -1,0 +1,333 @@
+"""Gradient-based growth (Maile 2023, Sec. 6.2.2): GradMax, Firefly, NeST, and T_grad's input.
+
+All three read the *auxiliary gradient* ``G = ∂L/∂Z_{l+1} · H_{l-1}ᵀ``: the gradient of the
+loss with respect to zero-weighted bridging connections from the layer's inputs to its
+consumers' pre-activations (``L`` is the mean loss over the batch). For a new unit with zero
+fan-in and fan-out ``v``, the fan-in gradient is ``σ'(0)·vᵀG``; GradMax's fan-out maximizes its
+norm. For a convolution feeding a convolution, ``G`` has one row per consumer channel and
+kernel offset, ``(C_{l+1}·kh·kw) × (C_{l-1}·kh'·kw' + 1)``, summed over pixels and samples.
+
+Scope: the layer's consumers must read it directly (dense → dense, conv → conv) and its units
+must not be coupled to other layers through residual additions; otherwise
+:class:`ConfigError`. Firefly and NeST are implemented for dense layers (the thesis' NeST uses
+a different, candidate-based rule for convolutions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast._arrays import check_int
+from neuroplast.errors import ConfigError
+from neuroplast.growth._engine import activations, node_gradients
+from neuroplast.growth._layer import (
+    LayerView,
+    check_n_new,
+    conv_geometry,
+    layer_inputs,
+    layer_view,
+    patches,
+)
+from neuroplast.growth.init._common import (
+    Weights,
+    best_by_score,
+    candidate_count,
+    fan_out,
+    fan_out_norm,
+    mean_row_norm,
+    rescale_rows,
+    weights_mapping,
+    xavier_rows,
+)
+from neuroplast.growth.triggers import GradientMeasurement
+from neuroplast.layers import Conv2d
+from neuroplast.network import Network
+
+__all__ = [
+    "EPS_FIREFLY",
+    "NEST_QUANTILE",
+    "AuxiliaryGradient",
+    "auxiliary_gradient",
+    "firefly",
+    "gradmax",
+    "measure_gradient",
+    "nest",
+]
+
+F64 = npt.NDArray[np.float64]
+#: Firefly's ε: split noise and new fan-out are ε × the existing weight norm (Sec. 6.3.1).
+EPS_FIREFLY = 1e-4
+#: NeST keeps the auxiliary-gradient entries in this top quantile (Sec. 6.2.2).
+NEST_QUANTILE = 0.4
+
+
+@dataclass(frozen=True)
+class AuxiliaryGradient:
+    """The auxiliary gradient of a layer and how its rows map to consumer weights.
+
+    Attributes:
+        matrix: ``G``, rows = consumer positions (stacked per consumer), columns = the layer's
+            inputs (conv: im2col features) plus one bias column when the layer has a bias.
+        blocks: Per consumer, its row range in ``matrix`` and the shape of one new unit's
+            fan-out in that consumer (``(rows,)`` dense, ``(C_out, kh, kw)`` conv).
+        h_prev: The layer's inputs ``(samples, fan_in)`` (without the bias column).
+        grads: ``∂L/∂Z`` of each consumer, ``(samples, rows)`` (dense consumers only).
+    """
+
+    matrix: F64
+    blocks: tuple[tuple[str, int, int, tuple[int, ...]], ...]
+    h_prev: F64
+    grads: F64 | None
+
+
+def _check_direct(net: Network, view: LayerView) -> None:
+    if view.producers != (view.name,):
+        raise ConfigError(
+            f"gradient-based growth of {view.name!r}: its units are coupled to "
+            f"{[p for p in view.producers if p != view.name]} by residual additions"
+        )
+    for c in view.consumers:
+        node = net.spec.node(c)
+        if getattr(node, "input", None) != view.name or (isinstance(node, Conv2d) != view.is_conv):
+            raise ConfigError(
+                f"gradient-based growth of {view.name!r} needs consumers that read it directly; "
+                f"{c!r} reads {getattr(node, 'input', None)!r}"
+            )
+    if not view.consumers:
+        raise ConfigError(f"{view.name!r} has no consumer layer")
+
+
+def auxiliary_gradient(
+    net: Network, layer: str, X: npt.ArrayLike, y: npt.ArrayLike
+) -> AuxiliaryGradient:
+    """``G = ∂L/∂Z_{l+1} · H_{l-1}ᵀ`` of ``layer`` on ``(X, y)`` (see the module docstring).
+
+    Raises:
+        ConfigError: The layer's consumers do not read it directly, or it is coupled.
+    """
+    view = layer_view(net, layer)
+    _check_direct(net, view)
+    src = view.node.input
+    h_prev = layer_inputs(view, activations(net, X, [src])[src])
+    hb = h_prev if view.bias is None else np.hstack([h_prev, np.ones((h_prev.shape[0], 1))])
+    grads = node_gradients(net, X, y, list(view.consumers))
+    blocks: list[tuple[str, int, int, tuple[int, ...]]] = []
+    parts: list[F64] = []
+    row = 0
+    n = int(np.asarray(X).shape[0])
+    hl, wl = net.spec.shapes[layer][1:] if view.is_conv else (1, 1)
+    for c in view.consumers:
+        d = grads[c]
+        node = net.spec.node(c)
+        if isinstance(node, Conv2d):
+            grid = np.moveaxis(hb.reshape(n, hl, wl, -1), -1, 1)  # (N, d', H_l, W_l)
+            q = patches(grid, *conv_geometry(node))  # (N, H_c, W_c, d', kh, kw)
+            g = np.einsum("noyx,nyxfij->oijf", d, q).reshape(-1, hb.shape[1])
+            shape: tuple[int, ...] = (d.shape[1], *q.shape[4:])
+        else:
+            g = d.T @ hb
+            shape = (d.shape[1],)
+        blocks.append((c, row, row + g.shape[0], shape))
+        parts.append(g)
+        row += g.shape[0]
+    dense = None if view.is_conv else np.hstack([grads[c] for c in view.consumers])
+    return AuxiliaryGradient(np.vstack(parts), tuple(blocks), h_prev, dense)
+
+
+def _seeded(seed: int) -> np.random.Generator:
+    return np.random.default_rng(check_int(seed, "seed", 0, 2**63 - 1))
+
+
+def _need(X: npt.ArrayLike | None, y: npt.ArrayLike | None, what: str) -> None:
+    if X is None or y is None:
+        raise ConfigError(f"{what} needs inputs X and labels y (it reads loss gradients)")
+
+
+def _split_outgoing(aux: AuxiliaryGradient, cols: F64) -> dict[str, F64]:
+    """Fan-out vectors ``(rows, k)`` cut into each consumer's stored column layout."""
+    out: dict[str, F64] = {}
+    k = cols.shape[1]
+    for c, lo, hi, shape in aux.blocks:
+        block = cols[lo:hi].T.reshape(k, *shape)  # (k, C_out[, kh, kw])
+        out[c] = np.moveaxis(block, 0, 1)  # (C_out, k[, kh, kw])
+    return out
+
+
+def measure_gradient(
+    net: Network, layer: str, X: npt.ArrayLike, y: npt.ArrayLike
+) -> GradientMeasurement:
+    """What :class:`~neuroplast.growth.GradientTrigger` (eq. 32) needs, on one batch.
+
+    The singular values and left singular vectors of the auxiliary gradient, and
+    ``Σ_m (‖∂L/∂w_m^in‖ + ‖∂L/∂w_m^out‖)`` over the layer's units (fan-in including the
+    bias, fan-out over every consumer), all from the mean loss on ``(X, y)``.
+    """
+    aux = auxiliary_gradient(net, layer, X, y)
+    u, s, _ = np.linalg.svd(aux.matrix, full_matrices=False)
+    view = layer_view(net, layer)
+    _, grads = net.gradients(X, y)
+    g_in = np.asarray(grads[f"{layer}.weight"], dtype=np.float64).reshape(view.units, -1)
+    if view.bias is not None:
+        g_in = np.hstack([g_in, np.asarray(grads[f"{layer}.bias"], np.float64)[:, None]])
+    g_out = np.hstack(list(fan_out(grads, view).values()))
+    total = float(np.sum(np.linalg.norm(g_in, axis=1)) + np.sum(np.linalg.norm(g_out, axis=1)))
+    return GradientMeasurement(s, total, u)
+
+
+def gradmax(
+    net: Network,
+    layer: str,
+    n_new: int,
+    *,
+    X: npt.ArrayLike | None = None,
+    y: npt.ArrayLike | None = None,
+    seed: int = 0,
+    candidates: int | None = None,
+) -> Weights:
+    """GradMax: zero fan-in and bias, fan-out = top left singular vectors of ``G``.
+
+    The fan-out of the ``i``-th new unit is the ``i``-th left singular vector of the auxiliary
+    gradient (the direction that maximizes the new fan-in's gradient norm, Evci et al. 2022),
+    with its sign fixed so that its largest entry is positive, scaled to the mean fan-out norm
+    of the existing units. At most ``rank`` directions exist (at most ``M_{l+1}`` for dense
+    consumers); units beyond that get random fan-out directions of the same norm (the
+    gradient trigger never asks for more). The function is preserved when the layer's
+    activation has ``σ(0) = 0`` (relu, modified relu, tanh, identity, ...); the fan-in only
+    receives a gradient when ``σ'(0) ≠ 0``, hence the thesis' modified ReLU. ``candidates``
+    is unused.
+
+    Raises:
+        ConfigError: ``X``/``y`` missing, or consumers that do not read the layer directly.
+    """
+    _need(X, y, "GradMax")
+    assert X is not None and y is not None
+    k = check_n_new(n_new)
+    rng = _seeded(seed)
+    view = layer_view(net, layer)
+    aux = auxiliary_gradient(net, layer, X, y)
+    u, s, _ = np.linalg.svd(aux.matrix, full_matrices=False)
+    u = u[:, : int(np.sum(s > s[0] * 1e-12))] if s.size and s[0] > 0 else u[:, :0]
+    cols = u[:, :k].copy()
+    if cols.shape[1] < k:
+        extra = rng.standard_normal((aux.matrix.shape[0], k - cols.shape[1]))
+        cols = np.hstack([cols, extra])
+    idx = np.argmax(np.abs(cols), axis=0)
+    cols *= np.where(cols[idx, np.arange(k)] < 0, -1.0, 1.0)
+    cols = rescale_rows(cols.T, fan_out_norm(net, view)).T
+    return weights_mapping(view, None, None, _split_outgoing(aux, cols))
+
+
+def _dense_only(view: LayerView, what: str) -> None:
+    if view.is_conv:
+        raise ConfigError(f"{what} is implemented for dense layers only; {view.name!r} is a conv")
+
+
+def firefly(
+    net: Network,
+    layer: str,
+    n_new: int,
+    *,
+    X: npt.ArrayLike | None = None,
+    y: npt.ArrayLike | None = None,
+    seed: int = 0,
+    candidates: int | None = None,
+    eps: float = EPS_FIREFLY,
+) -> Weights:
+    """Firefly (adapted, Sec. 6.2.2): the candidates with the largest gradient norm.
+
+    Half of the candidates (at most one per existing unit) split an existing unit ``m``: the
+    new copy gets fan-in ``w_m − u``, bias ``b_m`` and fan-out ``v_m/2``, and unit ``m`` itself
+    gets ``w_m + u`` and ``v_m/2`` (``u`` uniform noise of norm ``ε·`` the mean fan-in norm).
+    The others are new units with a random fan-in (rescaled to the existing norm), bias 0
+    and a random fan-out of norm ``ε·`` the mean fan-out norm. Each candidate is scored by the
+    norm of the loss gradient with respect to its own fan-in, bias and fan-out, linearized at
+    the current network, and the ``n_new`` best are kept (no candidate gradient steps, as in
+    the thesis). The function changes by ``O(ε)``. Chosen splits are returned under
+    ``"split"`` as ``[(unit, noise_row), ...]``; :func:`~neuroplast.growth.grow` applies them
+    to the existing units after widening.
+
+    Raises:
+        ConfigError: ``X``/``y`` missing, a conv layer, or consumers that do not read it.
+    """
+    _need(X, y, "Firefly")
+    assert X is not None and y is not None
+    k = check_n_new(n_new)
+    rng = _seeded(seed)
+    view = layer_view(net, layer)
+    _dense_only(view, "Firefly")
+    n_cand = candidate_count(view, k, candidates)
+    aux = auxiliary_gradient(net, layer, X, y)
+    h, d = aux.h_prev, aux.grads
+    assert d is not None
+    w_norm, v_norm = mean_row_norm(view.weight), fan_out_norm(net, view)
+    v_old = np.hstack(list(fan_out(net.params, view).values()))  # (units, rows)
+    b_old = np.zeros(view.units) if view.bias is None else view.bias
+    n_split = min(n_cand // 2, view.units)
+    units = rng.permutation(view.units)[:n_split]
+    noise = rescale_rows(rng.uniform(-1.0, 1.0, (n_split, view.fan_in)), eps * w_norm)
+    n_fresh = n_cand - n_split
+    w_in = np.vstack([view.weight[units] - noise, _fresh_rows(view, rng, n_fresh, w_norm)])
+    bias = np.concatenate([b_old[units], np.zeros(n_fresh)])
+    fresh_out = rescale_rows(rng.standard_normal((n_fresh, v_old.shape[1])), eps * v_norm)
+    v = np.vstack([v_old[units] / 2.0, fresh_out])  # (K, rows)
+    z = h @ w_in.T + bias
+    s = (d @ v.T) * view.act_derivative(z)  # ∂L/∂z of each candidate, (n, K)
+    g_out = d.T @ view.act(z)  # (rows, K)
+    score = np.sum((h.T @ s) ** 2, axis=0) + np.sum(s, axis=0) ** 2 + np.sum(g_out**2, axis=0)
+    best = best_by_score(score, k)
+    out = weights_mapping(view, w_in[best], bias[best], _split_outgoing(aux, v[best].T))
+    out["split"] = [(int(units[i]), noise[i].copy()) for i in best if i < n_split]
+    return out
+
+
+def _fresh_rows(view: LayerView, rng: np.random.Generator, k: int, norm: float) -> F64:
+    return rescale_rows(xavier_rows(rng, view, k), norm)
+
+
+def nest(
+    net: Network,
+    layer: str,
+    n_new: int,
+    *,
+    X: npt.ArrayLike | None = None,
+    y: npt.ArrayLike | None = None,
+    seed: int = 0,
+    candidates: int | None = None,
+    quantile: float = NEST_QUANTILE,
+) -> Weights:
+    """NeST (adapted to ``k`` units, Sec. 6.2.2): units bridging high auxiliary-gradient pairs.
+
+    With ``G`` the auxiliary gradient between the layer's inputs and its consumers'
+    pre-activations (bias column excluded), only the entries in the top ``quantile`` of
+    ``|G|`` are kept; each input's fan-in weight is the sum of squares of its kept entries and
+    each consumer row's fan-out weight the sum of squares of its kept entries, with a random
+    sign per weight drawn independently for every new unit (the thesis' adaptation to ``k``
+    units). Fan-in and fan-out are rescaled to the existing units' mean norms; bias 0. The
+    function changes. ``candidates`` is unused.
+
+    Raises:
+        ConfigError: ``X``/``y`` missing, a conv layer (the thesis uses a different rule
+            there), consumers that do not read the layer, or ``quantile`` not in ``(0, 1]``.
+    """
+    _need(X, y, "NeST")
+    assert X is not None and y is not None
+    if not 0 < quantile <= 1:
+        raise ConfigError(f"quantile must be in (0, 1], got {quantile!r}")
+    k = check_n_new(n_new)
+    rng = _seeded(seed)
+    view = layer_view(net, layer)
+    _dense_only(view, "NeST")
+    aux = auxiliary_gradient(net, layer, X, y)
+    g = aux.matrix[:, : view.fan_in]
+    mag = np.abs(g)
+    kept = np.where(mag >= np.quantile(mag, 1.0 - quantile), g, 0.0)
+    a_in = np.sum(kept**2, axis=0)  # (fan_in,)
+    a_out = np.sum(kept**2, axis=1)  # (rows,)
+    s_in = rng.choice([-1.0, 1.0], size=(k, a_in.size))
+    s_out = rng.choice([-1.0, 1.0], size=(k, a_out.size))
+    w_in = rescale_rows(s_in * a_in, mean_row_norm(view.weight))
+    v = rescale_rows(s_out * a_out, fan_out_norm(net, view))
+    return weights_mapping(view, w_in, None, _split_outgoing(aux, v.T))
