@@ -16,6 +16,8 @@ __all__ = [
     "get_num_threads",
     "gradients",
     "linprog",
+    "node_gradients",
+    "node_values",
     "numerical_rank",
     "orthogonality_gap",
     "predict",
@@ -53,6 +55,23 @@ def gradients(
     x: _F32,
     y_classes: _I64 | None,
     y_values: _F32 | None,
+) -> tuple[float, list[_F32]]: ...
+def node_values(
+    spec: str,
+    params: list[_F32],
+    masks: list[_F32 | None],
+    x: _F32,
+    nodes: list[str],
+    pre: bool,
+) -> list[_F32]: ...
+def node_gradients(
+    spec: str,
+    params: list[_F32],
+    masks: list[_F32 | None],
+    x: _F32,
+    y_classes: _I64 | None,
+    y_values: _F32 | None,
+    nodes: list[str],
 ) -> tuple[float, list[_F32]]: ...
 def fit(
     spec: str,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["History"]
+__all__ = ["EpochCallback", "History", "ProgressCallback"]
+
+#: Called after every epoch with its metrics; returning ``False`` stops training.
+EpochCallback = Callable[[dict[str, Any]], bool | None]
 
 
 @dataclass
@@ -45,3 +49,33 @@ class History:
             "val_accuracy": list(self.val_accuracy),
             "stopped_early": self.stopped_early,
         }
+
+
+class ProgressCallback:
+    """Drives an optional progress bar and the user's callback between epochs.
+
+    Only passed to the engine when needed: without it, training never re-acquires the GIL.
+    """
+
+    def __init__(self, epochs: int, user: EpochCallback | None, progress: bool) -> None:
+        self.user = user
+        self.bar: Any = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
+
+    def __call__(self, record: dict[str, Any]) -> bool:
+        """Shows ``record`` and returns whether training continues."""
+        if self.bar is not None:
+            shown = {k: f"{v:.4f}" for k, v in record.items() if k != "epoch" and v is not None}
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(1)
+        if self.user is not None:
+            return self.user(record) is not False
+        return True
+
+    def close(self) -> None:
+        """Closes the progress bar."""
+        if self.bar is not None:
+            self.bar.close()

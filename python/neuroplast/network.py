@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -12,68 +12,26 @@ import numpy.typing as npt
 
 from neuroplast import _core
 from neuroplast._arrays import (
-    _numeric,
     as_features,
     as_labels,
     as_mask,
     as_targets,
     check_int,
-    to_float32,
 )
 from neuroplast._init import init_params
-from neuroplast.errors import ConfigError, DataError, ShapeError, SpecError
-from neuroplast.history import History
+from neuroplast._params import adopt as _adopt
+from neuroplast._params import as_param, checked_state
+from neuroplast.errors import ConfigError, ShapeError, SpecError
+from neuroplast.history import EpochCallback, History, ProgressCallback
 from neuroplast.optim import Adam, Optimizer, OptimizerState
 from neuroplast.spec import Spec
 
 __all__ = ["Network"]
 
 F32 = npt.NDArray[np.float32]
-EpochCallback = Callable[[dict[str, Any]], bool | None]
-
-
-def as_param(a: npt.ArrayLike, shape: tuple[int, ...], name: str) -> F32:
-    """A read-only float32 copy of ``a`` with the given shape and finite values."""
-    arr = to_float32(_numeric(a, name)).copy()
-    if arr.shape != shape:
-        raise ShapeError(f"{name} has shape {arr.shape}, the spec needs {shape}")
-    if not np.isfinite(arr).all():
-        raise DataError(f"{name} contains non-finite values")
-    arr.setflags(write=False)
-    return arr
 
 
 _U64_MAX = 2**64 - 1
-
-
-def _adopt(flat: F32, shape: tuple[int, ...]) -> F32:
-    """A read-only view of an array the engine just created, in its parameter's shape."""
-    arr = flat.reshape(shape)
-    arr.setflags(write=False)
-    return arr
-
-
-_SLOTS = {"sgd": ((), ("momentum_buffer",)), "adam": (("exp_avg", "exp_avg_sq"),)}
-
-
-def _checked_state(state: object, shapes: Mapping[str, tuple[int, ...]]) -> OptimizerState:
-    """A float32, read-only copy of ``state`` after checking it against the parameters."""
-    if not isinstance(state, OptimizerState):
-        raise ConfigError(f"optimizer_state must be an OptimizerState, got {type(state).__name__}")
-    family = "adam" if state.kind in ("adam", "adamw") else state.kind
-    if family not in _SLOTS:
-        raise ConfigError(f"unknown optimizer kind {state.kind!r} in optimizer_state")
-    step = check_int(state.step, "optimizer_state.step", 0, 2**63 - 1)
-    if set(state.slots) != set(shapes):
-        raise ShapeError("optimizer_state does not have one entry per parameter")
-    names = {tuple(sorted(s)) for s in state.slots.values()}
-    if len(names) > 1 or (names and next(iter(names)) not in _SLOTS[family]):
-        raise ShapeError(f"optimizer_state slots {sorted(names)} do not fit a {state.kind} state")
-    slots = {
-        p: {k: as_param(v, shapes[p], f"optimizer_state[{p!r}][{k!r}]") for k, v in s.items()}
-        for p, s in state.slots.items()
-    }
-    return OptimizerState(state.kind, step, slots)
 
 
 class Network:
@@ -113,7 +71,7 @@ class Network:
         self._spec = spec
         self._params = {n: as_param(params[n], shapes[n], f"parameter {n!r}") for n in shapes}
         self._optimizer_state = (
-            None if optimizer_state is None else _checked_state(optimizer_state, shapes)
+            None if optimizer_state is None else checked_state(optimizer_state, shapes)
         )
 
     # ----------------------------------------------------------------- construction
@@ -256,7 +214,7 @@ class Network:
             if state is None
             else [[state.slots[n][k].reshape(-1) for k in opt.slot_names] for n in names]
         )
-        cb = _ProgressCallback(epochs, callback, progress) if progress or callback else None
+        cb = ProgressCallback(epochs, callback, progress) if progress or callback else None
         try:
             params, new_slots, step, records = _core.fit(
                 self._spec._wire,
@@ -356,6 +314,64 @@ class Network:
         shapes = self._spec.param_shapes
         return float(loss), {n: g.reshape(shapes[n]) for n, g in zip(shapes, grads, strict=True)}
 
+    def activations(
+        self,
+        X: npt.ArrayLike,
+        nodes: Sequence[str],
+        *,
+        pre: bool = False,
+        masks: Mapping[str, npt.ArrayLike] | None = None,
+    ) -> dict[str, F32]:
+        """Outputs of several nodes in one inference pass, each ``(n, *node_shape)``.
+
+        With ``pre=True``, the pre-activations (before the activation and the mask) instead.
+        ``"input"`` names the input. Batch normalization uses its running statistics.
+
+        Raises:
+            ConfigError: An unknown node name.
+        """
+        xs = as_features(X, self._spec)
+        names = _node_names(nodes)
+        values = _core.node_values(
+            self._spec._wire, self._flat_params(), self._masks(masks), xs, names, bool(pre)
+        )
+        shapes = [self._node_shape(n) for n in names]
+        return {
+            n: v.reshape(xs.shape[0], *sh) for n, v, sh in zip(names, values, shapes, strict=True)
+        }
+
+    def node_gradients(
+        self,
+        X: npt.ArrayLike,
+        y: npt.ArrayLike,
+        nodes: Sequence[str],
+        *,
+        masks: Mapping[str, npt.ArrayLike] | None = None,
+    ) -> tuple[float, dict[str, F32]]:
+        """Mean loss on ``(X, y)`` and the per-sample gradient of each node's pre-activation.
+
+        ``L`` is the mean loss over the batch (what a training step descends, batch
+        normalization in training mode), so row ``i`` is ``(1/n)·∂ℓ_i/∂z_i``; nodes that do
+        not reach the output get zeros. Shapes ``(n, *node_shape)``.
+
+        Raises:
+            ConfigError: An unknown node name.
+        """
+        xs = as_features(X, self._spec)
+        yc, yv = self._targets(y, xs.shape[0], "y")
+        names = _node_names(nodes)
+        loss, grads = _core.node_gradients(
+            self._spec._wire, self._flat_params(), self._masks(masks), xs, yc, yv, names
+        )
+        shapes = [self._node_shape(n) for n in names]
+        shaped = {
+            n: g.reshape(xs.shape[0], *sh) for n, g, sh in zip(names, grads, shapes, strict=True)
+        }
+        return float(loss), shaped
+
+    def _node_shape(self, name: str) -> tuple[int, ...]:
+        return tuple(self._spec.input_shape if name == "input" else self._spec.shapes[name])
+
     # ----------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes spec, parameters and optimizer state to ``path`` (see :mod:`neuroplast.io`)."""
@@ -371,29 +387,7 @@ class Network:
         return load(path)
 
 
-class _ProgressCallback:
-    """Drives an optional progress bar and the user's callback between epochs.
-
-    Only passed to the engine when needed: without it, training never re-acquires the GIL.
-    """
-
-    def __init__(self, epochs: int, user: EpochCallback | None, progress: bool) -> None:
-        self.user = user
-        self.bar: Any = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=epochs, unit="epoch", dynamic_ncols=True)
-
-    def __call__(self, record: dict[str, Any]) -> bool:
-        if self.bar is not None:
-            shown = {k: f"{v:.4f}" for k, v in record.items() if k != "epoch" and v is not None}
-            self.bar.set_postfix(shown, refresh=False)
-            self.bar.update(1)
-        if self.user is not None:
-            return self.user(record) is not False
-        return True
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+def _node_names(nodes: Sequence[str]) -> list[str]:
+    if isinstance(nodes, str) or not all(isinstance(n, str) for n in nodes):
+        raise ConfigError(f"nodes must be a sequence of node names, got {nodes!r}")
+    return list(nodes)

@@ -95,6 +95,45 @@ pub fn gradients<'py>(
     Ok((loss, convert::vecs_out(py, grads)))
 }
 
+/// Outputs (or pre-activations when `pre`) of the named nodes for `x`, flat `n × width` each.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn node_values<'py>(
+    py: Python<'py>,
+    spec: &str,
+    params: Params<'py>,
+    masks: MaskArgs<'py>,
+    x: Matrix<'py>,
+    nodes: Vec<String>,
+    pre: bool,
+) -> PyResult<Vec<ArrayOut<'py>>> {
+    let md = model(py, spec, &params, &masks)?;
+    let (xs, n) = convert::slice2(py, &x)?;
+    let idx = engine::node_indices(&md.g, &nodes).map_err(|e| to_py(py, e))?;
+    let v = run(py, |t| engine::node_values(&md.g, &md.p, &md.m, xs, n, &idx, pre, t))?;
+    Ok(convert::vecs_out(py, v))
+}
+
+/// Mean loss and the per-sample pre-activation gradients of the named nodes (flat arrays).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn node_gradients<'py>(
+    py: Python<'py>,
+    spec: &str,
+    params: Params<'py>,
+    masks: MaskArgs<'py>,
+    x: Matrix<'py>,
+    y_classes: Labels<'py>,
+    y_values: Values<'py>,
+    nodes: Vec<String>,
+) -> PyResult<(f64, Vec<ArrayOut<'py>>)> {
+    let md = model(py, spec, &params, &masks)?;
+    let d = data(py, &x, &y_classes, &y_values)?;
+    let idx = engine::node_indices(&md.g, &nodes).map_err(|e| to_py(py, e))?;
+    let (loss, g) = run(py, |t| engine::node_gradients(&md.g, &md.p, &md.m, &d, &idx, t))?;
+    Ok((loss, convert::vecs_out(py, g)))
+}
+
 /// Trains for whole epochs in one call; returns `(params, slots, step, records)`.
 #[pyfunction]
 #[pyo3(signature = (spec, params, slots, step, x, y_classes, y_values, val, masks, optimizer, epochs, batch_size, seed, shuffle, initial_epoch, callback=None))]

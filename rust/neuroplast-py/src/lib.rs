@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod convert;
 mod engine;
 mod errors;
+mod linalg;
 mod lp;
 mod metrics;
 mod threads;
@@ -21,12 +22,19 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(engine::fit, m)?)?;
     m.add_function(wrap_pyfunction!(engine::gradients, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::node_values, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::node_gradients, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::singular_values, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::numerical_rank, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::effective_dimension_activations, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::effective_dimension_weights, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::orthogonality_gap, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::removable_units, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::auxiliary_gradient, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::unit_statistics, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::cosine_redundancy, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg::svd, m)?)?;
+    m.add_function(wrap_pyfunction!(linalg::lstsq, m)?)?;
     m.add_function(wrap_pyfunction!(lp::linprog, m)?)?;
     Ok(())
 }

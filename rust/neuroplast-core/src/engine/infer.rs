@@ -3,7 +3,7 @@
 use super::data::{check_batch_norm_batch, validate_features, validate_masks, validate_params, DataRef};
 use super::graph::Graph;
 use super::pass::{forward, loss_and_gradients, Masks, Mode, Workspace};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::kernels::loss::{batch_loss, Loss};
 
 /// Rows per forward block during inference (bounds memory independent of data size).
@@ -107,4 +107,80 @@ pub fn gradients(
     let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
     let r = loss_and_gradients(graph, params, &masks, data.x, data.targets, &idx, &mut ws, &mut grads);
     Ok((r.loss_sum / n as f64, grads))
+}
+
+/// Index of every node named in `names` (typed error for an unknown name).
+pub fn node_indices(graph: &Graph, names: &[String]) -> Result<Vec<usize>> {
+    names
+        .iter()
+        .map(|name| {
+            graph
+                .nodes
+                .iter()
+                .position(|n| &n.name == name)
+                .ok_or_else(|| Error::Config(format!("the network has no node named {name:?}")))
+        })
+        .collect()
+}
+
+/// Values of the nodes `nodes` for `n` samples in inference mode: their outputs, or their
+/// pre-activations (before activation and mask) when `pre`. One `n × width` block per node.
+pub fn node_values(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    x: &[f32],
+    n: usize,
+    nodes: &[usize],
+    pre: bool,
+    threads: usize,
+) -> Result<Vec<Vec<f32>>> {
+    validate_params(graph, params)?;
+    let masks = validate_masks(graph, masks)?;
+    validate_features(graph, x, n, "X")?;
+    let n_in = graph.n_inputs();
+    let mut ws = Workspace::new(graph, BLOCK.min(n), false, threads);
+    let mut out: Vec<Vec<f32>> =
+        nodes.iter().map(|&i| Vec::with_capacity(n * graph.nodes[i].width)).collect();
+    for start in (0..n).step_by(BLOCK) {
+        let rows = BLOCK.min(n - start);
+        let xb = &x[start * n_in..(start + rows) * n_in];
+        forward(graph, params, &masks, xb, rows, &mut ws, Mode::Eval);
+        for (dst, &i) in out.iter_mut().zip(nodes) {
+            let len = rows * graph.nodes[i].width;
+            let src = if pre { ws.pre_activation(xb, i, len) } else { ws.output(xb, i, len) };
+            dst.extend_from_slice(src);
+        }
+    }
+    Ok(out)
+}
+
+/// Mean loss over `data` (one full batch, as [`gradients`]) and, per node of `nodes`, the
+/// per-sample gradient `dL/dz` of its pre-activation (`n × width`; zeros for nodes that do
+/// not reach the output). `L` is the batch's mean loss, so each row carries the factor `1/n`.
+pub fn node_gradients(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    data: &DataRef<'_>,
+    nodes: &[usize],
+    threads: usize,
+) -> Result<(f64, Vec<Vec<f32>>)> {
+    validate_params(graph, params)?;
+    let masks = validate_masks(graph, masks)?;
+    data.validate(graph, "data")?;
+    let n = data.n;
+    check_batch_norm_batch(graph, n, n)?;
+    let mut ws = Workspace::new(graph, n, true, threads);
+    let idx: Vec<usize> = (0..n).collect();
+    let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
+    let r = loss_and_gradients(graph, params, &masks, data.x, data.targets, &idx, &mut ws, &mut grads);
+    let out = nodes
+        .iter()
+        .map(|&i| {
+            let len = n * graph.nodes[i].width;
+            ws.pre_activation_grad(i, len).map_or_else(|| vec![0.0; len], <[f32]>::to_vec)
+        })
+        .collect();
+    Ok((r.loss_sum / n as f64, out))
 }

@@ -10,4 +10,4 @@ pub mod pass;
 pub use data::DataRef;
 pub use fit::{fit, EpochRecord, FitConfig, OptState};
 pub use graph::{Graph, Node, NodeKind, ParamInfo, Shape};
-pub use infer::{evaluate, gradients, predict, Evaluation};
+pub use infer::{evaluate, gradients, node_gradients, node_indices, node_values, predict, Evaluation};

@@ -74,6 +74,21 @@ impl Workspace {
         }
     }
 
+    /// Pre-activation of node `i` for the current block (`x` is the input block).
+    pub fn pre_activation<'a>(&'a self, x: &'a [f32], i: usize, len: usize) -> &'a [f32] {
+        if i == 0 {
+            x
+        } else {
+            &self.pre[i][..len]
+        }
+    }
+
+    /// After a backward pass: `dL/dz` of node `i`'s pre-activation (`None` when the node does
+    /// not reach the output, i.e. its gradient is zero).
+    pub fn pre_activation_grad(&self, i: usize, len: usize) -> Option<&[f32]> {
+        (i > 0 && self.has_grad[i]).then(|| &self.grad[i][..len])
+    }
+
     /// Loss of the output block over samples `idx` of `targets`, writing dL/d`out` into the
     /// output node's gradient buffer (and marking it as the only node with a gradient).
     fn seed_output_grad(&mut self, graph: &Graph, targets: Targets<'_>, idx: &[usize]) -> BatchLoss {
