@@ -24,6 +24,7 @@ __all__ = [
     "mean_row_norm",
     "orthogonality_scores",
     "rescale_rows",
+    "seeded",
     "weights_mapping",
     "xavier_rows",
 ]
@@ -36,6 +37,17 @@ CANDIDATES_DENSE = 1000
 CANDIDATES_CONV = 100
 # Chunk of candidates scored at once ((chunk, M+1, M+1) Gram matrices in memory).
 _CHUNK = 64
+
+
+def seeded(seed: int, name: str) -> np.random.Generator:
+    """A generator for ``seed`` in the namespace ``name``.
+
+    Mixing in the initialization's name keeps its draws independent of every other consumer
+    of the same seed (``Network.init(spec, seed)`` draws from ``default_rng(seed)`` too, and
+    equal seeds would otherwise give new units the exact directions of existing ones).
+    """
+    s = check_int(seed, "seed", 0, 2**63 - 1)
+    return np.random.default_rng([s, *name.encode()])
 
 
 def candidate_count(view: LayerView, n_new: int, candidates: int | None) -> int:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast._arrays import check_int
 from neuroplast.errors import ConfigError
 from neuroplast.growth._engine import activations, node_gradients
 from neuroplast.growth._layer import (
@@ -39,6 +38,7 @@ from neuroplast.growth.init._common import (
     fan_out_norm,
     mean_row_norm,
     rescale_rows,
+    seeded,
     weights_mapping,
     xavier_rows,
 )
@@ -137,10 +137,6 @@ def auxiliary_gradient(
     return AuxiliaryGradient(np.vstack(parts), tuple(blocks), h_prev, dense)
 
 
-def _seeded(seed: int) -> np.random.Generator:
-    return np.random.default_rng(check_int(seed, "seed", 0, 2**63 - 1))
-
-
 def _need(X: npt.ArrayLike | None, y: npt.ArrayLike | None, what: str) -> None:
     if X is None or y is None:
         raise ConfigError(f"{what} needs inputs X and labels y (it reads loss gradients)")
@@ -205,7 +201,7 @@ def gradmax(
     _need(X, y, "GradMax")
     assert X is not None and y is not None
     k = check_n_new(n_new)
-    rng = _seeded(seed)
+    rng = seeded(seed, "gradmax")
     view = layer_view(net, layer)
     aux = auxiliary_gradient(net, layer, X, y)
     u, s, _ = np.linalg.svd(aux.matrix, full_matrices=False)
@@ -255,7 +251,7 @@ def firefly(
     _need(X, y, "Firefly")
     assert X is not None and y is not None
     k = check_n_new(n_new)
-    rng = _seeded(seed)
+    rng = seeded(seed, "firefly")
     view = layer_view(net, layer)
     _dense_only(view, "Firefly")
     n_cand = candidate_count(view, k, candidates)
@@ -317,7 +313,7 @@ def nest(
     if not 0 < quantile <= 1:
         raise ConfigError(f"quantile must be in (0, 1], got {quantile!r}")
     k = check_n_new(n_new)
-    rng = _seeded(seed)
+    rng = seeded(seed, "nest")
     view = layer_view(net, layer)
     _dense_only(view, "NeST")
     aux = auxiliary_gradient(net, layer, X, y)

@@ -14,7 +14,6 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import metrics
-from neuroplast._arrays import check_int
 from neuroplast.errors import ConfigError
 from neuroplast.growth._layer import LayerView, check_n_new, inputs_and_units, layer_view
 from neuroplast.growth.init._common import (
@@ -24,6 +23,7 @@ from neuroplast.growth.init._common import (
     mean_row_norm,
     orthogonality_scores,
     rescale_rows,
+    seeded,
     weights_mapping,
     xavier_rows,
 )
@@ -35,12 +35,10 @@ F64 = npt.NDArray[np.float64]
 
 
 def _setup(
-    net: Network, layer: str, n_new: int, seed: int
+    net: Network, layer: str, n_new: int, seed: int, name: str
 ) -> tuple[LayerView, int, np.random.Generator]:
     view = layer_view(net, layer)
-    k = check_n_new(n_new)
-    rng = np.random.default_rng(check_int(seed, "seed", 0, 2**63 - 1))
-    return view, k, rng
+    return view, check_n_new(n_new), seeded(seed, name)
 
 
 def _random_rows(view: LayerView, k: int, rng: np.random.Generator) -> F64:
@@ -67,7 +65,7 @@ def north_random(
         >>> north_random(net, "dense_0", 2, seed=1)["incoming"].shape
         (2, 5)
     """
-    view, k, rng = _setup(net, layer, n_new, seed)
+    view, k, rng = _setup(net, layer, n_new, seed, "north_random")
     return weights_mapping(view, _random_rows(view, k, rng))
 
 
@@ -114,7 +112,7 @@ def north_select(
         >>> north_select(net, "dense_0", 2, X=X, candidates=10)["incoming"].shape
         (2, 5)
     """
-    view, k, rng = _setup(net, layer, n_new, seed)
+    view, k, rng = _setup(net, layer, n_new, seed, "north_select")
     n_cand = candidate_count(view, k, candidates)
     rows = _random_rows(view, n_cand, rng)
     h_prev, _, existing = inputs_and_units(net, view, X)
@@ -152,7 +150,7 @@ def north_pre(
         ConfigError: ``layer`` is a convolution (no closed form; the thesis uses NORTH-Pre for
             MLPs only).
     """
-    view, k, rng = _setup(net, layer, n_new, seed)
+    view, k, rng = _setup(net, layer, n_new, seed, "north_pre")
     if view.is_conv:
         raise ConfigError(f"NORTH-Pre is defined for dense layers only; {layer!r} is a conv")
     n_cand = candidate_count(view, k, candidates)
@@ -193,7 +191,7 @@ def north_weight(
     otherwise (plain random rows). Rows are rescaled afterwards. ``X``, ``y``, ``candidates``
     are unused (common signature).
     """
-    view, k, rng = _setup(net, layer, n_new, seed)
+    view, k, rng = _setup(net, layer, n_new, seed, "north_weight")
     rows = xavier_rows(rng, view, k)
     w = view.weight
     if view.units < view.fan_in:
