@@ -307,3 +307,12 @@ def test_bad_config_raises_config_error(bad: dict[str, object]) -> None:
 def test_from_dict_rejects_unknown_keys() -> None:
     with pytest.raises(ConfigError):
         SurgeonConfig.from_dict({"epochs": 3})
+
+
+@pytest.mark.parametrize("module", ["config", "recommend", "modify", "score", "algorithm"])
+def test_module_doctests(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"neuroplast.search.surgeon.{module}"))
+    assert result.failed == 0 and result.attempted > 0

@@ -14,7 +14,8 @@ Example:
 from __future__ import annotations
 
 from neuroplast.search.surgeon._train import Trainer, TrainJob, TrainOutcome
-from neuroplast.search.surgeon.algorithm import EvaluateFn, Surgeon, baseline, widths
+from neuroplast.search.surgeon.algorithm import EvaluateFn, Surgeon, widths
+from neuroplast.search.surgeon.baseline import baseline
 from neuroplast.search.surgeon.config import OPERATIONS, Operation, SelectionMode, SurgeonConfig
 from neuroplast.search.surgeon.modify import apply, factorize
 from neuroplast.search.surgeon.recommend import (

@@ -19,7 +19,8 @@ from typing import Any
 from neuroplast import data
 from neuroplast.errors import ConfigError
 from neuroplast.network import Network
-from neuroplast.search.surgeon.algorithm import Surgeon, baseline, widths
+from neuroplast.search.surgeon.algorithm import Surgeon, widths
+from neuroplast.search.surgeon.baseline import baseline
 from neuroplast.search.surgeon.config import SurgeonConfig
 from neuroplast.spec import Spec
 

@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from neuroplast import get_num_threads
 from neuroplast.errors import ConfigError, DataError, NumericalError
-from neuroplast.morph import EditLog, EditRecord
+from neuroplast.morph import EditLog
 from neuroplast.network import Network
 from neuroplast.search._evaluate import shared_data
 from neuroplast.search._progress import Progress
@@ -361,35 +361,3 @@ def _curve(
     """The lineage's curve, ending with the accuracy at the decision point ``epoch``."""
     pts = (*parent, *own)
     return pts if pts and pts[-1][0] == epoch else (*pts, (epoch, acc))
-
-
-def baseline(
-    net: Network,
-    X_train: npt.ArrayLike,
-    y_train: npt.ArrayLike,
-    X_val: npt.ArrayLike,
-    y_val: npt.ArrayLike,
-    config: SurgeonConfig | None = None,
-    *,
-    seed: int = 0,
-    threads: int | None = None,
-) -> tuple[Network, tuple[tuple[float, float], ...], EditRecord | None]:
-    """The baseline of the paper: ``net`` trained for ``total_epochs`` with the same settings.
-
-    Same SGD, batch size and batch stream as a Surgeon run with this ``seed``, so the baseline
-    and the Surgeon's identity lineage see the same batches.
-
-    Returns:
-        ``(trained network, (epoch, validation accuracy) per epoch, None)``.
-    """
-    cfg = config or SurgeonConfig.paper()
-    Xt = np.asarray(X_train)
-    with shared_data(Xt, np.asarray(y_train), np.asarray(X_val), np.asarray(y_val)) as data:
-        trainer = Trainer(
-            data, len(Xt), lr=cfg.lr, momentum=cfg.momentum, batch_size=cfg.batch_size,
-            seed=seed, threads=threads or get_num_threads(),
-        )  # fmt: skip
-        (out,) = trainer([TrainJob(net, 0, cfg.total_epochs * trainer.batches_per_epoch, True)])
-    if out.net is None:
-        raise NumericalError(f"baseline training diverged: {out.error}")
-    return out.net, out.curve, None
