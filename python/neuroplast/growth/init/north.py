@@ -119,6 +119,23 @@ def north_select(
     return weights_mapping(view, _select(view, h_prev, existing, rows, k, eps))
 
 
+def _orthogonal_preactivations(
+    h_prev: F64, z: F64, eps: float, k: int, rng: np.random.Generator
+) -> F64:
+    """``k`` rows ``w`` with ``H w`` random in ``col(H) ∩ col(Z)^⊥`` (``w = H⁺ t``)."""
+    uh, sh, vth = np.linalg.svd(h_prev, full_matrices=False)
+    keep = sh > sh[0] * 1e-10
+    uh, sh, vth = uh[:, keep], sh[keep], vth[keep]
+    uz, sz, _ = np.linalg.svd(z / np.sqrt(z.shape[0]), full_matrices=False)
+    qz = uz[:, sz > eps]
+    _, sc, rt = np.linalg.svd(qz.T @ uh)  # row space of the overlap, in col(H) coordinates
+    overlap = rt[: int(np.sum(sc > 1e-8))]
+    c = rng.standard_normal((uh.shape[1], k))
+    c -= overlap.T @ (overlap @ c)
+    rows: F64 = (vth.T @ (c / sh[:, None])).T
+    return rows
+
+
 def north_pre(
     net: Network,
     layer: str,
@@ -137,14 +154,13 @@ def north_pre(
         w = (H_{l-1}ᵀ)⁺ V_⊥ a,   a ~ N(0, I)
 
     with ``V_⊥`` an orthonormal basis of the complement (in sample space) of the existing
-    pre-activations ``Z_l`` (ε-rank of ``Z_l/√n`` as in eq. 27). ``V_⊥ a`` is drawn as the
-    residual of a Gaussian vector after projecting out ``col(Z_l)``, which has the same
-    distribution. The new pre-activation ``H_{l-1}ᵀ w`` is the projection of that residual
-    onto the inputs' span, still orthogonal to every existing pre-activation. Candidates are
-    rescaled like all NORTH* rows and the best ``n_new`` kept by the NORTH-Select score. The
-    bias stays 0 (Sec. 6.3.1: "the bias is initially set to 0"), so the pseudoinverse is taken
-    over the inputs without the bias column. A candidate whose direction lies entirely in the
-    existing span (zero row) is replaced by a random row.
+    pre-activations ``Z_l`` (ε-rank of ``Z_l/√n`` as in eq. 27). The bias stays 0 (Sec.
+    6.3.1: "the bias is initially set to 0"), so the new pre-activation ``H_{l-1}ᵀ w`` must lie
+    in the span of the inputs; ``V_⊥ a`` is therefore drawn isotropically from
+    ``col(H_{l-1}ᵀ) ∩ col(Z_l)^⊥`` (the whole of ``V_⊥``'s reachable part), so every new
+    pre-activation is exactly orthogonal to every existing one, also when the existing biases
+    are non-zero. Candidates are rescaled like all NORTH* rows and the best ``n_new`` kept by
+    the NORTH-Select score. Where that intersection is empty (zero rows) a random row is used.
 
     Raises:
         ConfigError: ``layer`` is a convolution (no closed form; the thesis uses NORTH-Pre for
@@ -155,12 +171,7 @@ def north_pre(
         raise ConfigError(f"NORTH-Pre is defined for dense layers only; {layer!r} is a conv")
     n_cand = candidate_count(view, k, candidates)
     h_prev, z, existing = inputs_and_units(net, view, X)
-    n = z.shape[0]
-    u, s, _ = np.linalg.svd(z / np.sqrt(n), full_matrices=False)
-    q = u[:, s > eps]
-    g = rng.standard_normal((n, n_cand))
-    t = g - q @ (q.T @ g)
-    rows = (np.linalg.pinv(h_prev) @ t).T
+    rows = _orthogonal_preactivations(h_prev, z, eps, n_cand, rng)
     norms = np.linalg.norm(rows, axis=1)
     scale = float(np.max(norms, initial=0.0))
     dead = norms <= 1e-9 * max(scale, 1e-300)
