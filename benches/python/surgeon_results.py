@@ -65,6 +65,8 @@ def _one(task: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
     neuroplast.set_num_threads(opts["threads"])
     ds = _load(name, argparse.Namespace(**opts))
     cfg = SurgeonConfig.paper() if opts["preset"] == "paper" else SurgeonConfig.fast()
+    if opts["recuperation_batches"] is not None:
+        cfg = cfg.replace(recuperation_batches=opts["recuperation_batches"])
     net = Network.init(Spec.mlp(ds.n_features, list(TOPOLOGIES[topo]), ds.n_classes), seed=seed)
     data = (ds.X_train, ds.y_train, ds.X_test, ds.y_test)
     t0 = time.perf_counter()
@@ -77,6 +79,7 @@ def _one(task: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
         "topology": topo,
         "seed": seed,
         "preset": opts["preset"],
+        "recuperation_batches": cfg.recuperation_batches,
         "n_train": len(ds.X_train),
         "n_val": len(ds.X_test),
         "baseline_accuracy": float(base.evaluate(ds.X_test, ds.y_test)["accuracy"]),
@@ -96,6 +99,10 @@ def _one(task: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _key(r: dict[str, Any]) -> tuple[str, str, int, str, int]:
+    return (r["dataset"], r["topology"], r["seed"], r["preset"], r.get("recuperation_batches", 25))
+
+
 def _ms(xs: list[float], digits: int = 3) -> str:
     a = np.asarray(xs, dtype=np.float64)
     std = float(a.std(ddof=1)) if len(a) > 1 else 0.0
@@ -105,20 +112,20 @@ def _ms(xs: list[float], digits: int = 3) -> str:
 def table(records: list[dict[str, Any]]) -> str:
     """The markdown table of the records (mean ± sample std over seeds per cell)."""
     head = (
-        "| data set | topology | seeds | baseline val. acc. | Surgeon val. acc. | "
+        "| data set | topology | recup. batches | seeds | baseline val. acc. | Surgeon val. acc. | "
         "Surgeon − baseline | param. change [%] | epochs baseline | epochs Surgeon | "
-        "final hidden widths |\n|---|---|---|---|---|---|---|---|---|---|\n"
+        "final hidden widths |\n" + "|---" * 11 + "|\n"
     )
     rows = []
-    for name in DATASETS:
-        for topo in TOPOLOGIES:
-            rs = [r for r in records if r["dataset"] == name and r["topology"] == topo]
-            if not rs:
-                continue
+    recups = sorted({_key(r)[4] for r in records}, reverse=True)
+    for name, rb, topo in ((d, rb, t) for d in DATASETS for rb in recups for t in TOPOLOGIES):
+        rs = [r for r in records if _key(r)[0] == name and _key(r)[1] == topo and _key(r)[4] == rb]
+        if rs:
             diff = [r["surgeon_accuracy"] - r["baseline_accuracy"] for r in rs]
             finals = ", ".join("-".join(map(str, r["hidden_final"])) or "none" for r in rs)
             rows.append(
-                f"| {name} | {topo} | {len(rs)} | {_ms([r['baseline_accuracy'] for r in rs])} | "
+                f"| {name} | {topo} | {rb} | {len(rs)} | "
+                f"{_ms([r['baseline_accuracy'] for r in rs])} | "
                 f"{_ms([r['surgeon_accuracy'] for r in rs])} | {_ms(diff)} | "
                 f"{_ms([r['param_change_pct'] for r in rs], 1)} | {rs[0]['epochs_baseline']} | "
                 f"{_ms([r['epochs_surgeon'] for r in rs], 0)} | {finals} |"
@@ -132,6 +139,11 @@ def main() -> None:
     p.add_argument("--topologies", nargs="+", default=list(TOPOLOGIES), choices=list(TOPOLOGIES))
     p.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     p.add_argument("--preset", choices=("paper", "fast"), default="paper")
+    p.add_argument(
+        "--recuperation-batches",
+        type=int,
+        help="unit of recuperative training in batches (default: the preset's, paper 25)",
+    )
     p.add_argument("--fashion-train", type=int, default=6000)
     p.add_argument("--fashion-val", type=int, default=2000)
     p.add_argument("--jobs", type=int, default=2, help="runs in parallel (1 engine thread each)")
@@ -140,15 +152,17 @@ def main() -> None:
     args = p.parse_args()
     records: list[dict[str, Any]] = json.loads(args.out.read_text()) if args.out.exists() else []
     if not args.table:
-        done = {(r["dataset"], r["topology"], r["seed"], r["preset"]) for r in records}
+        recup = args.recuperation_batches or (25 if args.preset == "paper" else 10)
+        done = {_key(r) for r in records}
         opts = {"preset": args.preset, "fashion_train": args.fashion_train,
-                "fashion_val": args.fashion_val, "threads": 1}  # fmt: skip
+                "fashion_val": args.fashion_val, "threads": 1,
+                "recuperation_batches": args.recuperation_batches}  # fmt: skip
         tasks = [
             (d, t, s, opts)
             for d in args.datasets
             for t in args.topologies
             for s in args.seeds
-            if (d, t, s, args.preset) not in done
+            if (d, t, s, args.preset, recup) not in done
         ]
         with ProcessPoolExecutor(args.jobs) as pool:
             for rec in pool.map(_one, tasks):
