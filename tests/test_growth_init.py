@@ -20,13 +20,13 @@ from neuroplast import (
 from neuroplast.growth import (
     INITIALIZATIONS,
     GradientTrigger,
-    gradmax,
     grow,
     measure_gradient,
     north_pre,
     north_weight,
 )
-from neuroplast.growth.init._common import orthogonality_scores
+from neuroplast.growth._layer import layer_view
+from neuroplast.growth.init._common import fan_out_norm, orthogonality_scores
 from neuroplast.testing import assert_function_preserved
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -87,12 +87,13 @@ def test_preserving_inits_keep_the_mlp_function(
 
 @pytest.mark.parametrize("init", ["north_select", "north_random", "north_weight", "gradmax"])
 @pytest.mark.parametrize("activation", ["relu", "modified_relu"])
-def test_preserving_inits_keep_the_cnn_function(init: str, activation: str) -> None:
+@pytest.mark.parametrize("layer", ["conv_0", "conv_1"])
+def test_preserving_inits_keep_the_cnn_function(init: str, activation: str, layer: str) -> None:
     net = _with_bias(_cnn(activation), 1)
     X, y = _data((2, 6, 6), 6, 3, 2)
-    wide, rec = grow(net, "conv_0", 2, init, X=X, y=y, seed=3, candidates=8)
+    wide, rec = grow(net, layer, 2, init, X=X, y=y, seed=3, candidates=8)
     assert rec.contract == "exact"
-    assert wide.spec.widths["conv_0"] == 5
+    assert wide.spec.widths[layer] == net.spec.widths[layer] + 2
     assert_function_preserved(net, wide, X)
 
 
@@ -198,11 +199,11 @@ def test_gradmax_fan_in_gradient_equals_the_top_singular_values(consumer: Conv2d
         (_mlp("modified_relu", [5, 4]), (6,), "dense_0"),
         (_mlp("modified_relu", [5, 4]), (6,), "dense_1"),
         (_cnn(consumer=consumer), (2, 6, 6), "conv_0"),
+        (_cnn(consumer=consumer), (2, 6, 6), "conv_1"),  # conv → flatten → dense
     ]:
         X, y = _data(shape, 12, 3, 5)
         m = measure_gradient(net, layer, X, y)
-        w = gradmax(net, layer, 2, X=X, y=y)
-        scale = np.linalg.norm(np.concatenate([a[:, 0].ravel() for a in w["outgoing"].values()]))
+        scale = fan_out_norm(net, layer_view(net, layer))
         wide, _ = grow(net, layer, 2, "gradmax", X=X, y=y)
         _, g = wide.gradients(X, y)
         old = net.spec.widths[layer]
@@ -253,5 +254,6 @@ def test_typed_errors() -> None:
         grow(net, "dense_0", 3, "north_select", X=X, candidates=2)
     with pytest.raises(ConfigError, match="dense or conv"):
         grow(_cnn(), "flatten", 1, "north_random")
+    pooled = Network.init(Spec.cnn((2, 6, 6), [3, 4], 3), seed=0)  # conv → pool → conv
     with pytest.raises(ConfigError, match="read it directly"):
-        grow(_cnn(), "conv_1", 1, "gradmax", X=_data((2, 6, 6), 4, 3, 0)[0], y=np.zeros(4))
+        grow(pooled, "conv_0", 1, "gradmax", X=_data((2, 6, 6), 4, 3, 0)[0], y=np.zeros(4))

@@ -7,10 +7,11 @@ fan-in and fan-out ``v``, the fan-in gradient is ``σ'(0)·vᵀG``; GradMax's fa
 norm. For a convolution feeding a convolution, ``G`` has one row per consumer channel and
 kernel offset, ``(C_{l+1}·kh·kw) × (C_{l-1}·kh'·kw' + 1)``, summed over pixels and samples.
 
-Scope: the layer's consumers must read it directly (dense → dense, conv → conv) and its units
-must not be coupled to other layers through residual additions; otherwise
-:class:`ConfigError`. Firefly and NeST are implemented for dense layers (the thesis' NeST uses
-a different, candidate-based rule for convolutions).
+Scope: the layer's consumers must read it directly (dense → dense, conv → conv, conv →
+flatten → dense; not through pooling or batch norm) and its units must not be coupled to
+other layers through residual additions; otherwise :class:`ConfigError`. Firefly and NeST
+are implemented for dense layers (the thesis' NeST uses a different, candidate-based rule for
+convolutions).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from neuroplast.growth.init._common import (
     xavier_rows,
 )
 from neuroplast.growth.triggers import GradientMeasurement
-from neuroplast.layers import Conv2d
+from neuroplast.layers import Conv2d, Dense, Flatten
 from neuroplast.network import Network
 
 __all__ = [
@@ -72,7 +73,8 @@ class AuxiliaryGradient:
         matrix: ``G``, rows = consumer positions (stacked per consumer), columns = the layer's
             inputs (conv: im2col features) plus one bias column when the layer has a bias.
         blocks: Per consumer, its row range in ``matrix`` and the shape of one new unit's
-            fan-out in that consumer (``(rows,)`` dense, ``(C_out, kh, kw)`` conv).
+            fan-out in that consumer (``(rows,)`` dense, ``(C_out, kh, kw)`` conv,
+            ``(rows, H·W)`` dense behind a flatten).
         h_prev: The layer's inputs ``(samples, fan_in)`` (without the bias column).
         grads: ``∂L/∂Z`` of each consumer, ``(samples, rows)`` (dense consumers only).
     """
@@ -91,7 +93,12 @@ def _check_direct(net: Network, view: LayerView) -> None:
         )
     for c in view.consumers:
         node = net.spec.node(c)
-        if getattr(node, "input", None) != view.name or (isinstance(node, Conv2d) != view.is_conv):
+        src = getattr(node, "input", None)
+        if view.is_conv and isinstance(node, Dense) and src is not None:
+            flat = net.spec.node(src) if src != "input" else None
+            if isinstance(flat, Flatten) and flat.input == view.name:
+                continue  # conv → flatten → dense: each pixel of a channel is one column
+        if src != view.name or (isinstance(node, Conv2d) != view.is_conv):
             raise ConfigError(
                 f"gradient-based growth of {view.name!r} needs consumers that read it directly; "
                 f"{c!r} reads {getattr(node, 'input', None)!r}"
@@ -127,6 +134,9 @@ def auxiliary_gradient(
             q = patches(grid, *conv_geometry(node))  # (N, H_c, W_c, d', kh, kw)
             g = np.einsum("noyx,nyxfij->oijf", d, q).reshape(-1, hb.shape[1])
             shape: tuple[int, ...] = (d.shape[1], *q.shape[4:])
+        elif view.is_conv:  # through a flatten: rows (consumer unit, pixel)
+            g = np.einsum("no,npf->opf", d, hb.reshape(n, hl * wl, -1)).reshape(-1, hb.shape[1])
+            shape = (d.shape[1], hl * wl)
         else:
             g = d.T @ hb
             shape = (d.shape[1],)
@@ -147,8 +157,10 @@ def _split_outgoing(aux: AuxiliaryGradient, cols: F64) -> dict[str, F64]:
     out: dict[str, F64] = {}
     k = cols.shape[1]
     for c, lo, hi, shape in aux.blocks:
-        block = cols[lo:hi].T.reshape(k, *shape)  # (k, C_out[, kh, kw])
-        out[c] = np.moveaxis(block, 0, 1)  # (C_out, k[, kh, kw])
+        block = cols[lo:hi].T.reshape(k, *shape)  # (k, C_out[, kh, kw] or [, H·W])
+        moved = np.moveaxis(block, 0, 1)  # (C_out, k[, kh, kw] or [, H·W])
+        # A dense consumer behind a flatten stores each new channel's H·W columns contiguously.
+        out[c] = moved.reshape(shape[0], -1) if len(shape) == 2 else moved
     return out
 
 
