@@ -1,0 +1,153 @@
+"""Pieces shared by the dynamic growth controllers: layers, seeds, records, results."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast._arrays import check_int
+from neuroplast.errors import ConfigError, InvalidMorphismError
+from neuroplast.layers import Conv2d, Dense
+from neuroplast.morph import EditLog, coupled_group
+from neuroplast.network import Network
+from neuroplast.spec import Spec
+
+__all__ = [
+    "GrowthResult",
+    "derived_seed",
+    "growable_layers",
+    "mean_loss",
+    "resolve_widths",
+    "snapshot",
+]
+
+
+def growable_layers(spec: Spec, layers: Sequence[str] | None = None) -> list[str]:
+    """Hidden dense/conv layers that can gain or lose units, one per coupled group.
+
+    Residual stages tie several layers' units together; the first layer of each group (in
+    graph order) stands for it (thesis Sec. 6.2.3: "grow channel-tied groups together, based on
+    the first layer of each group").
+
+    Raises:
+        ConfigError: A named layer is not a growable hidden layer.
+    """
+    found: list[str] = []
+    seen: set[frozenset[str]] = set()
+    for node in spec.nodes:
+        if not isinstance(node, Dense | Conv2d) or node.name == spec.output:
+            continue
+        if isinstance(node, Conv2d) and node.groups != 1:
+            continue
+        try:
+            group = coupled_group(spec, node.name)
+        except InvalidMorphismError:
+            continue
+        key = frozenset(group.producers)
+        if key not in seen:
+            seen.add(key)
+            found.append(node.name)
+    if layers is None:
+        if not found:
+            raise ConfigError("the network has no hidden dense or conv layer that can grow")
+        return found
+    for name in layers:
+        if name not in found:
+            raise ConfigError(f"{name!r} is not a growable hidden layer; choose from {found}")
+    return list(layers)
+
+
+def resolve_widths(
+    value: int | Mapping[str, int] | None,
+    layers: Sequence[str],
+    default: Mapping[str, int],
+    what: str,
+) -> dict[str, int]:
+    """A per-layer width from an int (every layer), a mapping or ``None`` (``default``)."""
+    if value is None:
+        return dict(default)
+    if isinstance(value, Mapping):
+        missing = [name for name in layers if name not in value]
+        if missing:
+            raise ConfigError(f"{what} has no entry for {missing}")
+        return {name: check_int(value[name], f"{what}[{name!r}]", 1, 2**31) for name in layers}
+    width = check_int(value, what, 1, 2**31)
+    return dict.fromkeys(layers, width)
+
+
+def derived_seed(seed: int, *parts: int) -> int:
+    """A seed for one event (``seed`` and e.g. the step and the layer index), reproducible."""
+    state = np.random.SeedSequence([seed, *parts]).generate_state(2, dtype=np.uint32)
+    return int(state[0]) << 31 | int(state[1]) >> 1
+
+
+def mean_loss(losses: list[tuple[float, int]], default: float) -> float:
+    """Sample-weighted mean of ``(loss, samples)`` pairs (``default`` when empty)."""
+    seen = sum(n for _, n in losses)
+    return sum(a * n for a, n in losses) / seen if seen else default
+
+
+def snapshot(net: Network, layers: Sequence[str]) -> dict[str, int]:
+    """Current widths of ``layers``."""
+    return {name: int(net.spec.widths[name]) for name in layers}
+
+
+@dataclass
+class GrowthResult:
+    """What a dynamic growth controller did.
+
+    Attributes:
+        network: The final network (trained in place from a copy of the input network).
+        events: One dict per structural change: ``step``, ``epoch``, ``layer``, ``kind``
+            (``"grow"``/``"prune"``), ``units`` and the resulting ``width``.
+        history: One dict per epoch: ``epoch``, ``step``, ``loss``, ``val_loss``,
+            ``val_accuracy`` (``None`` without validation data), ``n_params`` and ``widths``.
+        log: The :class:`~neuroplast.morph.EditLog` of every change, in order.
+        seconds: Wall time of the whole run.
+    """
+
+    network: Network
+    events: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    log: EditLog = field(default_factory=EditLog)
+    seconds: float = 0.0
+    _start: float = field(default_factory=time.perf_counter, repr=False)
+
+    def epoch_record(
+        self, epoch: int, step: int, loss: float, layers: Sequence[str], val: Any
+    ) -> dict[str, Any]:
+        """Appends the record of a finished epoch (validation on ``val`` when given)."""
+        net = self.network
+        scores = None if val is None else net.evaluate(val[0], val[1])
+        record = {
+            "epoch": epoch,
+            "step": step,
+            "loss": float(loss),
+            "val_loss": None if scores is None else scores["loss"],
+            "val_accuracy": None if scores is None else scores.get("accuracy"),
+            "n_params": int(net.n_params),
+            "widths": snapshot(net, layers),
+            "seconds": time.perf_counter() - self._start,
+        }
+        self.history.append(record)
+        return record
+
+    def widths_over_time(self) -> dict[str, npt.NDArray[np.int64]]:
+        """Per layer, its width at the end of every epoch."""
+        names = self.history[0]["widths"] if self.history else {}
+        return {n: np.array([h["widths"][n] for h in self.history], np.int64) for n in names}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible summary (events, history, final spec)."""
+        return {
+            "events": self.events,
+            "history": self.history,
+            "spec": self.network.spec.to_dict(),
+            "n_params": int(self.network.n_params),
+            "seconds": self.seconds,
+        }
