@@ -167,3 +167,20 @@ def test_random_action_is_seeded_and_legal() -> None:
     tiny = Network.init(Spec.mlp(6, [1], 3), seed=0)
     same, rec = random_action(tiny, space=none, seed=0)
     assert rec is None and same is tiny
+
+
+def test_residual_graphs_use_coupled_groups() -> None:
+    space = ActionSpace()
+    net = Network.init(MLP, seed=0)
+    res, _ = space.apply(net, Action("add_residual_dense", "dense_0"), seed=1)
+    legal = _labels(space, res.spec)
+    # The branch output is coupled to dense_0 through the add: one target for both.
+    assert "add_neurons(dense_0, 2)" in legal and "add_neurons(dense_0_res_out, 2)" not in legal
+    assert "add_neurons(dense_0_res, 2)" in legal  # the branch's hidden layer is free
+    # The zero-initialized branch can be dropped again, exactly.
+    assert "delete_layer(dense_0_res_out)" in legal
+    back, rec = space.apply(res, Action("delete_layer", "dense_0_res_out"))
+    assert rec.contract == "exact" and back.spec == net.spec
+    for action in space.legal(res.spec):
+        out, _ = space.apply(res, action, seed=2)
+        assert out.n_params == predict_params(res.spec, action, space), action.label

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import shutil
@@ -78,6 +79,8 @@ class TrainStep:
         optimizer: Update rule (default ``Adam(lr=1e-3)``); state on the network continues.
         seed: Seed of the subset draw and of the shuffling.
         initial_epoch: Global epoch index passed to ``fit`` (shuffle stream).
+        validate: Evaluate on the validation data afterwards (an entry of
+            :attr:`Result.trace`); the final network is always evaluated.
     """
 
     epochs: int = 1
@@ -86,6 +89,7 @@ class TrainStep:
     optimizer: Optimizer | None = None
     seed: int = 0
     initial_epoch: int = 0
+    validate: bool = True
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,7 @@ class Result:
         seconds: Wall time of the job (edits, training, evaluation).
         network: The final network (``None`` unless ``return_network``, or on error).
         captured: The network after ``capture`` steps (``None`` if not asked).
-        trace: ``(validation accuracy, n_params)`` after every training step.
+        trace: ``(validation accuracy, n_params)`` after every validated training step.
         records: Edit records of the applied edits, as dicts (what to replay).
         error: The message of an :class:`~neuroplast.InvalidMorphismError` (an edit that does
             not apply) or :class:`~neuroplast.NumericalError` (diverged training) raised by a
@@ -296,17 +300,18 @@ def _validate(net: Network, arrays: Arrays) -> tuple[float, float]:
 def run_job(job: Job) -> Result:
     """Runs one job in this process (the function a worker executes).
 
-    The start network is copied first; the engine runs with ``job.threads`` threads and the
-    previous thread count is restored afterwards.
+    The start network is never modified (a shallow copy is trained: parameter arrays are
+    read-only and training replaces them instead of writing into them); the engine runs with
+    ``job.threads`` threads and the previous thread count is restored afterwards.
     """
     t0 = time.perf_counter()
     before = _core.get_num_threads()
     if before != job.threads:
         _core.set_num_threads(job.threads)
-    net = job.start.copy()
+    net = copy.copy(job.start)
     trace: list[tuple[float, int]] = []
     records: list[dict[str, Any]] = []
-    captured = net.copy() if job.capture == 0 else None
+    captured = copy.copy(net) if job.capture == 0 else None
     try:
         arrays = job.data.arrays()
     except BaseException:
@@ -316,7 +321,8 @@ def run_job(job: Job) -> Result:
         for i, step in enumerate(job.steps):
             if isinstance(step, TrainStep):
                 _train(net, step, arrays)
-                trace.append((_validate(net, arrays)[0], net.n_params))
+                if step.validate:
+                    trace.append((_validate(net, arrays)[0], net.n_params))
             else:
                 kwargs = dict(step.args)
                 if step.calibration > 0:
@@ -328,7 +334,7 @@ def run_job(job: Job) -> Result:
                 if rec is not None:
                     records.append(rec.to_dict())
             if job.capture == i + 1:
-                captured = net.copy()
+                captured = copy.copy(net)
         acc, loss = _validate(net, arrays)
     except (InvalidMorphismError, NumericalError) as exc:
         return Result(

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from neuroplast.errors import ConfigError, InvalidMorphismError
-from neuroplast.layers import Add, AvgPool2d, Conv2d, Dense, MaxPool2d
+from neuroplast.layers import Add, AvgPool2d, Concat, Conv2d, Dense, MaxPool2d
 from neuroplast.morph import NARROW_METHODS, WIDEN_METHODS, coupled_group, shallow_kind
 from neuroplast.morph.record import EditRecord
 from neuroplast.network import Network
@@ -170,8 +170,16 @@ class ActionSpace:
         """Hidden dense/conv layers whose units can change, one per coupled group."""
         seen: set[frozenset[str]] = set()
         out = []
+        # Without add/concat nodes every hidden layer is its own coupled group (the costly
+        # dependency analysis is only needed for graphs that couple units).
+        simple = isinstance(spec.node(spec.output), (Dense, Conv2d)) and not any(
+            isinstance(n, (Add, Concat)) for n in spec.nodes
+        )
         for node in spec.nodes:
             if not isinstance(node, (Dense, Conv2d)) or node.name == spec.output:
+                continue
+            if simple:
+                out.append(node.name)
                 continue
             try:
                 group = coupled_group(spec, node.name)
@@ -343,6 +351,11 @@ def _legal(space: ActionSpace, spec: Spec) -> tuple[Action, ...]:
     return space._legal(spec)
 
 
+@functools.lru_cache(maxsize=64)
+def _space(items: tuple[tuple[str, Any], ...]) -> ActionSpace:
+    return ActionSpace.from_dict(dict(items))
+
+
 def predict_params(spec: Spec, action: Action, space: ActionSpace) -> int:
     """Trainable parameters after ``action`` (exact for chains; unit costs averaged in groups)."""
     p, shapes = spec.n_params, spec.param_shapes
@@ -370,7 +383,17 @@ def predict_params(spec: Spec, action: Action, space: ActionSpace) -> int:
         w2 = shapes[f"{reader.name}.weight"]
         w1 = shapes[f"{node.name}.weight"]
         return p - own - math.prod(w2) + w2[0] * w1[1]
-    return p  # dropping a residual branch only removes parameters
+    # Dropping a residual branch: every node that no longer reaches the output goes.
+    live = {spec.output}
+    for node in reversed(spec.nodes):
+        if node.name in live:
+            drop = isinstance(node, Add)
+            live.update(i for i in node.inputs if not (drop and i == action.layer))
+    return p - sum(
+        math.prod(shape)
+        for name, shape in shapes.items()
+        if name not in spec.buffers and name.rsplit(".", 1)[0] not in live
+    )
 
 
 def random_action(
@@ -391,7 +414,9 @@ def random_action(
     Returns:
         The edited network and its record, or ``(net, None)`` when no action is legal.
     """
-    sp = ActionSpace.from_dict(space)
+    sp = _space(
+        tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in space.items()))
+    )
     legal = sp.legal(net.spec)
     if not legal:
         return net, None

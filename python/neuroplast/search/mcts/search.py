@@ -99,9 +99,11 @@ class Searcher:
         self.evaluations = 0
 
     # ------------------------------------------------------------------ networks
-    def _train_step(self, seed: int) -> TrainStep:
+    def _train_step(self, seed: int, validate: bool = True) -> TrainStep:
         c = self.cfg
-        return TrainStep(c.train_epochs, c.train_samples, c.batch_size, self.optimizer, seed)
+        return TrainStep(
+            c.train_epochs, c.train_samples, c.batch_size, self.optimizer, seed, 0, validate
+        )
 
     def _edit(self, parent_net: Network, node: Node) -> EditStep:
         return self.cfg.actions.step(parent_net.spec, node.action, node.edit_seed)
@@ -157,10 +159,12 @@ class Searcher:
         else:
             start = self.network_of(node)
         calib = self.cfg.actions.calibration if self.cfg.actions.data_aware else 0
-        for _ in range(self.cfg.depth):
+        # With the last score as value, intermediate rollout steps need no validation.
+        every = self.cfg.rollout_value != "last"
+        for i in range(self.cfg.depth):
             a, b = _seeds(self.rng)
             steps.append(EditStep(_RANDOM_ACTION, {"space": self.space, "seed": a}, calib))
-            steps.append(self._train_step(b))
+            steps.append(self._train_step(b, validate=every or i == self.cfg.depth - 1))
         capture = 2 if node.score is None else None
         return Job(start, tuple(steps), self.data, self.cfg.threads, capture, False, node)
 
