@@ -19,6 +19,7 @@ from neuroplast import data
 from neuroplast.errors import ConfigError, NeuroplastError
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, Optimizer
+from neuroplast.search.growth import _command as _growth_command
 from neuroplast.search.mcts import _command as _mcts_command
 from neuroplast.search.surgeon import _command as _surgeon_command
 from neuroplast.spec import Spec
@@ -144,6 +145,10 @@ _CONTROLLERS: dict[
     "lp": (_lp_controller, _add_lp_arguments),
     "surgeon": (_surgeon_command.run, _surgeon_command.add_arguments),
     "mcts": (_mcts_command.run, _mcts_command.add_arguments),
+    **{
+        name: (_growth_command.run, _growth_command.add_arguments)
+        for name in _growth_command.CONTROLLERS
+    },
 }
 
 

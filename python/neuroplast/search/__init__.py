@@ -11,7 +11,9 @@ Shared infrastructure (used by every controller):
   architecture per generation).
 * :mod:`~neuroplast.search._progress`: tqdm progress bars, off with ``progress=False``.
 
-Controllers: :class:`MCTS` (seed 000, :mod:`neuroplast.search.mcts`).
+Controllers: :class:`MCTS` (seed 000, :mod:`neuroplast.search.mcts`), :class:`Surgeon` (seed
+001, :mod:`neuroplast.search.surgeon`), :class:`Neurogenesis` and :class:`DYNO` (thesis 003
+chs. 6–7, :mod:`neuroplast.search.growth`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from neuroplast.search._evaluate import (
 from neuroplast.search._progress import Progress
 from neuroplast.search._report import layer_widths, plot_architectures, plot_history
 from neuroplast.search._run import RunFolder, atomic_write_text, rng_from_state, rng_state
+from neuroplast.search.growth import DYNO, GrowthResult, Neurogenesis
 from neuroplast.search.mcts import (
     ACTION_KINDS,
     MCTS,
@@ -44,6 +47,9 @@ from neuroplast.search.surgeon import Surgeon
 
 __all__ = [
     "ACTION_KINDS",
+    "DYNO",
+    "GrowthResult",
+    "Neurogenesis",
     "MCTS",
     "Action",
     "ActionSpace",

@@ -109,6 +109,8 @@ class GrowthResult:
             ``val_accuracy`` (``None`` without validation data), ``n_params`` and ``widths``.
         log: The :class:`~neuroplast.morph.EditLog` of every change, in order.
         seconds: Wall time of the whole run.
+        initial_widths: Widths of the changing layers at the start.
+        steps_per_epoch: Minibatch steps per epoch (to place events on an epoch axis).
     """
 
     network: Network
@@ -116,6 +118,8 @@ class GrowthResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     log: EditLog = field(default_factory=EditLog)
     seconds: float = 0.0
+    initial_widths: dict[str, int] = field(default_factory=dict)
+    steps_per_epoch: int = 1
     _start: float = field(default_factory=time.perf_counter, repr=False)
 
     def epoch_record(
@@ -137,10 +141,23 @@ class GrowthResult:
         self.history.append(record)
         return record
 
-    def widths_over_time(self) -> dict[str, npt.NDArray[np.int64]]:
-        """Per layer, its width at the end of every epoch."""
-        names = self.history[0]["widths"] if self.history else {}
-        return {n: np.array([h["widths"][n] for h in self.history], np.int64) for n in names}
+    def widths_over_time(self) -> dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]]:
+        """Per layer, ``(epochs, widths)``: its width from the start, changing at every event.
+
+        Epochs are fractional (``step / steps_per_epoch``).
+        """
+        out: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]] = {}
+        end = self.history[-1]["step"] / self.steps_per_epoch if self.history else 0.0
+        for name, width in self.initial_widths.items():
+            xs, ws = [0.0], [width]
+            for e in self.events:
+                if e["layer"] == name:
+                    xs.append(e["step"] / self.steps_per_epoch)
+                    ws.append(e["width"])
+            xs.append(max(end, xs[-1]))
+            ws.append(ws[-1])
+            out[name] = (np.array(xs), np.array(ws, np.int64))
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible summary (events, history, final spec)."""
@@ -150,4 +167,6 @@ class GrowthResult:
             "spec": self.network.spec.to_dict(),
             "n_params": int(self.network.n_params),
             "seconds": self.seconds,
+            "initial_widths": self.initial_widths,
+            "steps_per_epoch": self.steps_per_epoch,
         }

@@ -142,7 +142,9 @@ class DYNO:
         buffer = ActivationBuffer(int(np.ceil(self.buffer_factor * max(max_w.values()))))
         opt = optimizer or Adam(lr=3e-4, weight_decay=1e-3)
         trainer = StepTrainer(np.asarray(X), np.asarray(y), batch_size, opt, seed)
-        out = GrowthResult(net.copy())
+        out = GrowthResult(
+            net.copy(), initial_widths=initial, steps_per_epoch=trainer.steps_per_epoch
+        )
         first = trainer.upcoming(buffer.capacity)
         buffer.add(trainer.X[first], trainer.y[first])
         losses: list[tuple[float, int]] = []

@@ -191,7 +191,9 @@ class Neurogenesis:
         trainer = StepTrainer(
             np.asarray(X), np.asarray(y), batch_size, optimizer or Adam(lr=3e-3), seed
         )
-        out = GrowthResult(net.copy())
+        out = GrowthResult(
+            net.copy(), initial_widths=initial, steps_per_epoch=trainer.steps_per_epoch
+        )
         first = trainer.upcoming(capacity)
         buffer.add(trainer.X[first], trainer.y[first])
         triggers = self._triggers(layers, conv, max_w)
