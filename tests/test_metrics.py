@@ -13,12 +13,17 @@ from hypothesis import strategies as st
 import neuroplast
 from neuroplast.errors import ConfigError, DataError, DTypeError, ShapeError
 from neuroplast.metrics import (
+    auxiliary_gradient,
+    auxiliary_gradient_singular_values,
+    cosine_redundancy,
     effective_dimension,
     numerical_rank,
     orthogonality_gap,
     removable_units,
     singular_values,
+    unit_statistics,
 )
+from neuroplast.morph.select import _cosine
 
 F64 = npt.NDArray[np.float64]
 
@@ -197,3 +202,135 @@ def test_threads_give_the_same_result(restore_threads: None) -> None:
 def test_errors_are_typed(call: Any, error: type[Exception]) -> None:
     with pytest.raises(error):
         call()
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes, st.integers(0, 2**32 - 1))
+def test_rank_counts_match_numpy_between_separated_values(
+    shape: tuple[int, int, int, int], seed2: int
+) -> None:
+    """Inertia counts vs NumPy's SVD, with thresholds midway (geometrically) between values."""
+    m, n, r, seed = shape
+    rng = np.random.default_rng(seed ^ seed2)
+    s = np.sort(4.0 ** rng.uniform(-4, 3, size=r))[::-1]  # separated by >= ~1.2x typically
+    a = with_spectrum(rng, m, n, s).astype(np.float32)
+    ref = np.linalg.svd(a.astype(np.float64), compute_uv=False)
+    gaps = [(ref[i], ref[i + 1]) for i in range(len(ref) - 1) if ref[i] > 1.5 * ref[i + 1]]
+    for hi, lo in gaps:
+        if lo < 1e-4 * ref[0]:  # below f32 rounding of the data: not a meaningful count
+            continue
+        t = float(np.sqrt(hi * lo))
+        assert numerical_rank(a, eps=t) == int(np.sum(ref > t))
+    assert numerical_rank(a, eps=2 * ref[0] + 1.0) == 0
+
+
+@pytest.mark.parametrize("shape", [(4096, 64), (300, 300), (200, 260)])
+def test_effective_dimension_count_route_on_larger_matrices(shape: tuple[int, int]) -> None:
+    n, units = shape
+    rng = np.random.default_rng(9)
+    r = min(n, units) // 2
+    h = (rng.normal(size=(n, r)) @ rng.normal(size=(r, units))).astype(np.float32)
+    h += 1e-4 * rng.normal(size=h.shape).astype(np.float32)
+    ref = np.linalg.svd(h.astype(np.float64), compute_uv=False)
+    if n >= units:
+        assert effective_dimension(h) == int(np.sum(ref / np.sqrt(n) > 0.01)) / units == r / units
+    for t in (1.0, 0.5 * ref[r - 1], 0.5 * ref[0]):
+        assert numerical_rank(h, eps=t) == int(np.sum(ref > t))
+
+
+def test_threshold_at_a_singular_value_counts_strictly() -> None:
+    a = np.diag([4.0, 2.0, 1.0, 0.5])
+    assert [numerical_rank(a, eps=e) for e in (4.0, 2.0, 1.0, 0.5, 0.0)] == [0, 1, 2, 3, 4]
+
+
+def aux_reference(g: F64, h: F64) -> tuple[F64, F64]:
+    m = g.astype(np.float32).astype(np.float64).T @ h.astype(np.float32).astype(np.float64)
+    u, s, _ = np.linalg.svd(m)
+    return s, u
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 12), st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_auxiliary_gradient_matches_numpy(n: int, p: int, q: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    g, h = rng.normal(size=(n, p)), rng.normal(size=(n, q))
+    s_ref, u_ref = aux_reference(g, h)
+    np.testing.assert_allclose(auxiliary_gradient_singular_values(g, h), s_ref, atol=1e-9)
+    k = p if seed % 2 else max(1, min(p, q) // 2)
+    aux = auxiliary_gradient(g, h, k=k)
+    np.testing.assert_allclose(aux.singular_values, s_ref, atol=1e-9)
+    assert aux.vectors is not None and aux.vectors.shape == (p, k)
+    np.testing.assert_allclose(aux.vectors.T @ aux.vectors, np.eye(k), atol=1e-10)
+    big = np.argmax(np.abs(aux.vectors), axis=0)
+    assert np.all(aux.vectors[big, np.arange(k)] > 0)
+    # Vectors of well-separated singular values equal NumPy's up to sign.
+    for j in range(min(k, len(s_ref))):
+        neighbours = [s_ref[i] for i in (j - 1, j + 1) if 0 <= i < len(s_ref)]
+        if s_ref[j] > 1e-6 and all(abs(s_ref[j] - x) > 1e-3 * s_ref[0] for x in neighbours):
+            dot = abs(float(aux.vectors[:, j] @ u_ref[:, j]))
+            assert dot == pytest.approx(1.0, abs=1e-6)
+
+
+def test_auxiliary_gradient_fixture_and_errors() -> None:
+    g = np.array([[1.0, 0.0], [0.0, 2.0], [0.0, 0.0]])
+    h = np.array([[3.0, 0.0, 0.0], [0.0, 1.0, 0.0], [5.0, 5.0, 5.0]])
+    aux = auxiliary_gradient(g, h, k=2)  # M = [[3, 0, 0], [0, 2, 0]]
+    assert aux.singular_values.tolist() == [3.0, 2.0]
+    assert aux.vectors is not None and np.array_equal(aux.vectors, np.eye(2))
+    assert auxiliary_gradient(g, h).vectors is None
+    with pytest.raises(ShapeError):
+        auxiliary_gradient(g, h[:2])
+    with pytest.raises(ConfigError):
+        auxiliary_gradient(g, h, k=3)
+    with pytest.raises(ConfigError):
+        auxiliary_gradient(g, h, k=0)
+    with pytest.raises(DataError):
+        auxiliary_gradient(g * np.nan, h)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 3), (50, 20)])
+def test_unit_statistics_match_numpy(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(10)
+    h = np.maximum(rng.normal(size=shape), 0.0) + 3.0 * (rng.random(shape) < 0.1)
+    h[:, 0] = 0.0  # a dormant unit
+    st_ = unit_statistics(h)
+    np.testing.assert_allclose(st_.mean, h.mean(axis=0), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(st_.std, h.std(axis=0), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(st_.max_abs, np.abs(h).max(axis=0))
+    np.testing.assert_allclose(st_.mean_abs, np.abs(h).mean(axis=0), rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(st_.zero_fraction, np.mean(h == 0, axis=0))
+    assert st_.zero_fraction[0] == 1.0
+
+
+def test_unit_statistics_flatten_conv_channels() -> None:
+    x = np.random.default_rng(11).normal(size=(2, 3, 4, 5)).astype(np.float32)
+    flat = np.moveaxis(x, 1, -1).reshape(-1, 3)
+    np.testing.assert_allclose(unit_statistics(x).std, flat.astype(np.float64).std(axis=0))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 16), st.integers(0, 2**32 - 1), st.data())
+def test_cosine_redundancy_matches_select_rule(
+    n: int, units: int, seed: int, data: st.DataObject
+) -> None:
+    rng = np.random.default_rng(seed)
+    h = rng.normal(size=(n, units))
+    dead = rng.random(units) < 0.2
+    h[:, dead] = 0.0
+    n_remove = data.draw(st.integers(0, units - 1))
+    ours = cosine_redundancy(h, n_remove)
+    assert ours.dtype == np.int64
+    assert ours.tolist() == _cosine(h, n_remove)
+
+
+def test_cosine_redundancy_duplicates_and_errors() -> None:
+    base = np.random.default_rng(12).normal(size=(30, 3))
+    h = np.hstack([base, base[:, :1] * 2.0, np.zeros((30, 1))])  # unit 3 = 2·unit 0, 4 dormant
+    assert cosine_redundancy(h, 2).tolist() == [4, 0]  # tie between 0 and 3: lower index
+    assert cosine_redundancy(h, 0).tolist() == []
+    with pytest.raises(ConfigError):
+        cosine_redundancy(h, 6)
+    with pytest.raises(ShapeError):
+        cosine_redundancy(np.zeros((0, 3)), 0)
+    with pytest.raises(DataError):
+        unit_statistics(np.array([[np.inf]]))

@@ -8,7 +8,9 @@ import numpy.typing as npt
 
 __all__ = [
     "__version__",
+    "auxiliary_gradient",
     "compile_spec",
+    "cosine_redundancy",
     "effective_dimension_activations",
     "effective_dimension_weights",
     "evaluate",
@@ -16,6 +18,7 @@ __all__ = [
     "get_num_threads",
     "gradients",
     "linprog",
+    "lstsq",
     "node_gradients",
     "node_values",
     "numerical_rank",
@@ -25,6 +28,8 @@ __all__ = [
     "set_num_threads",
     "simd_level",
     "singular_values",
+    "svd",
+    "unit_statistics",
 ]
 
 __version__: str
@@ -99,6 +104,15 @@ def effective_dimension_activations(h: _F32, eps: float) -> float: ...
 def effective_dimension_weights(w: _F32, bias: _F32 | None, eps: float) -> float: ...
 def orthogonality_gap(h: _F32) -> float: ...
 def removable_units(sv: npt.NDArray[np.float64], eps_abs: float, eps_rel: float) -> int: ...
+def auxiliary_gradient(
+    grad_next: _F32, h_prev: _F32, k: int | None = None
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64] | None]: ...
+def unit_statistics(h: _F64) -> dict[str, npt.NDArray[np.float64]]: ...
+def cosine_redundancy(h: _F64, n_remove: int) -> npt.NDArray[np.int64]: ...
+
+# Linear algebra for the structural edits (rust/neuroplast-py/src/linalg.rs).
+def svd(a: _F64, full_matrices: bool) -> tuple[_F64, _F64, _F64]: ...
+def lstsq(a: _F64, b: _F64) -> _F64: ...
 def linprog(
     c: _F64,
     a_ub: _F64,

@@ -1,10 +1,21 @@
 """Spectral metrics of activations and weights: where a layer has redundant or missing capacity.
 
-All metrics need only singular values. The Rust core computes them from a float32 copy of the
-input with float64 accumulation: when one side of the matrix is at least twice the other, from
-the small Gram matrix (``A·Aᵀ`` or ``Aᵀ·A``) with a symmetric eigensolver
+The spectral metrics need only singular values. The Rust core computes them from a float32
+copy of the input with float64 accumulation: when one side of the matrix is at least twice
+the other, from the small Gram matrix (``A·Aᵀ`` or ``Aᵀ·A``) with a symmetric eigensolver
 (``σ = sqrt(max(λ, 0))``), otherwise with an SVD; both in float64, GIL released, on the threads
-set by :func:`neuroplast.set_num_threads`.
+set by :func:`neuroplast.set_num_threads`. The effective dimension and the numerical rank
+only count singular values above a threshold ``t``: that count is the number of eigenvalues of
+the float64 Gram matrix above ``t²``, read off the signs of the pivots of a symmetric
+indefinite ``LBLᵀ`` (Bunch–Kaufman) factorization of ``G − t²·I`` (Sylvester's law of
+inertia), which is several times cheaper than a full spectrum. A threshold at rounding level
+(``t² <= 2·(m+n)·eps·‖A‖_F²``, e.g. ``eps=0``) uses the singular values instead, and a pivot
+within that rounding bound of zero (a singular value at the threshold) decides from the
+eigenvalues of the Gram matrix.
+
+Also here: GradMax's auxiliary gradient (:func:`auxiliary_gradient`) and the per-unit
+statistics (:func:`unit_statistics`, :func:`cosine_redundancy`) used by unit-importance and
+pruning rules.
 
 Layouts:
 
@@ -22,21 +33,27 @@ Layouts:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _core
-from neuroplast._arrays import _numeric, to_float32
+from neuroplast._arrays import _numeric, check_int, to_float32
 from neuroplast.errors import ConfigError, DataError, ShapeError
 
 __all__ = [
+    "AuxiliaryGradient",
+    "UnitStatistics",
+    "auxiliary_gradient",
+    "auxiliary_gradient_singular_values",
+    "cosine_redundancy",
     "effective_dimension",
     "numerical_rank",
     "orthogonality_gap",
     "removable_units",
     "singular_values",
+    "unit_statistics",
 ]
 
 #: Thesis default threshold for the effective dimension (eqs. 27 and 30).
@@ -243,3 +260,144 @@ def removable_units(W_or_sv: Any, eps_abs: float = EPS_ABS, eps_rel: float = EPS
     else:
         sv = singular_values(arr.reshape(arr.shape[0], -1))
     return _core.removable_units(sv, ea, er)
+
+
+class AuxiliaryGradient(NamedTuple):
+    """GradMax's auxiliary gradient ``M = grad_nextᵀ·h_prev``, as its spectrum."""
+
+    #: The ``min(M_{l+1}, M_{l-1})`` singular values of ``M``, nonincreasing.
+    singular_values: npt.NDArray[np.float64]
+    #: The top-``k`` left singular vectors as columns, ``(M_{l+1}, k)``; ``None`` without ``k``.
+    vectors: npt.NDArray[np.float64] | None
+
+
+def _gradient_pair(grad_next: Any, h_prev: Any) -> tuple[Any, Any]:
+    g = _matrix(grad_next, "grad_next")
+    h = _matrix(h_prev, "h_prev")
+    if g.shape[0] != h.shape[0]:
+        raise ShapeError(
+            f"grad_next has {g.shape[0]} samples (rows) but h_prev has {h.shape[0]}; "
+            "both must be (n_samples, units)"
+        )
+    return g, h
+
+
+def auxiliary_gradient(grad_next: Any, h_prev: Any, k: int | None = None) -> AuxiliaryGradient:
+    """GradMax's auxiliary gradient (Maile 2023, eq. 32; Evci et al. 2022) and its spectrum.
+
+    For layer ``l`` with input ``h_prev`` (``(n, M_{l-1})``) and ``grad_next = ∂L/∂Z_{l+1}``
+    (``(n, M_{l+1})``, the gradient of the loss with respect to the next layer's
+    pre-activations), both with rows as samples::
+
+        M = grad_nextᵀ · h_prev        (M_{l+1} × M_{l-1}, float64 accumulation)
+
+    is the gradient of the loss with respect to the product of new neurons' fan-out and fan-in
+    at zero. GradMax initializes the fan-out of ``k`` new neurons with the top-``k`` left
+    singular vectors of ``M`` (scaled by the caller), which maximizes their gradient norm.
+
+    Args:
+        grad_next: ``∂L/∂Z_{l+1}``, ``(n_samples, M_{l+1})``; converted to float32.
+        h_prev: Input of layer ``l``, ``(n_samples, M_{l-1})``; converted to float32.
+        k: Number of left singular vectors to return, ``1 <= k <= M_{l+1}`` (beyond
+            ``min(M_{l+1}, M_{l-1})`` they span the left null space of ``M``).
+
+    Returns:
+        The singular values and, with ``k``, the vectors ``(M_{l+1}, k)`` whose first
+        largest-magnitude entry is positive.
+
+    Raises:
+        ShapeError: not 2-D, empty, or different numbers of samples.
+        DataError: NaN/Inf values.
+        ConfigError: ``k`` out of range.
+
+    Example:
+        >>> import numpy as np
+        >>> g = np.array([[1.0, 0.0], [0.0, 2.0]])
+        >>> h = np.array([[3.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+        >>> aux = auxiliary_gradient(g, h, k=1)
+        >>> aux.singular_values.tolist(), aux.vectors.ravel().tolist()
+        ([3.0, 2.0], [1.0, 0.0])
+    """
+    g, h = _gradient_pair(grad_next, h_prev)
+    kk = None if k is None else check_int(k, "k", 1, g.shape[1])
+    s, u = _core.auxiliary_gradient(g, h, kk)
+    return AuxiliaryGradient(s, u)
+
+
+def auxiliary_gradient_singular_values(grad_next: Any, h_prev: Any) -> npt.NDArray[np.float64]:
+    """Singular values of GradMax's auxiliary gradient ``grad_nextᵀ·h_prev``, nonincreasing.
+
+    See :func:`auxiliary_gradient` for the arguments and errors.
+    """
+    g, h = _gradient_pair(grad_next, h_prev)
+    return _core.auxiliary_gradient(g, h, None)[0]
+
+
+class UnitStatistics(NamedTuple):
+    """Per-unit statistics over the samples, one float64 value per unit."""
+
+    mean: npt.NDArray[np.float64]
+    #: Population standard deviation (as ``numpy.std``, ``ddof=0``).
+    std: npt.NDArray[np.float64]
+    max_abs: npt.NDArray[np.float64]
+    mean_abs: npt.NDArray[np.float64]
+    #: Fraction of samples that are exactly zero (1.0 for a dormant unit).
+    zero_fraction: npt.NDArray[np.float64]
+
+
+def _units(h: Any) -> npt.NDArray[np.float64]:
+    arr = _array(h, "activations", (2, 4))
+    if arr.ndim == 4:
+        arr = np.moveaxis(arr, 1, -1).reshape(-1, arr.shape[1])
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def unit_statistics(h: Any) -> UnitStatistics:
+    """Mean, std, max and mean ``|·|`` and fraction of exact zeros of every unit (float64).
+
+    Args:
+        h: Activations ``(n_samples, units)``, or conv ``(N, C, H, W)`` flattened to
+            ``(N·H·W, C)`` (channels are the units).
+
+    Raises:
+        ShapeError: wrong number of dimensions or empty input.
+        DataError: NaN/Inf values.
+
+    Example:
+        >>> import numpy as np
+        >>> unit_statistics(np.array([[1.0, 0.0], [3.0, 0.0]])).std.tolist()
+        [1.0, 0.0]
+    """
+    return UnitStatistics(**_core.unit_statistics(_units(h)))
+
+
+def cosine_redundancy(h: Any, n_remove: int) -> npt.NDArray[np.int64]:
+    """DYNO's greedy cosine-redundancy order (Maile 2023, ch. 7 §5.3): which units to remove.
+
+    Dormant units (zero on every sample) go first, by index. Then, with ``Â`` the remaining
+    columns of ``h`` normalized to unit length and ``C = ÂᵀÂ`` their cosine similarities,
+    the unit whose row of ``C`` over the units still present (diagonal included) has the
+    largest L2 norm is removed, repeatedly. Scores within a relative ``1e-10`` of the largest
+    are ties, won by the lower index. Computed in float64.
+
+    Args:
+        h: Activations ``(n_samples, units)`` or conv ``(N, C, H, W)`` (as
+            :func:`unit_statistics`).
+        n_remove: Number of units to remove, ``0 <= n_remove <= units``.
+
+    Returns:
+        The removed unit indices (int64) in removal order.
+
+    Raises:
+        ShapeError: wrong number of dimensions or empty input.
+        DataError: NaN/Inf values.
+        ConfigError: ``n_remove`` out of range.
+
+    Example:
+        >>> import numpy as np
+        >>> h = np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 1.0, 0.0, 0.0], [1.0, 1.0, 2.0, 0.0]])
+        >>> cosine_redundancy(h, 2).tolist()
+        [3, 0]
+    """
+    arr = _units(h)
+    return _core.cosine_redundancy(arr, check_int(n_remove, "n_remove", 0, arr.shape[1]))

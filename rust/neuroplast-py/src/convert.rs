@@ -4,8 +4,9 @@ use neuroplast_core::engine::{EpochRecord, Evaluation};
 use neuroplast_core::kernels::loss::Targets;
 use neuroplast_core::kernels::optim::Optimizer;
 use neuroplast_core::lp::LpSolution;
+use neuroplast_core::metrics::UnitStatistics;
 use neuroplast_core::Error;
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -169,5 +170,35 @@ pub fn lp_solution(py: Python<'_>, s: LpSolution) -> PyResult<Bound<'_, PyDict>>
     d.set_item("active_bounds", PyArray1::from_vec(py, s.active_bounds))?;
     d.set_item("active_ub", PyArray1::from_vec(py, s.active_ub))?;
     d.set_item("method", s.method.name())?;
+    Ok(d)
+}
+
+/// A float64 matrix handed back to Python.
+pub type MatOut64<'py> = Bound<'py, PyArray2<f64>>;
+
+/// An owned row-major float64 `rows × cols` matrix back to a numpy array (no copy).
+pub fn mat64_out(py: Python<'_>, v: Vec<f64>, rows: usize, cols: usize) -> PyResult<MatOut64<'_>> {
+    PyArray1::from_vec(py, v).reshape([rows, cols])
+}
+
+/// An int64 index array handed back to Python.
+pub type IndicesOut<'py> = Bound<'py, PyArray1<i64>>;
+
+/// Unit indices back to an int64 numpy array.
+pub fn indices_out(py: Python<'_>, v: Vec<usize>) -> PyResult<IndicesOut<'_>> {
+    let v = v.into_iter().map(i64::try_from).collect::<Result<Vec<_>, _>>();
+    let v = v.map_err(|_| to_py(py, Error::Numerical("index does not fit in int64".into())))?;
+    Ok(PyArray1::from_vec(py, v))
+}
+
+/// Per-unit statistics as a dict of float64 arrays (`mean`, `std`, `max_abs`, `mean_abs`,
+/// `zero_fraction`).
+pub fn unit_statistics(py: Python<'_>, s: UnitStatistics) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("mean", PyArray1::from_vec(py, s.mean))?;
+    d.set_item("std", PyArray1::from_vec(py, s.std))?;
+    d.set_item("max_abs", PyArray1::from_vec(py, s.max_abs))?;
+    d.set_item("mean_abs", PyArray1::from_vec(py, s.mean_abs))?;
+    d.set_item("zero_fraction", PyArray1::from_vec(py, s.zero_fraction))?;
     Ok(d)
 }

@@ -14,13 +14,25 @@
 //! - [`orthogonality_gap`]: eq. 29 with the identity term restored,
 //!   `gap = ‖HᵀH/‖H‖_F² − I_n/n‖_F` (Gram over samples) and `φ_OG = 1 − gap`.
 //! - [`removable_units`]: seed 001 eq. 13, `|{σ_i : σ_i < ε₁·σ₁ ∨ σ_i < ε₂}|`.
+//! - [`auxiliary_gradient`]: GradMax's `grad_nextᵀ·h_prev` (thesis eq. 32), its singular values
+//!   and top-`k` left singular vectors.
+//! - [`unit_statistics`], [`cosine_redundancy_order`]: per-unit statistics and DYNO's greedy
+//!   cosine-redundancy order for unit-importance and pruning rules.
+//!
+//! The effective dimension and the numerical rank only count singular values above a
+//! threshold; [`count_above`] reads that count off the inertia of the shifted Gram matrix
+//! instead of computing a spectrum.
 
+mod gradmax;
 mod spectrum;
+mod units;
 
 #[cfg(test)]
 mod tests;
 
-pub use spectrum::{check_matrix, singular_values, GRAM_RATIO};
+pub use gradmax::{auxiliary_gradient, auxiliary_gradient_matrix, AuxiliaryGradient};
+pub use spectrum::{check_matrix, count_above, singular_values, singular_values_f64, GRAM_RATIO};
+pub use units::{cosine_redundancy_order, unit_statistics, UnitStatistics, TIE_RTOL};
 
 use crate::error::{ensure_config, Error, Result};
 
@@ -37,7 +49,7 @@ pub fn rank_above(sv: &[f64], eps: f64) -> Result<usize> {
 /// ε-numerical rank of the row-major `rows × cols` matrix `a`.
 pub fn numerical_rank(a: &[f32], rows: usize, cols: usize, eps: f64, threads: usize) -> Result<usize> {
     check_eps(eps, "eps")?;
-    rank_above(&singular_values(a, rows, cols, threads)?, eps)
+    count_above(a, rows, cols, eps, threads)
 }
 
 /// Thesis eq. 27: effective dimension of `samples × units` activations `h`,
@@ -56,9 +68,8 @@ pub fn effective_dimension_activations(
             "the effective dimension needs at least as many samples as units, got {samples} samples for {units} units"
         )));
     }
-    let sv = singular_values(h, samples, units, threads)?;
-    let scale = (samples as f64).sqrt();
-    Ok(rank_above(&sv, eps * scale)? as f64 / units as f64)
+    let t = eps * (samples as f64).sqrt();
+    Ok(count_above(h, samples, units, t, threads)? as f64 / units as f64)
 }
 
 /// Thesis eq. 30 (errata applied): effective dimension of a `units × fan_in` weight matrix `w`
@@ -86,8 +97,8 @@ pub fn effective_dimension_weights(
             (m, fan_in + 1)
         }
     };
-    let sv = singular_values(&m, units, cols, threads)?;
-    Ok(rank_above(&sv, eps * (cols as f64).sqrt())? as f64 / units as f64)
+    let t = eps * (cols as f64).sqrt();
+    Ok(count_above(&m, units, cols, t, threads)? as f64 / units as f64)
 }
 
 /// Thesis eq. 29 with the identity term restored: `‖HᵀH/‖H‖_F² − I_n/n‖_F` for `samples ×

@@ -7,6 +7,11 @@
 //! only) with `σ = sqrt(max(λ, 0))`. Otherwise faer's SVD (singular values only) runs on an `f64` copy.
 //! The Gram route squares the condition number: singular values below about
 //! `1e-7·σ_max` are not resolved, far below what `f32` data and the metrics' thresholds need.
+//!
+//! Counts of singular values above a threshold `t` ([`count_above`], used by the effective
+//! dimension and the numerical rank) need no spectrum: they are the number of eigenvalues of
+//! the Gram matrix above `t²`, read off the inertia of an `LBLᵀ` factorization of `G − t²·I`
+//! (see [`crate::linalg::count_eigenvalues_above`]), for every aspect ratio.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::evd::{self, ComputeEigenvectors};
@@ -17,6 +22,7 @@ use faer::{Accum, Par};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::linalg::count_eigenvalues_above;
 
 /// Aspect ratio (long side / short side) from which the Gram route is used.
 pub const GRAM_RATIO: usize = 2;
@@ -39,7 +45,7 @@ pub fn check_matrix(a: &[f32], rows: usize, cols: usize, what: &str) -> Result<(
     Ok(())
 }
 
-fn par(threads: usize) -> Par {
+pub(crate) fn par(threads: usize) -> Par {
     if threads <= 1 {
         Par::Seq
     } else {
@@ -115,7 +121,7 @@ fn gram_part(a: &[f32], rows: usize, cols: usize, k0: usize, k1: usize) -> Mat<f
 /// The short side's Gram matrix (lower triangle), the long side split into one contiguous
 /// range per thread of the current pool; partial sums are added in a fixed order, so the
 /// result depends only on `threads`.
-fn gram(a: &[f32], rows: usize, cols: usize, threads: usize) -> Mat<f64> {
+pub(crate) fn gram(a: &[f32], rows: usize, cols: usize, threads: usize) -> Mat<f64> {
     let long = rows.max(cols);
     let parts = threads.min(long.div_ceil(BLOCK)).max(1);
     if parts == 1 {
@@ -141,8 +147,8 @@ fn gram_singular_values(a: &[f32], rows: usize, cols: usize, threads: usize) -> 
     Ok(s)
 }
 
-fn svd_singular_values(a: &[f32], rows: usize, cols: usize, p: Par) -> Result<Vec<f64>> {
-    let x = to_f64(a, rows, cols);
+fn svd_singular_values(x: MatRef<'_, f64>, p: Par) -> Result<Vec<f64>> {
+    let (rows, cols) = x.shape();
     let k = rows.min(cols);
     let req = svd::svd_scratch::<f64>(
         rows,
@@ -155,11 +161,20 @@ fn svd_singular_values(a: &[f32], rows: usize, cols: usize, p: Par) -> Result<Ve
     let mut buf =
         MemBuffer::try_new(req).map_err(|_| Error::Numerical("out of memory for the SVD".into()))?;
     let mut s = faer::diag::Diag::<f64>::zeros(k);
-    svd::svd(x.as_ref(), s.as_mut(), None, None, p, MemStack::new(&mut buf), Default::default())
+    svd::svd(x, s.as_mut(), None, None, p, MemStack::new(&mut buf), Default::default())
         .map_err(|e| Error::Numerical(format!("SVD did not converge: {e:?}")))?;
     let mut s: Vec<f64> = s.column_vector().iter().map(|v| v.abs()).collect();
     s.sort_by(|x, y| y.total_cmp(x));
     Ok(s)
+}
+
+/// Singular values (nonincreasing) of the row-major `rows × cols` `f64` matrix `a` by faer's
+/// SVD, sequentially (the result does not depend on the thread count).
+///
+/// Errors: as [`singular_values`].
+pub fn singular_values_f64(a: &[f64], rows: usize, cols: usize) -> Result<Vec<f64>> {
+    crate::linalg::check_matrix64(a, rows, cols, "matrix")?;
+    svd_singular_values(MatRef::from_row_major_slice(a, rows, cols), Par::Seq)
 }
 
 /// The `min(rows, cols)` singular values of the row-major `rows × cols` matrix `a`, in
@@ -173,6 +188,39 @@ pub fn singular_values(a: &[f32], rows: usize, cols: usize, threads: usize) -> R
     if long >= GRAM_RATIO * short {
         gram_singular_values(a, rows, cols, threads)
     } else {
-        svd_singular_values(a, rows, cols, par(threads))
+        svd_singular_values(to_f64(a, rows, cols).as_ref(), par(threads))
     }
+}
+
+/// The count route is used only when `t² > COUNT_MARGIN·tol` (`tol` below): rounding-level
+/// eigenvalues of the Gram matrix then stay clearly below `t²`.
+const COUNT_MARGIN: f64 = 2.0;
+
+/// Number of singular values of the row-major `rows × cols` matrix `a` strictly greater than
+/// `t >= 0` (checked by the caller), on `threads` threads of the current pool.
+///
+/// Route: the `f64` Gram matrix `G` of the short side (as [`singular_values`]) and the inertia
+/// of `G − t²·I` (`n³/3` flops instead of an eigensolve or SVD). With
+/// `tol = (rows + cols)·eps·trace(G)`, a bound on the rounding of `G` and of the factorization
+/// (`trace(G) = ‖A‖_F² >= ‖G‖₂`):
+///
+/// - `t² <= 2·tol` (a threshold at rounding level, e.g. `t = 0`): the count comes from
+///   [`singular_values`] (SVD when the aspect ratio is below [`GRAM_RATIO`]);
+/// - a pivot of the factorization with magnitude `<= tol` (an eigenvalue may sit at `t²`):
+///   the count comes from the eigenvalues of `G`;
+/// - otherwise the inertia count, which equals the count of the exact singular values unless
+///   one lies within about `tol / (2t)` of `t`.
+pub fn count_above(a: &[f32], rows: usize, cols: usize, t: f64, threads: usize) -> Result<usize> {
+    check_matrix(a, rows, cols, "matrix")?;
+    let g = gram(a, rows, cols, threads);
+    let trace: f64 = (0..g.nrows()).map(|i| g[(i, i)]).sum();
+    let tol = (rows + cols) as f64 * f64::EPSILON * trace;
+    let t2 = t * t;
+    if t2 <= COUNT_MARGIN * tol {
+        return Ok(singular_values(a, rows, cols, threads)?.iter().filter(|&&s| s > t).count());
+    }
+    if let Some(c) = count_eigenvalues_above(g.as_ref(), t2, tol, par(threads))? {
+        return Ok(c);
+    }
+    Ok(sym_eigenvalues(g.as_ref(), par(threads))?.iter().filter(|&&l| l > t2).count())
 }

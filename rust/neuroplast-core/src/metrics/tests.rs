@@ -111,3 +111,93 @@ fn gram_partial_sums_over_threads_agree() {
         }
     }
 }
+
+#[test]
+fn count_route_matches_singular_value_counts() {
+    // Known spectra, thresholds between well-separated values, both aspect ratios.
+    for (rows, cols) in [(40, 6), (6, 40), (9, 9), (12, 10)] {
+        let k = rows.min(cols);
+        let s: Vec<f32> = (0..k).map(|i| 2.0f32.powi(i as i32 - 3)).collect();
+        let a = diag_matrix(rows, cols, &s);
+        for (i, &si) in s.iter().enumerate() {
+            let t = f64::from(si) * 1.5;
+            assert_eq!(count_above(&a, rows, cols, t, 1).unwrap(), k - i - 1, "{rows}x{cols} t={t}");
+        }
+        assert_eq!(count_above(&a, rows, cols, 0.0, 1).unwrap(), k);
+        // A threshold equal to a singular value: strict inequality, decided from eigenvalues.
+        assert_eq!(count_above(&a, rows, cols, 1.0, 1).unwrap(), k - 4);
+    }
+    for (n, m, r, threads) in [(300, 24, 9, 1), (300, 24, 9, 2), (50, 40, 13, 2), (40, 50, 13, 1)] {
+        let h = low_rank(n, m, r, 5);
+        let sv = singular_values(&h, n, m, 1).unwrap();
+        for t in [1e-3, 0.5 * sv[r - 1], 2.0 * sv[r / 2]] {
+            let want = rank_above(&sv, t).unwrap();
+            assert_eq!(count_above(&h, n, m, t, threads).unwrap(), want, "{n}x{m} r={r} t={t}");
+        }
+    }
+}
+
+#[test]
+fn unit_statistics_fixture() {
+    // 4 samples × 3 units.
+    let h = [1.0, 0.0, -2.0, 3.0, 0.0, 2.0, -1.0, 0.0, 2.0, 1.0, 0.0, -2.0];
+    let st = unit_statistics(&h, 4, 3).unwrap();
+    assert_eq!(st.mean, vec![1.0, 0.0, 0.0]);
+    assert_eq!(st.std, vec![2.0f64.sqrt(), 0.0, 2.0]);
+    assert_eq!(st.max_abs, vec![3.0, 0.0, 2.0]);
+    assert_eq!(st.mean_abs, vec![1.5, 0.0, 2.0]);
+    assert_eq!(st.zero_fraction, vec![0.0, 1.0, 0.0]);
+    assert!(matches!(unit_statistics(&h, 4, 2), Err(Error::Shape(_))));
+}
+
+#[test]
+fn cosine_order_removes_dormant_then_duplicates() {
+    // Units: 0 and 3 are parallel, 2 is dormant, 1 and 4 are orthogonal to the others.
+    let cols: [[f64; 4]; 5] =
+        [[1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0; 4], [-2.0, -4.0, 0.0, 0.0], [0.0, 0.0, 0.0, 3.0]];
+    let h: Vec<f64> = (0..4).flat_map(|s| cols.iter().map(move |c| c[s])).collect();
+    assert_eq!(cosine_redundancy_order(&h, 4, 5, 1, 1).unwrap(), vec![2]);
+    // Rows of C: units 0 and 3 have norm √2 (tie: lower index first), then all are 1.
+    assert_eq!(cosine_redundancy_order(&h, 4, 5, 3, 2).unwrap(), vec![2, 0, 1]);
+    assert_eq!(cosine_redundancy_order(&h, 4, 5, 5, 1).unwrap(), vec![2, 0, 1, 3, 4]);
+    assert!(cosine_redundancy_order(&h, 4, 5, 0, 1).unwrap().is_empty());
+    assert!(matches!(cosine_redundancy_order(&h, 4, 5, 6, 1), Err(Error::Config(_))));
+}
+
+#[test]
+fn auxiliary_gradient_is_the_sample_sum_of_outer_products() {
+    use crate::parallel::run_in_pool;
+    let (n, p, q) = (600, 5, 3);
+    let g = low_rank(n, p, 2, 21);
+    let h = low_rank(n, q, 3, 22);
+    let m = auxiliary_gradient_matrix(&g, &h, n, p, q, 1).unwrap();
+    for i in 0..p {
+        for j in 0..q {
+            let want: f64 = (0..n).map(|s| f64::from(g[s * p + i]) * f64::from(h[s * q + j])).sum();
+            assert!((m[(i, j)] - want).abs() <= 1e-9 * want.abs().max(1.0));
+        }
+    }
+    let one = auxiliary_gradient(&g, &h, n, p, q, Some(2), 1).unwrap();
+    let two = run_in_pool(2, || auxiliary_gradient(&g, &h, n, p, q, Some(2), 2)).unwrap().unwrap();
+    assert_eq!(one.singular_values.len(), 3);
+    assert!(one.singular_values[2] < 1e-5 * one.singular_values[0], "rank 2 (f32 rounding) via grad_next");
+    for (x, y) in one.singular_values.iter().zip(&two.singular_values) {
+        assert!((x - y).abs() <= 1e-10 * one.singular_values[0]);
+    }
+    // M·Mᵀ·u = σ²·u for each returned vector.
+    for c in 0..2 {
+        let u: Vec<f64> = (0..p).map(|i| one.vectors[i * 2 + c]).collect();
+        let mtu: Vec<f64> = (0..q).map(|j| (0..p).map(|i| m[(i, j)] * u[i]).sum()).collect();
+        for i in 0..p {
+            let mmtu: f64 = (0..q).map(|j| m[(i, j)] * mtu[j]).sum();
+            let s2 = one.singular_values[c].powi(2);
+            assert!((mmtu - s2 * u[i]).abs() <= 1e-9 * s2);
+        }
+    }
+    let none = auxiliary_gradient(&g, &h, n, p, q, None, 1).unwrap();
+    assert!(none.vectors.is_empty());
+    assert_eq!(auxiliary_gradient(&g, &h, n, p, q, Some(5), 1).unwrap().vectors.len(), 25);
+    assert!(matches!(auxiliary_gradient(&g, &h, n, p, q, Some(0), 1), Err(Error::Config(_))));
+    assert!(matches!(auxiliary_gradient(&g, &h, n, p, q, Some(6), 1), Err(Error::Config(_))));
+    assert!(matches!(auxiliary_gradient(&g, &h[..q * (n - 1)], n, p, q, None, 1), Err(Error::Shape(_))));
+}
