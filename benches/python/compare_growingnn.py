@@ -94,18 +94,18 @@ def worker_growingnn(args: argparse.Namespace) -> dict[str, Any]:
     rss0, decisions, timed = _rss_now_kb(), [], []
     loop = asyncio.new_event_loop()
 
-    def decide(k: int) -> tuple[Any, int, float]:
+    def decide(k: int, budget: float) -> tuple[Any, int, float]:
         random.seed(args.seed + k)
         np.random.seed(args.seed + k)
         t = time.perf_counter()
         action, _, rollouts = loop.run_until_complete(
-            montecarlo_alg.get_action(M.deepcopy(), args.sim_time, 20, sim_x, sim_y, score)
+            montecarlo_alg.get_action(M.deepcopy(), budget, 20, sim_x, sim_y, score)
         )
         return action, int(rollouts), time.perf_counter() - t
 
-    decide(-1)  # warm-up (untimed), like neuroplast's
+    decide(10**6, 0.0)  # warm-up (untimed, minimal budget), like neuroplast's
     for k in range(args.timed):
-        _, rollouts, seconds = decide(1000 + k)
+        _, rollouts, seconds = decide(1000 + k, args.sim_time)
         timed.append({"seconds": seconds, "rollouts": rollouts})
     for _ in range(args.decisions):
         t = time.perf_counter()

@@ -317,12 +317,15 @@ def run_job(job: Job) -> Result:
     except BaseException:
         _core.set_num_threads(before)
         raise
+    last: tuple[float, float] | None = None  # validation of the current network, if done
     try:
         for i, step in enumerate(job.steps):
+            last = None
             if isinstance(step, TrainStep):
                 _train(net, step, arrays)
                 if step.validate:
-                    trace.append((_validate(net, arrays)[0], net.n_params))
+                    last = _validate(net, arrays)
+                    trace.append((last[0], net.n_params))
             else:
                 kwargs = dict(step.args)
                 if step.calibration > 0:
@@ -335,7 +338,7 @@ def run_job(job: Job) -> Result:
                     records.append(rec.to_dict())
             if job.capture == i + 1:
                 captured = copy.copy(net)
-        acc, loss = _validate(net, arrays)
+        acc, loss = last if last is not None else _validate(net, arrays)
     except (InvalidMorphismError, NumericalError) as exc:
         return Result(
             float("nan"),
