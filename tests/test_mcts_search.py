@@ -181,3 +181,13 @@ def test_config_validation() -> None:
 def test_seconds_budget_runs(task) -> None:
     d = _mcts(seconds=0.3).decide(*task, seed=0)
     assert d.rollouts >= 1 and d.action is not None
+
+
+def test_replayed_networks_equal_cached_ones(task) -> None:
+    # A one-network cache forces every other node's network to be re-derived from its path;
+    # the search must not notice.
+    big = _mcts(rollouts=30, tree_depth=3).decide(*task, seed=6)
+    small = _mcts(rollouts=30, tree_depth=3, cache_size=1).decide(*task, seed=6)
+    tiny = _mcts(rollouts=30, tree_depth=3, cache_mb=0.0).decide(*task, seed=6)
+    assert big.action == small.action == tiny.action
+    assert big.children == small.children == tiny.children

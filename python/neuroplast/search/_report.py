@@ -89,7 +89,10 @@ def plot_history(
     gens = [r["generation"] for r in records]
     fig, ax = plt.subplots(figsize=(8, 4.2))
     ax.plot(gens, [r[metric] for r in records], "o-", color="black", label=metric)
-    ax.set_xlabel("generation")
+    ax.set_xlabel("generation (vertical lines: actions applied between generations)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(metric)
     ax2 = ax.twinx()
     ax2.plot(gens, [r[size] for r in records], "s--", color="tab:gray", label=size)
@@ -100,8 +103,9 @@ def plot_history(
             continue
         kind = str(r.get("action_kind", "other"))
         colour = ACTION_COLOURS.get(kind, "tab:gray")
+        # The action is applied after generation g's training, before generation g + 1.
         ax.axvline(
-            r["generation"],
+            r["generation"] + 0.5,
             color=colour,
             alpha=0.6,
             lw=1.5,

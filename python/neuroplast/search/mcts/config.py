@@ -52,7 +52,8 @@ class MCTSConfig:
         parallel: Evaluations submitted together (to the executor); results do not depend on
             the executor, only on this number.
         threads: Engine threads per evaluation.
-        cache_size: Networks of tree nodes kept in memory (others are re-derived).
+        cache_size: Most networks of tree nodes kept in memory (others are re-derived).
+        cache_mb: Most memory (parameters and optimizer state) of those cached networks.
     Phases:
         phase: ``"grow"`` stops when validation accuracy reaches ``target_accuracy``;
             ``"optimize"`` stops once parameters fell by ``min_param_reduction`` with an
@@ -80,7 +81,8 @@ class MCTSConfig:
     val_size: int | None = 500
     parallel: int = 1
     threads: int = 1
-    cache_size: int = 32
+    cache_size: int = 256
+    cache_mb: float = 64.0
     phase: Phase | None = "optimize"
     target_accuracy: float = 0.9
     min_param_reduction: float = 0.2
@@ -110,6 +112,8 @@ class MCTSConfig:
             raise ConfigError(f"rollout_value must be last, max or mean: {self.rollout_value!r}")
         if self.phase not in ("grow", "optimize", None):
             raise ConfigError(f"phase must be 'grow', 'optimize' or None, got {self.phase!r}")
+        if not self.cache_mb >= 0:
+            raise ConfigError(f"cache_mb must be >= 0, got {self.cache_mb}")
         if self.val_size is not None and self.val_size < 1:
             raise ConfigError(f"val_size must be >= 1 or None, got {self.val_size}")
         if self.train_samples is not None and self.train_samples < 1:

@@ -9,10 +9,10 @@ evaluated at least once (the paper's expansion), so a decision runs ``max(budget
 legal actions)`` evaluations under a rollout budget. Up to ``parallel`` evaluations are
 selected at once with virtual visits and run on the executor.
 
-Networks are never stored in the tree. A bounded LRU cache keeps the networks of recently
-evaluated nodes; any other node's network is re-derived by replaying its path (edit, then the
-short training with the node's own seed) from the nearest cached ancestor or the root, which
-gives the same network bit-for-bit.
+Networks are never stored in the tree. An LRU cache bounded in count and bytes
+(``cache_size``, ``cache_mb``) keeps the networks of recently evaluated nodes; any other node's
+network is re-derived by replaying its path (edit, then the short training with the node's own
+seed) from the nearest cached ancestor or the root, which gives the same network bit-for-bit.
 """
 
 from __future__ import annotations
@@ -60,6 +60,15 @@ class Decision:
     children: tuple[dict[str, Any], ...]
 
 
+def _nbytes(net: Network) -> int:
+    """Bytes of a network's parameters and optimizer state."""
+    n = sum(a.nbytes for a in net.params.values())
+    state = net.optimizer_state
+    if state is not None:
+        n += sum(a.nbytes for slots in state.slots.values() for a in slots.values())
+    return n
+
+
 def _seeds(rng: np.random.Generator) -> tuple[int, int]:
     a, b = rng.integers(0, 2**31, size=2)
     return int(a), int(b)
@@ -94,6 +103,7 @@ class Searcher:
         self.root = Node(None, None)
         self.root_net = root_net
         self.cache: OrderedDict[Node, Network] = OrderedDict()
+        self.cache_bytes = 0
         self.space = config.actions.to_dict()
         self.optimizer = Adam(lr=config.lr)
         self.evaluations = 0
@@ -124,10 +134,15 @@ class Searcher:
         return res.network
 
     def _remember(self, node: Node, net: Network) -> None:
+        if node in self.cache:
+            self.cache_bytes -= _nbytes(self.cache[node])
         self.cache[node] = net
+        self.cache_bytes += _nbytes(net)
         self.cache.move_to_end(node)
-        while len(self.cache) > self.cfg.cache_size:
-            self.cache.popitem(last=False)
+        limit = self.cfg.cache_mb * 2**20
+        while self.cache and (len(self.cache) > self.cfg.cache_size or self.cache_bytes > limit):
+            _, old = self.cache.popitem(last=False)
+            self.cache_bytes -= _nbytes(old)
 
     # ------------------------------------------------------------------ tree policy
     def _expand(self, node: Node) -> None:
