@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neuroplast import ConfigError, Network, Spec, metrics
 from neuroplast.growth import (
@@ -104,6 +106,37 @@ def test_max_width_caps_and_rejects() -> None:
 def test_activation_trigger_rejects_bad_settings(kwargs: dict[str, object]) -> None:
     with pytest.raises(ConfigError):
         ActivationTrigger(**kwargs)  # type: ignore[arg-type]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    width=st.integers(1, 300),
+    extra=st.integers(0, 50),
+    phi0=st.floats(0.01, 1.0),
+    phi=st.floats(0.0, 1.0),
+    gamma=st.floats(0.5, 1.0),
+    metric=st.sampled_from(["effective_dimension", "orthogonality_gap"]),
+    rounding=st.sampled_from(["reference", "printed"]),
+)
+def test_triggers_stay_within_zero_and_max_width(
+    width: int, extra: int, phi0: float, phi: float, gamma: float, metric: str, rounding: str
+) -> None:
+    trig = ActivationTrigger(
+        metric=metric,  # type: ignore[arg-type]
+        gamma=gamma,
+        max_width=width + extra,
+        rounding=rounding,  # type: ignore[arg-type]
+    )
+    trig.start("l", phi0)
+    n = trig("l", width, phi)
+    assert isinstance(n, int) and 0 <= n <= extra
+    if phi <= gamma * phi0 - 1.0 / width:  # clearly below the baseline: no growth
+        assert n == 0
+    dyno = PruneGrowTrigger(initial_baseline=phi0, min_width=1, max_width=width + extra)
+    p = dyno.prune("l", width, phi)
+    g = dyno.grow("l", width, phi, current_width=width - p)
+    assert 0 <= p <= width - 1 and 0 <= g <= extra + p
+    assert p == 0 or g == 0  # one evaluation never both prunes and grows on the same value
 
 
 def test_trigger_rejects_bad_width() -> None:

@@ -14,7 +14,9 @@ last structural change. Protocol per evaluation of a layer (the reference code's
 2. prune ``n`` units (dormant first, then greedy cosine: ``narrow(select="cosine")``) and
    re-measure φ on the pruned layer;
 3. ``g = trig.grow(layer, width, phi_after, current_width=width − n, max_width=...)`` with the
-   width *before* pruning in the formula, as the reference code does;
+   width *before* pruning in the formula, as the reference code does; grow with NORTH-Select
+   and 100 candidates per unit (Sec. 7.3):
+   ``growth.grow(net, layer, g, "north_select", X=..., candidates=100 * g)``;
 4. after any change, ``trig.changed(layer)``: only that layer's φ* is reset, to the value
    measured at its next evaluation.
 """

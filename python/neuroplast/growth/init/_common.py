@@ -69,7 +69,7 @@ def xavier_rows(rng: np.random.Generator, view: LayerView, k: int) -> F64:
 
 
 def mean_row_norm(rows: F64) -> float:
-    """Mean L2 norm of the rows; where all are zero, the Xavier scale ``√(1/cols)``-ish 1.0."""
+    """Mean L2 norm of the rows (1.0 where every row is zero)."""
     m = float(np.mean(np.linalg.norm(rows, axis=1))) if rows.size else 0.0
     return m if m > 0 else 1.0
 
@@ -107,7 +107,9 @@ def orthogonality_scores(existing: F64, cands: F64, eps: float) -> F64:
     The reference code's candidate score for the Select and Pre initializations: the number of
     singular values above ε (φ_ED's count) with the sum of singular values as a continuous
     tie-breaker. Computed from the ``(M+1) × (M+1)`` Gram matrices (float64) that share the
-    existing block, so each candidate costs one small symmetric eigenproblem.
+    existing block, so each candidate costs one symmetric eigenproblem, ``O(K·M³)`` in all
+    (independent of ``n``): about a second for ``M = 64`` and a minute for ``M = 256`` with the
+    default 1000 candidates on two busy cores. CPU runs pass fewer ``candidates``.
 
     Args:
         existing: Activations of the existing units, ``(n, M)`` (rows are samples).
