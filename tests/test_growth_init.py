@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neuroplast import (
+    Add,
     ConfigError,
     Conv2d,
     Dense,
@@ -212,6 +213,65 @@ def test_gradmax_fan_in_gradient_equals_the_top_singular_values(consumer: Conv2d
         np.testing.assert_allclose(norms, m.singular_values[:2] * scale, rtol=1e-3)
 
 
+def _probe_cases() -> list[tuple[Network, tuple[int, ...], str]]:
+    return [
+        (Network.init(Spec.cnn((2, 8, 8), [3, 4], 3), seed=0), (2, 8, 8), "conv_0"),
+        (Network.init(Spec.cnn((2, 8, 8), [3, 4], 3, pool="avg"), seed=0), (2, 8, 8), "conv_1"),
+        (
+            Network.init(Spec.cnn((2, 8, 8), [3], 3, hidden=[5], batch_norm=True), seed=0),
+            (2, 8, 8),
+            "conv_0",
+        ),
+        (
+            Network.init(Spec.resnet((1, 8, 8), 3, stem_channels=4, stages=[(4, 1)]), seed=0),
+            (1, 8, 8),
+            "s0b0_c2",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_gradmax_through_pooling_norm_and_residuals(case: int) -> None:
+    net, shape, layer = _probe_cases()[case]
+    X, y = _data(shape, 8, 3, 4)
+    m = measure_gradient(net, layer, X, y)
+    wide, rec = grow(net, layer, 2, "gradmax", X=X, y=y)
+    assert rec.contract == "exact"
+    assert_function_preserved(net, wide, X)
+    probed = wide
+    if net.spec.node(layer).activation == "relu":  # type: ignore[union-attr]
+        from neuroplast.growth.init._aux import _probe_spec
+
+        probed = Network(_probe_spec(wide.spec, layer)[0], dict(wide.params))
+    _, g = probed.gradients(X, y)
+    old = net.spec.widths[layer]
+    gw = g[f"{layer}.weight"][old:].reshape(2, -1)
+    gb = g[f"{layer}.bias"][old:] if f"{layer}.bias" in g else np.zeros(2)
+    scale = fan_out_norm(net, layer_view(net, layer))
+    norms = np.sqrt(np.sum(gw.astype(np.float64) ** 2, axis=1) + gb.astype(np.float64) ** 2)
+    np.testing.assert_allclose(norms, m.singular_values[:2] * scale, rtol=2e-3)
+
+
+@pytest.mark.parametrize(
+    ("net", "shape", "layer"),
+    [
+        (_mlp("relu", [5, 4]), (6,), "dense_0"),
+        (_cnn("relu"), (2, 6, 6), "conv_0"),
+        (_cnn("tanh"), (2, 6, 6), "conv_1"),
+    ],
+)
+def test_probed_auxiliary_gradient_equals_the_explicit_one(
+    net: Network, shape: tuple[int, ...], layer: str
+) -> None:
+    from neuroplast.growth.init._aux import _explicit, _probe
+
+    X, y = _data(shape, 10, 3, 6)
+    view = layer_view(net, layer)
+    a, b = _explicit(net, view, X, y), _probe(net, view, X, y)
+    assert a.blocks == b.blocks
+    np.testing.assert_allclose(b.matrix, a.matrix, rtol=1e-4, atol=1e-6 * np.abs(a.matrix).max())
+
+
 def test_gradient_trigger_on_a_measurement() -> None:
     net = _mlp("modified_relu", [5])
     X, y = _data((6,), 40, 3, 0)
@@ -254,6 +314,25 @@ def test_typed_errors() -> None:
         grow(net, "dense_0", 3, "north_select", X=X, candidates=2)
     with pytest.raises(ConfigError, match="dense or conv"):
         grow(_cnn(), "flatten", 1, "north_random")
-    pooled = Network.init(Spec.cnn((2, 6, 6), [3, 4], 3), seed=0)  # conv → pool → conv
-    with pytest.raises(ConfigError, match="read it directly"):
-        grow(pooled, "conv_0", 1, "gradmax", X=_data((2, 6, 6), 4, 3, 0)[0], y=np.zeros(4))
+    pooled = Network.init(Spec.cnn((2, 6, 6), [3, 4], 3, activation="sigmoid"), seed=0)
+    with pytest.raises(ConfigError, match="σ"):
+        grow(pooled, "conv_0", 1, "gradmax", X=_data((2, 6, 6), 4, 3, 0)[0], y=np.zeros(4, int))
+    residual = Network.init(
+        Spec(
+            (6,),
+            (
+                Dense("a", "input", 4),
+                Dense("b", "a", 4),
+                Add("s", ("a", "b")),
+                Dense("output", "s", 3, "identity"),
+            ),
+            "output",
+        ),
+        seed=0,
+    )
+    for init in ("nest", "firefly"):
+        with pytest.raises(ConfigError, match="read directly"):
+            grow(residual, "b", 1, init, X=X, y=np.zeros(20, int))
+    wide, rec = grow(residual, "b", 2, "gradmax", X=X, y=np.zeros(20, int))
+    assert rec.contract == "exact"
+    assert_function_preserved(residual, wide, X)

@@ -30,12 +30,11 @@ import numpy.typing as npt
 
 from neuroplast.errors import ConfigError
 from neuroplast.growth._layer import layer_view
+from neuroplast.growth.init._aux import AuxiliaryGradient, auxiliary_gradient
 from neuroplast.growth.init._common import CANDIDATES_CONV, CANDIDATES_DENSE, Weights
 from neuroplast.growth.init.gradient import (
     EPS_FIREFLY,
     NEST_QUANTILE,
-    AuxiliaryGradient,
-    auxiliary_gradient,
     firefly,
     gradmax,
     measure_gradient,

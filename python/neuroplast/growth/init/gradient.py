@@ -5,32 +5,24 @@ loss with respect to zero-weighted bridging connections from the layer's inputs 
 consumers' pre-activations (``L`` is the mean loss over the batch). For a new unit with zero
 fan-in and fan-out ``v``, the fan-in gradient is ``σ'(0)·vᵀG``; GradMax's fan-out maximizes its
 norm. For a convolution feeding a convolution, ``G`` has one row per consumer channel and
-kernel offset, ``(C_{l+1}·kh·kw) × (C_{l-1}·kh'·kw' + 1)``, summed over pixels and samples.
+kernel offset, ``(C_{l+1}·kh·kw) × (C_{l-1}·kh'·kw' + 1)``, summed over pixels and samples
+(see :mod:`neuroplast.growth.init._aux` for how it is computed for any wiring).
 
-Scope: the layer's consumers must read it directly (dense → dense, conv → conv, conv →
-flatten → dense; not through pooling or batch norm) and its units must not be coupled to
-other layers through residual additions; otherwise :class:`ConfigError`. Firefly and NeST
-are implemented for dense layers (the thesis' NeST uses a different, candidate-based rule for
-convolutions).
+Scope: GradMax and the gradient trigger work for dense and conv layers with any consumers
+(through pooling, flatten, batch norm, residual coupling), as long as the layer's activation
+has ``σ(0) = 0`` where the consumers do not read it directly. Firefly and NeST are
+implemented for dense layers read directly by dense layers (the thesis' NeST uses a
+different, candidate-based rule for convolutions); otherwise :class:`ConfigError`.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from neuroplast.errors import ConfigError
-from neuroplast.growth._engine import activations, node_gradients
-from neuroplast.growth._layer import (
-    LayerView,
-    check_n_new,
-    conv_geometry,
-    layer_inputs,
-    layer_view,
-    patches,
-)
+from neuroplast.growth._layer import LayerView, check_n_new, layer_view
+from neuroplast.growth.init._aux import AuxiliaryGradient, auxiliary_gradient, split_outgoing
 from neuroplast.growth.init._common import (
     Weights,
     best_by_score,
@@ -44,14 +36,11 @@ from neuroplast.growth.init._common import (
     xavier_rows,
 )
 from neuroplast.growth.triggers import GradientMeasurement
-from neuroplast.layers import Conv2d, Dense, Flatten
 from neuroplast.network import Network
 
 __all__ = [
     "EPS_FIREFLY",
     "NEST_QUANTILE",
-    "AuxiliaryGradient",
-    "auxiliary_gradient",
     "firefly",
     "gradmax",
     "measure_gradient",
@@ -65,103 +54,9 @@ EPS_FIREFLY = 1e-4
 NEST_QUANTILE = 0.4
 
 
-@dataclass(frozen=True)
-class AuxiliaryGradient:
-    """The auxiliary gradient of a layer and how its rows map to consumer weights.
-
-    Attributes:
-        matrix: ``G``, rows = consumer positions (stacked per consumer), columns = the layer's
-            inputs (conv: im2col features) plus one bias column when the layer has a bias.
-        blocks: Per consumer, its row range in ``matrix`` and the shape of one new unit's
-            fan-out in that consumer (``(rows,)`` dense, ``(C_out, kh, kw)`` conv,
-            ``(rows, H·W)`` dense behind a flatten).
-        h_prev: The layer's inputs ``(samples, fan_in)`` (without the bias column).
-        grads: ``∂L/∂Z`` of each consumer, ``(samples, rows)`` (dense consumers only).
-    """
-
-    matrix: F64
-    blocks: tuple[tuple[str, int, int, tuple[int, ...]], ...]
-    h_prev: F64
-    grads: F64 | None
-
-
-def _check_direct(net: Network, view: LayerView) -> None:
-    if view.producers != (view.name,):
-        raise ConfigError(
-            f"gradient-based growth of {view.name!r}: its units are coupled to "
-            f"{[p for p in view.producers if p != view.name]} by residual additions"
-        )
-    for c in view.consumers:
-        node = net.spec.node(c)
-        src = getattr(node, "input", None)
-        if view.is_conv and isinstance(node, Dense) and src is not None:
-            flat = net.spec.node(src) if src != "input" else None
-            if isinstance(flat, Flatten) and flat.input == view.name:
-                continue  # conv → flatten → dense: each pixel of a channel is one column
-        if src != view.name or (isinstance(node, Conv2d) != view.is_conv):
-            raise ConfigError(
-                f"gradient-based growth of {view.name!r} needs consumers that read it directly; "
-                f"{c!r} reads {getattr(node, 'input', None)!r}"
-            )
-    if not view.consumers:
-        raise ConfigError(f"{view.name!r} has no consumer layer")
-
-
-def auxiliary_gradient(
-    net: Network, layer: str, X: npt.ArrayLike, y: npt.ArrayLike
-) -> AuxiliaryGradient:
-    """``G = ∂L/∂Z_{l+1} · H_{l-1}ᵀ`` of ``layer`` on ``(X, y)`` (see the module docstring).
-
-    Raises:
-        ConfigError: The layer's consumers do not read it directly, or it is coupled.
-    """
-    view = layer_view(net, layer)
-    _check_direct(net, view)
-    src = view.node.input
-    h_prev = layer_inputs(view, activations(net, X, [src])[src])
-    hb = h_prev if view.bias is None else np.hstack([h_prev, np.ones((h_prev.shape[0], 1))])
-    grads = node_gradients(net, X, y, list(view.consumers))
-    blocks: list[tuple[str, int, int, tuple[int, ...]]] = []
-    parts: list[F64] = []
-    row = 0
-    n = int(np.asarray(X).shape[0])
-    hl, wl = net.spec.shapes[layer][1:] if view.is_conv else (1, 1)
-    for c in view.consumers:
-        d = grads[c]
-        node = net.spec.node(c)
-        if isinstance(node, Conv2d):
-            grid = np.moveaxis(hb.reshape(n, hl, wl, -1), -1, 1)  # (N, d', H_l, W_l)
-            q = patches(grid, *conv_geometry(node))  # (N, H_c, W_c, d', kh, kw)
-            g = np.einsum("noyx,nyxfij->oijf", d, q).reshape(-1, hb.shape[1])
-            shape: tuple[int, ...] = (d.shape[1], *q.shape[4:])
-        elif view.is_conv:  # through a flatten: rows (consumer unit, pixel)
-            g = np.einsum("no,npf->opf", d, hb.reshape(n, hl * wl, -1)).reshape(-1, hb.shape[1])
-            shape = (d.shape[1], hl * wl)
-        else:
-            g = d.T @ hb
-            shape = (d.shape[1],)
-        blocks.append((c, row, row + g.shape[0], shape))
-        parts.append(g)
-        row += g.shape[0]
-    dense = None if view.is_conv else np.hstack([grads[c] for c in view.consumers])
-    return AuxiliaryGradient(np.vstack(parts), tuple(blocks), h_prev, dense)
-
-
 def _need(X: npt.ArrayLike | None, y: npt.ArrayLike | None, what: str) -> None:
     if X is None or y is None:
         raise ConfigError(f"{what} needs inputs X and labels y (it reads loss gradients)")
-
-
-def _split_outgoing(aux: AuxiliaryGradient, cols: F64) -> dict[str, F64]:
-    """Fan-out vectors ``(rows, k)`` cut into each consumer's stored column layout."""
-    out: dict[str, F64] = {}
-    k = cols.shape[1]
-    for c, lo, hi, shape in aux.blocks:
-        block = cols[lo:hi].T.reshape(k, *shape)  # (k, C_out[, kh, kw] or [, H·W])
-        moved = np.moveaxis(block, 0, 1)  # (C_out, k[, kh, kw] or [, H·W])
-        # A dense consumer behind a flatten stores each new channel's H·W columns contiguously.
-        out[c] = moved.reshape(shape[0], -1) if len(shape) == 2 else moved
-    return out
 
 
 def measure_gradient(
@@ -225,12 +120,20 @@ def gradmax(
     idx = np.argmax(np.abs(cols), axis=0)
     cols *= np.where(cols[idx, np.arange(k)] < 0, -1.0, 1.0)
     cols = rescale_rows(cols.T, fan_out_norm(net, view)).T
-    return weights_mapping(view, None, None, _split_outgoing(aux, cols))
+    return weights_mapping(view, None, None, split_outgoing(aux.blocks, cols))
 
 
 def _dense_only(view: LayerView, what: str) -> None:
     if view.is_conv:
         raise ConfigError(f"{what} is implemented for dense layers only; {view.name!r} is a conv")
+
+
+def _dense_inputs(aux: AuxiliaryGradient, view: LayerView, what: str) -> tuple[F64, F64]:
+    if aux.h_prev is None or aux.grads is None:
+        raise ConfigError(
+            f"{what} needs a dense layer read directly by dense layers; {view.name!r} is not"
+        )
+    return aux.h_prev, aux.grads
 
 
 def firefly(
@@ -268,8 +171,7 @@ def firefly(
     _dense_only(view, "Firefly")
     n_cand = candidate_count(view, k, candidates)
     aux = auxiliary_gradient(net, layer, X, y)
-    h, d = aux.h_prev, aux.grads
-    assert d is not None
+    h, d = _dense_inputs(aux, view, "Firefly")
     w_norm, v_norm = mean_row_norm(view.weight), fan_out_norm(net, view)
     v_old = np.hstack(list(fan_out(net.params, view).values()))  # (units, rows)
     b_old = np.zeros(view.units) if view.bias is None else view.bias
@@ -286,7 +188,7 @@ def firefly(
     g_out = d.T @ view.act(z)  # (rows, K)
     score = np.sum((h.T @ s) ** 2, axis=0) + np.sum(s, axis=0) ** 2 + np.sum(g_out**2, axis=0)
     best = best_by_score(score, k)
-    out = weights_mapping(view, w_in[best], bias[best], _split_outgoing(aux, v[best].T))
+    out = weights_mapping(view, w_in[best], bias[best], split_outgoing(aux.blocks, v[best].T))
     out["split"] = [(int(units[i]), noise[i].copy()) for i in best if i < n_split]
     return out
 
@@ -329,6 +231,7 @@ def nest(
     view = layer_view(net, layer)
     _dense_only(view, "NeST")
     aux = auxiliary_gradient(net, layer, X, y)
+    _dense_inputs(aux, view, "NeST")
     g = aux.matrix[:, : view.fan_in]
     mag = np.abs(g)
     kept = np.where(mag >= np.quantile(mag, 1.0 - quantile), g, 0.0)
@@ -338,4 +241,4 @@ def nest(
     s_out = rng.choice([-1.0, 1.0], size=(k, a_out.size))
     w_in = rescale_rows(s_in * a_in, mean_row_norm(view.weight))
     v = rescale_rows(s_out * a_out, fan_out_norm(net, view))
-    return weights_mapping(view, w_in, None, _split_outgoing(aux, v.T))
+    return weights_mapping(view, w_in, None, split_outgoing(aux.blocks, v.T))
