@@ -276,3 +276,17 @@ def test_selection_rules_on_channels_replay_without_calibration(rule: str) -> No
         assert len(rec.args["keep"]) == small.spec.widths[layer]
         again = EditLog((rec,)).replay(net)
         assert_bitwise_equal(again.params, small.params, "params")
+
+
+def test_cosine_prunes_exact_duplicates_before_hubs() -> None:
+    """Non-negative activations: a unit similar to all others would win the greedy norm alone."""
+    from neuroplast.morph.select import _cosine
+
+    rng = np.random.default_rng(0)
+    base = rng.random((200, 6)) + 0.5  # every pairwise cosine is high
+    hub = base.mean(axis=1, keepdims=True)
+    acts = np.hstack([base, hub, 3.0 * base[:, [2]], np.zeros((200, 1))])
+    # units: 0..5 distinct, 6 the hub, 7 a scaled copy of 2, 8 dormant
+    assert _cosine(acts, 1) == [8]
+    assert _cosine(acts, 2) == [8, 7]
+    assert _cosine(acts, 3)[:2] == [8, 7] and len(set(_cosine(acts, 3))) == 3

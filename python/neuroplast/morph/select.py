@@ -7,8 +7,13 @@ nodes, over every pixel. Rules (all keep exactly ``k`` units, returned sorted):
 * ``"dormant"``: remove the units with the smallest mean ``|activation|``; units that are zero
   on every calibration sample (dormant) go first, ties by index.
 * ``"cosine"`` (DYNO, thesis ch. 7 §5.3): dormant units first; then, with ``C = ÂᵀÂ`` the cosine
-  similarities of the unit-normalized activations ``Â``, repeatedly remove the unit whose row of
-  ``C`` (over the remaining units, diagonal included) has the largest L2 norm.
+  similarities of the unit-normalized activations ``Â``, exact duplicates (a unit whose
+  activations are a positive multiple of a remaining lower-index unit's, ``C ≥ 1 − 1e-9``: the
+  consumers can carry it through its twin); then repeatedly the unit whose row of ``C`` (over the
+  remaining units, diagonal included) has the largest L2 norm. The duplicate pass is not in the
+  thesis, whose greedy norm alone does not prune duplicates first: with non-negative (ReLU)
+  activations every cosine is large, and a unit moderately similar to many others outscores
+  an exact copy.
 * ``"magnitude_std"``: keep the largest ``‖outgoing weights‖₂ · std(activation)`` (outgoing
   weights: every consumer column carrying the unit).
 * ``"low_energy"``: with ``A_k`` the rank-``k`` truncation of the activation matrix, keep the
@@ -36,6 +41,10 @@ SelectRule = Literal["dormant", "cosine", "magnitude_std", "low_energy"]
 SELECT_RULES: tuple[str, ...] = ("dormant", "cosine", "magnitude_std", "low_energy")
 
 
+#: Cosine from which two units count as exact duplicates (rounding of identical columns).
+DUPLICATE_TOL = 1e-9
+
+
 def _dormant_first(a: F64) -> tuple[list[int], list[int]]:
     dead = np.flatnonzero(~np.any(a != 0, axis=0))
     alive = np.flatnonzero(np.any(a != 0, axis=0))
@@ -50,7 +59,14 @@ def _cosine(a: F64, n_remove: int) -> list[int]:
     b = a[:, alive]
     b = b / np.linalg.norm(b, axis=0)
     c = b.T @ b
-    left = list(range(len(alive)))
+    kept = np.ones(len(alive), dtype=bool)
+    for j in range(1, len(alive)):
+        if len(removed) == n_remove:
+            return removed
+        if np.any(c[:j, j][kept[:j]] >= 1.0 - DUPLICATE_TOL):
+            kept[j] = False
+            removed.append(alive[j])
+    left = [int(i) for i in np.flatnonzero(kept)]
     while len(removed) < n_remove:
         norms = np.linalg.norm(c[np.ix_(left, left)], axis=1)
         i = left.pop(int(np.argmax(norms)))
