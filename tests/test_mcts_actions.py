@@ -184,3 +184,16 @@ def test_residual_graphs_use_coupled_groups() -> None:
     for action in space.legal(res.spec):
         out, _ = space.apply(res, action, seed=2)
         assert out.n_params == predict_params(res.spec, action, space), action.label
+
+
+def test_the_last_hidden_layer_is_kept_by_default() -> None:
+    one = Spec.mlp(6, [5], 3)
+    with pytest.raises(IllegalActionError, match="min_depth"):
+        ActionSpace().check(one, Action("delete_layer", "dense_0"))
+    ActionSpace(min_depth=0).check(one, Action("delete_layer", "dense_0"))
+    # Dropping a residual branch never shortens the main path.
+    net = Network.init(one, seed=0)
+    res, _ = ActionSpace().apply(net, Action("add_residual_dense", "dense_0"))
+    ActionSpace().check(res.spec, Action("delete_layer", "dense_0_res_out"))
+    with pytest.raises(ConfigError):
+        ActionSpace(min_depth=-1)

@@ -106,6 +106,10 @@ class ActionSpace:
         widen_factors: Growth factors of ``add_neurons`` (new width ``round(f·n)``).
         keep_fractions: Fractions kept by ``remove_neurons``.
         min_width: Fewest units a layer may keep.
+        min_depth: Fewest hidden dense/conv layers on the longest input-to-output path that
+            ``delete_layer`` may leave (default 1: the last hidden layer is never merged into
+            the output, which would leave a linear model that no action can grow again, since
+            a layer cannot be inserted after the input; growingnn does not offer it either).
         max_width: Most units a layer may grow to (``None``: no limit).
         max_params: Most trainable parameters after an action (``None``: no limit).
         widen_method: :func:`~neuroplast.morph.widen` method (default ``"zero_fanout"``:
@@ -122,6 +126,7 @@ class ActionSpace:
     widen_factors: tuple[float, ...] = (1.5, 2.0)
     keep_fractions: tuple[float, ...] = (0.1, 0.5, 0.9)
     min_width: int = 1
+    min_depth: int = 1
     max_width: int | None = None
     max_params: int | None = None
     widen_method: str = "zero_fanout"
@@ -141,6 +146,8 @@ class ActionSpace:
             raise ConfigError(f"widen factors must be > 1, got {self.widen_factors}")
         if any(not 0.0 < f < 1.0 for f in self.keep_fractions):
             raise ConfigError(f"keep fractions must lie in (0, 1), got {self.keep_fractions}")
+        if self.min_depth < 0:
+            raise ConfigError(f"min_depth must be >= 0, got {self.min_depth}")
         if self.min_width < 1:
             raise ConfigError(f"min_width must be >= 1, got {self.min_width}")
         if self.widen_method not in WIDEN_METHODS or self.widen_method == "given":
@@ -272,6 +279,13 @@ class ActionSpace:
                 )
             if action.kind == "add_neurons" and self.max_width is not None and k > self.max_width:
                 raise IllegalActionError(f"{action.label}: {k} units > max_width {self.max_width}")
+        if action.kind == "delete_layer" and shallow_kind(spec, action.layer) == "merge":
+            depth = _depth(spec, skip=action.layer)
+            if depth < self.min_depth:
+                raise IllegalActionError(
+                    f"{action.label} would leave {depth} hidden layers on the longest path "
+                    f"(min_depth {self.min_depth})"
+                )
         if self.max_params is not None:
             p = predict_params(spec, action, self)
             if p > self.max_params:
@@ -349,6 +363,15 @@ def _candidates(space: ActionSpace, spec: Spec) -> tuple[Action, ...]:
 @functools.lru_cache(maxsize=512)
 def _legal(space: ActionSpace, spec: Spec) -> tuple[Action, ...]:
     return space._legal(spec)
+
+
+def _depth(spec: Spec, skip: str | None = None) -> int:
+    """Hidden dense/conv layers on the longest input-to-output path (``skip`` not counted)."""
+    d: dict[str, int] = {"input": 0}
+    for node in spec.nodes:
+        own = isinstance(node, (Dense, Conv2d)) and node.name != skip
+        d[node.name] = max(d[i] for i in node.inputs) + int(own)
+    return d[spec.output] - 1
 
 
 @functools.lru_cache(maxsize=64)

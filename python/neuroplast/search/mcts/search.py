@@ -225,9 +225,10 @@ class Searcher:
         """Runs the search and returns the :class:`Decision`."""
         t0 = time.perf_counter()
         self._expand(self.root)
-        bar = Progress(
-            self.cfg.rollouts, "mcts", enabled=self.progress, unit="rollout", leave=False
-        )
+        total = None
+        if self.cfg.rollouts is not None:
+            total = max(self.cfg.rollouts, len(self.root.children or ()))
+        bar = Progress(total, "mcts", enabled=self.progress, unit="rollout", leave=False)
         with bar:
             while self.root.children and self._budget_left(t0):
                 batch: list[Node] = []
