@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -94,7 +95,16 @@ class UnitGraph:
 
 
 def unit_graph(spec: Spec) -> UnitGraph:
-    """Traces every node's unit positions to atoms and couples atoms merged by ``add``."""
+    """Traces every node's unit positions to atoms and couples atoms merged by ``add``.
+
+    Cached per spec (specs are immutable and hashable; the graph is read-only), so repeated
+    edits of one architecture, as in a tree search, do not retrace it.
+    """
+    return _unit_graph(spec)
+
+
+@functools.lru_cache(maxsize=128)
+def _unit_graph(spec: Spec) -> UnitGraph:
     uf = _UnionFind()
     shape = spec.shapes["input"]
     keys: dict[str, tuple[Key, ...]] = {"input": tuple(("input", i, ()) for i in range(shape[0]))}
@@ -179,19 +189,30 @@ def _positions(keys: tuple[Key, ...], ug: UnitGraph, index: Mapping[Atom, int]) 
 def coupled_group(spec: Spec, layer: str, graph: UnitGraph | None = None) -> CoupledGroup:
     """The coupled unit group of ``layer``: producers, consumers and members of its units.
 
+    Cached per ``(spec, layer)``: the group is a read-only value of the immutable spec.
+
     Args:
         spec: The network's spec.
         layer: Name of a dense, conv, merge, batch-norm or pooling node (not the output,
             the input or a flatten node).
-        graph: A precomputed :func:`unit_graph` of ``spec`` (computed when omitted).
+        graph: Unused (the unit graph is cached per spec); accepted so that callers holding
+            a :func:`unit_graph` can pass it.
 
     Raises:
         InvalidMorphismError: Unknown layer, the input or output, a flatten node, units tied
             to the network input or output, units of the layer coupled to each other, or a
             grouped convolution touching the group.
     """
+    return _coupled_group(spec, layer)
+
+
+@functools.lru_cache(maxsize=512)
+def _coupled_group(spec: Spec, layer: str) -> CoupledGroup:
+    return _group(spec, layer, unit_graph(spec))
+
+
+def _group(spec: Spec, layer: str, ug: UnitGraph) -> CoupledGroup:
     _check_layer(spec, layer)
-    ug = unit_graph(spec) if graph is None else graph
     classes = tuple(ug.cls(k) for k in ug.keys[layer])
     if len(set(classes)) != len(classes):
         raise InvalidMorphismError(f"units of {layer!r} are coupled to each other by an add node")
