@@ -117,13 +117,29 @@ def test_firefly_without_noise_preserves_and_with_noise_changes_by_order_eps() -
         assert rec.distortion is not None
         assert 0 < rec.distortion.max_abs_output < 1e-2
     # ε = 0: splits are exact copies with halved fan-out, new units have zero fan-out.
-    from neuroplast.growth.init import _apply_splits
+    from neuroplast.growth.init import apply_splits
     from neuroplast.morph import widen
 
     w = INITIALIZATIONS["firefly"](net, "dense_0", 3, X=X, y=y, candidates=10, eps=0.0)
     splits = w.pop("split")
     wide, _ = widen(net, "dense_0", 3, "given", weights=w)
-    assert_function_preserved(net, _apply_splits(wide, "dense_0", splits), X)
+    assert_function_preserved(net, apply_splits(wide, "dense_0", splits), X)
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_firefly_on_cnns_changes_by_order_eps(case: int) -> None:
+    from neuroplast.growth.init import apply_splits
+    from neuroplast.morph import widen
+
+    net, shape, layer = _probe_cases()[case]
+    X, y = _data(shape, 8, 3, 4)
+    _wide, rec = grow(net, layer, 2, "firefly", X=X, y=y, candidates=8, calibration=(X, y))
+    assert rec.contract == "approximate" and rec.distortion is not None
+    assert rec.distortion.max_abs_output < 1e-2
+    w = INITIALIZATIONS["firefly"](net, layer, 2, X=X, y=y, candidates=8, eps=0.0)
+    splits = w.pop("split")
+    exact, _ = widen(net, layer, 2, "given", weights=w)
+    assert_function_preserved(net, apply_splits(exact, layer, splits), X, atol=1e-5)
 
 
 def test_nest_changes_the_function_and_is_approximate() -> None:
@@ -307,7 +323,7 @@ def test_typed_errors() -> None:
     with pytest.raises(ConfigError, match="dense layers only"):
         grow(_cnn(), "conv_0", 1, "north_pre", X=_data((2, 6, 6), 4, 3, 0)[0])
     with pytest.raises(ConfigError, match="dense layers only"):
-        grow(_cnn(), "conv_0", 1, "firefly", X=_data((2, 6, 6), 4, 3, 0)[0], y=np.zeros(4))
+        grow(_cnn(), "conv_0", 1, "nest", X=_data((2, 6, 6), 4, 3, 0)[0], y=np.zeros(4, int))
     with pytest.raises(ConfigError, match="labels"):
         grow(net, "dense_0", 1, "gradmax", X=X)
     with pytest.raises(ConfigError, match="candidates"):
@@ -330,9 +346,8 @@ def test_typed_errors() -> None:
         ),
         seed=0,
     )
-    for init in ("nest", "firefly"):
-        with pytest.raises(ConfigError, match="read directly"):
-            grow(residual, "b", 1, init, X=X, y=np.zeros(20, int))
+    with pytest.raises(ConfigError, match="read directly"):
+        grow(residual, "b", 1, "nest", X=X, y=np.zeros(20, int))
     wide, rec = grow(residual, "b", 2, "gradmax", X=X, y=np.zeros(20, int))
     assert rec.contract == "exact"
     assert_function_preserved(residual, wide, X)

@@ -38,6 +38,7 @@ class LayerView:
         consumers: Dense/conv layers reading the layer's units (from the coupled group), with
             the input columns (dense) or channels (conv) carrying each unit.
         producers: Layers whose units are coupled to this layer's (itself first or not).
+        norms: Batch norms normalizing the layer's units.
     """
 
     name: str
@@ -46,6 +47,7 @@ class LayerView:
     bias: F64 | None
     consumers: Mapping[str, tuple[tuple[int, ...], ...]]
     producers: tuple[str, ...]
+    norms: tuple[str, ...]
 
     @property
     def units(self) -> int:
@@ -111,7 +113,7 @@ def layer_view(net: Network, layer: str) -> LayerView:
     b = net.params.get(f"{layer}.bias") if node.bias else None
     bias = None if b is None else np.asarray(b, dtype=np.float64)
     flat = w.reshape(w.shape[0], -1)
-    return LayerView(layer, node, flat, bias, group.consumers, group.producers)
+    return LayerView(layer, node, flat, bias, group.consumers, group.producers, group.norms)
 
 
 def patches(

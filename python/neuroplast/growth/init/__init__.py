@@ -23,18 +23,16 @@ the gradient-based ones). Firefly also returns ``"split"`` (see :func:`firefly`)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 
 from neuroplast.errors import ConfigError
-from neuroplast.growth._layer import layer_view
 from neuroplast.growth.init._aux import AuxiliaryGradient, auxiliary_gradient
 from neuroplast.growth.init._common import CANDIDATES_CONV, CANDIDATES_DENSE, Weights
 from neuroplast.growth.init.gradient import (
     EPS_FIREFLY,
     NEST_QUANTILE,
+    apply_splits,
     firefly,
     gradmax,
     measure_gradient,
@@ -54,6 +52,7 @@ __all__ = [
     "AuxiliaryGradient",
     "Initialization",
     "Weights",
+    "apply_splits",
     "auxiliary_gradient",
     "firefly",
     "gradmax",
@@ -79,18 +78,6 @@ INITIALIZATIONS: dict[str, Initialization] = {
     "firefly": firefly,
     "nest": nest,
 }
-
-
-def _apply_splits(net: Network, layer: str, splits: list[tuple[int, Any]]) -> Network:
-    """Firefly splits on the widened network: ``w_m += u`` and unit ``m``'s fan-out halved."""
-    view = layer_view(net, layer)
-    params = {k: np.array(v) for k, v in net.params.items()}
-    w = params[f"{layer}.weight"]
-    for unit, noise in splits:
-        w[unit] += np.asarray(noise, dtype=np.float32).reshape(w.shape[1:])
-        for c, cols in view.consumers.items():
-            params[f"{c}.weight"][:, list(cols[unit])] *= np.float32(0.5)
-    return Network(net.spec, params, net.optimizer_state)
 
 
 def grow(
@@ -146,7 +133,7 @@ def grow(
         net, layer, n_new, "given", seed=seed, weights=weights, calibration=calibration
     )
     if splits:
-        out = _apply_splits(out, layer, splits)
+        out = apply_splits(out, layer, splits)
         units = [u for u, _ in splits]
         rec = EditRecord(
             rec.name,

@@ -26,6 +26,7 @@ Two ways to compute it:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import cast
 
@@ -42,7 +43,14 @@ from neuroplast.network import Network
 from neuroplast.spec import Spec
 from neuroplast.testing.reference_nodes import activation_derivative
 
-__all__ = ["AuxiliaryGradient", "auxiliary_gradient", "split_outgoing"]
+__all__ = [
+    "AuxiliaryGradient",
+    "Block",
+    "auxiliary_gradient",
+    "fan_out_blocks",
+    "split_outgoing",
+    "unit_fan_out",
+]
 
 F64 = npt.NDArray[np.float64]
 Block = tuple[str, int, int, tuple[int, ...]]
@@ -133,7 +141,8 @@ def _probe_spec(spec: Spec, layer: str) -> tuple[Spec, float]:
     return spec, float(activation_derivative(act, np.zeros(1), slope)[0])
 
 
-def _probe(net: Network, view: LayerView, X: npt.ArrayLike, y: npt.ArrayLike) -> AuxiliaryGradient:
+def fan_out_blocks(net: Network, view: LayerView) -> list[Block]:
+    """The row blocks of one unit's fan-out, consumer by consumer (the layout of ``G``)."""
     blocks: list[Block] = []
     row = 0
     for c, cols in view.consumers.items():
@@ -142,6 +151,22 @@ def _probe(net: Network, view: LayerView, X: npt.ArrayLike, y: npt.ArrayLike) ->
         size = int(np.prod(shape))
         blocks.append((c, row, row + size, shape))
         row += size
+    return blocks
+
+
+def unit_fan_out(params: Mapping[str, npt.ArrayLike], view: LayerView, blocks: list[Block]) -> F64:
+    """Every existing unit's fan-out in the block layout, ``(units, Σ block sizes)``."""
+    parts = []
+    for c, _, _, _ in blocks:
+        w = np.asarray(params[f"{c}.weight"], dtype=np.float64)
+        idx = np.array(view.consumers[c], dtype=np.intp)  # (units, cols per unit)
+        parts.append(np.moveaxis(w[:, idx], 1, 0).reshape(view.units, -1))
+    return np.hstack(parts)
+
+
+def _probe(net: Network, view: LayerView, X: npt.ArrayLike, y: npt.ArrayLike) -> AuxiliaryGradient:
+    blocks = fan_out_blocks(net, view)
+    row = blocks[-1][2]
     onehot = np.eye(row)
     spec, slope = _probe_spec(net.spec, view.name)
     base = Network(spec, dict(net.params))

@@ -10,19 +10,30 @@ kernel offset, ``(C_{l+1}·kh·kw) × (C_{l-1}·kh'·kw' + 1)``, summed over pix
 
 Scope: GradMax and the gradient trigger work for dense and conv layers with any consumers
 (through pooling, flatten, batch norm, residual coupling), as long as the layer's activation
-has ``σ(0) = 0`` where the consumers do not read it directly. Firefly and NeST are
-implemented for dense layers read directly by dense layers (the thesis' NeST uses a
-different, candidate-based rule for convolutions); otherwise :class:`ConfigError`.
+has ``σ(0) = 0`` where the consumers do not read it directly. Firefly scores its
+candidates with one engine gradient, for any layer. NeST is implemented for dense layers
+read directly by dense layers (the thesis' NeST uses a different, candidate-based rule for
+convolutions); otherwise :class:`ConfigError`.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from neuroplast.errors import ConfigError
 from neuroplast.growth._layer import LayerView, check_n_new, layer_view
-from neuroplast.growth.init._aux import AuxiliaryGradient, auxiliary_gradient, split_outgoing
+from neuroplast.growth.init._aux import (
+    AuxiliaryGradient,
+    Block,
+    auxiliary_gradient,
+    fan_out_blocks,
+    split_outgoing,
+    unit_fan_out,
+)
 from neuroplast.growth.init._common import (
     Weights,
     best_by_score,
@@ -36,11 +47,13 @@ from neuroplast.growth.init._common import (
     xavier_rows,
 )
 from neuroplast.growth.triggers import GradientMeasurement
+from neuroplast.morph import coupled_group, widen
 from neuroplast.network import Network
 
 __all__ = [
     "EPS_FIREFLY",
     "NEST_QUANTILE",
+    "apply_splits",
     "firefly",
     "gradmax",
     "measure_gradient",
@@ -149,48 +162,96 @@ def firefly(
 ) -> Weights:
     """Firefly (adapted, Sec. 6.2.2): the candidates with the largest gradient norm.
 
-    Half of the candidates (at most one per existing unit) split an existing unit ``m``: the
+    Half of the candidates (at most one per existing unit; none where the layer feeds a batch
+    norm or is coupled by a residual addition) split an existing unit ``m``: the
     new copy gets fan-in ``w_m − u``, bias ``b_m`` and fan-out ``v_m/2``, and unit ``m`` itself
     gets ``w_m + u`` and ``v_m/2`` (``u`` uniform noise of norm ``ε·`` the mean fan-in norm).
     The others are new units with a random fan-in (rescaled to the existing norm), bias 0
     and a random fan-out of norm ``ε·`` the mean fan-out norm. Each candidate is scored by the
-    norm of the loss gradient with respect to its own fan-in, bias and fan-out, linearized at
-    the current network, and the ``n_new`` best are kept (no candidate gradient steps, as in
-    the thesis). The function changes by ``O(ε)``. Chosen splits are returned under
-    ``"split"`` as ``[(unit, noise_row), ...]``; :func:`~neuroplast.growth.grow` applies them
-    to the existing units after widening.
+    norm of the loss gradient with respect to its own fan-in, bias and fan-out, and the
+    ``n_new`` best are kept (no candidate gradient steps, as in the thesis). The scores come
+    from one engine gradient of the network widened by all candidates at once: the
+    candidates change the function by ``O(ε)``, so each one's gradient is, to first order,
+    the gradient it would have alone. Works for dense and conv layers with any consumers.
+    The function changes by ``O(ε)``. Chosen splits are returned under ``"split"`` as
+    ``[(unit, noise_row), ...]``; :func:`~neuroplast.growth.grow` applies them to the
+    existing units after widening (:func:`apply_splits`).
 
     Raises:
-        ConfigError: ``X``/``y`` missing, a conv layer, or consumers that do not read it.
+        ConfigError: ``X``/``y`` missing, or ``eps < 0``.
     """
     _need(X, y, "Firefly")
     assert X is not None and y is not None
+    if not eps >= 0:
+        raise ConfigError(f"eps must be >= 0, got {eps!r}")
     k = check_n_new(n_new)
     rng = seeded(seed, "firefly")
     view = layer_view(net, layer)
-    _dense_only(view, "Firefly")
     n_cand = candidate_count(view, k, candidates)
-    aux = auxiliary_gradient(net, layer, X, y)
-    h, d = _dense_inputs(aux, view, "Firefly")
+    blocks = fan_out_blocks(net, view)
+    v_old = unit_fan_out(net.params, view, blocks)  # (units, R)
     w_norm, v_norm = mean_row_norm(view.weight), fan_out_norm(net, view)
-    v_old = np.hstack(list(fan_out(net.params, view).values()))  # (units, rows)
     b_old = np.zeros(view.units) if view.bias is None else view.bias
-    n_split = min(n_cand // 2, view.units)
+    # A copy is only a split where the unit's output is its own: batch-norm statistics and
+    # residual partners of the copy would be fresh ones, not the original's.
+    splittable = not view.norms and view.producers == (view.name,)
+    n_split = min(n_cand // 2, view.units) if splittable else 0
     units = rng.permutation(view.units)[:n_split]
     noise = rescale_rows(rng.uniform(-1.0, 1.0, (n_split, view.fan_in)), eps * w_norm)
     n_fresh = n_cand - n_split
     w_in = np.vstack([view.weight[units] - noise, _fresh_rows(view, rng, n_fresh, w_norm)])
     bias = np.concatenate([b_old[units], np.zeros(n_fresh)])
     fresh_out = rescale_rows(rng.standard_normal((n_fresh, v_old.shape[1])), eps * v_norm)
-    v = np.vstack([v_old[units] / 2.0, fresh_out])  # (K, rows)
-    z = h @ w_in.T + bias
-    s = (d @ v.T) * view.act_derivative(z)  # ∂L/∂z of each candidate, (n, K)
-    g_out = d.T @ view.act(z)  # (rows, K)
-    score = np.sum((h.T @ s) ** 2, axis=0) + np.sum(s, axis=0) ** 2 + np.sum(g_out**2, axis=0)
+    v = np.vstack([v_old[units] / 2.0, fresh_out])  # (K, R)
+    splits = [(int(units[i]), noise[i]) for i in range(n_split)]
+    score = _candidate_gradient_norms(net, view, X, y, w_in, bias, v, blocks, splits)
     best = best_by_score(score, k)
-    out = weights_mapping(view, w_in[best], bias[best], split_outgoing(aux.blocks, v[best].T))
+    out = weights_mapping(view, w_in[best], bias[best], split_outgoing(blocks, v[best].T))
     out["split"] = [(int(units[i]), noise[i].copy()) for i in best if i < n_split]
     return out
+
+
+def _candidate_gradient_norms(
+    net: Network,
+    view: LayerView,
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    w_in: F64,
+    bias: F64,
+    v: F64,
+    blocks: list[Block],
+    splits: list[tuple[int, F64]],
+) -> F64:
+    """Per candidate, ‖∂L/∂(fan-in, bias, fan-out)‖² in the network widened by all of them."""
+    weights = weights_mapping(view, w_in, bias, split_outgoing(blocks, v.T))
+    wide, _ = widen(net, view.name, w_in.shape[0], "given", weights=weights)
+    wide = apply_splits(wide, view.name, splits)
+    _, g = wide.gradients(X, y)
+    m, k = view.units, w_in.shape[0]
+    score: F64 = np.sum(
+        np.asarray(g[f"{view.name}.weight"], np.float64)[m:].reshape(k, -1) ** 2, axis=1
+    )
+    if view.bias is not None:
+        score += np.asarray(g[f"{view.name}.bias"], np.float64)[m:] ** 2
+    for c, cols in coupled_group(wide.spec, view.name).consumers.items():
+        idx = np.array(cols[m:], dtype=np.intp)  # (K, cols per unit)
+        gc = np.moveaxis(np.asarray(g[f"{c}.weight"], np.float64)[:, idx], 1, 0)
+        score += np.sum(gc.reshape(k, -1) ** 2, axis=1)
+    return score
+
+
+def apply_splits(net: Network, layer: str, splits: Sequence[tuple[int, Any]]) -> Network:
+    """Firefly splits on a widened network: ``w_m += u`` and unit ``m``'s fan-out halved."""
+    if not splits:
+        return net
+    view = layer_view(net, layer)
+    params = {k: np.array(v) for k, v in net.params.items()}
+    w = params[f"{layer}.weight"]
+    for unit, noise in splits:
+        w[unit] += np.asarray(noise, dtype=np.float32).reshape(w.shape[1:])
+        for c, cols in view.consumers.items():
+            params[f"{c}.weight"][:, list(cols[unit])] *= np.float32(0.5)
+    return Network(net.spec, params, net.optimizer_state)
 
 
 def _fresh_rows(view: LayerView, rng: np.random.Generator, k: int, norm: float) -> F64:
