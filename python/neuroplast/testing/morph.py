@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from neuroplast.errors import InvalidMorphismError
-from neuroplast.layers import ACTIVATIONS, BatchNorm
+from neuroplast.layers import ACTIVATIONS, BatchNorm, Conv2d, Dense
 from neuroplast.morph import EDITS, EditRecord, coupled_group, shallow_kind, unit_graph
 from neuroplast.morph._mix import check_mixable
 from neuroplast.morph.svd import check_svd
@@ -45,6 +46,7 @@ __all__ = [
     "edit_problems",
     "edits",
     "editable_layers",
+    "factorable_layers",
     "morph_specs",
     "narrow_methods_for",
     "random_optimizer_state",
@@ -146,12 +148,21 @@ def shallow_layers(spec: Spec) -> list[str]:
     return out
 
 
+def factorable_layers(spec: Spec) -> list[str]:
+    """Dense and ungrouped conv layers (the output layer included): what ``factorize`` takes."""
+    return [
+        n.name
+        for n in spec.nodes
+        if isinstance(n, Dense) or (isinstance(n, Conv2d) and n.groups == 1)
+    ]
+
+
 @st.composite
 def edits(
     draw: st.DrawFn,
     spec: Spec,
     *,
-    kinds: Collection[str] = ("widen", "narrow", "deepen", "shallow"),
+    kinds: Collection[str] = ("widen", "narrow", "deepen", "shallow", "factorize"),
     widen_methods: Collection[str] = ("net2wider", "zero_fanout", "zero_fanin", "random"),
     deepen_kinds: Collection[str] = ("identity", "residual"),
     narrow_methods: Collection[str] = ("select", "quasi_identity", "svd"),
@@ -164,11 +175,16 @@ def edits(
     """
     layers = editable_layers(spec)
     removable = shallow_layers(spec) if "shallow" in kinds else []
-    available = [
-        k for k in sorted(kinds) if k == "deepen" or (removable if k == "shallow" else layers)
-    ]
+    factorable = factorable_layers(spec)
+    candidates = {"shallow": removable, "factorize": factorable}
+    available = [k for k in sorted(kinds) if k == "deepen" or candidates.get(k, layers)]
     assume(available)
     kind = draw(st.sampled_from(available))
+    if kind == "factorize":
+        layer = draw(st.sampled_from(factorable))
+        w = spec.param_shapes[f"{layer}.weight"]
+        rank = draw(st.integers(1, min(w[0], math.prod(w[1:]))))
+        return Edit("factorize", {"layer": layer, "rank": rank})
     if kind == "deepen":
         hidden = [n.name for n in spec.nodes if n.name != spec.output]
         assume(hidden)
@@ -202,7 +218,7 @@ def edit_problems(
     draw: st.DrawFn,
     spec_strategy: st.SearchStrategy[Spec] | None = None,
     *,
-    kinds: Collection[str] = ("widen", "narrow", "deepen", "shallow"),
+    kinds: Collection[str] = ("widen", "narrow", "deepen", "shallow", "factorize"),
     widen_methods: Collection[str] = ("net2wider", "zero_fanout", "zero_fanin", "random"),
     deepen_kinds: Collection[str] = ("identity", "residual"),
     narrow_methods: Collection[str] = ("select", "quasi_identity", "svd"),

@@ -1,0 +1,131 @@
+"""Factorize: replace a layer by a rank-``k`` linear layer followed by the layer (seed 001).
+
+Seed 001's "truncated SVD" operation. For a dense layer with ``W`` of shape ``(n, m)``,
+``W = U·Σ·Vᵀ`` (float64, signs fixed: the largest-magnitude entry of each column of ``U`` is
+positive), a new layer ``{layer}_svd`` with ``k`` units, identity activation and no bias reads
+the layer's input with weights ``Σ_k·V_kᵀ``; the layer then reads it with weights ``U_k`` and
+keeps its bias and activation. Parameters go from ``n·m`` to ``k·(n + m)``. A convolution
+(``groups == 1``) is factorized on its flattened kernel ``(C_out, C_in·kh·kw)``: the new layer is
+a ``k``-channel convolution with the layer's geometry (kernel, stride, padding, dilation) and
+the layer becomes a 1×1 convolution, which is exactly the same composition.
+
+The pre-activation error ``(W − U_k·Σ_k·V_kᵀ)·x`` is a linear map whose singular values are
+exactly the discarded ``σ_{k+1}, …`` (Eckart–Young: no rank-``k`` map does better); they are
+returned as the record's ``bound``, and the edit is ``"exact"`` when they are all zero (in
+particular for ``k = min(n, m)``). The SVD runs in the Rust core (:mod:`neuroplast._linalg`), so
+the edit replays bit-for-bit on any machine. Optimizer moments of the two changed weights
+start at zero (the old moments belong to a different parameterization).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from neuroplast import _linalg
+from neuroplast.errors import InvalidMorphismError
+from neuroplast.layers import Conv2d, Dense, Node
+from neuroplast.morph.deepen import _with_zero_slots, fresh_name
+from neuroplast.morph.record import Calibration, EditRecord, measure
+from neuroplast.network import Network
+from neuroplast.spec import Spec
+
+__all__ = ["factorize"]
+
+
+def _layer(net: Network, layer: str) -> Dense | Conv2d:
+    try:
+        node = net.spec.node(layer)
+    except Exception as exc:  # the spec raises its own typed error for unknown names
+        raise InvalidMorphismError(f"unknown layer {layer!r}") from exc
+    if not isinstance(node, Dense | Conv2d):
+        raise InvalidMorphismError(
+            f"factorize needs a dense or conv layer, {layer!r} is {type(node).__name__}"
+        )
+    if isinstance(node, Conv2d) and node.groups != 1:
+        raise InvalidMorphismError(f"factorize cannot split the grouped convolution {layer!r}")
+    return node
+
+
+def factorize(
+    net: Network,
+    layer: str,
+    rank: int,
+    *,
+    calibration: Calibration | None = None,
+    bound: Sequence[float] | None = None,
+) -> tuple[Network, EditRecord]:
+    """Splits ``layer`` into a rank-``rank`` linear layer and the layer (see the module doc).
+
+    Args:
+        net: The network (not modified).
+        layer: A dense or (ungrouped) conv layer, the output layer included.
+        rank: ``k``, ``1 <= k <= min(n, fan_in)``.
+        calibration: Optional ``(X, y)`` to measure the distortion.
+        bound: Recorded discarded singular values (an edit log replays with them); the
+            recomputed ones must be identical.
+
+    Returns:
+        The factorized network and its :class:`EditRecord` (``args["bound"]``: the discarded
+        singular values).
+
+    Raises:
+        InvalidMorphismError: Not a dense/conv layer, a grouped convolution, ``rank`` out of
+            range, or a ``bound`` that differs from the recomputed one.
+
+    Example:
+        >>> from neuroplast import Network, Spec
+        >>> net = Network.init(Spec.mlp(6, [5], 2), seed=0)
+        >>> small, rec = factorize(net, "dense_0", 2)
+        >>> [n.name for n in small.spec.nodes], rec.contract, len(rec.args["bound"])
+        (['dense_0_svd', 'dense_0', 'output'], 'approximate', 3)
+    """
+    node = _layer(net, layer)
+    w = np.asarray(net.params[f"{layer}.weight"], dtype=np.float64)
+    n, m = w.shape[0], int(np.prod(w.shape[1:]))
+    if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= min(n, m):
+        raise InvalidMorphismError(f"rank must be an int in [1, {min(n, m)}], got {rank!r}")
+    u, s, vt = _linalg.svd(w.reshape(n, m), full_matrices=False)
+    name = fresh_name([x.name for x in net.spec.nodes], f"{layer}_svd")
+    first: Node
+    if isinstance(node, Dense):
+        first = Dense(name, node.input, rank, "identity", bias=False)
+        second: Node = dataclasses.replace(node, input=name)
+        first_w = s[:rank, None] * vt[:rank]
+        second_w = u[:, :rank]
+    else:
+        first = dataclasses.replace(
+            node, name=name, channels=rank, activation="identity", bias=False
+        )
+        second = dataclasses.replace(
+            node, input=name, kernel_size=1, stride=1, padding=0, dilation=1
+        )
+        first_w = (s[:rank, None] * vt[:rank]).reshape(rank, *w.shape[1:])
+        second_w = u[:, :rank].reshape(n, rank, 1, 1)
+    nodes: list[Node] = []
+    for x in net.spec.nodes:
+        nodes.extend([first, second] if x.name == layer else [x])
+    spec = Spec(net.spec.input_shape, tuple(nodes), net.spec.output, net.spec.loss)
+    params = dict(net.params)
+    fresh = {
+        f"{name}.weight": first_w.astype(np.float32),
+        f"{layer}.weight": second_w.astype(np.float32),
+    }
+    params.update(fresh)
+    out = Network(spec, params, _with_zero_slots(net.optimizer_state, fresh))
+    discarded = [float(x) for x in s[rank:]]
+    if bound is not None and list(bound) != discarded:
+        raise InvalidMorphismError(
+            f"recorded bound {list(bound)} differs from the recomputed {discarded}"
+        )
+    exact = not any(discarded)
+    conditions = (
+        f"rank-{rank} factorization of {layer!r} ({n}x{m}); the pre-activation error "
+        f"(W - U_k S_k V_k^T) x has singular values {discarded}"
+    )
+    args: dict[str, Any] = {"layer": layer, "rank": rank, "bound": discarded}
+    dist = None if calibration is None else measure(net, out, calibration)
+    return out, EditRecord("factorize", args, "exact" if exact else "approximate", conditions, dist)
