@@ -142,6 +142,25 @@ def test_firefly_on_cnns_changes_by_order_eps(case: int) -> None:
     assert_function_preserved(net, apply_splits(exact, layer, splits), X, atol=1e-5)
 
 
+def test_nest_on_a_cnn_keeps_the_candidates_that_lower_the_loss_most() -> None:
+    from neuroplast.growth import nest
+    from neuroplast.morph import widen
+
+    net, shape, layer = _probe_cases()[0]
+    X, y = _data(shape, 8, 3, 4)
+    best = nest(net, layer, 1, X=X, y=y, candidates=6, seed=2)
+    pool = nest(net, layer, 6, X=X, y=y, candidates=6, seed=2)  # all candidates, best first
+    losses = []
+    for i in range(6):
+        one = {
+            "incoming": pool["incoming"][i : i + 1],
+            "outgoing": {c: a[:, i : i + 1] for c, a in pool["outgoing"].items()},
+        }
+        losses.append(widen(net, layer, 1, "given", weights=one)[0].evaluate(X, y)["loss"])
+    assert losses == sorted(losses)
+    np.testing.assert_array_equal(best["incoming"], pool["incoming"][:1])
+
+
 def test_nest_changes_the_function_and_is_approximate() -> None:
     net = _mlp("relu", [5])
     X, y = _data((6,), 40, 3, 1)
@@ -322,8 +341,6 @@ def test_typed_errors() -> None:
         grow(net, "dense_0", 0, "north_random")
     with pytest.raises(ConfigError, match="dense layers only"):
         grow(_cnn(), "conv_0", 1, "north_pre", X=_data((2, 6, 6), 4, 3, 0)[0])
-    with pytest.raises(ConfigError, match="dense layers only"):
-        grow(_cnn(), "conv_0", 1, "nest", X=_data((2, 6, 6), 4, 3, 0)[0], y=np.zeros(4, int))
     with pytest.raises(ConfigError, match="labels"):
         grow(net, "dense_0", 1, "gradmax", X=X)
     with pytest.raises(ConfigError, match="candidates"):
@@ -346,8 +363,14 @@ def test_typed_errors() -> None:
         ),
         seed=0,
     )
-    with pytest.raises(ConfigError, match="read directly"):
-        grow(residual, "b", 1, "nest", X=X, y=np.zeros(20, int))
+    for init in INITIALIZATIONS:  # "b" reads "a", which it is coupled to
+        if init == "north_pre":
+            continue
+        wide, rec = grow(residual, "b", 2, init, X=X, y=np.zeros(20, int), candidates=6)
+        if init in PRESERVING:
+            assert rec.contract == "exact"
+            assert_function_preserved(residual, wide, X)
+        assert wide.spec.widths["b"] == 6
     wide, rec = grow(residual, "b", 2, "gradmax", X=X, y=np.zeros(20, int))
     assert rec.contract == "exact"
     assert_function_preserved(residual, wide, X)

@@ -28,7 +28,12 @@ import numpy.typing as npt
 
 from neuroplast.errors import ConfigError
 from neuroplast.growth.init._aux import AuxiliaryGradient, auxiliary_gradient
-from neuroplast.growth.init._common import CANDIDATES_CONV, CANDIDATES_DENSE, Weights
+from neuroplast.growth.init._common import (
+    CANDIDATES_CONV,
+    CANDIDATES_DENSE,
+    Weights,
+    pad_own_columns,
+)
 from neuroplast.growth.init.gradient import (
     EPS_FIREFLY,
     NEST_QUANTILE,
@@ -129,6 +134,7 @@ def grow(
         )
     weights = INITIALIZATIONS[init](net, layer, n_new, X=X, y=y, seed=seed, candidates=candidates)
     splits = weights.pop("split", [])
+    weights = pad_own_columns(net, layer, n_new, weights)
     out, rec = widen(
         net, layer, n_new, "given", seed=seed, weights=weights, calibration=calibration
     )

@@ -11,7 +11,8 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from neuroplast._arrays import check_int
 from neuroplast.errors import ConfigError
-from neuroplast.growth._layer import LayerView
+from neuroplast.growth._layer import LayerView, layer_view
+from neuroplast.morph import coupled_group, widen
 from neuroplast.network import Network
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "fan_out_norm",
     "mean_row_norm",
     "orthogonality_scores",
+    "pad_own_columns",
     "rescale_rows",
     "seeded",
     "weights_mapping",
@@ -169,3 +171,22 @@ def weights_mapping(
     if outgoing:
         w["outgoing"] = {c: np.asarray(a, dtype=np.float32) for c, a in outgoing.items()}
     return w
+
+
+def pad_own_columns(net: Network, layer: str, n_new: int, weights: Weights) -> Weights:
+    """Zero fan-in columns for the group's new units where ``layer`` reads its own group.
+
+    A layer can read a producer it is coupled to (``b = f(a)``, ``s = a + b``); widening the
+    group then also widens the layer's own fan-in, by columns the new units' rows need.
+    """
+    view = layer_view(net, layer)
+    if layer not in view.consumers or "incoming" not in weights:
+        return weights
+    dry, _ = widen(net, layer, n_new, "given")
+    cols = coupled_group(dry.spec, layer).consumers[layer]
+    new = {c for u in range(view.units, view.units + n_new) for c in cols[u]}
+    inc = np.asarray(weights["incoming"])
+    total = inc.shape[1] + len(new)
+    padded = np.zeros((inc.shape[0], total, *inc.shape[2:]), dtype=inc.dtype)
+    padded[:, [c for c in range(total) if c not in new]] = inc
+    return {**weights, "incoming": padded}

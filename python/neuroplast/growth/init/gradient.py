@@ -27,7 +27,6 @@ import numpy.typing as npt
 from neuroplast.errors import ConfigError
 from neuroplast.growth._layer import LayerView, check_n_new, layer_view
 from neuroplast.growth.init._aux import (
-    AuxiliaryGradient,
     Block,
     auxiliary_gradient,
     fan_out_blocks,
@@ -41,6 +40,7 @@ from neuroplast.growth.init._common import (
     fan_out,
     fan_out_norm,
     mean_row_norm,
+    pad_own_columns,
     rescale_rows,
     seeded,
     weights_mapping,
@@ -136,19 +136,6 @@ def gradmax(
     return weights_mapping(view, None, None, split_outgoing(aux.blocks, cols))
 
 
-def _dense_only(view: LayerView, what: str) -> None:
-    if view.is_conv:
-        raise ConfigError(f"{what} is implemented for dense layers only; {view.name!r} is a conv")
-
-
-def _dense_inputs(aux: AuxiliaryGradient, view: LayerView, what: str) -> tuple[F64, F64]:
-    if aux.h_prev is None or aux.grads is None:
-        raise ConfigError(
-            f"{what} needs a dense layer read directly by dense layers; {view.name!r} is not"
-        )
-    return aux.h_prev, aux.grads
-
-
 def firefly(
     net: Network,
     layer: str,
@@ -224,6 +211,7 @@ def _candidate_gradient_norms(
 ) -> F64:
     """Per candidate, ‖∂L/∂(fan-in, bias, fan-out)‖² in the network widened by all of them."""
     weights = weights_mapping(view, w_in, bias, split_outgoing(blocks, v.T))
+    weights = pad_own_columns(net, view.name, w_in.shape[0], weights)
     wide, _ = widen(net, view.name, w_in.shape[0], "given", weights=weights)
     wide = apply_splits(wide, view.name, splits)
     _, g = wide.gradients(X, y)
@@ -277,11 +265,15 @@ def nest(
     each consumer row's fan-out weight the sum of squares of its kept entries, with a random
     sign per weight drawn independently for every new unit (the thesis' adaptation to ``k``
     units). Fan-in and fan-out are rescaled to the existing units' mean norms; bias 0. The
-    function changes. ``candidates`` is unused.
+    function changes.
+
+    Convolutions (the thesis' rule there): ``candidates`` random units (default 100 plus
+    ``n_new``; Xavier fan-in and Gaussian fan-out, both rescaled to the existing norms, bias
+    0) are each added alone, and the ``n_new`` that lower the loss on ``(X, y)`` the most are
+    kept.
 
     Raises:
-        ConfigError: ``X``/``y`` missing, a conv layer (the thesis uses a different rule
-            there), consumers that do not read the layer, or ``quantile`` not in ``(0, 1]``.
+        ConfigError: ``X``/``y`` missing, or ``quantile`` not in ``(0, 1]``.
     """
     _need(X, y, "NeST")
     assert X is not None and y is not None
@@ -290,9 +282,9 @@ def nest(
     k = check_n_new(n_new)
     rng = seeded(seed, "nest")
     view = layer_view(net, layer)
-    _dense_only(view, "NeST")
+    if view.is_conv:
+        return _nest_conv(net, view, k, X, y, rng, candidate_count(view, k, candidates))
     aux = auxiliary_gradient(net, layer, X, y)
-    _dense_inputs(aux, view, "NeST")
     g = aux.matrix[:, : view.fan_in]
     mag = np.abs(g)
     kept = np.where(mag >= np.quantile(mag, 1.0 - quantile), g, 0.0)
@@ -303,3 +295,25 @@ def nest(
     w_in = rescale_rows(s_in * a_in, mean_row_norm(view.weight))
     v = rescale_rows(s_out * a_out, fan_out_norm(net, view))
     return weights_mapping(view, w_in, None, split_outgoing(aux.blocks, v.T))
+
+
+def _nest_conv(
+    net: Network,
+    view: LayerView,
+    k: int,
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    rng: np.random.Generator,
+    n_cand: int,
+) -> Weights:
+    """NeST for convolutions: the random candidates that lower the loss most, each alone."""
+    blocks = fan_out_blocks(net, view)
+    w_in = _fresh_rows(view, rng, n_cand, mean_row_norm(view.weight))
+    v = rescale_rows(rng.standard_normal((n_cand, blocks[-1][2])), fan_out_norm(net, view))
+    loss = np.empty(n_cand)
+    for i in range(n_cand):
+        w = weights_mapping(view, w_in[i : i + 1], None, split_outgoing(blocks, v[i : i + 1].T))
+        wide, _ = widen(net, view.name, 1, "given", weights=pad_own_columns(net, view.name, 1, w))
+        loss[i] = wide.evaluate(X, y)["loss"]
+    best = best_by_score(-loss, k)
+    return weights_mapping(view, w_in[best], None, split_outgoing(blocks, v[best].T))
