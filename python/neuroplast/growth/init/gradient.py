@@ -1,19 +1,20 @@
 """Gradient-based growth (Maile 2023, Sec. 6.2.2): GradMax, Firefly, NeST, and T_grad's input.
 
-All three read the *auxiliary gradient* ``G = ∂L/∂Z_{l+1} · H_{l-1}ᵀ``: the gradient of the
-loss with respect to zero-weighted bridging connections from the layer's inputs to its
-consumers' pre-activations (``L`` is the mean loss over the batch). For a new unit with zero
-fan-in and fan-out ``v``, the fan-in gradient is ``σ'(0)·vᵀG``; GradMax's fan-out maximizes its
-norm. For a convolution feeding a convolution, ``G`` has one row per consumer channel and
-kernel offset, ``(C_{l+1}·kh·kw) × (C_{l-1}·kh'·kw' + 1)``, summed over pixels and samples
+GradMax, NeST (dense) and the gradient trigger read the *auxiliary gradient*
+``G = ∂L/∂Z_{l+1} · H_{l-1}ᵀ``: the gradient of the loss with respect to zero-weighted
+bridging connections from the layer's inputs to its consumers' pre-activations (``L`` is the
+mean loss over the batch). For a new unit with zero fan-in and fan-out ``v``, the fan-in
+gradient is ``σ'(0)·vᵀG``; GradMax's fan-out maximizes its norm. For a convolution feeding a
+convolution, ``G`` has one row per consumer channel and kernel offset,
+``(C_{l+1}·kh·kw) × (C_{l-1}·kh'·kw' + 1)``, summed over pixels and samples
 (see :mod:`neuroplast.growth.init._aux` for how it is computed for any wiring).
 
 Scope: GradMax and the gradient trigger work for dense and conv layers with any consumers
 (through pooling, flatten, batch norm, residual coupling), as long as the layer's activation
-has ``σ(0) = 0`` where the consumers do not read it directly. Firefly scores its
-candidates with one engine gradient, for any layer. NeST is implemented for dense layers
-read directly by dense layers (the thesis' NeST uses a different, candidate-based rule for
-convolutions); otherwise :class:`ConfigError`.
+has ``σ(0) = 0`` where the consumers do not read it directly (else :class:`ConfigError`).
+Firefly scores its candidates with one engine gradient, for any layer. NeST uses the
+auxiliary gradient for dense layers and, as the thesis does, loss-ranked random candidates
+for convolutions.
 """
 
 from __future__ import annotations
