@@ -4,8 +4,10 @@ Not part of CI. Needs ``pip install growingnn==0.4.1 numba`` (growingnn does not
 
 Both libraries start from a trained 64-100-10 MLP (each with its own defaults: growingnn a
 sigmoid network trained by SGD with its progressive learning-rate schedule, neuroplast a ReLU
-network trained by Adam) on the same stratified split of scikit-learn's digits, then run the
-same number of decisions with training epochs between them. growingnn's search runs first; each
+network trained by Adam) on the same stratified split of scikit-learn's digits (the same
+validation part, 1/7 of the training split, for both), then run the same protocol: decisions
+with training epochs between them until the paper's phase-2 rule (parameters down by >= 20 %
+with < 0.1 validation-accuracy loss) or ``--decisions``. growingnn's search runs first; each
 neuroplast decision then gets the same number of evaluations ("rollouts") as growingnn's
 decision with the same index. Each library runs in its own subprocess with
 ``OPENBLAS_NUM_THREADS=1`` (neuroplast's engine also on 1 thread) so that peak memory is
@@ -14,8 +16,9 @@ just before the first decision.
 
 Speed is measured on ``--timed`` decisions made from the trained start network (after one
 untimed warm-up decision in each library: numba compilation for growingnn, first-call costs for
-neuroplast); the end-to-end loop then applies ``--decisions`` decisions with training between
-them and gives the final parameters and accuracy.
+neuroplast); the end-to-end loop gives the final parameters and test accuracy. Wall and CPU
+time are both recorded (the CPU time of a single-threaded process is robust on a shared
+machine).
 
 growingnn's decision budget is time (``--sim-time``, its default is 60 s); with 0 it evaluates
 every action once (it always runs at least one rollout per action plus one). Its score uses the
@@ -50,14 +53,37 @@ def _peak_kb() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def _digits(seed: int) -> tuple[Any, Any, Any, Any]:
+def _digits(seed: int) -> tuple[Any, ...]:
+    """Train / validation / test splits shared by both libraries (validation: 1/7 of train)."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     d = load_digits()
     X, y = (d.data / 16.0).astype(np.float32), d.target.astype(np.int64)
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=y)
-    return Xtr, ytr, Xte, yte
+    idx = np.random.default_rng(seed).permutation(Xtr.shape[0])
+    va, tr = idx[: len(idx) // 7], idx[len(idx) // 7 :]
+    return Xtr[tr], ytr[tr], Xtr[va], ytr[va], Xte, yte
+
+
+class Clock:
+    """Wall and CPU time of a block (CPU time is robust on a shared machine)."""
+
+    def __enter__(self) -> Clock:
+        self.w, self.c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.w
+        self.cpu = time.process_time() - self.c
+
+
+def _stop(first: dict[str, Any], now: dict[str, Any]) -> bool:
+    """The paper's phase-2 rule: parameters fell >= 20 % with < 0.1 accuracy drop."""
+    return bool(
+        now["n_params"] <= 0.8 * first["n_params"]
+        and now["val_accuracy"] > first["val_accuracy"] - 0.1
+    )
 
 
 def worker_growingnn(args: argparse.Namespace) -> dict[str, Any]:
@@ -68,8 +94,9 @@ def worker_growingnn(args: argparse.Namespace) -> dict[str, Any]:
     from growingnn.Simulation.ScoreFunctions import Simulation_score
     from growingnn.Simulation.simulation import create_simulation_set_SAMLE
 
-    Xtr, ytr, Xte, yte = _digits(args.seed)
+    Xtr, ytr, Xva, yva, Xte, yte = _digits(args.seed)
     np.random.seed(args.seed)
+    random.seed(args.seed)
     M = gnn.Model(
         64,
         100,
@@ -82,50 +109,48 @@ def worker_growingnn(args: argparse.Namespace) -> dict[str, Any]:
     )
     M.batch_size = args.batch_size
     lr = gnn.LearningRateScheduler(gnn.LearningRateScheduler.PROGRESIVE, 0.03, 0.8)
-    t = time.perf_counter()
-    M.gradient_descent(Xtr.T, ytr, args.initial_epochs, lr, quiet=True)
-    train_s = time.perf_counter() - t
-    before = {
-        "n_params": int(M.get_parametr_count()),
-        "test_accuracy": float(M.evaluate(Xte.T, yte)),
-    }
+    with Clock() as clock:
+        M.gradient_descent(Xtr.T, ytr, args.initial_epochs, lr, quiet=True)
+
+    def state() -> dict[str, Any]:
+        return {
+            "n_params": int(M.get_parametr_count()),
+            "val_accuracy": float(M.evaluate(Xva.T, yva)),
+            "test_accuracy": float(M.evaluate(Xte.T, yte)),
+        }
+
+    before = state()
     sim_x, sim_y = create_simulation_set_SAMLE(Xtr.T, ytr, 20)
     score = Simulation_score(weight_acc=1.0, weight_countW=2.0)
     rss0, decisions, timed = _rss_now_kb(), [], []
     loop = asyncio.new_event_loop()
 
-    def decide(k: int, budget: float) -> tuple[Any, int, float]:
+    def decide(k: int, budget: float) -> tuple[Any, int, Clock]:
         random.seed(args.seed + k)
         np.random.seed(args.seed + k)
-        t = time.perf_counter()
-        action, _, rollouts = loop.run_until_complete(
-            montecarlo_alg.get_action(M.deepcopy(), budget, 20, sim_x, sim_y, score)
-        )
-        return action, int(rollouts), time.perf_counter() - t
+        with Clock() as c:
+            action, _, rollouts = loop.run_until_complete(
+                montecarlo_alg.get_action(M.deepcopy(), budget, 20, sim_x, sim_y, score)
+            )
+        return action, int(rollouts), c
 
     decide(10**6, 0.0)  # warm-up (untimed, minimal budget), like neuroplast's
     for k in range(args.timed):
-        _, rollouts, seconds = decide(1000 + k, args.sim_time)
-        timed.append({"seconds": seconds, "rollouts": rollouts})
-    for _ in range(args.decisions):
-        t = time.perf_counter()
-        action, _, rollouts = loop.run_until_complete(
-            montecarlo_alg.get_action(M.deepcopy(), args.sim_time, 20, sim_x, sim_y, score)
-        )
-        seconds = time.perf_counter() - t
+        _, rollouts, c = decide(1000 + k, args.sim_time)
+        timed.append({"seconds": c.wall, "cpu_seconds": c.cpu, "rollouts": rollouts})
+    after = before
+    for k in range(args.decisions):
+        action, rollouts, c = decide(k, args.sim_time)
         action.execute(M)
-        decisions.append(
-            {"seconds": seconds, "rollouts": int(rollouts), "action": str(action).strip()}
-        )
+        decisions.append({"seconds": c.wall, "rollouts": rollouts, "action": str(action).strip()})
         M.gradient_descent(Xtr.T, ytr, args.epochs, lr, quiet=True)
+        after = state()
+        if _stop(before, after):
+            break
     loop.close()
-    after = {
-        "n_params": int(M.get_parametr_count()),
-        "test_accuracy": float(M.evaluate(Xte.T, yte)),
-    }
     return {
         "library": "growingnn 0.4.1",
-        "initial_training_s": train_s,
+        "initial_training_s": clock.wall,
         "before": before,
         "after": after,
         "timed": timed,
@@ -142,60 +167,72 @@ def worker_neuroplast(args: argparse.Namespace) -> dict[str, Any]:
     from neuroplast.search import MCTS
 
     neuroplast.set_num_threads(1)
-    Xtr, ytr, Xte, yte = _digits(args.seed)
-    rng = np.random.default_rng(args.seed)
-    idx = rng.permutation(Xtr.shape[0])
-    va, tr = idx[: len(idx) // 7], idx[len(idx) // 7 :]
+    Xtr, ytr, Xva, yva, Xte, yte = _digits(args.seed)
     net = Network.init(Spec.mlp(64, [100], 10), seed=args.seed)
-    t = time.perf_counter()
-    net.fit(
-        Xtr[tr],
-        ytr[tr],
-        epochs=args.initial_epochs,
-        batch_size=args.batch_size,
-        optimizer=Adam(lr=1e-3),
-        seed=args.seed,
-    )
-    train_s = time.perf_counter() - t
-    before = {"n_params": net.n_params, "test_accuracy": net.evaluate(Xte, yte)["accuracy"]}
+    opt = Adam(lr=1e-3)
+    with Clock() as clock:
+        net.fit(
+            Xtr,
+            ytr,
+            epochs=args.initial_epochs,
+            batch_size=args.batch_size,
+            optimizer=opt,
+            seed=args.seed,
+        )
+
+    def state() -> dict[str, Any]:
+        return {
+            "n_params": net.n_params,
+            "val_accuracy": net.evaluate(Xva, yva)["accuracy"],
+            "test_accuracy": net.evaluate(Xte, yte)["accuracy"],
+        }
+
+    def mcts_for(n: int) -> MCTS:
+        return MCTS.fast(
+            rollouts=n,
+            depth=2,
+            w_params=2.0,
+            batch_size=args.batch_size,
+            train_samples=args.train_samples,
+        )
+
+    before = state()
     rollouts = [int(r) for r in args.rollouts.split(",")]
     timed_rollouts = [int(r) for r in args.timed_rollouts.split(",")]
     rss0, decisions, timed = _rss_now_kb(), [], []
-
-    def mcts_for(n: int) -> MCTS:
-        return MCTS.fast(rollouts=n, depth=2, w_params=2.0, batch_size=args.batch_size)
-
-    data = (Xtr[tr], ytr[tr], Xtr[va], ytr[va])
+    data = (Xtr, ytr, Xva, yva)
     mcts_for(timed_rollouts[0]).decide(net, *data, seed=10**6)  # warm-up (untimed)
     for k in range(args.timed):
-        t = time.perf_counter()
-        d = mcts_for(timed_rollouts[min(k, len(timed_rollouts) - 1)]).decide(
-            net, *data, seed=1000 + k
-        )
-        timed.append({"seconds": time.perf_counter() - t, "rollouts": d.rollouts})
+        with Clock() as c:
+            d = mcts_for(timed_rollouts[min(k, len(timed_rollouts) - 1)]).decide(
+                net, *data, seed=1000 + k
+            )
+        timed.append({"seconds": c.wall, "cpu_seconds": c.cpu, "rollouts": d.rollouts})
+    after = before
     for k in range(args.decisions):
         mcts = mcts_for(rollouts[min(k, len(rollouts) - 1)])
-        t = time.perf_counter()
-        d = mcts.decide(net, Xtr[tr], ytr[tr], Xtr[va], ytr[va], seed=args.seed + k)
-        seconds = time.perf_counter() - t
-        if d.action is None:  # e.g. a linear classifier: nothing left to grow or remove
-            decisions.append({"seconds": seconds, "rollouts": d.rollouts, "action": None})
+        with Clock() as c:
+            d = mcts.decide(net, *data, seed=args.seed + k)
+        if d.action is None:
+            decisions.append({"seconds": c.wall, "rollouts": d.rollouts, "action": None})
             break
         net, _ = mcts.config.actions.apply(net, d.action, d.edit_seed)
-        decisions.append({"seconds": seconds, "rollouts": d.rollouts, "action": d.action.label})
+        decisions.append({"seconds": c.wall, "rollouts": d.rollouts, "action": d.action.label})
         net.fit(
-            Xtr[tr],
-            ytr[tr],
+            Xtr,
+            ytr,
             epochs=args.epochs,
             batch_size=args.batch_size,
-            optimizer=Adam(lr=1e-3),
+            optimizer=opt,
             seed=args.seed + 100 + k,
             initial_epoch=1000 * (k + 1),
         )
-    after = {"n_params": net.n_params, "test_accuracy": net.evaluate(Xte, yte)["accuracy"]}
+        after = state()
+        if _stop(before, after):
+            break
     return {
         "library": f"neuroplast {neuroplast.__version__}",
-        "initial_training_s": train_s,
+        "initial_training_s": clock.wall,
         "before": before,
         "after": after,
         "timed": timed,
@@ -231,6 +268,8 @@ def _spawn(which: str, args: argparse.Namespace, extra: list[str]) -> dict[str, 
         str(args.batch_size),
         "--timed",
         str(args.timed),
+        "--train-samples",
+        str(args.train_samples),
         *extra,
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -241,10 +280,13 @@ def _spawn(which: str, args: argparse.Namespace, extra: list[str]) -> dict[str, 
 
 def _summary(r: dict[str, Any]) -> dict[str, Any]:
     secs = [d["seconds"] for d in r["timed"]]
+    cpu = [d["cpu_seconds"] for d in r["timed"]]
     rolls = [d["rollouts"] for d in r["timed"]]
     return {
         "s_per_decision": float(np.median(secs)),
+        "cpu_s_per_decision": float(np.median(cpu)),
         "ms_per_rollout": 1000 * float(np.sum(secs) / np.sum(rolls)),
+        "cpu_ms_per_rollout": 1000 * float(np.sum(cpu) / np.sum(rolls)),
         "rollouts": rolls,
         "loop_rollouts": [d["rollouts"] for d in r["decisions"]],
         "peak_rss_mb": r["peak_rss_kb"] / 1024,
@@ -253,6 +295,7 @@ def _summary(r: dict[str, Any]) -> dict[str, Any]:
         "params_after": r["after"]["n_params"],
         "acc_before": r["before"]["test_accuracy"],
         "acc_after": r["after"]["test_accuracy"],
+        "decisions_made": len(r["decisions"]),
         "actions": [d["action"] for d in r["decisions"]],
     }
 
@@ -268,6 +311,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rollouts", default="10")
     p.add_argument("--timed-rollouts", default="10")
+    p.add_argument("--train-samples", type=int, default=256, help="neuroplast short training")
     p.add_argument("--timed", type=int, default=5, help="timed decisions from the start network")
     p.add_argument("--out")
     p.add_argument("--reuse-growingnn", metavar="JSON", help="growingnn worker output to reuse")
@@ -293,6 +337,7 @@ def main() -> None:
         "growingnn": gs,
         "neuroplast": ns,
         "speedup_per_decision": gs["s_per_decision"] / ns["s_per_decision"],
+        "cpu_speedup_per_decision": gs["cpu_s_per_decision"] / ns["cpu_s_per_decision"],
         "peak_rss_ratio": ns["peak_rss_mb"] / gs["peak_rss_mb"],
         "search_memory_ratio": (ns["search_peak_increase_mb"] or 0.0)
         / max(gs["search_peak_increase_mb"], 1e-9),
@@ -305,23 +350,22 @@ def main() -> None:
         "raw": {"growingnn": g, "neuroplast": n},
     }
     rows = [
-        ("s / decision", "s_per_decision", ".3f"),
-        ("ms / rollout", "ms_per_rollout", ".1f"),
+        ("s / decision (wall, median)", "s_per_decision", ".3f"),
+        ("s / decision (CPU, median)", "cpu_s_per_decision", ".3f"),
+        ("ms / rollout (wall)", "ms_per_rollout", ".1f"),
+        ("ms / rollout (CPU)", "cpu_ms_per_rollout", ".1f"),
         ("peak RSS (MB)", "peak_rss_mb", ".0f"),
         ("search RSS increase (MB)", "search_peak_increase_mb", ".1f"),
         ("params before", "params_before", "d"),
         ("params after", "params_after", "d"),
         ("test acc before", "acc_before", ".4f"),
         ("test acc after", "acc_after", ".4f"),
+        ("decisions until the stop rule", "decisions_made", "d"),
     ]
     print("| | growingnn 0.4.1 | neuroplast | ratio |\n|---|---|---|---|")
     for label, key, fmt in rows:
         a, b = gs[key], ns[key]
-        ratio = (
-            f"{a / b:.1f}x"
-            if key in ("s_per_decision", "ms_per_rollout")
-            else (f"{b / a:.3f}" if "rss" in key and a else "")
-        )
+        ratio = f"{a / b:.1f}x" if "per_" in key else (f"{b / a:.3f}" if "rss" in key and a else "")
         print(f"| {label} | {a:{fmt}} | {b:{fmt}} | {ratio} |")
     print(f"rollouts per decision: {gs['rollouts']} (neuroplast {ns['rollouts']})")
     print(f"actions: growingnn {gs['actions']}; neuroplast {ns['actions']}")

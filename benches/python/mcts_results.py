@@ -122,7 +122,7 @@ def main() -> None:
     p.add_argument("--archs", default="mlp,cnn")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--generations", type=int, default=10)
-    p.add_argument("--epochs", type=int, default=3, help="epochs per generation")
+    p.add_argument("--epochs", type=int, default=10, help="epochs per generation")
     p.add_argument("--rollouts", type=int, default=30, help="evaluations per decision")
     p.add_argument("--fashion-train", type=int, default=10000)
     p.add_argument("--threads", type=int, default=2)

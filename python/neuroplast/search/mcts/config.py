@@ -82,7 +82,7 @@ class MCTSConfig:
     parallel: int = 1
     threads: int = 1
     cache_size: int = 256
-    cache_mb: float = 64.0
+    cache_mb: float = 16.0
     phase: Phase | None = "optimize"
     target_accuracy: float = 0.9
     min_param_reduction: float = 0.2
