@@ -9,11 +9,14 @@ Cases: the effective dimension (thesis eq. 27, ε = 0.01) of a 256-unit activati
 4096 samples (array ``(4096, 256)``, samples × units) and of a 2000 × 2000 one, given as
 float32 and as float64. NumPy computes the singular values of the same array with
 ``np.linalg.svd(H, compute_uv=False)`` (LAPACK ``?gesdd`` in the input's precision) and counts
-``σ/sqrt(n) > ε``; neuroplast converts to float32 once and computes in float64 (Gram matrix +
-symmetric eigensolver for the 16:1 case, SVD for the square one). Each BLAS setting runs in
-its own subprocess (``OPENBLAS_CORETYPE=Haswell`` and unset; SkylakeX is not run: it executes
-AVX-512 and dies with SIGILL on an AVX2-only CPU); inside it, both sides are timed alternately
-on the same arrays, so every ratio comes from one process.
+``σ/sqrt(n) > ε``; neuroplast converts to float32 once and computes in float64: the Gram
+matrix of the short side (``f64`` products of the ``f32`` data, blocked, one partial sum per
+thread) and the inertia of an ``LBLᵀ`` (Bunch–Kaufman) factorization of ``G − t²·I``,
+``t = ε·sqrt(n)``, whose positive pivots count the singular values above ``t`` (both shapes).
+neuroplast is also timed on one thread. Each BLAS setting runs in its own subprocess
+(``OPENBLAS_CORETYPE=Haswell`` and unset; SkylakeX is not run: it executes AVX-512 and dies
+with SIGILL on an AVX2-only CPU); inside it, both sides are timed alternately on the same
+arrays, so every ratio comes from one process.
 
 Correctness is asserted before timing: both sides give the same effective dimension (the test
 matrices have rank n/2 plus 1e-4 noise, far from the threshold) and neuroplast's singular
@@ -83,16 +86,22 @@ def worker(quick: bool) -> dict[str, Any]:
             assert ours_ed == np_ed == 0.5, (ours_ed, np_ed)
             repeats = 5 if units < 1000 or quick else 2
             t_ours: list[float] = []
+            t_one: list[float] = []
             t_np: list[float] = []
+            threads = neuroplast.get_num_threads()
             for _ in range(repeats):  # alternate, so load drifts hit both alike
                 t_ours += timed(lambda h=h: effective_dimension(h, eps=EPS), 1)
                 t_np += timed(lambda h=h: numpy_ed(h), 1)
+                neuroplast.set_num_threads(1)
+                t_one += timed(lambda h=h: effective_dimension(h, eps=EPS), 1)
+                neuroplast.set_num_threads(threads)
             cases.append(
                 {
                     "shape": [n, units],
                     "dtype": np.dtype(dtype).name,
                     "phi_ed": ours_ed,
                     "neuroplast_s": t_ours,
+                    "neuroplast_1thread_s": t_one,
                     "numpy_s": t_np,
                     "ratio_median": statistics.median(t_np) / statistics.median(t_ours),
                     "ratio_best": min(t_np) / min(t_ours),
@@ -135,19 +144,20 @@ def run_setting(coretype: str | None, quick: bool) -> dict[str, Any]:
 def table(results: dict[str, dict[str, Any]]) -> str:
     lines = [
         "| matrix (samples × units) | input | OPENBLAS_CORETYPE | neuroplast (ms) | "
-        "NumPy svd (ms) | speed-up (median) | speed-up (best) |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "neuroplast 1 thread (ms) | NumPy svd (ms) | speed-up (median) | speed-up (best) |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for name, res in results.items():
         if "error" in res:
-            lines.append(f"| all | - | {name} | - | - | worker failed | - |")
+            lines.append(f"| all | - | {name} | - | - | - | worker failed | - |")
             continue
         for c in res["cases"]:
             ours, ref = statistics.median(c["neuroplast_s"]), statistics.median(c["numpy_s"])
+            one = statistics.median(c["neuroplast_1thread_s"])
             lines.append(
                 f"| {c['shape'][0]}×{c['shape'][1]} | {c['dtype']} | {name} | "
-                f"{ours * 1e3:.1f} | {ref * 1e3:.1f} | {c['ratio_median']:.1f}× | "
-                f"{c['ratio_best']:.1f}× |"
+                f"{ours * 1e3:.1f} | {one * 1e3:.1f} | {ref * 1e3:.1f} | "
+                f"{c['ratio_median']:.1f}× | {c['ratio_best']:.1f}× |"
             )
     return "\n".join(lines)
 

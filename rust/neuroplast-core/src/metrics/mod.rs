@@ -35,6 +35,7 @@ pub use spectrum::{check_matrix, count_above, singular_values, singular_values_f
 pub use units::{cosine_redundancy_order, unit_statistics, UnitStatistics, TIE_RTOL};
 
 use crate::error::{ensure_config, Error, Result};
+use spectrum::count_checked;
 
 fn check_eps(eps: f64, name: &str) -> Result<()> {
     ensure_config(eps.is_finite() && eps >= 0.0, || format!("{name} must be finite and >= 0, got {eps}"))
@@ -69,7 +70,7 @@ pub fn effective_dimension_activations(
         )));
     }
     let t = eps * (samples as f64).sqrt();
-    Ok(count_above(h, samples, units, t, threads)? as f64 / units as f64)
+    Ok(count_checked(h, samples, units, t, threads)? as f64 / units as f64)
 }
 
 /// Thesis eq. 30 (errata applied): effective dimension of a `units × fan_in` weight matrix `w`

@@ -35,7 +35,9 @@ pub fn check_matrix(a: &[f32], rows: usize, cols: usize, what: &str) -> Result<(
     if rows.checked_mul(cols) != Some(a.len()) {
         return Err(Error::Shape(format!("{what}: {} values cannot form {rows} × {cols}", a.len())));
     }
-    if let Some(i) = a.iter().position(|v| !v.is_finite()) {
+    // Branch-free scan first (it vectorizes); locate the offending value only on failure.
+    if !a.chunks(4096).all(|c| c.iter().fold(true, |ok, v| ok & v.is_finite())) {
+        let i = a.iter().position(|v| !v.is_finite()).unwrap_or(0);
         return Err(Error::Data(format!(
             "{what} has a non-finite value at row {}, column {}",
             i / cols,
@@ -196,6 +198,9 @@ pub fn singular_values(a: &[f32], rows: usize, cols: usize, threads: usize) -> R
 /// eigenvalues of the Gram matrix then stay clearly below `t²`.
 const COUNT_MARGIN: f64 = 2.0;
 
+/// Order from which the `LBLᵀ` factorization runs on the thread pool.
+const PAR_LBLT: usize = 1024;
+
 /// Number of singular values of the row-major `rows × cols` matrix `a` strictly greater than
 /// `t >= 0` (checked by the caller), on `threads` threads of the current pool.
 ///
@@ -212,6 +217,11 @@ const COUNT_MARGIN: f64 = 2.0;
 ///   one lies within about `tol / (2t)` of `t`.
 pub fn count_above(a: &[f32], rows: usize, cols: usize, t: f64, threads: usize) -> Result<usize> {
     check_matrix(a, rows, cols, "matrix")?;
+    count_checked(a, rows, cols, t, threads)
+}
+
+/// [`count_above`] for a matrix already checked with [`check_matrix`].
+pub(crate) fn count_checked(a: &[f32], rows: usize, cols: usize, t: f64, threads: usize) -> Result<usize> {
     let g = gram(a, rows, cols, threads);
     let trace: f64 = (0..g.nrows()).map(|i| g[(i, i)]).sum();
     let tol = (rows + cols) as f64 * f64::EPSILON * trace;
@@ -219,7 +229,9 @@ pub fn count_above(a: &[f32], rows: usize, cols: usize, t: f64, threads: usize) 
     if t2 <= COUNT_MARGIN * tol {
         return Ok(singular_values(a, rows, cols, threads)?.iter().filter(|&&s| s > t).count());
     }
-    if let Some(c) = count_eigenvalues_above(g.as_ref(), t2, tol, par(threads))? {
+    // Below ~1000 the factorization takes about a millisecond; handing it to the pool costs more.
+    let p = if g.nrows() >= PAR_LBLT { par(threads) } else { Par::Seq };
+    if let Some(c) = count_eigenvalues_above(g.as_ref(), t2, tol, p)? {
         return Ok(c);
     }
     Ok(sym_eigenvalues(g.as_ref(), par(threads))?.iter().filter(|&&l| l > t2).count())
