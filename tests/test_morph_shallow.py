@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from neuroplast import Add, Conv2d, Dense, InvalidMorphismError, Network, Spec
@@ -145,3 +145,32 @@ def test_invalid_shallow() -> None:
     assert isinstance(cnn.spec.nodes[0], Conv2d)
     with pytest.raises(InvalidMorphismError, match="neither feeds an add"):
         shallow(cnn, cnn.spec.nodes[0].name)
+
+
+@settings(max_examples=40, deadline=None)
+@given(edit_problems(kinds=("deepen",), deepen_kinds=("identity",)))
+def test_removing_an_inserted_identity_layer_restores_the_network(p: EditProblem) -> None:
+    deep, rec = p.edit.apply(p.network)
+    inserted = next(n.name for n in deep.spec.nodes if n.name not in p.network.spec.widths)
+    # A layer feeding an add is removed as a residual branch instead (not an inverse).
+    assume(not any(isinstance(n, Add) and inserted in n.inputs for n in deep.spec.nodes))
+    back, rec2 = shallow(deep, inserted)
+    assert back.spec == p.network.spec
+    assert_bitwise_equal(back.params, p.network.params)
+    assert rec2.contract == rec.contract  # exact exactly when the inserted layer was
+
+
+def test_dropping_a_non_identity_conv_is_approximate() -> None:
+    from neuroplast import Flatten
+
+    nodes = (
+        Conv2d("a", "input", 3, 3, padding="same"),
+        Conv2d("b", "a", 3, 3, padding="same"),
+        Flatten("f", "b"),
+        Dense("out", "f", 2, "identity"),
+    )
+    net = Network.init(Spec((2, 5, 5), nodes, "out"), seed=0)
+    small, rec = shallow(net, "b")
+    assert rec.contract == "approximate" and [n.name for n in small.spec.nodes] == ["a", "f", "out"]
+    with pytest.raises(InvalidMorphismError, match="keeps its input's shape"):
+        shallow(net, "a")  # 2 → 3 channels

@@ -4,6 +4,13 @@
   is a dense layer ``C`` (``y = g(W₂·h + b₂)``) is removed and ``C`` reads ``L``'s input with
   ``W = W₂·W₁`` and ``b = W₂·b₁ + b₂`` (computed in float64). ``"exact"`` when ``f`` is the
   identity (equal up to float32 rounding), ``"approximate"`` otherwise.
+* **Drop** (a layer that keeps its input's shape, e.g. a conv layer with as many channels as its
+  input and "same" padding): ``L`` is deleted and its readers read its input. ``"exact"`` when
+  ``L`` is an identity layer — identity weights (dense ``I``; conv: a centred one-hot kernel,
+  stride 1, "same" padding), zero bias, and an activation equal to ``x`` on everything its input
+  can output (e.g. ReLU after a ReLU layer), as :func:`deepen` inserts it — ``"approximate"``
+  otherwise. A dense identity layer read by a dense layer is dropped the same way rather than
+  merged, so that its reader stays as it was.
 * **Residual branch**: when ``L`` is an input of an ``add`` node, ``L`` is dropped from that sum;
   nodes that then no longer reach the output are deleted, and an ``add`` left with one input
   (allowed only with an identity activation) is replaced by that input. ``"exact"`` when ``L``
@@ -31,7 +38,7 @@ import numpy as np
 
 from neuroplast.errors import InvalidMorphismError
 from neuroplast.layers import Add, Conv2d, Dense, Node
-from neuroplast.morph.deepen import _rewired
+from neuroplast.morph.deepen import _identity_exact, _rewired
 from neuroplast.morph.record import Calibration, Contract, EditRecord, measure
 from neuroplast.network import Network
 from neuroplast.optim import OptimizerState
@@ -69,6 +76,41 @@ def _network(net: Network, spec: Spec, new: dict[str, np.ndarray]) -> Network:
         if k in state.slots or k in new
     }
     return Network(spec, params, OptimizerState(state.kind, state.step, slots))
+
+
+def _identity_layer(net: Network, node: Node) -> tuple[bool, str]:
+    """Whether ``node`` computes exactly its input (see the module docstring)."""
+    if (
+        not isinstance(node, Dense | Conv2d)
+        or net.spec.shapes[node.input] != net.spec.shapes[node.name]
+    ):
+        return False, f"{node.name!r} is not a shape-preserving dense or conv layer"
+    w = np.asarray(net.params[f"{node.name}.weight"])
+    if isinstance(node, Dense):
+        eye = np.eye(node.units, dtype=w.dtype)
+    else:
+        # Conv2d.__post_init__ normalized the geometry fields to pairs of ints.
+        (kh, kw), pad = node.kernel_size, node.padding  # type: ignore[misc]
+        dh, dw = node.dilation  # type: ignore[misc]
+        centred = pad == (dh * (kh - 1) // 2, dw * (kw - 1) // 2)
+        if node.groups != 1 or node.stride != (1, 1) or kh % 2 == 0 or kw % 2 == 0 or not centred:
+            return False, f"{node.name!r} is not a stride-1, same-padded, ungrouped convolution"
+        eye = np.zeros_like(w)
+        eye[np.arange(node.units), np.arange(node.units), kh // 2, kw // 2] = 1
+    bias = net.params.get(f"{node.name}.bias")
+    if not np.array_equal(w, eye) or (bias is not None and np.any(bias)):
+        return False, f"{node.name!r} does not have identity weights and a zero bias"
+    return _identity_exact(net.spec, node.input, node.activation, node.negative_slope)
+
+
+def _drop(net: Network, node: Dense | Conv2d) -> tuple[Network, Contract, str]:
+    spec = net.spec
+    nodes = tuple(_rewired(n, node.name, node.input) for n in spec.nodes if n is not node)
+    out = _network(net, Spec(spec.input_shape, nodes, spec.output, spec.loss), {})
+    exact, why = _identity_layer(net, node)
+    if exact:
+        return out, "exact", f"{node.name!r} is an identity layer: {why}"
+    return out, "approximate", f"dropped {node.name!r}, which is not an identity layer: {why}"
 
 
 def _merge(net: Network, node: Dense, reader: Dense) -> tuple[Network, Contract, str]:
@@ -113,12 +155,13 @@ def _drop_branch(net: Network, node: Node, add: Add) -> tuple[Network, Contract,
     return out, "approximate", f"dropped residual branch {node.name!r}, which may be non-zero"
 
 
-def shallow_kind(spec: Spec, layer: str) -> Literal["branch", "merge"]:
+def shallow_kind(spec: Spec, layer: str) -> Literal["branch", "merge", "drop"]:
     """Which removal applies to ``layer``: ``"branch"`` or ``"merge"`` (see the module docstring).
 
     Raises:
         InvalidMorphismError: Unknown layer, the input or output, or a layer that is neither a
-            residual branch nor a dense layer with a single dense reader.
+            residual branch, nor a dense layer with a single dense reader, nor a dense or conv
+            layer with its input's shape.
     """
     names = [n.name for n in spec.nodes]
     if layer not in names:
@@ -140,23 +183,26 @@ def shallow_kind(spec: Spec, layer: str) -> Literal["branch", "merge"]:
         return "branch"
     if isinstance(node, Dense) and len(readers) == 1 and isinstance(readers[0], Dense):
         return "merge"
+    if isinstance(node, Dense | Conv2d) and spec.shapes[node.input] == spec.shapes[layer]:
+        return "drop"
     raise InvalidMorphismError(
-        f"cannot remove {layer!r}: it neither feeds an add node (residual branch) nor is a "
-        f"dense layer read only by one dense layer (its readers: {[r.name for r in readers]})"
+        f"cannot remove {layer!r}: it neither feeds an add node (residual branch), nor is a "
+        f"dense layer read only by one dense layer (its readers: {[r.name for r in readers]}), "
+        "nor keeps its input's shape"
     )
 
 
 def shallow(
     net: Network, layer: str, *, calibration: Calibration | None = None
 ) -> tuple[Network, EditRecord]:
-    """Removes ``layer``: drops it from its residual ``add`` or merges it into its dense reader.
+    """Removes ``layer``: from its residual ``add``, into its dense reader, or by dropping it.
 
-    See the module docstring for the two cases and their contracts.
+    See the module docstring for the three cases and their contracts.
 
     Args:
         net: The network (not modified).
-        layer: A node feeding one ``add`` (residual branch), or a dense layer whose only reader
-            is a dense layer.
+        layer: A node feeding one ``add`` (residual branch), a dense layer whose only reader
+            is a dense layer, or a dense/conv layer that keeps its input's shape.
         calibration: Optional ``(X, y)`` to measure the distortion.
 
     Returns:
@@ -172,6 +218,10 @@ def shallow(
     if kind == "branch":
         add = next(r for r in readers if isinstance(r, Add))
         out, contract, conditions = _drop_branch(net, node, add)
+    elif kind == "drop" or _identity_layer(net, node)[0]:
+        # An identity layer is removed by rewiring its readers, so they stay as they were.
+        assert isinstance(node, Dense | Conv2d)
+        out, contract, conditions = _drop(net, node)
     else:
         assert isinstance(node, Dense) and isinstance(readers[0], Dense)
         out, contract, conditions = _merge(net, node, readers[0])
