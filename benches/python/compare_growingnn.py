@@ -12,7 +12,8 @@ neuroplast decision then gets the same number of evaluations ("rollouts") as gro
 decision with the same index. Each library runs in its own subprocess with
 ``OPENBLAS_NUM_THREADS=1`` (neuroplast's engine also on 1 thread) so that peak memory is
 measured separately: ``ru_maxrss`` of the process and its increase over the resident size
-just before the first decision.
+after the warm-up decision (an upper bound of the search's own memory: the high-water mark may
+date from the warm-up).
 
 Speed is measured on ``--timed`` decisions made from the trained start network (after one
 untimed warm-up decision in each library: numba compilation for growingnn, first-call costs for
@@ -122,7 +123,7 @@ def worker_growingnn(args: argparse.Namespace) -> dict[str, Any]:
     before = state()
     sim_x, sim_y = create_simulation_set_SAMLE(Xtr.T, ytr, 20)
     score = Simulation_score(weight_acc=1.0, weight_countW=2.0)
-    rss0, decisions, timed = _rss_now_kb(), [], []
+    decisions, timed = [], []
     loop = asyncio.new_event_loop()
 
     def decide(k: int, budget: float) -> tuple[Any, int, Clock]:
@@ -135,6 +136,7 @@ def worker_growingnn(args: argparse.Namespace) -> dict[str, Any]:
         return action, int(rollouts), c
 
     decide(10**6, 0.0)  # warm-up (untimed, minimal budget), like neuroplast's
+    rss0 = _rss_now_kb()
     for k in range(args.timed):
         _, rollouts, c = decide(1000 + k, args.sim_time)
         timed.append({"seconds": c.wall, "cpu_seconds": c.cpu, "rollouts": rollouts})
@@ -164,7 +166,7 @@ def worker_neuroplast(args: argparse.Namespace) -> dict[str, Any]:
     import neuroplast
     from neuroplast import Network, Spec
     from neuroplast.optim import Adam
-    from neuroplast.search import MCTS
+    from neuroplast.search import MCTS, ActionSpace
 
     neuroplast.set_num_threads(1)
     Xtr, ytr, Xva, yva, Xte, yte = _digits(args.seed)
@@ -187,6 +189,8 @@ def worker_neuroplast(args: argparse.Namespace) -> dict[str, Any]:
             "test_accuracy": net.evaluate(Xte, yte)["accuracy"],
         }
 
+    space = ActionSpace(narrow_method=args.narrow_method, narrow_compensate=args.compensate)
+
     def mcts_for(n: int) -> MCTS:
         return MCTS.fast(
             rollouts=n,
@@ -194,14 +198,16 @@ def worker_neuroplast(args: argparse.Namespace) -> dict[str, Any]:
             w_params=2.0,
             batch_size=args.batch_size,
             train_samples=args.train_samples,
+            actions=space,
         )
 
     before = state()
     rollouts = [int(r) for r in args.rollouts.split(",")]
     timed_rollouts = [int(r) for r in args.timed_rollouts.split(",")]
-    rss0, decisions, timed = _rss_now_kb(), [], []
+    decisions, timed = [], []
     data = (Xtr, ytr, Xva, yva)
     mcts_for(timed_rollouts[0]).decide(net, *data, seed=10**6)  # warm-up (untimed)
+    rss0 = _rss_now_kb()
     for k in range(args.timed):
         with Clock() as c:
             d = mcts_for(timed_rollouts[min(k, len(timed_rollouts) - 1)]).decide(
@@ -216,7 +222,9 @@ def worker_neuroplast(args: argparse.Namespace) -> dict[str, Any]:
         if d.action is None:
             decisions.append({"seconds": c.wall, "rollouts": d.rollouts, "action": None})
             break
-        net, _ = mcts.config.actions.apply(net, d.action, d.edit_seed)
+        net, _ = mcts.config.actions.apply(
+            net, d.action, d.edit_seed, calibration=(Xtr[:256], ytr[:256])
+        )
         decisions.append({"seconds": c.wall, "rollouts": d.rollouts, "action": d.action.label})
         net.fit(
             Xtr,
@@ -270,6 +278,9 @@ def _spawn(which: str, args: argparse.Namespace, extra: list[str]) -> dict[str, 
         str(args.timed),
         "--train-samples",
         str(args.train_samples),
+        "--narrow-method",
+        args.narrow_method,
+        *(["--compensate", args.compensate] if args.compensate else []),
         *extra,
     ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -312,6 +323,8 @@ def main() -> None:
     p.add_argument("--rollouts", default="10")
     p.add_argument("--timed-rollouts", default="10")
     p.add_argument("--train-samples", type=int, default=256, help="neuroplast short training")
+    p.add_argument("--narrow-method", default="quasi_identity", help="neuroplast neuron removal")
+    p.add_argument("--compensate", choices=("lstsq",), help="neuroplast: refit consumers")
     p.add_argument("--timed", type=int, default=5, help="timed decisions from the start network")
     p.add_argument("--out")
     p.add_argument("--reuse-growingnn", metavar="JSON", help="growingnn worker output to reuse")

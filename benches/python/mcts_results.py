@@ -9,6 +9,9 @@ stratified subset (``--fashion-train``, default 10 000 of 60 000); the test set 
 
 Usage:
     python benches/python/mcts_results.py --seeds 0,1,2 --out benches/results/mcts_results.json
+    python benches/python/mcts_results.py --narrow-method select --compensate lstsq \
+        --out benches/results/mcts_results_select.json
+    python benches/python/mcts_results.py --table benches/results/mcts_results*.json
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 import neuroplast
 from neuroplast import Network, Spec, data
 from neuroplast.optim import Adam
-from neuroplast.search import MCTS
+from neuroplast.search import MCTS, ActionSpace
 
 #: Base training epochs per (data set, architecture).
 EPOCHS = {
@@ -55,6 +58,7 @@ def one_run(name: str, arch: str, seed: int, args: argparse.Namespace) -> dict[s
         Xtr, ytr, epochs=EPOCHS[(name, arch)], batch_size=32, optimizer=Adam(lr=1e-3), seed=seed
     )
     train_s = time.perf_counter() - t0
+    space = ActionSpace(narrow_method=args.narrow_method, narrow_compensate=args.compensate)
     mcts = MCTS.fast(
         generations=args.generations,
         epochs=args.epochs,
@@ -62,6 +66,7 @@ def one_run(name: str, arch: str, seed: int, args: argparse.Namespace) -> dict[s
         depth=2,
         train_samples=512,
         val_size=500,
+        actions=space,
     )
     t0 = time.perf_counter()
     res = mcts.phase2(net, Xtr, ytr, Xva, yva, seed=seed, progress=False, report=False)
@@ -71,6 +76,7 @@ def one_run(name: str, arch: str, seed: int, args: argparse.Namespace) -> dict[s
     out = {
         "dataset": name,
         "arch": arch,
+        "removal": args.narrow_method + ("+lstsq" if args.compensate else ""),
         "seed": seed,
         "params_before": net.n_params,
         "params_after": res.network.n_params,
@@ -89,15 +95,15 @@ def one_run(name: str, arch: str, seed: int, args: argparse.Namespace) -> dict[s
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """Markdown table: one line per (data set, architecture), means over seeds."""
+    """Markdown table: one line per (removal, data set, architecture), means over seeds."""
     lines = [
-        "| data set | network | params before | params after | change | test acc before "
-        "| test acc after | Δ acc | seeds | optimize time |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| removal | data set | network | params before | params after | change "
+        "| test acc before | test acc after | Δ acc (± sd) | seeds | optimize time |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    keys = sorted({(r["dataset"], r["arch"]) for r in rows})
-    for name, arch in keys:
-        rs = [r for r in rows if (r["dataset"], r["arch"]) == (name, arch)]
+    keys = sorted({(r["removal"], r["dataset"], r["arch"]) for r in rows})
+    for removal, name, arch in keys:
+        rs = [r for r in rows if (r["removal"], r["dataset"], r["arch"]) == (removal, name, arch)]
         m = {
             k: float(np.mean([r[k] for r in rs]))
             for k in rs[0]
@@ -105,14 +111,19 @@ def table(rows: list[dict[str, Any]]) -> str:
         }
         sd = float(np.std([r["acc_change"] for r in rs]))
         lines.append(
-            f"| {name} | {arch} | {m['params_before']:.0f} | {m['params_after']:.0f} "
+            f"| {removal} | {name} | {arch} | {m['params_before']:.0f} | {m['params_after']:.0f} "
             f"| {100 * m['param_change']:+.0f} % | {m['test_acc_before']:.4f} "
             f"| {m['test_acc_after']:.4f} | {m['acc_change']:+.4f} (±{sd:.4f}) | {len(rs)} "
             f"| {m['optimize_s']:.1f} s |"
         )
-    mean_p = float(np.mean([r["param_change"] for r in rows]))
-    mean_a = float(np.mean([r["acc_change"] for r in rows]))
-    lines.append(f"| **mean** | | | | **{100 * mean_p:+.0f} %** | | | **{mean_a:+.4f}** | | |")
+    for removal in sorted({r["removal"] for r in rows}):
+        rs = [r for r in rows if r["removal"] == removal]
+        mean_p = float(np.mean([r["param_change"] for r in rs]))
+        mean_a = float(np.mean([r["acc_change"] for r in rs]))
+        lines.append(
+            f"| {removal} | **mean** | | | | **{100 * mean_p:+.0f} %** | | "
+            f"| **{mean_a:+.4f}** | | |"
+        )
     return "\n".join(lines)
 
 
@@ -125,9 +136,21 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10, help="epochs per generation")
     p.add_argument("--rollouts", type=int, default=30, help="evaluations per decision")
     p.add_argument("--fashion-train", type=int, default=10000)
+    p.add_argument("--narrow-method", default="quasi_identity", help="neuron removal method")
+    p.add_argument("--compensate", choices=("lstsq",), help="refit consumers after removal")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out")
+    p.add_argument("--table", nargs="+", metavar="JSON", help="only print the table of saved runs")
     args = p.parse_args()
+    if args.table:
+        saved: list[dict[str, Any]] = []
+        for path in args.table:
+            with open(path) as fh:
+                saved += json.load(fh)["runs"]
+        for r in saved:
+            r.setdefault("removal", "quasi_identity")
+        print(table(saved))
+        return
     neuroplast.set_num_threads(args.threads)
     rows = [
         one_run(name, arch, int(seed), args)
