@@ -207,3 +207,30 @@ def test_given_weights_are_used_recorded_and_replayed() -> None:
     assert rec2.contract == "approximate"
     again = EditLog.from_json(EditLog((rec2,)).to_json()).replay(net)
     assert_bitwise_equal(again.params, wide2.params, "params")
+
+
+def test_given_split_changes_existing_units_and_replays() -> None:
+    net = Network.init(Spec.mlp(3, [4], 2), seed=0)
+    noise = np.array([0.1, -0.2, 0.3], np.float32)
+    w = net.params["dense_0.weight"]
+    weights = {
+        "incoming": (w[1] - noise)[None],
+        "bias": net.params["dense_0.bias"][[1]],
+        "outgoing": {"output": net.params["output.weight"][:, [1]] / 2},
+        "split": {1: noise},
+    }
+    wide, rec = widen(net, "dense_0", 1, "given", weights=weights)
+    np.testing.assert_array_equal(wide.params["dense_0.weight"][1], w[1] + noise)
+    np.testing.assert_array_equal(
+        wide.params["output.weight"][:, 1], net.params["output.weight"][:, 1] * np.float32(0.5)
+    )
+    assert rec.contract == "approximate" and "split" in rec.conditions
+    assert_bitwise_equal(
+        EditLog.from_json(EditLog((rec,)).to_json()).replay(net).params, wide.params
+    )
+    # Zero noise: a Net2Wider-style split, which preserves the function.
+    weights["split"] = {1: np.zeros(3, np.float32)}
+    weights["incoming"] = w[[1]]
+    same, _ = widen(net, "dense_0", 1, "given", weights=weights)
+    X = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_allclose(same.forward(X), net.forward(X), rtol=1e-6, atol=1e-6)

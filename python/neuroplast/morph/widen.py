@@ -228,7 +228,9 @@ def widen(
         seed: Seed of every random choice.
         weights: For ``"given"``: ``{"incoming": (n_new, *kernel_row), "bias": (n_new,),
             "outgoing": {consumer: (consumer_rows, new_columns, ...)}}``, each optional
-            (zeros where omitted; coupled producers get zero rows).
+            (zeros where omitted; coupled producers get zero rows), and ``"split": {unit:
+            kernel_row}``: existing units whose fan-in gets the row added and whose fan-out is
+            halved (Firefly's splits; the edit is then approximate).
         calibration: Optional ``(X, y)`` to measure the distortion.
 
     Returns:
@@ -261,11 +263,43 @@ def widen(
         sources = [None] * n_new
     out = apply_plan(net, _plans(ug, group, sources), init)
     contract, conditions = _contract(net, group, method, init)
+    split = (weights or {}).get("split") if method == "given" else None
+    if split:
+        out = _split_existing(out, layer, split)
+        contract, conditions = (
+            "approximate",
+            (
+                f"{conditions}; existing units {sorted(int(u) for u in split)} were split (fan-in "
+                "plus the given noise, fan-out halved)"
+            ),
+        )
     args: dict[str, Any] = {"layer": layer, "n_new": n_new, "method": method, "seed": seed}
     if weights is not None:
         args["weights"] = _jsonable(weights)
     dist = None if calibration is None else measure(net, out, calibration)
     return out, EditRecord("widen", args, contract, conditions, dist)
+
+
+def _split_existing(net: Network, layer: str, split: Mapping[Any, Any]) -> Network:
+    """Adds ``split[u]`` to unit ``u``'s fan-in row and halves its fan-out (Firefly splits)."""
+    group = coupled_group(net.spec, layer)
+    params = {k: np.array(v) for k, v in net.params.items()}
+    w = params[f"{layer}.weight"]
+    for key, noise in split.items():
+        unit = int(key)
+        if not 0 <= unit < group.units:
+            raise InvalidMorphismError(f"split unit {unit} is not a unit of {layer!r}")
+        row = np.asarray(noise, dtype=np.float32)
+        if row.size == w[0].size:  # a flattened kernel row is accepted too
+            row = row.reshape(w.shape[1:])
+        if row.shape != w.shape[1:]:
+            raise ShapeError(
+                f"split noise of unit {unit} has shape {row.shape}, expected {w.shape[1:]}"
+            )
+        w[unit] += row
+        for c, cols in group.consumers.items():
+            params[f"{c}.weight"][:, list(cols[unit])] *= np.float32(0.5)
+    return Network(net.spec, params, net.optimizer_state)
 
 
 def _jsonable(value: Any) -> Any:

@@ -44,7 +44,7 @@ from neuroplast.growth.init.gradient import (
     nest,
 )
 from neuroplast.growth.init.north import north_pre, north_random, north_select, north_weight
-from neuroplast.morph import EditRecord, measure, widen
+from neuroplast.morph import EditRecord, widen
 from neuroplast.morph.record import Calibration
 from neuroplast.network import Network
 
@@ -113,8 +113,8 @@ def grow(
     Returns:
         The widened network and the :class:`~neuroplast.morph.EditRecord` of the widen
         (``"exact"`` for zero fan-out, and for zero fan-in where ``σ(0) = 0``; otherwise
-        ``"approximate"``). Firefly splits also change existing units; the record says so,
-        and an :class:`~neuroplast.morph.EditLog` replay reproduces only the widen part.
+        ``"approximate"``). Firefly splits also change existing units; ``widen`` applies
+        them (``weights["split"]``), so an :class:`~neuroplast.morph.EditLog` replays them.
 
     Raises:
         ConfigError: Unknown ``init`` (and whatever the initialization raises).
@@ -135,18 +135,10 @@ def grow(
     weights = INITIALIZATIONS[init](net, layer, n_new, X=X, y=y, seed=seed, candidates=candidates)
     splits = weights.pop("split", [])
     weights = pad_own_columns(net, layer, n_new, weights)
+    if splits:
+        # Firefly splits change existing units too; widen applies and records them.
+        weights["split"] = {int(u): noise for u, noise in splits}
     out, rec = widen(
         net, layer, n_new, "given", seed=seed, weights=weights, calibration=calibration
     )
-    if splits:
-        out = apply_splits(out, layer, splits)
-        units = [u for u, _ in splits]
-        rec = EditRecord(
-            rec.name,
-            rec.args,
-            "approximate",
-            f"{rec.conditions}; Firefly split existing units {units} (fan-in ± noise, fan-out "
-            "halved), applied after the widen and not part of its replay",
-            None if calibration is None else measure(net, out, calibration),
-        )
     return out, rec
