@@ -1,12 +1,13 @@
 """Least-squares compensation: refit the consumers of an edited group on calibration activations.
 
-After units are removed or mixed, every dense consumer ``c`` of the group is refit so that its
+After units are removed or mixed, every consumer ``c`` of the group is refit so that its
 pre-activation on the calibration inputs matches the unedited network's:
 
 ``min_{W', b'} ‖X'·W'ᵀ + 1·b'ᵀ − (X·Wᵀ + 1·bᵀ)‖_F``
 
 where ``X`` is ``c``'s input in the unedited network and ``X'`` its input in the edited one
-(float64 ``numpy.linalg.lstsq``, minimum-norm solution when under-determined; no ``b'`` column
+(float64 minimum-norm least squares from the Rust core, :func:`neuroplast._linalg.lstsq`, as
+``numpy.linalg.lstsq`` but the same bits on every machine; no ``b'`` column
 when ``c`` has no bias). A convolutional consumer (``groups == 1``) is the same problem on its
 im2col patches: every output pixel of every calibration sample is one row, the columns are the
 ``C_in·kh·kw`` window values (PyTorch's weight layout). Its rows can number millions, so the
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast import _linalg
 from neuroplast.errors import InvalidMorphismError
 from neuroplast.layers import Conv2d, Dense
 from neuroplast.morph.deps import CoupledGroup
@@ -128,7 +130,7 @@ def _solve(
     x_new = node_activations(after, node.input, X)
     if isinstance(node, Dense):
         target = _design(x_old, node, shape) @ w.T
-        solution = np.linalg.lstsq(_design(x_new, node, new_shape), target, rcond=None)[0]
+        solution = _linalg.lstsq(_design(x_new, node, new_shape), target)
         return np.asarray(solution.T, np.float64)
     cols = after.params[f"{c}.weight"][0].size + int(node.bias)
     gram = np.zeros((cols, cols))
@@ -138,7 +140,7 @@ def _solve(
         p_new = _design(x_new[part], node, new_shape)
         np.add(gram, p_new.T @ p_new, out=gram)
         np.add(rhs, p_new.T @ (_design(x_old[part], node, shape) @ w.T), out=rhs)
-    gram_solution = np.linalg.lstsq(gram, rhs, rcond=None)[0]
+    gram_solution = _linalg.lstsq(gram, rhs)
     return np.asarray(gram_solution.T, np.float64)
 
 

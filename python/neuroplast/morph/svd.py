@@ -18,8 +18,9 @@ the error the consumers see; otherwise it bounds the pre-activation error only, 
 non-linear activation (on a trained ReLU digits MLP, keeping all 100 units this way drops the
 test accuracy from 0.956 to 0.522; see ``benches/python/morph_keep_table.py``).
 
-Signs are fixed (the largest-magnitude entry of each column of ``U`` is positive), so the edit
-is deterministic for a given LAPACK.
+The SVD runs in the Rust core (:func:`neuroplast._linalg.svd`, float64, signs fixed: the
+largest-magnitude entry of each column of ``U`` is positive), so the edit gives the same bits
+on every machine and replays exactly.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast import _linalg
 from neuroplast.errors import InvalidMorphismError
 from neuroplast.morph._mix import Mix, check_mixable
 from neuroplast.morph.deps import CoupledGroup
@@ -74,10 +76,8 @@ def svd_mix(net: Network, group: CoupledGroup, k: int) -> tuple[Mix, list[float]
         a = np.concatenate([a, np.asarray(bias, np.float64)[:, None]], axis=1)
     rows = [r for (r,) in group.members[p]]
     a = a[rows]
-    u, s, _ = np.linalg.svd(a, full_matrices=True)
+    u, s, _ = _linalg.svd(a, full_matrices=True)
     n = a.shape[0]
-    big = np.argmax(np.abs(u), axis=0)
-    u = u * np.sign(u[big, np.arange(n)])
     coef = np.ascontiguousarray(u[:, :k].T)
     idx = np.tile(np.arange(n, dtype=np.int64), (k, 1))
     return Mix(idx, coef), [float(x) for x in s[k:]]

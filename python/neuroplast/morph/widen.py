@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast import _linalg
 from neuroplast._arrays import check_int
 from neuroplast.errors import ConfigError, InvalidMorphismError, ShapeError
 from neuroplast.morph._apply import apply_plan
@@ -112,7 +113,8 @@ class _Init:
 def _orthogonal_rows(weight: F32, n: int, rng: np.random.Generator) -> F32:
     """``n`` mutually orthogonal rows orthogonal to every row of ``weight`` (flattened)."""
     m = weight.reshape(weight.shape[0], -1).astype(np.float64)
-    _, s, vt = np.linalg.svd(m, full_matrices=True)
+    # The Rust SVD (not LAPACK) keeps the edit's bits identical on every machine.
+    _, s, vt = _linalg.svd(m, full_matrices=True)
     tol = max(m.shape) * np.finfo(np.float32).eps * (s[0] if s.size else 0.0)
     rank = int(np.sum(s > tol))
     free = vt[rank:]
@@ -121,7 +123,7 @@ def _orthogonal_rows(weight: F32, n: int, rng: np.random.Generator) -> F32:
             f"orthogonal widening: only {free.shape[0]} directions are orthogonal to the "
             f"existing {weight.shape[0]} kernels (fan-in {m.shape[1]}), {n} requested"
         )
-    q, _ = np.linalg.qr(rng.standard_normal((free.shape[0], n)))
+    q, _, _ = _linalg.svd(rng.standard_normal((free.shape[0], n)), full_matrices=False)
     rows: F32 = ((q.T @ free) * _rms_row_norm(weight)).astype(np.float32)
     return rows.reshape((n, *weight.shape[1:]))
 
