@@ -19,6 +19,7 @@ from neuroplast.spec import Spec
 
 __all__ = [
     "GrowthResult",
+    "Session",
     "derived_seed",
     "growable_layers",
     "mean_loss",
@@ -170,3 +171,54 @@ class GrowthResult:
             "initial_widths": self.initial_widths,
             "steps_per_epoch": self.steps_per_epoch,
         }
+
+
+class Session:
+    """The state both growth controllers share: trainer, activation buffer and result.
+
+    The buffer starts with the first samples training will visit (so that baselines measured
+    before any step see the data the network is about to learn), and every chunk's samples
+    are appended to it.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        trainer: Any,
+        capacity: int,
+        layers: Sequence[str],
+        validation: Any,
+    ) -> None:
+        from neuroplast.growth import ActivationBuffer
+
+        self.trainer = trainer
+        self.layers = list(layers)
+        self.validation = validation
+        self.buffer = ActivationBuffer(capacity)
+        first = trainer.upcoming(capacity)
+        self.buffer.add(trainer.X[first], trainer.y[first])
+        self.out = GrowthResult(
+            net.copy(),
+            initial_widths=snapshot(net, layers),
+            steps_per_epoch=trainer.steps_per_epoch,
+        )
+        self._losses: list[tuple[float, int]] = []
+
+    def train(self, steps: int, *, last: bool = False) -> list[dict[str, Any]]:
+        """Trains ``steps`` steps, feeds the buffer and returns the records of finished epochs.
+
+        With ``last``, a final partial epoch gets a record too.
+        """
+        chunk = self.trainer.run(self.out.network, steps)
+        self.buffer.add(self.trainer.X[chunk.indices], self.trainer.y[chunk.indices])
+        self._losses.append((chunk.loss, len(chunk.indices)))
+        ends = list(chunk.epoch_ends)
+        if last and not ends:
+            ends = [self.trainer.epoch]
+        records = []
+        for e in ends:
+            loss = mean_loss(self._losses, chunk.loss)
+            step = self.trainer.step
+            records.append(self.out.epoch_record(e, step, loss, self.layers, self.validation))
+            self._losses.clear()
+        return records

@@ -39,9 +39,9 @@ from neuroplast.optim import Adam, Optimizer
 from neuroplast.search._progress import progress_bar
 from neuroplast.search.growth._common import (
     GrowthResult,
+    Session,
     derived_seed,
     growable_layers,
-    mean_loss,
     resolve_widths,
     snapshot,
 )
@@ -139,31 +139,19 @@ class DYNO:
         trigger = PruneGrowTrigger(
             delta=self.delta, eps=self.eps, initial_baseline=self.initial_baseline
         )
-        buffer = ActivationBuffer(int(np.ceil(self.buffer_factor * max(max_w.values()))))
+        capacity = int(np.ceil(self.buffer_factor * max(max_w.values())))
         opt = optimizer or Adam(lr=3e-4, weight_decay=1e-3)
         trainer = StepTrainer(np.asarray(X), np.asarray(y), batch_size, opt, seed)
-        out = GrowthResult(
-            net.copy(), initial_widths=initial, steps_per_epoch=trainer.steps_per_epoch
-        )
-        first = trainer.upcoming(buffer.capacity)
-        buffer.add(trainer.X[first], trainer.y[first])
-        losses: list[tuple[float, int]] = []
+        run = Session(net, trainer, capacity, layers, validation_data)
+        out = run.out
         with progress_bar(steps, "dyno", progress, unit="step") as bar:
             while True:
-                self._evaluate(out, trainer, layers, trigger, buffer, min_w, max_w, seed)
+                self._evaluate(out, trainer, layers, trigger, run.buffer, min_w, max_w, seed)
                 if trainer.step >= steps:
                     break
-                chunk = trainer.run(out.network, min(self.eval_every, steps - trainer.step))
-                buffer.add(trainer.X[chunk.indices], trainer.y[chunk.indices])
-                losses.append((chunk.loss, len(chunk.indices)))
-                ends = list(chunk.epoch_ends)
-                if trainer.step >= steps and not ends:
-                    ends = [trainer.epoch]  # a final partial epoch gets its record too
-                for e in ends:
-                    loss = mean_loss(losses, chunk.loss)
-                    out.epoch_record(e, trainer.step, loss, layers, validation_data)
-                    losses.clear()
-                bar.update(chunk.steps, params=out.network.n_params)
+                chunk = min(self.eval_every, steps - trainer.step)
+                run.train(chunk, last=trainer.step + chunk >= steps)
+                bar.update(chunk, params=out.network.n_params)
         out.seconds = time.perf_counter() - start
         return out
 

@@ -57,9 +57,9 @@ from neuroplast.optim import Adam, Optimizer
 from neuroplast.search._progress import progress_bar
 from neuroplast.search.growth._common import (
     GrowthResult,
+    Session,
     derived_seed,
     growable_layers,
-    mean_loss,
     resolve_widths,
     snapshot,
 )
@@ -187,15 +187,11 @@ class Neurogenesis:
         kind, init = STRATEGIES[self.strategy]
         conv = {name for name in layers if isinstance(net.spec.node(name), Conv2d)}
         capacity = self.buffer_size or max(2 * max(max_w.values()), 128 if conv else 0)
-        buffer = ActivationBuffer(capacity)
         trainer = StepTrainer(
             np.asarray(X), np.asarray(y), batch_size, optimizer or Adam(lr=3e-3), seed
         )
-        out = GrowthResult(
-            net.copy(), initial_widths=initial, steps_per_epoch=trainer.steps_per_epoch
-        )
-        first = trainer.upcoming(capacity)
-        buffer.add(trainer.X[first], trainer.y[first])
+        run = Session(net, trainer, capacity, layers, validation_data)
+        out, buffer = run.out, run.buffer
         triggers = self._triggers(layers, conv, max_w)
         if self.schedule == "dynamic":
             for name in layers:
@@ -203,29 +199,12 @@ class Neurogenesis:
                     triggers[name].start(name, self._measure(out.network, name, kind, buffer))
         total = epochs * trainer.steps_per_epoch
         plan = self._plan(layers, initial, total)
-        bar = progress_bar(epochs, f"neurogenesis {self.strategy}", progress, unit="epoch")
-        losses: list[tuple[float, int]] = []
-        with bar:
+        with progress_bar(epochs, f"neurogenesis {self.strategy}", progress, unit="epoch") as bar:
             while trainer.step < total:
-                chunk = trainer.run(out.network, min(self.eval_every, total - trainer.step))
-                buffer.add(trainer.X[chunk.indices], trainer.y[chunk.indices])
-                losses.append((chunk.loss, len(chunk.indices)))
-                self._evaluate(
-                    out,
-                    trainer.step,
-                    layers,
-                    kind,
-                    init,
-                    triggers,
-                    plan,
-                    buffer,
-                    seed,
-                    trainer.steps_per_epoch,
-                )
-                for e in chunk.epoch_ends:
-                    loss = mean_loss(losses, chunk.loss)
-                    rec = out.epoch_record(e, trainer.step, loss, layers, validation_data)
-                    losses.clear()
+                records = run.train(min(self.eval_every, total - trainer.step))
+                args = (layers, kind, init, triggers, plan, buffer, seed, trainer.steps_per_epoch)
+                self._evaluate(out, trainer.step, *args)
+                for rec in records:
                     bar.update(1, loss=rec["loss"], params=rec["n_params"])
         out.seconds = time.perf_counter() - start
         return out

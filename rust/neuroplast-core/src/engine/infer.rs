@@ -97,6 +97,19 @@ pub fn gradients(
     data: &DataRef<'_>,
     threads: usize,
 ) -> Result<(f64, Vec<Vec<f32>>)> {
+    let (loss, grads, _) = full_batch(graph, params, masks, data, threads)?;
+    Ok((loss, grads))
+}
+
+/// One validated forward/backward pass over all of `data` as a single batch: the mean loss,
+/// the parameter gradients and the workspace holding every node's gradient.
+fn full_batch(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    data: &DataRef<'_>,
+    threads: usize,
+) -> Result<(f64, Vec<Vec<f32>>, Workspace)> {
     validate_params(graph, params)?;
     let masks = validate_masks(graph, masks)?;
     data.validate(graph, "data")?;
@@ -106,7 +119,7 @@ pub fn gradients(
     let idx: Vec<usize> = (0..n).collect();
     let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
     let r = loss_and_gradients(graph, params, &masks, data.x, data.targets, &idx, &mut ws, &mut grads);
-    Ok((r.loss_sum / n as f64, grads))
+    Ok((r.loss_sum / n as f64, grads, ws))
 }
 
 /// Index of every node named in `names` (typed error for an unknown name).
@@ -166,21 +179,13 @@ pub fn node_gradients(
     nodes: &[usize],
     threads: usize,
 ) -> Result<(f64, Vec<Vec<f32>>)> {
-    validate_params(graph, params)?;
-    let masks = validate_masks(graph, masks)?;
-    data.validate(graph, "data")?;
-    let n = data.n;
-    check_batch_norm_batch(graph, n, n)?;
-    let mut ws = Workspace::new(graph, n, true, threads);
-    let idx: Vec<usize> = (0..n).collect();
-    let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
-    let r = loss_and_gradients(graph, params, &masks, data.x, data.targets, &idx, &mut ws, &mut grads);
+    let (loss, _, ws) = full_batch(graph, params, masks, data, threads)?;
     let out = nodes
         .iter()
         .map(|&i| {
-            let len = n * graph.nodes[i].width;
+            let len = data.n * graph.nodes[i].width;
             ws.pre_activation_grad(i, len).map_or_else(|| vec![0.0; len], <[f32]>::to_vec)
         })
         .collect();
-    Ok((r.loss_sum / n as f64, out))
+    Ok((loss, out))
 }
