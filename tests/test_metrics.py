@@ -147,6 +147,14 @@ def test_orthogonality_gap_matches_definition(n: int, features: int, seed: int) 
     assert orthogonality_gap(h) == pytest.approx(ref, abs=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(300, 300), (40, 600), (600, 40)])
+def test_orthogonality_gap_on_larger_matrices(shape: tuple[int, int]) -> None:
+    h = np.random.default_rng(13).normal(size=shape).astype(np.float32)
+    h[:, :5] += 3.0  # correlated samples: a gap well above 0
+    ref = gap_reference(h.astype(np.float64))
+    assert orthogonality_gap(h) == pytest.approx(ref, rel=1e-9)
+
+
 def test_removable_units_thresholds() -> None:
     rng = np.random.default_rng(7)
     # 0.005·100 = 0.5 > 0.4, 0.29 < 0.3: the last three are removable.

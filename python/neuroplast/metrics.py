@@ -202,8 +202,9 @@ def orthogonality_gap(A: Any, *, as_metric: bool = False) -> float:
         φ_OG = 1 − gap
 
     The thesis prints ``− 1/‖I_n‖_F²`` without the identity matrix; the erratum restores
-    ``I_n/‖I_n‖_F² = I_n/n``. Computed from the singular values as
-    ``sqrt(Σσ⁴/(Σσ²)² − 1/n)``. ``n`` identical samples give ``gap = sqrt(1 − 1/n)``.
+    ``I_n/‖I_n‖_F² = I_n/n``. Equal to ``sqrt(Σσ⁴/(Σσ²)² − 1/n)``, computed without a spectrum
+    from the float64 Gram matrix ``G`` of the short side (``Σσ² = trace G``,
+    ``Σσ⁴ = ‖G‖_F²``). ``n`` identical samples give ``gap = sqrt(1 − 1/n)``.
 
     Args:
         A: Activations, as above.

@@ -12,7 +12,8 @@
 //! - [`effective_dimension_weights`]: eq. 30 as corrected in the digest's errata: the bias is
 //!   appended as a column and the scale is `1/√(M_{l-1}+1)` (number of columns), not `1/√n`.
 //! - [`orthogonality_gap`]: eq. 29 with the identity term restored,
-//!   `gap = ‖HᵀH/‖H‖_F² − I_n/n‖_F` (Gram over samples) and `φ_OG = 1 − gap`.
+//!   `gap = ‖HᵀH/‖H‖_F² − I_n/n‖_F` (Gram over samples) and `φ_OG = 1 − gap`, from the Gram
+//!   matrix's trace and Frobenius norm.
 //! - [`removable_units`]: seed 001 eq. 13, `|{σ_i : σ_i < ε₁·σ₁ ∨ σ_i < ε₂}|`.
 //! - [`auxiliary_gradient`]: GradMax's `grad_nextᵀ·h_prev` (thesis eq. 32), its singular values
 //!   and top-`k` left singular vectors.
@@ -103,16 +104,24 @@ pub fn effective_dimension_weights(
 }
 
 /// Thesis eq. 29 with the identity term restored: `‖HᵀH/‖H‖_F² − I_n/n‖_F` for `samples ×
-/// features` activations (rows are samples). Computed from the singular values as
-/// `sqrt(Σσ⁴/(Σσ²)² − 1/n)` (clamped at 0). `φ_OG = 1 − gap`. A zero matrix is [`Error::Data`].
+/// features` activations (rows are samples), computed as `sqrt(Σσ⁴/(Σσ²)² − 1/n)` (clamped at
+/// 0) with `Σσ² = trace(G)` and `Σσ⁴ = ‖G‖_F²` for the `f64` Gram matrix `G` of the short side
+/// (no spectrum needed). `φ_OG = 1 − gap`. A zero matrix is [`Error::Data`].
 pub fn orthogonality_gap(h: &[f32], samples: usize, features: usize, threads: usize) -> Result<f64> {
     check_matrix(h, samples, features, "activations")?;
-    let sv = singular_values(h, samples, features, threads)?;
-    let s2: f64 = sv.iter().map(|s| s * s).sum();
+    let g = spectrum::gram(h, samples, features, threads);
+    let n = g.nrows();
+    let s2: f64 = (0..n).map(|i| g[(i, i)]).sum();
     if s2 <= 0.0 {
         return Err(Error::Data("the orthogonality gap of an all-zero matrix is undefined".into()));
     }
-    let s4: f64 = sv.iter().map(|s| (s * s / s2).powi(2)).sum();
+    // Lower triangle only: off-diagonal entries count twice.
+    let s4: f64 = (0..n)
+        .map(|j| {
+            let d = g[(j, j)] / s2;
+            d * d + 2.0 * (j + 1..n).map(|i| (g[(i, j)] / s2).powi(2)).sum::<f64>()
+        })
+        .sum();
     Ok((s4 - 1.0 / samples as f64).max(0.0).sqrt())
 }
 
