@@ -197,3 +197,22 @@ def test_the_last_hidden_layer_is_kept_by_default() -> None:
     ActionSpace().check(res.spec, Action("delete_layer", "dense_0_res_out"))
     with pytest.raises(ConfigError):
         ActionSpace(min_depth=-1)
+
+
+def test_inserted_layers_can_be_deleted_again() -> None:
+    space = ActionSpace()
+    net = Network.init(CNN, seed=0)
+    deep, _ = space.apply(net, Action("add_conv", "conv_0"))
+    assert "delete_layer(conv_0_id)" in _labels(space, deep.spec)
+    back, rec = space.apply(deep, Action("delete_layer", "conv_0_id"))
+    assert rec.contract == "exact" and back.spec == net.spec
+    assert predict_params(deep.spec, Action("delete_layer", "conv_0_id"), space) == net.n_params
+    # A dense layer with its input's width (10 -> 10) is dropped the same way.
+    mlp = Network.init(Spec.mlp(6, [10, 10, 10], 3), seed=0)
+    for action in space.legal(mlp.spec):
+        out, _ = space.apply(mlp, action, seed=2)
+        assert out.n_params == predict_params(mlp.spec, action, space), action.label
+    # Dropping the only hidden layer is illegal whatever the removal kind.
+    one = Network.init(Spec.mlp(6, [6], 3), seed=0)
+    with pytest.raises(IllegalActionError, match="min_depth"):
+        space.check(one.spec, Action("delete_layer", "dense_0"))

@@ -11,8 +11,8 @@ Action kinds (the paper's Table 1):
 * ``add_conv`` / ``add_residual_conv``: the same after a spatial node (only where conv layers
   exist).
 * ``delete_layer``: :func:`~neuroplast.morph.shallow` (merge a dense layer into its dense reader,
-  or drop a residual branch). A conv layer in a plain chain cannot be removed by the morph
-  library and is never offered.
+  drop a layer that keeps its input's shape, e.g. an inserted identity conv, or drop a residual
+  branch). A conv layer that changes the channel count in a plain chain cannot be removed.
 
 Legality (:meth:`ActionSpace.legal`): the kind is enabled; the target is a hidden layer (never
 the output); a removal keeps at least ``min_width`` units and removes at least one; a growth
@@ -279,7 +279,7 @@ class ActionSpace:
                 )
             if action.kind == "add_neurons" and self.max_width is not None and k > self.max_width:
                 raise IllegalActionError(f"{action.label}: {k} units > max_width {self.max_width}")
-        if action.kind == "delete_layer" and shallow_kind(spec, action.layer) == "merge":
+        if action.kind == "delete_layer" and shallow_kind(spec, action.layer) != "branch":
             depth = _depth(spec, skip=action.layer)
             if depth < self.min_depth:
                 raise IllegalActionError(
@@ -399,7 +399,14 @@ def predict_params(spec: Spec, action: Action, space: ActionSpace) -> int:
     if action.kind in ("add_residual_dense", "add_residual_conv"):
         k2 = space.kernel_size**2 if action.kind == "add_residual_conv" else 1
         return p + c * c * k2 + c + c * c + c
-    if shallow_kind(spec, action.layer) == "merge":
+    kind = shallow_kind(spec, action.layer)
+    if kind == "drop":  # the layer goes, its readers read its input
+        return p - sum(
+            math.prod(shape)
+            for name, shape in shapes.items()
+            if name.rsplit(".", 1)[0] == action.layer and name not in spec.buffers
+        )
+    if kind == "merge":
         node = spec.node(action.layer)
         reader = next(n for n in spec.nodes if action.layer in n.inputs)
         own = math.prod(shapes[f"{node.name}.weight"]) + shapes.get(f"{node.name}.bias", (0,))[0]

@@ -111,7 +111,7 @@ def ucb1(mean: float, visits: int, parent_visits: int, c: float) -> float:
 
     Example:
         >>> round(ucb1(0.5, 2, 8, 2 ** 0.5), 4)
-        1.5197
+        1.942
     """
     if visits == 0:
         return math.inf
