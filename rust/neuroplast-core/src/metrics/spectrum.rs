@@ -226,7 +226,14 @@ pub(crate) fn count_checked(a: &[f32], rows: usize, cols: usize, t: f64, threads
     let trace: f64 = (0..g.nrows()).map(|i| g[(i, i)]).sum();
     let tol = (rows + cols) as f64 * f64::EPSILON * trace;
     let t2 = t * t;
+    let eigen_count = |g: &Mat<f64>| -> Result<usize> {
+        // `sqrt(max(λ, 0)) > t` ⇔ `λ > t²` for `t >= 0`: the count of `singular_values`.
+        Ok(sym_eigenvalues(g.as_ref(), par(threads))?.iter().filter(|&&l| l > t2).count())
+    };
     if t2 <= COUNT_MARGIN * tol {
+        if rows.max(cols) >= GRAM_RATIO * rows.min(cols) {
+            return eigen_count(&g);
+        }
         return Ok(singular_values(a, rows, cols, threads)?.iter().filter(|&&s| s > t).count());
     }
     // Below ~1000 the factorization takes about a millisecond; handing it to the pool costs more.
@@ -234,5 +241,5 @@ pub(crate) fn count_checked(a: &[f32], rows: usize, cols: usize, t: f64, threads
     if let Some(c) = count_eigenvalues_above(g.as_ref(), t2, tol, p)? {
         return Ok(c);
     }
-    Ok(sym_eigenvalues(g.as_ref(), par(threads))?.iter().filter(|&&l| l > t2).count())
+    eigen_count(&g)
 }
