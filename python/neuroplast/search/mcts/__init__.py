@@ -6,12 +6,12 @@ legality rules and :class:`MCTSConfig` for every setting.
 
 from __future__ import annotations
 
+from neuroplast.search.mcts._size import predict_params
 from neuroplast.search.mcts.actions import (
     ACTION_KINDS,
     Action,
     ActionSpace,
     IllegalActionError,
-    predict_params,
     random_action,
 )
 from neuroplast.search.mcts.config import MCTSConfig, score

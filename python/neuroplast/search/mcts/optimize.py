@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,6 @@ class MCTSResult:
     edits: EditLog
     stop_reason: str
     run_dir: Path | None = None
-    initial: dict[str, Any] = field(default_factory=dict)
 
     @property
     def params_before(self) -> int:
