@@ -67,6 +67,7 @@ def _one(task: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
     cfg = SurgeonConfig.paper() if opts["preset"] == "paper" else SurgeonConfig.fast()
     if opts["recuperation_batches"] is not None:
         cfg = cfg.replace(recuperation_batches=opts["recuperation_batches"])
+    cfg = cfg.replace(memory=opts["memory"])
     net = Network.init(Spec.mlp(ds.n_features, list(TOPOLOGIES[topo]), ds.n_classes), seed=seed)
     data = (ds.X_train, ds.y_train, ds.X_test, ds.y_test)
     t0 = time.perf_counter()
@@ -80,6 +81,7 @@ def _one(task: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
         "seed": seed,
         "preset": opts["preset"],
         "recuperation_batches": cfg.recuperation_batches,
+        "memory": cfg.memory,
         "n_train": len(ds.X_train),
         "n_val": len(ds.X_test),
         "baseline_accuracy": float(base.evaluate(ds.X_test, ds.y_test)["accuracy"]),
@@ -99,8 +101,26 @@ def _one(task: tuple[str, str, int, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _key(r: dict[str, Any]) -> tuple[str, str, int, str, int]:
-    return (r["dataset"], r["topology"], r["seed"], r["preset"], r.get("recuperation_batches", 25))
+def _key(r: dict[str, Any]) -> tuple[str, str, int, str, int, bool]:
+    return (
+        r["dataset"],
+        r["topology"],
+        r["seed"],
+        r["preset"],
+        r.get("recuperation_batches", 25),
+        r.get("memory", False),
+    )
+
+
+def _store(out: Path, rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Adds ``rec`` to the JSON file ``out`` (re-read first: other invocations may add too)."""
+    records: list[dict[str, Any]] = json.loads(out.read_text()) if out.exists() else []
+    records = [r for r in records if _key(r) != _key(rec)] + [rec]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(records, indent=1))
+    os.replace(tmp, out)
+    return records
 
 
 def _ms(xs: list[float], digits: int = 3) -> str:
@@ -112,19 +132,19 @@ def _ms(xs: list[float], digits: int = 3) -> str:
 def table(records: list[dict[str, Any]]) -> str:
     """The markdown table of the records (mean ± sample std over seeds per cell)."""
     head = (
-        "| data set | topology | recup. batches | seeds | baseline val. acc. | Surgeon val. acc. | "
+        "| data set | topology | recup. batches | memory | seeds | baseline val. acc. | Surgeon val. acc. | "
         "Surgeon − baseline | param. change [%] | epochs baseline | epochs Surgeon | "
-        "final hidden widths |\n" + "|---" * 11 + "|\n"
+        "final hidden widths |\n" + "|---" * 12 + "|\n"
     )
     rows = []
-    recups = sorted({_key(r)[4] for r in records}, reverse=True)
-    for name, rb, topo in ((d, rb, t) for d in DATASETS for rb in recups for t in TOPOLOGIES):
-        rs = [r for r in records if _key(r)[0] == name and _key(r)[1] == topo and _key(r)[4] == rb]
+    variants = sorted({_key(r)[4:] for r in records}, key=lambda v: (-v[0], v[1]))
+    for name, v, topo in ((d, v, t) for d in DATASETS for v in variants for t in TOPOLOGIES):
+        rs = [r for r in records if _key(r)[:2] == (name, topo) and _key(r)[4:] == v]
         if rs:
             diff = [r["surgeon_accuracy"] - r["baseline_accuracy"] for r in rs]
             finals = ", ".join("-".join(map(str, r["hidden_final"])) or "none" for r in rs)
             rows.append(
-                f"| {name} | {topo} | {rb} | {len(rs)} | "
+                f"| {name} | {topo} | {v[0]} | {'yes' if v[1] else 'no'} | {len(rs)} | "
                 f"{_ms([r['baseline_accuracy'] for r in rs])} | "
                 f"{_ms([r['surgeon_accuracy'] for r in rs])} | {_ms(diff)} | "
                 f"{_ms([r['param_change_pct'] for r in rs], 1)} | {rs[0]['epochs_baseline']} | "
@@ -144,6 +164,7 @@ def main() -> None:
         type=int,
         help="unit of recuperative training in batches (default: the preset's, paper 25)",
     )
+    p.add_argument("--memory", action="store_true", help="the one-cycle memory (backtracking)")
     p.add_argument("--fashion-train", type=int, default=6000)
     p.add_argument("--fashion-val", type=int, default=2000)
     p.add_argument("--jobs", type=int, default=2, help="runs in parallel (1 engine thread each)")
@@ -156,21 +177,18 @@ def main() -> None:
         done = {_key(r) for r in records}
         opts = {"preset": args.preset, "fashion_train": args.fashion_train,
                 "fashion_val": args.fashion_val, "threads": 1,
-                "recuperation_batches": args.recuperation_batches}  # fmt: skip
+                "recuperation_batches": args.recuperation_batches,
+                "memory": args.memory}  # fmt: skip
         tasks = [
             (d, t, s, opts)
             for d in args.datasets
             for t in args.topologies
             for s in args.seeds
-            if (d, t, s, args.preset, recup) not in done
+            if (d, t, s, args.preset, recup, args.memory) not in done
         ]
         with ProcessPoolExecutor(args.jobs) as pool:
             for rec in pool.map(_one, tasks):
-                records.append(rec)
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                tmp = args.out.with_suffix(".tmp")
-                tmp.write_text(json.dumps(records, indent=1))
-                os.replace(tmp, args.out)
+                records = _store(args.out, rec)
                 print(
                     f"{rec['dataset']:>13} {rec['topology']:>6} seed {rec['seed']:>2}: "
                     f"baseline {rec['baseline_accuracy']:.4f} surgeon {rec['surgeon_accuracy']:.4f}"
