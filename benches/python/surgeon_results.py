@@ -132,7 +132,8 @@ def _ms(xs: list[float], digits: int = 3) -> str:
 def table(records: list[dict[str, Any]]) -> str:
     """The markdown table of the records (mean ± sample std over seeds per cell)."""
     head = (
-        "| data set | topology | recup. batches | memory | seeds | baseline val. acc. | Surgeon val. acc. | "
+        "| data set | topology | recup. batches | memory | seeds | baseline val. acc. | "
+        "Surgeon val. acc. | "
         "Surgeon − baseline | param. change [%] | epochs baseline | epochs Surgeon | "
         "final hidden widths |\n" + "|---" * 12 + "|\n"
     )
