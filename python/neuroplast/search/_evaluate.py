@@ -180,7 +180,8 @@ class Result:
         n_params: True number of trainable parameters of the final network.
         seconds: Wall time of the job (edits, training, evaluation).
         network: The final network (``None`` unless ``return_network``, or on error).
-        captured: The network after ``capture`` steps (``None`` if not asked).
+        captured: The network after ``capture`` steps (``None`` if not asked or not reached;
+            kept when a later step fails).
         trace: ``(validation accuracy, n_params)`` after every validated training step.
         records: Edit records of the applied edits, as dicts (what to replay).
         error: The message of an :class:`~neuroplast.InvalidMorphismError` (an edit that does
@@ -345,6 +346,7 @@ def run_job(job: Job) -> Result:
             float("nan"),
             net.n_params,
             time.perf_counter() - t0,
+            captured=captured,
             trace=tuple(trace),
             records=tuple(records),
             error=f"{type(exc).__name__}: {exc}",

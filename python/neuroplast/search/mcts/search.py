@@ -181,10 +181,11 @@ class Searcher:
             steps.append(EditStep(_RANDOM_ACTION, {"space": self.space, "seed": a}, calib))
             steps.append(self._train_step(b, validate=every or i == self.cfg.depth - 1))
         capture = 2 if node.score is None else None
-        return Job(start, tuple(steps), self.data, self.cfg.threads, capture, False, node)
+        # No tag: a node would pickle the whole tree into a worker; results come back in order.
+        return Job(start, tuple(steps), self.data, self.cfg.threads, capture, False)
 
     def _value(self, res: Result) -> float:
-        if res.error is not None or not res.trace:
+        if not res.trace:  # failed before any training: nothing to score
             return 0.0
         c = self.cfg
         scores = [score(a, p, c.w_acc, c.w_params, c.beta) for a, p in res.trace]
