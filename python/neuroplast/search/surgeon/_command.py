@@ -120,20 +120,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     run_dir = getattr(args, "run_dir", None)
     pool: Executor | None = ProcessPoolExecutor(args.workers) if args.workers else None
     try:
-        print(f"surgeon: {ds.name}, hidden {list(widths(net))}, {cfg.total_epochs} epochs",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"surgeon: {ds.name}, hidden {list(widths(net))}, {cfg.total_epochs} epochs",
+            file=sys.stderr,
+        )
         res = Surgeon(cfg).run(
-            net, ds.X_train, ds.y_train, ds.X_test, ds.y_test, seed=args.seed, run_dir=run_dir,
-            resume=bool(getattr(args, "resume", False)), executor=pool, progress=True,
-        )  # fmt: skip
+            net,
+            ds.X_train,
+            ds.y_train,
+            ds.X_test,
+            ds.y_test,
+            seed=args.seed,
+            run_dir=run_dir,
+            resume=bool(getattr(args, "resume", False)),
+            executor=pool,
+            progress=True,
+        )
     finally:
         if pool is not None:
             pool.shutdown()
     out: dict[str, Any] = {"dataset": ds.name}
     base_curve = None
     if not args.no_baseline:
-        base, base_curve, _ = baseline(net, ds.X_train, ds.y_train, ds.X_test, ds.y_test, cfg,
-                                       seed=args.seed)  # fmt: skip
+        base, base_curve, _ = baseline(
+            net, ds.X_train, ds.y_train, ds.X_test, ds.y_test, cfg, seed=args.seed
+        )
         out["accuracy_before"] = float(base.evaluate(ds.X_test, ds.y_test)["accuracy"])
     out["accuracy_after"] = res.val_accuracy
     out["params_before"], out["params_after"] = res.n_params_initial, res.n_params

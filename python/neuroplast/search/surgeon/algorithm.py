@@ -25,8 +25,7 @@ import math
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +37,7 @@ from neuroplast.network import Network
 from neuroplast.search._evaluate import shared_data
 from neuroplast.search._progress import Progress
 from neuroplast.search._run import RunFolder
+from neuroplast.search.surgeon._checkpoint import LoopState, load_state, save_state
 from neuroplast.search.surgeon._train import Trainer, TrainJob, TrainOutcome
 from neuroplast.search.surgeon.config import SurgeonConfig
 from neuroplast.search.surgeon.modify import apply
@@ -63,18 +63,6 @@ def widths(net: Network) -> tuple[int, ...]:
 
 def _derive(*key: int) -> int:
     return int(np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0] >> 1)
-
-
-@dataclass
-class _State:
-    """Loop state, checkpointed after every decision point."""
-
-    epoch: int
-    decision: int
-    branches: list[Branch]
-    decisions: list[DecisionRecord] = field(default_factory=list)
-    next_id: int = 1
-    batches: int = 0
 
 
 class Surgeon:
@@ -150,20 +138,28 @@ class Surgeon:
         folder = None if run_dir is None else RunFolder(run_dir)
         with shared_data(Xt, np.asarray(y_train), Xv, np.asarray(y_val)) as data:
             trainer = Trainer(
-                data, len(Xt), lr=cfg.lr, momentum=cfg.momentum, batch_size=cfg.batch_size,
-                seed=seed, threads=n_threads, executor=executor,
-            )  # fmt: skip
+                data,
+                len(Xt),
+                lr=cfg.lr,
+                momentum=cfg.momentum,
+                batch_size=cfg.batch_size,
+                seed=seed,
+                threads=n_threads,
+                executor=executor,
+            )
             run_jobs: EvaluateFn = evaluate or trainer
-            st = self._load(folder, seed) if resume and folder is not None else None
+            st = load_state(folder, seed, cfg) if resume and folder is not None else None
             if st is None:
                 st = self._start(net, trainer, run_jobs)
-                self._save(folder, st, seed)
+                if folder is not None:
+                    save_state(folder, st, seed, cfg)
             total = math.ceil((cfg.total_epochs - cfg.initial_epochs) / cfg.decision_every)
             with Progress(total, "surgeon", enabled=progress, unit="decision") as bar:
                 bar.update(st.decision)
                 while st.epoch < cfg.total_epochs:
                     self._decide(st, trainer.batches_per_epoch, run_jobs, seed)
-                    self._save(folder, st, seed)
+                    if folder is not None:
+                        save_state(folder, st, seed, cfg)
                     bar.update(1, acc=max(b.accuracy for b in st.branches))
             result = self._result(st, net.n_params, trainer.batches_per_epoch, seed)
         if folder is not None:
@@ -173,20 +169,25 @@ class Surgeon:
         return result
 
     # ------------------------------------------------------------------ steps
-    def _start(self, net: Network, trainer: Trainer, run_jobs: EvaluateFn) -> _State:
+    def _start(self, net: Network, trainer: Trainer, run_jobs: EvaluateFn) -> LoopState:
         cfg = self.config
         n = cfg.initial_epochs * trainer.batches_per_epoch
         (out,) = run_jobs([TrainJob(net, 0, n, curve=True)])
         if out.net is None:
             raise NumericalError(f"pre-training diverged: {out.error}")
         root = Branch(
-            0, out.net, n, out.val_accuracy,
-            parent_accuracy=out.val_accuracy, parent_params=net.n_params,
-            curve=out.curve, topology=((0.0, widths(net)),),
-        )  # fmt: skip
-        return _State(cfg.initial_epochs, 0, [root], batches=n)
+            0,
+            out.net,
+            n,
+            out.val_accuracy,
+            parent_accuracy=out.val_accuracy,
+            parent_params=net.n_params,
+            curve=out.curve,
+            topology=((0.0, widths(net)),),
+        )
+        return LoopState(cfg.initial_epochs, 0, [root], batches=n)
 
-    def _decide(self, st: _State, B: int, run_jobs: EvaluateFn, seed: int) -> None:
+    def _decide(self, st: LoopState, B: int, run_jobs: EvaluateFn, seed: int) -> None:
         cfg = self.config
         target_epoch = min(st.epoch + cfg.decision_every, cfg.total_epochs)
         parents = {b.id: b for b in st.branches}
@@ -206,8 +207,9 @@ class Surgeon:
             attempts += 1
             n_fixed = len(select(pool, cfg.replace(random_draw=False), rng))
             pool = [p for p in pool if p not in draw]
-            new = self._compete(st, draw, n_fixed, parents, attempt, records, target_epoch * B,
-                                B, run_jobs)  # fmt: skip
+            new = self._compete(
+                st, draw, n_fixed, parents, attempt, records, target_epoch * B, B, run_jobs
+            )
             kept = [b for b in new if b.accuracy >= previous_best] if cfg.memory else new
             if kept and max(b.accuracy for b in new) >= previous_best:
                 new, improved = kept, True
@@ -217,19 +219,26 @@ class Surgeon:
         else:
             st.branches, backtracked = self._carry_on(st, target_epoch * B, B, run_jobs), True
         kept_meta = tuple(
-            {"id": b.id, "parent": b.parent, "label": b.label, "widths": list(widths(b.net)),
-             "n_params": b.net.n_params, "accuracy": b.accuracy}
+            {
+                "id": b.id,
+                "parent": b.parent,
+                "label": b.label,
+                "widths": list(widths(b.net)),
+                "n_params": b.net.n_params,
+                "accuracy": b.accuracy,
+            }
             for b in st.branches
-        )  # fmt: skip
+        )
         st.decisions.append(
-            DecisionRecord(st.epoch, previous_best, tuple(records), attempts, improved,
-                           backtracked, kept_meta)
-        )  # fmt: skip
+            DecisionRecord(
+                st.epoch, previous_best, tuple(records), attempts, improved, backtracked, kept_meta
+            )
+        )
         st.epoch, st.decision = target_epoch, st.decision + 1
 
     def _compete(
         self,
-        st: _State,
+        st: LoopState,
         draw: list[Proposal],
         n_fixed: int,
         parents: dict[int, Branch],
@@ -243,27 +252,42 @@ class Surgeon:
         cfg = self.config
         built = [apply(parents[p.branch].net, p) for p in draw]
         jobs = [
-            TrainJob(net, parents[p.branch].position,
-                     cfg.recuperation[p.op] * cfg.recuperation_batches)
+            TrainJob(
+                net, parents[p.branch].position, cfg.recuperation[p.op] * cfg.recuperation_batches
+            )
             for p, (net, _) in zip(draw, built, strict=True)
-        ]  # fmt: skip
+        ]
         outs = run_jobs(jobs)
         st.batches += sum(o.batches for o in outs)
         ok = [i for i, o in enumerate(outs) if o.net is not None]
         scores = {
-            i: score(outs[i].val_accuracy, outs[i].val_accuracy - parents[draw[i].branch].accuracy,
-                     draw[i].param_fraction)
+            i: score(
+                outs[i].val_accuracy,
+                outs[i].val_accuracy - parents[draw[i].branch].accuracy,
+                draw[i].param_fraction,
+            )
             for i in ok
-        }  # fmt: skip
+        }
         order = rank(ok, [scores[i] for i in ok], [draw[i].n_params for i in ok])
         win = [ok[k] for k in order[: cfg.branches]]
         for i, (p, o) in enumerate(zip(draw, outs, strict=True)):
             gain = o.val_accuracy - parents[p.branch].accuracy
             records.append(
-                CandidateRecord(attempt, p.branch, p.op, p.label, p.rating, o.val_accuracy, gain,
-                                p.param_fraction, scores.get(i, -math.inf), p.n_params,
-                                i >= n_fixed, i in win)
-            )  # fmt: skip
+                CandidateRecord(
+                    attempt,
+                    p.branch,
+                    p.op,
+                    p.label,
+                    p.rating,
+                    o.val_accuracy,
+                    gain,
+                    p.param_fraction,
+                    scores.get(i, -math.inf),
+                    p.n_params,
+                    i >= n_fixed,
+                    i in win,
+                )
+            )
         grow = []
         for i in win:
             start = parents[draw[i].branch].position + outs[i].batches
@@ -283,73 +307,58 @@ class Surgeon:
                 changes = (*changes, (float(st.epoch), p.op, p.label))
             new.append(
                 Branch(
-                    st.next_id, r.net, target, r.val_accuracy, par.id, p.label, par.accuracy,
-                    par.net.n_params, (*par.edits, *built[i][1]),
-                    _curve(par.curve, r.curve, target / B, r.val_accuracy), topo, changes,
+                    st.next_id,
+                    r.net,
+                    target,
+                    r.val_accuracy,
+                    par.id,
+                    p.label,
+                    par.accuracy,
+                    par.net.n_params,
+                    (*par.edits, *built[i][1]),
+                    _curve(par.curve, r.curve, target / B, r.val_accuracy),
+                    topo,
+                    changes,
                 )
-            )  # fmt: skip
+            )
             st.next_id += 1
         return new
 
-    def _carry_on(self, st: _State, target: int, B: int, run_jobs: EvaluateFn) -> list[Branch]:
+    def _carry_on(self, st: LoopState, target: int, B: int, run_jobs: EvaluateFn) -> list[Branch]:
         """Backtracking: the previous branches are trained on to the next decision point."""
         jobs = [TrainJob(b.net, b.position, target - b.position, curve=True) for b in st.branches]
         res = run_jobs(jobs)
         st.batches += sum(r.batches for r in res)
         kept = [
-            replace(b, net=r.net, position=target, accuracy=r.val_accuracy,
-                    curve=_curve(b.curve, r.curve, target / B, r.val_accuracy))
+            replace(
+                b,
+                net=r.net,
+                position=target,
+                accuracy=r.val_accuracy,
+                curve=_curve(b.curve, r.curve, target / B, r.val_accuracy),
+            )
             for b, r in zip(st.branches, res, strict=True)
             if r.net is not None
-        ]  # fmt: skip
+        ]
         return kept or st.branches
 
-    def _result(self, st: _State, n_initial: int, B: int, seed: int) -> SurgeonResult:
+    def _result(self, st: LoopState, n_initial: int, B: int, seed: int) -> SurgeonResult:
         scores = [b.score() for b in st.branches]
         best = st.branches[rank(st.branches, scores, [b.net.n_params for b in st.branches])[0]]
         return SurgeonResult(
-            best.net, best.accuracy, n_initial, best.net.n_params, st.batches / B, best.curve,
-            best.topology, best.edits, best.changes, tuple(st.decisions), self.config, seed,
-        )  # fmt: skip
-
-    # ------------------------------------------------------------------ checkpoints
-    def _save(self, folder: RunFolder | None, st: _State, seed: int) -> None:
-        if folder is None:
-            return
-        gen = st.decision
-        for b in st.branches[1:]:
-            b.net.save(folder.checkpoints / f"gen_{gen:04d}_branch_{b.id}.npl")
-        state: dict[str, Any] = {
-            "generation": gen,
-            "epoch": st.epoch,
-            "next_id": st.next_id,
-            "batches": st.batches,
-            "branches": [b.meta() for b in st.branches],
-            "decisions": [d.to_dict() for d in st.decisions],
-            "seed": seed,
-            "config": self.config.to_dict(),
-        }
-        folder.save_checkpoint(gen, st.branches[0].net, state)
-
-    def _load(self, folder: RunFolder, seed: int) -> _State | None:
-        found = folder.latest_checkpoint()
-        if found is None:
-            return None
-        gen, first, state = found
-        if state["seed"] != seed or state["config"] != self.config.to_dict():
-            raise ConfigError(
-                f"the checkpoint in {folder.path} was written with another seed or config; "
-                "resume with the same settings or use a fresh run folder"
-            )
-        branches = []
-        for k, meta in enumerate(state["branches"]):
-            net = first if k == 0 else Network.load(
-                folder.checkpoints / f"gen_{gen:04d}_branch_{meta['id']}.npl"
-            )  # fmt: skip
-            branches.append(Branch.from_meta(meta, net))
-        decisions = [DecisionRecord.from_dict(d) for d in state["decisions"]]
-        return _State(int(state["epoch"]), gen, branches, decisions, int(state["next_id"]),
-                      int(state["batches"]))  # fmt: skip
+            best.net,
+            best.accuracy,
+            n_initial,
+            best.net.n_params,
+            st.batches / B,
+            best.curve,
+            best.topology,
+            best.edits,
+            best.changes,
+            tuple(st.decisions),
+            self.config,
+            seed,
+        )
 
 
 def _curve(

@@ -39,9 +39,14 @@ def baseline(
     Xt = np.asarray(X_train)
     with shared_data(Xt, np.asarray(y_train), np.asarray(X_val), np.asarray(y_val)) as data:
         trainer = Trainer(
-            data, len(Xt), lr=cfg.lr, momentum=cfg.momentum, batch_size=cfg.batch_size,
-            seed=seed, threads=threads or get_num_threads(),
-        )  # fmt: skip
+            data,
+            len(Xt),
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            batch_size=cfg.batch_size,
+            seed=seed,
+            threads=threads or get_num_threads(),
+        )
         (out,) = trainer([TrainJob(net, 0, cfg.total_epochs * trainer.batches_per_epoch, True)])
     if out.net is None:
         raise NumericalError(f"baseline training diverged: {out.error}")

@@ -46,8 +46,15 @@ def plot_topology(topology: Topology, path: str | os.PathLike[str], *, title: st
         ax.text(-0.6, y, f"epoch {epoch:g}", ha="right", va="center", fontsize=8)
         for c, label in enumerate(["I", *map(str, ws), "O"]):
             edge = "black" if label in ("I", "O") else "tab:blue"
-            ax.text(c, y, label, ha="center", va="center", fontsize=8,
-                    bbox={"boxstyle": "round", "fc": "white", "ec": edge})  # fmt: skip
+            ax.text(
+                c,
+                y,
+                label,
+                ha="center",
+                va="center",
+                fontsize=8,
+                bbox={"boxstyle": "round", "fc": "white", "ec": edge},
+            )
     ax.set_xlim(-2.2, cols)
     ax.set_ylim(-0.8, rows - 0.2)
     ax.axis("off")
@@ -73,8 +80,13 @@ def plot_accuracy(
         ax.plot(*zip(*result.curve, strict=True), "-", color="black", label="Surgeon")
     seen: set[str] = set()
     for epoch, op, _ in result.changes:
-        ax.axvline(epoch, color=_COLOURS.get(op, "tab:gray"), alpha=0.6, lw=1.2,
-                   label=None if op in seen else op.replace("_", " "))  # fmt: skip
+        ax.axvline(
+            epoch,
+            color=_COLOURS.get(op, "tab:gray"),
+            alpha=0.6,
+            lw=1.2,
+            label=None if op in seen else op.replace("_", " "),
+        )
         seen.add(op)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy")
