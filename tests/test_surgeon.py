@@ -258,10 +258,20 @@ def test_factorize_full_rank_is_exact_and_low_rank_matches_eckart_young() -> Non
     np.testing.assert_allclose(low.forward(Xb), big.forward(Xb), atol=1e-2)
 
 
-def test_factorize_rejects_conv_and_bad_rank() -> None:
+def test_factorize_conv_full_rank_is_exact() -> None:
+    net = Network.init(Spec.cnn((2, 8, 8), [6], 10, hidden=[8]), seed=4)
+    same, rec = factorize(net, "conv_0", 6)
+    assert rec.contract == "exact" and same.spec.widths["conv_0_svd"] == 6
+    Xc = np.random.default_rng(2).normal(size=(4, 2, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(same.forward(Xc), net.forward(Xc), atol=1e-4)
+    low, _ = factorize(net, "conv_0", 2)
+    assert low.n_params == net.n_params - 6 * 18 + 2 * 18 + 6 * 2
+
+
+def test_factorize_rejects_other_layers_and_bad_rank() -> None:
     net = Network.init(Spec.cnn((1, 8, 8), [4], 10), seed=0)
     with pytest.raises(InvalidMorphismError):
-        factorize(net, "conv_0", 2)
+        factorize(net, "pool_0", 2)
     dense = Network.init(Spec.mlp(8, [6], 3), seed=0)
     for rank_ in (0, 7):
         with pytest.raises(InvalidMorphismError):

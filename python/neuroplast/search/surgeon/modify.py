@@ -24,8 +24,8 @@ import dataclasses
 import numpy as np
 
 from neuroplast.errors import InvalidMorphismError
-from neuroplast.layers import Dense, Node
-from neuroplast.morph import EditRecord, deepen, narrow, shallow, widen
+from neuroplast.layers import Conv2d, Dense, Node
+from neuroplast.morph import Contract, EditRecord, deepen, narrow, shallow, widen
 from neuroplast.morph.deepen import fresh_name
 from neuroplast.network import Network
 from neuroplast.optim import OptimizerState
@@ -66,20 +66,22 @@ def apply(net: Network, proposal: Proposal) -> tuple[Network, list[EditRecord]]:
 
 
 def factorize(net: Network, layer: str, rank: int) -> tuple[Network, EditRecord]:
-    """Replaces dense ``layer`` (``W``: ``n × m``) by a rank-``k`` linear layer and the layer.
+    """Replaces ``layer`` (``W``: ``n × m``) by a rank-``k`` linear layer followed by the layer.
 
     With ``W = U·Σ·Vᵀ``, a new layer ``{layer}_svd`` (``k`` units, identity activation, no
     bias, weights ``Σ_k·V_kᵀ``) reads ``layer``'s input, and ``layer`` reads it with weights
     ``U_k`` and keeps its bias and activation. The pre-activation error is
     ``(W − U_k·Σ_k·V_kᵀ)·x``, whose singular values are the discarded ``σ_{k+1}, …``
     (Eckart–Young: the smallest of any rank-``k`` map), so the edit is ``"exact"`` when they are
-    all zero. Parameters drop from ``n·m`` to ``k·(n + m)``. Computed in float64; signs fixed
-    (largest entry of each column of ``U`` positive). Optimizer moments of the two changed
-    weights restart at zero.
+    all zero. Parameters drop from ``n·m`` to ``k·(n + m)``. A convolution (``groups = 1``) is
+    factorized on its kernel flattened to ``(C_out, C_in·kh·kw)``: a ``k``-channel convolution
+    with the layer's geometry, then a 1×1 convolution with ``U_k``. Computed in float64; signs
+    fixed (largest entry of each column of ``U`` positive). Optimizer moments of the two
+    changed weights restart at zero.
 
     Args:
         net: The network (not modified).
-        layer: A dense layer.
+        layer: A dense layer or a convolution without groups.
         rank: ``k``, ``1 <= k <= min(n, m)``.
 
     Returns:
@@ -87,7 +89,8 @@ def factorize(net: Network, layer: str, rank: int) -> tuple[Network, EditRecord]
         ``"factorize"`` (not replayable by :meth:`~neuroplast.morph.EditLog.replay`).
 
     Raises:
-        InvalidMorphismError: ``layer`` is not a dense layer, or ``rank`` is out of range.
+        InvalidMorphismError: ``layer`` is not a dense layer or an ungrouped convolution, or
+            ``rank`` is out of range.
 
     Example:
         >>> from neuroplast import Network, Spec
@@ -97,15 +100,13 @@ def factorize(net: Network, layer: str, rank: int) -> tuple[Network, EditRecord]
         (['dense_0_svd', 'dense_0', 'output'], 'approximate')
     """
     spec = net.spec
-    try:
-        node = spec.node(layer)
-    except Exception as exc:  # the spec raises its own typed error for unknown names
-        raise InvalidMorphismError(f"unknown layer {layer!r}") from exc
-    if not isinstance(node, Dense):
+    node = next((x for x in spec.nodes if x.name == layer), None)
+    if not isinstance(node, (Dense, Conv2d)) or (isinstance(node, Conv2d) and node.groups != 1):
         raise InvalidMorphismError(
-            f"factorize needs a dense layer, {layer!r} is {type(node).__name__}"
+            f"factorize needs a dense layer or an ungrouped convolution, got {layer!r}"
         )
-    w = np.asarray(net.params[f"{layer}.weight"], dtype=np.float64)
+    w4 = np.asarray(net.params[f"{layer}.weight"], dtype=np.float64)
+    w = w4.reshape(w4.shape[0], -1)
     n, m = w.shape
     if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= min(n, m):
         raise InvalidMorphismError(f"rank must be an int in [1, {min(n, m)}], got {rank!r}")
@@ -114,26 +115,35 @@ def factorize(net: Network, layer: str, rank: int) -> tuple[Network, EditRecord]
     sign[sign == 0] = 1.0
     u, vt = u * sign, vt * sign[:, None]
     name = fresh_name({x.name for x in spec.nodes}, f"{layer}_svd")
-    first = Dense(name, node.input, rank, "identity", bias=False)
+    first: Node
+    if isinstance(node, Dense):
+        first = Dense(name, node.input, rank, "identity", bias=False)
+        second: Node = dataclasses.replace(node, input=name)
+    else:
+        first = dataclasses.replace(
+            node, name=name, channels=rank, activation="identity", bias=False
+        )
+        second = dataclasses.replace(
+            node, input=name, kernel_size=1, stride=1, padding=0, dilation=1
+        )
     nodes: list[Node] = []
     for x in spec.nodes:
-        if x.name == layer:
-            nodes.extend([first, dataclasses.replace(node, input=name)])
-        else:
-            nodes.append(x)
+        nodes.extend([first, second] if x.name == layer else [x])
     new_spec = Spec(spec.input_shape, tuple(nodes), spec.output, spec.loss)
     params = dict(net.params)
-    params[f"{name}.weight"] = (s[:rank, None] * vt[:rank]).astype(np.float32)
-    params[f"{layer}.weight"] = u[:, :rank].astype(np.float32)
+    shapes = new_spec.param_shapes
+    params[f"{name}.weight"] = (s[:rank, None] * vt[:rank]).reshape(shapes[f"{name}.weight"])
+    params[f"{layer}.weight"] = u[:, :rank].reshape(shapes[f"{layer}.weight"])
+    params = {k: np.asarray(v, np.float32) for k, v in params.items()}
     out = Network(new_spec, params, _state(net, new_spec, {f"{name}.weight", f"{layer}.weight"}))
     discarded = [float(x) for x in s[rank:]]
-    exact = not any(discarded)
     conditions = (
         f"truncated-SVD factorization of {layer!r} ({n}x{m}) at rank {rank}; the "
         f"pre-activation error (W - U_k S_k V_k^T) x has singular values {discarded}"
     )
     args = {"layer": layer, "rank": rank, "name": name, "bound": discarded}
-    return out, EditRecord("factorize", args, "exact" if exact else "approximate", conditions)
+    contract: Contract = "approximate" if any(discarded) else "exact"
+    return out, EditRecord("factorize", args, contract, conditions)
 
 
 def _state(net: Network, spec: Spec, fresh: set[str]) -> OptimizerState | None:
