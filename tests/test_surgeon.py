@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 
 from neuroplast import Network, Spec
 from neuroplast.errors import ConfigError, InvalidMorphismError
+from neuroplast.morph import factorize
 from neuroplast.search.surgeon import (
     Proposal,
     SurgeonConfig,
     apply,
-    factorize,
     layer_info,
     propose,
     rank,

@@ -17,7 +17,7 @@ from neuroplast.search.surgeon._train import Trainer, TrainJob, TrainOutcome
 from neuroplast.search.surgeon.algorithm import EvaluateFn, Surgeon, widths
 from neuroplast.search.surgeon.baseline import baseline
 from neuroplast.search.surgeon.config import OPERATIONS, Operation, SelectionMode, SurgeonConfig
-from neuroplast.search.surgeon.modify import apply, factorize
+from neuroplast.search.surgeon.modify import apply
 from neuroplast.search.surgeon.recommend import (
     LayerInfo,
     Proposal,
@@ -53,7 +53,6 @@ __all__ = [
     "Trainer",
     "apply",
     "baseline",
-    "factorize",
     "hidden_layers",
     "layer_info",
     "propose",
