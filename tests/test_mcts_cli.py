@@ -41,6 +41,7 @@ def test_optimize_mcts_writes_a_run_folder(tmp_path, capsys) -> None:
         "final.npl",
         "edits.json",
         "report/history.png",
+        "report/training.png",
         "report/architecture.png",
     ):
         assert (run_dir / name).exists(), name

@@ -162,6 +162,7 @@ def test_run_folder_and_report(task, tmp_path) -> None:
         "final.npl",
         "edits.json",
         "report/history.png",
+        "report/training.png",
         "report/architecture.png",
     ):
         assert (tmp_path / name).exists(), name

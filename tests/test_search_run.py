@@ -12,6 +12,7 @@ from neuroplast.search import (
     atomic_write_text,
     layer_widths,
     plot_architectures,
+    plot_epochs,
     plot_history,
     rng_from_state,
     rng_state,
@@ -89,7 +90,10 @@ def test_report_pngs(tmp_path) -> None:
         for g in range(4)
     ]
     plot_history(recs, tmp_path / "h.png", title="t")
+    for r in recs:
+        r["epoch_accuracy"] = [0.5, 0.6, None]
+    plot_epochs(recs, tmp_path / "e.png", title="t")
     archs = [(g, layer_widths(Spec.mlp(4, [20 - g], 2))) for g in range(12)]
     plot_architectures(archs, tmp_path / "a.png", max_panels=4)
-    for name in ("h.png", "a.png"):
+    for name in ("h.png", "a.png", "e.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

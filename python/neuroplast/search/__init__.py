@@ -30,7 +30,7 @@ from neuroplast.search._evaluate import (
     shared_data,
 )
 from neuroplast.search._progress import Progress
-from neuroplast.search._report import layer_widths, plot_architectures, plot_history
+from neuroplast.search._report import layer_widths, plot_architectures, plot_epochs, plot_history
 from neuroplast.search._run import RunFolder, atomic_write_text, rng_from_state, rng_state
 from neuroplast.search.growth import DYNO, GrowthResult, Neurogenesis
 from neuroplast.search.mcts import (
@@ -70,6 +70,7 @@ __all__ = [
     "evaluate",
     "layer_widths",
     "plot_architectures",
+    "plot_epochs",
     "plot_history",
     "rng_from_state",
     "rng_state",

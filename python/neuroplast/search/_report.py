@@ -3,6 +3,8 @@
 * :func:`plot_history`: metrics per generation (accuracy on the left axis, parameter count on
   the right) with vertical lines at the generations where an action was applied, coloured by
   action kind (seed 000, Fig. 1: green for neuron removal, red for layer removal).
+* :func:`plot_epochs`: a metric per training epoch across generations with the actions marked
+  between generations (seed 000, Fig. 1, which plots training histories).
 * :func:`plot_architectures`: the architecture at each generation as bars of layer widths in
   graph order (seed 000, Fig. 2).
 
@@ -28,7 +30,7 @@ from typing import Any
 from neuroplast.layers import Add, Conv2d, Dense
 from neuroplast.spec import Spec
 
-__all__ = ["ACTION_COLOURS", "layer_widths", "plot_architectures", "plot_history"]
+__all__ = ["ACTION_COLOURS", "layer_widths", "plot_architectures", "plot_epochs", "plot_history"]
 
 #: Line colour per action kind (others: grey).
 ACTION_COLOURS: dict[str, str] = {
@@ -115,6 +117,53 @@ def plot_history(
     handles = ax.get_legend_handles_labels()
     handles2 = ax2.get_legend_handles_labels()
     ax.legend(handles[0] + handles2[0], handles[1] + handles2[1], fontsize=7, loc="best")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(os.fspath(path), dpi=110)
+    plt.close(fig)
+
+
+def plot_epochs(
+    records: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    *,
+    curve: str = "epoch_accuracy",
+    title: str | None = None,
+) -> None:
+    """Plots a per-epoch metric over all generations with the applied actions marked.
+
+    Args:
+        records: One dict per generation with a list ``curve`` (one value per epoch of that
+            generation; may be empty) and optionally ``"action"``/``"action_kind"`` (see
+            :func:`plot_history`); an action is drawn after its generation's last epoch.
+        path: The PNG to write.
+        curve: Key of the per-epoch list.
+        title: Figure title.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    xs: list[int] = []
+    ys: list[float] = []
+    seen: set[str] = set()
+    for r in records:
+        values = [v for v in r.get(curve, []) if v is not None]
+        xs.extend(range(len(xs) + 1, len(xs) + 1 + len(values)))
+        ys.extend(float(v) for v in values)
+        if r.get("action"):
+            kind = str(r.get("action_kind", "other"))
+            ax.axvline(
+                len(xs) + 0.5,
+                color=ACTION_COLOURS.get(kind, "tab:gray"),
+                alpha=0.6,
+                lw=1.5,
+                label=None if kind in seen else kind.replace("_", " "),
+            )
+            seen.add(kind)
+    ax.plot(xs, ys, "-", color="black", lw=1.2, label=curve.replace("_", " "))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(curve.replace("_", " "))
+    ax.legend(fontsize=7, loc="best")
     if title:
         ax.set_title(title)
     fig.tight_layout()

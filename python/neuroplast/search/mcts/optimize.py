@@ -26,7 +26,12 @@ from neuroplast.network import Network
 from neuroplast.optim import Adam
 from neuroplast.search._evaluate import shared_data
 from neuroplast.search._progress import Progress
-from neuroplast.search._report import layer_widths, plot_architectures, plot_history
+from neuroplast.search._report import (
+    layer_widths,
+    plot_architectures,
+    plot_epochs,
+    plot_history,
+)
 from neuroplast.search._run import RunFolder
 from neuroplast.search.mcts.actions import Action
 from neuroplast.search.mcts.config import MCTSConfig
@@ -46,7 +51,8 @@ class MCTSResult:
     Attributes:
         network: The final network.
         records: One dict per generation: ``generation``, ``accuracy`` and ``loss``
-            (validation), ``n_params``, ``widths``, and the ``action`` applied after it
+            (validation), ``n_params``, ``widths``, ``epoch_accuracy`` (validation accuracy
+            after every training epoch of the generation), and the ``action`` applied after it
             (label, ``action_kind``, ``decision`` statistics) when there was one.
         edits: The applied edits in order (training happens between them, so replaying them
             on the initial network gives the final architecture, not its weights).
@@ -240,16 +246,20 @@ class MCTS:
         with shared_data(X_train, y_train, Xv, yv) as data, bar:
             for g in range(start, cfg.generations + 1):
                 epochs = cfg.epochs if g > 0 else cfg.initial_epochs
+                curve: list[float | None] = []
                 if epochs:
-                    net.fit(
+                    hist = net.fit(
                         X_train,
                         y_train,
                         epochs=epochs,
                         batch_size=cfg.batch_size,
                         optimizer=opt,
                         seed=_derive(seed, g, 0),
+                        validation_data=(X_val, y_val),
                     )
+                    curve = list(hist.val_accuracy)
                 rec = self._record(net, g, X_val, y_val)
+                rec["epoch_accuracy"] = curve
                 records.append(rec)
                 stop = self._stop(records)
                 if stop is None and g == cfg.generations:
@@ -338,6 +348,11 @@ class MCTS:
                 result.records,
                 run.report / "history.png",
                 title="MCTS: validation accuracy and parameters per generation",
+            )
+            plot_epochs(
+                result.records,
+                run.report / "training.png",
+                title="MCTS: validation accuracy per epoch (lines: applied actions)",
             )
             archs = [(r["generation"], [tuple(w) for w in r["widths"]]) for r in result.records]
             plot_architectures(archs, run.report / "architecture.png")
