@@ -117,15 +117,16 @@ class MCTS:
     def paper(cls, phase: str = "optimize", **overrides: Any) -> MCTS:
         """The paper's settings (seed 000, Sec. 3.1 and Fig. 1).
 
-        20 generations of 50 epochs, β = 0.001, w_acc = 1, w_params = 2 in phase 2 (1 in phase
-        1), rollout depth 2, UCB1 with c = √2. The paper states no search budget; its authors'
-        code stops a decision after 60 s. The preset uses a deterministic 100 evaluations per
-        decision instead (pass ``seconds=60`` for the time budget).
+        20 generations of 50 epochs, β = 0.001, w_acc = 1, w_params = 2 in phase 2 (0.5 in
+        phase 1, the authors' code default; the paper states only phase 2's), rollout depth 2,
+        UCB1 with c = √2. The paper states no search budget; its authors' code stops a decision
+        after 60 s. The preset uses a deterministic 100 evaluations per decision instead (pass
+        ``seconds=60`` for the time budget).
         """
         base = MCTSConfig(
             generations=20,
             epochs=50,
-            w_params=2.0 if phase == "optimize" else 1.0,
+            w_params=2.0 if phase == "optimize" else 0.5,
             rollouts=100,
             depth=2,
             phase=phase,  # type: ignore[arg-type]
@@ -135,11 +136,14 @@ class MCTS:
 
     @classmethod
     def fast(cls, phase: str = "optimize", **overrides: Any) -> MCTS:
-        """Quick runs: 8 generations of 5 epochs, 24 evaluations per decision, depth 1."""
+        """Quick runs: 8 generations of 5 epochs, 24 evaluations per decision, depth 1.
+
+        w_params is 2 for phase 2 and 0.5 for phase 1, as in :meth:`paper`.
+        """
         base = MCTSConfig(
             generations=8,
             epochs=5,
-            w_params=2.0 if phase == "optimize" else 1.0,
+            w_params=2.0 if phase == "optimize" else 0.5,
             rollouts=24,
             depth=1,
             tree_depth=2,
