@@ -59,4 +59,4 @@ def test_errors_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert main(["optimize", "--dataset", "digits", "--model", str(tmp_path / "x.npl")]) == 2
     assert "error" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["optimize", "--controller", "mcts"])
+        main(["optimize", "--controller", "nope"])
