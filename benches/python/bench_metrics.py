@@ -16,9 +16,11 @@ thread) and the inertia of an ``LBLᵀ`` (Bunch–Kaufman) factorization of ``G 
 neuroplast is also timed on one thread. Each BLAS setting runs in its own subprocess
 (``OPENBLAS_CORETYPE=Haswell`` and unset; SkylakeX is not run: it executes AVX-512 and dies
 with SIGILL on an AVX2-only CPU); inside it, both sides are timed alternately on the same
-arrays, so every ratio comes from one process. A third setting pins both sides to one thread
-(``OPENBLAS_NUM_THREADS=1``, ``neuroplast.set_num_threads(1)``): on a machine shared with other
-jobs it is the least distorted comparison. The ≥ 10× verdict uses the default-thread settings.
+arrays, so every ratio comes from one process, with an untimed 0.3 s pause before each call
+(OpenBLAS's threads spin for about 0.1 s after a call and would slow the next one). A third
+setting pins both sides to one thread (``OPENBLAS_NUM_THREADS=1``,
+``neuroplast.set_num_threads(1)``): on a machine shared with other jobs it is the least
+distorted comparison. The ≥ 10× verdict uses the default-thread settings.
 
 Correctness is asserted before timing: both sides give the same effective dimension (the test
 matrices have rank n/2 plus 1e-4 noise, far from the threshold) and neuroplast's singular
@@ -68,9 +70,15 @@ def numpy_ed(h: npt.NDArray[Any]) -> float:
     return int(np.sum(s / np.sqrt(h.shape[0]) > EPS)) / h.shape[1]
 
 
+#: Untimed pause before every timed call: OpenBLAS's worker threads keep spinning for a while
+#: after a call (about 0.1 s) and would otherwise steal the cores from whatever runs next.
+PAUSE_S = 0.3
+
+
 def timed(f: Callable[[], object], repeats: int) -> list[float]:
     out = []
     for _ in range(repeats):
+        time.sleep(PAUSE_S)
         t = time.perf_counter()
         f()
         out.append(time.perf_counter() - t)
