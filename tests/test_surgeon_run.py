@@ -229,3 +229,12 @@ def test_cli_writes_the_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture
     assert cli.main([*argv, "--resume"]) == 0  # the finished run resumes to the same result
     assert json.loads(capsys.readouterr().out)["accuracy_after"] == out["accuracy_after"]
     assert cli.main(["optimize", "--controller", "surgeon", "--dataset", "xor"]) == 2
+
+
+def test_top_n_mode_in_the_loop(digits: tuple[np.ndarray, ...]) -> None:
+    cfg = CFG.replace(total_epochs=4, selection="top_n", top_n=2, random_draw=False)
+    res = Surgeon(cfg).run(_net(), *digits, seed=0, evaluate=_Scripted())
+    first = [c for c in res.decisions[0].candidates if c.attempt == 0]
+    assert [c.op for c in first].count("identity") == 1 and len(first) == 3
+    ratings = sorted((c.rating for c in first if c.op != "identity"), reverse=True)
+    assert ratings == [c.rating for c in first if c.op != "identity"]
