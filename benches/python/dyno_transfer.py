@@ -1,4 +1,4 @@
-"""DYNO transfer (thesis 003, ch. 7, scaled): pretrain on Fashion-MNIST classes 0–4, fine-tune on 5–9.
+"""DYNO transfer (thesis 003, ch. 7, scaled): Fashion-MNIST classes 0–4 → fine-tune on 5–9.
 
 Run from the repository root (needs ``dataset-fashion-mnist``)::
 
