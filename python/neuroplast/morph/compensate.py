@@ -7,7 +7,7 @@ pre-activation on the calibration inputs matches the unedited network's:
 
 where ``X`` is ``c``'s input in the unedited network and ``X'`` its input in the edited one
 (float64 minimum-norm least squares from the Rust core, :func:`neuroplast._linalg.lstsq`, as
-``numpy.linalg.lstsq`` but the same bits on every machine; no ``b'`` column
+``numpy.linalg.lstsq`` but independent of the LAPACK build and of the thread count; no ``b'`` column
 when ``c`` has no bias). A convolutional consumer (``groups == 1``) is the same problem on its
 im2col patches: every output pixel of every calibration sample is one row, the columns are the
 ``C_in·kh·kw`` window values (PyTorch's weight layout). Its rows can number millions, so the

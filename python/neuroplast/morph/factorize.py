@@ -13,7 +13,8 @@ The pre-activation error ``(W − U_k·Σ_k·V_kᵀ)·x`` is a linear map whose 
 exactly the discarded ``σ_{k+1}, …`` (Eckart–Young: no rank-``k`` map does better); they are
 returned as the record's ``bound``, and the edit is ``"exact"`` when they are all zero (in
 particular for ``k = min(n, m)``). The SVD runs in the Rust core (:mod:`neuroplast._linalg`), so
-the edit replays bit-for-bit on any machine. Optimizer moments of the two changed weights
+the edit does not depend on the local LAPACK build and replays bit-for-bit on the same
+machine for any thread count. Optimizer moments of the two changed weights
 start at zero (the old moments belong to a different parameterization).
 """
 

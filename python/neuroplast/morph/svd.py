@@ -19,8 +19,9 @@ non-linear activation (on a trained ReLU digits MLP, keeping all 100 units this 
 test accuracy from 0.956 to 0.522; see ``benches/python/morph_keep_table.py``).
 
 The SVD runs in the Rust core (:func:`neuroplast._linalg.svd`, float64, signs fixed: the
-largest-magnitude entry of each column of ``U`` is positive), so the edit gives the same bits
-on every machine and replays exactly.
+largest-magnitude entry of each column of ``U`` is positive), so the edit does not depend on
+the LAPACK build or the thread count and replays exactly (faer may pick other SIMD code on
+another CPU, so bits are guaranteed per machine).
 """
 
 from __future__ import annotations

@@ -113,7 +113,7 @@ class _Init:
 def _orthogonal_rows(weight: F32, n: int, rng: np.random.Generator) -> F32:
     """``n`` mutually orthogonal rows orthogonal to every row of ``weight`` (flattened)."""
     m = weight.reshape(weight.shape[0], -1).astype(np.float64)
-    # The Rust SVD (not LAPACK) keeps the edit's bits identical on every machine.
+    # The Rust SVD (not LAPACK): the edit's bits do not depend on the BLAS/LAPACK build.
     _, s, vt = _linalg.svd(m, full_matrices=True)
     tol = max(m.shape) * np.finfo(np.float32).eps * (s[0] if s.size else 0.0)
     rank = int(np.sum(s > tol))
