@@ -29,7 +29,15 @@ from neuroplast.errors import InvalidMorphismError
 from neuroplast.layers import Add, BatchNorm, Concat, Conv2d, Dense, Flatten, Node
 from neuroplast.spec import Spec
 
-__all__ = ["Atom", "CoupledGroup", "Key", "UnitGraph", "coupled_group", "unit_graph"]
+__all__ = [
+    "Atom",
+    "CoupledGroup",
+    "Key",
+    "UnitGraph",
+    "coupled_group",
+    "group_leaders",
+    "unit_graph",
+]
 
 #: An atom: ``(producer name, output row/channel)``; the network input's units are ``"input"``.
 Atom = tuple[str, int]
@@ -254,3 +262,27 @@ def _group(spec: Spec, layer: str, ug: UnitGraph) -> CoupledGroup:
         MappingProxyType(consumers),
         tuple(norms),
     )
+
+
+@functools.lru_cache(maxsize=128)
+def group_leaders(spec: Spec) -> tuple[str, ...]:
+    """Hidden dense/conv layers whose units can change, one per coupled group, in graph order.
+
+    Layers tied by a residual ``add`` form one group; the first of them (the group's leader)
+    stands for it. Layers whose group cannot be edited (see :func:`coupled_group`) are left
+    out. Cached per spec.
+    """
+    seen: set[frozenset[str]] = set()
+    out: list[str] = []
+    for node in spec.nodes:
+        if not isinstance(node, Dense | Conv2d) or node.name == spec.output:
+            continue
+        try:
+            group = coupled_group(spec, node.name)
+        except InvalidMorphismError:
+            continue
+        key = frozenset(group.producers)
+        if key not in seen:
+            seen.add(key)
+            out.append(node.name)
+    return tuple(out)

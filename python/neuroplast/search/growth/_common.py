@@ -11,9 +11,9 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast._arrays import check_int
-from neuroplast.errors import ConfigError, InvalidMorphismError
-from neuroplast.layers import Conv2d, Dense
-from neuroplast.morph import EditLog, coupled_group
+from neuroplast.errors import ConfigError
+from neuroplast.morph import EditLog
+from neuroplast.morph.deps import group_leaders
 from neuroplast.network import Network
 from neuroplast.spec import Spec
 
@@ -38,21 +38,7 @@ def growable_layers(spec: Spec, layers: Sequence[str] | None = None) -> list[str
     Raises:
         ConfigError: A named layer is not a growable hidden layer.
     """
-    found: list[str] = []
-    seen: set[frozenset[str]] = set()
-    for node in spec.nodes:
-        if not isinstance(node, Dense | Conv2d) or node.name == spec.output:
-            continue
-        if isinstance(node, Conv2d) and node.groups != 1:
-            continue
-        try:
-            group = coupled_group(spec, node.name)
-        except InvalidMorphismError:
-            continue
-        key = frozenset(group.producers)
-        if key not in seen:
-            seen.add(key)
-            found.append(node.name)
+    found = list(group_leaders(spec))
     if layers is None:
         if not found:
             raise ConfigError("the network has no hidden dense or conv layer that can grow")

@@ -32,8 +32,9 @@ from typing import Any
 import numpy as np
 
 from neuroplast.errors import ConfigError, InvalidMorphismError
-from neuroplast.layers import Add, AvgPool2d, Concat, Conv2d, Dense, MaxPool2d
-from neuroplast.morph import NARROW_METHODS, WIDEN_METHODS, coupled_group, shallow_kind
+from neuroplast.layers import Add, AvgPool2d, Conv2d, Dense, MaxPool2d
+from neuroplast.morph import NARROW_METHODS, WIDEN_METHODS, shallow_kind
+from neuroplast.morph.deps import group_leaders
 from neuroplast.morph.record import EditRecord
 from neuroplast.network import Network
 from neuroplast.search._evaluate import EditStep
@@ -177,28 +178,7 @@ class ActionSpace:
     # ------------------------------------------------------------------ candidates
     def _unit_targets(self, spec: Spec) -> list[str]:
         """Hidden dense/conv layers whose units can change, one per coupled group."""
-        seen: set[frozenset[str]] = set()
-        out = []
-        # Without add/concat nodes every hidden layer is its own coupled group (the costly
-        # dependency analysis is only needed for graphs that couple units).
-        simple = isinstance(spec.node(spec.output), (Dense, Conv2d)) and not any(
-            isinstance(n, (Add, Concat)) for n in spec.nodes
-        )
-        for node in spec.nodes:
-            if not isinstance(node, (Dense, Conv2d)) or node.name == spec.output:
-                continue
-            if simple:
-                out.append(node.name)
-                continue
-            try:
-                group = coupled_group(spec, node.name)
-            except InvalidMorphismError:
-                continue
-            key = frozenset(group.producers)
-            if key not in seen:
-                seen.add(key)
-                out.append(node.name)
-        return out
+        return list(group_leaders(spec))
 
     def candidates(self, spec: Spec) -> list[Action]:
         """Every action the graph admits, before the width and parameter limits."""
