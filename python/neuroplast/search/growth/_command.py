@@ -18,6 +18,7 @@ from neuroplast import data
 from neuroplast.errors import ConfigError
 from neuroplast.network import Network
 from neuroplast.optim import Adam
+from neuroplast.search._cli import add_once
 from neuroplast.search._run import RunFolder
 from neuroplast.search.growth.dyno import DYNO
 from neuroplast.search.growth.neurogenesis import STRATEGIES, Neurogenesis
@@ -32,8 +33,7 @@ CONTROLLERS: tuple[str, ...] = (*STRATEGIES, "dyno")
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Adds the growth controllers' options to the ``optimize`` parser (once for all names)."""
-    table = p._option_string_actions
-    if "--max-width" in table:
+    if "--max-width" in p._option_string_actions:  # one group serves every growth controller
         return
     g = p.add_argument_group("growth controllers (north-*, gradmax, firefly, nest, dyno)")
     g.add_argument("--max-width", type=int, help="growth: largest width of every hidden layer")
@@ -45,10 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lr", type=float, help="growth: Adam learning rate (3e-3; dyno 3e-4)")
     g.add_argument("--steps", type=int, default=1000, help="dyno: gradient steps")
     g.add_argument("--gamma-a", type=float, default=0.97, help="growth: activation trigger γ")
-    if "--run-dir" not in table:
-        g.add_argument("--run-dir", metavar="DIR", help="write the run folder")
-    if "--no-progress" not in table:
-        g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_once(g, "--run-dir", metavar="DIR", help="write the run folder")
+    add_once(g, "--no-progress", action="store_true", help="no progress bars")
 
 
 def _network(args: argparse.Namespace, ds: data.Dataset, train_first: bool) -> Network:

@@ -20,16 +20,10 @@ from neuroplast import data
 from neuroplast.errors import ConfigError
 from neuroplast.network import Network
 from neuroplast.optim import Adam
+from neuroplast.search._cli import add_once
 from neuroplast.spec import Spec
 
 __all__ = ["add_arguments", "parse_budget", "run"]
-
-
-def _add(group: Any, flag: str, **kw: Any) -> None:
-    """Adds ``flag`` unless another controller already defined it (shared generic options)."""
-    # An argument group shares its parser's table of option strings.
-    if flag not in group._option_string_actions:
-        group.add_argument(flag, **kw)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -40,7 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     controllers and added only once.
     """
     g = p.add_argument_group("mcts controller")
-    _add(g, "--preset", choices=("paper", "fast"), default="fast")
+    add_once(g, "--preset", choices=("paper", "fast"), default="fast")
     g.add_argument(
         "--phase",
         choices=("optimize", "grow"),
@@ -48,7 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="mcts: optimize = phase 2 on a trained model (w_params 2); grow = phase 1",
     )
     g.add_argument("--budget", help="mcts: per decision N evaluations, or Ns seconds (e.g. 30s)")
-    _add(g, "--generations", type=int, help="most decisions")
+    add_once(g, "--generations", type=int, help="most decisions")
     g.add_argument("--generation-epochs", type=int, help="mcts: training epochs per generation")
     g.add_argument("--w-params", type=float, help="mcts: weight of the score's parameter term")
     g.add_argument("--rollout-depth", type=int, help="mcts: random actions per rollout")
@@ -63,11 +57,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="mlp",
         help="mcts: architecture trained first when --model is not given",
     )
-    _add(g, "--run-dir", metavar="DIR", help="write the run folder (history, checkpoints, report)")
-    _add(g, "--resume", action="store_true", help="continue the run in --run-dir")
-    _add(g, "--workers", type=int, default=0, help="candidate jobs on a process pool of N")
-    _add(g, "--train-samples", type=int, help="train on a seeded subset of the training set")
-    _add(g, "--no-progress", action="store_true", help="no progress bars")
+    add_once(
+        g, "--run-dir", metavar="DIR", help="write the run folder (history, checkpoints, report)"
+    )
+    add_once(g, "--resume", action="store_true", help="continue the run in --run-dir")
+    add_once(g, "--workers", type=int, default=0, help="candidate jobs on a process pool of N")
+    add_once(g, "--train-samples", type=int, help="train on a seeded subset of the training set")
+    add_once(g, "--no-progress", action="store_true", help="no progress bars")
 
 
 def parse_budget(text: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from neuroplast import data
 from neuroplast.errors import ConfigError
 from neuroplast.network import Network
+from neuroplast.search._cli import add_once
 from neuroplast.search.surgeon.algorithm import Surgeon, widths
 from neuroplast.search.surgeon.baseline import baseline
 from neuroplast.search.surgeon.config import SurgeonConfig
@@ -32,13 +33,6 @@ TOPOLOGIES: dict[str, tuple[int, ...]] = {
     "medium": (10, 10, 10),
     "large": (300, 100, 100),
 }
-
-
-def _add(group: Any, flag: str, **kw: Any) -> None:
-    """Adds ``flag`` unless another controller already defined it (shared generic options)."""
-    # An argument group shares its parser's table of option strings.
-    if flag not in group._option_string_actions:
-        group.add_argument(flag, **kw)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -65,9 +59,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--memory", action="store_true", help="one-cycle memory with backtracking")
     g.add_argument("--train-samples", type=int, help="train on a stratified subset (fashion-mnist)")
     g.add_argument("--no-baseline", action="store_true", help="skip the baseline run")
-    _add(g, "--run-dir", metavar="DIR", help="write the run folder (history, checkpoints, report)")
-    _add(g, "--resume", action="store_true", help="continue the run in --run-dir")
-    _add(g, "--workers", type=int, default=0, help="candidate jobs on a process pool of N")
+    add_once(
+        g, "--run-dir", metavar="DIR", help="write the run folder (history, checkpoints, report)"
+    )
+    add_once(g, "--resume", action="store_true", help="continue the run in --run-dir")
+    add_once(g, "--workers", type=int, default=0, help="candidate jobs on a process pool of N")
 
 
 def _config(args: argparse.Namespace) -> SurgeonConfig:
