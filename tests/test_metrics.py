@@ -23,7 +23,6 @@ from neuroplast.metrics import (
     singular_values,
     unit_statistics,
 )
-from neuroplast.morph.select import _cosine
 
 F64 = npt.NDArray[np.float64]
 
@@ -316,25 +315,49 @@ def test_unit_statistics_flatten_conv_channels() -> None:
     np.testing.assert_allclose(unit_statistics(x).std, flat.astype(np.float64).std(axis=0))
 
 
+def _cosine_reference(a: np.ndarray, n_remove: int) -> list[int]:
+    """The rule written out in NumPy: dormant, then exact duplicates, then the greedy norm."""
+    alive = [u for u in range(a.shape[1]) if a[:, u].any()]
+    removed = [u for u in range(a.shape[1]) if not a[:, u].any()][:n_remove]
+    b = a[:, alive] / np.linalg.norm(a[:, alive], axis=0)
+    c = b.T @ b
+    left = list(range(len(alive)))
+    for j in range(1, len(alive)):
+        if len(removed) < n_remove and any(c[i, j] >= 1 - 1e-9 for i in left if i < j):
+            left.remove(j)
+            removed.append(alive[j])
+    while len(removed) < n_remove:
+        scores = np.sum(c[np.ix_(left, left)] ** 2, axis=1)
+        # Ties (relative 1e-10, so rounding cannot decide them) go to the lower index.
+        best = int(np.flatnonzero(scores >= scores.max() * (1 - 1e-10))[0])
+        removed.append(alive[left.pop(best)])
+    return removed
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.integers(2, 40), st.integers(1, 16), st.integers(0, 2**32 - 1), st.data())
-def test_cosine_redundancy_matches_select_rule(
+def test_cosine_redundancy_matches_the_numpy_rule(
     n: int, units: int, seed: int, data: st.DataObject
 ) -> None:
     rng = np.random.default_rng(seed)
     h = rng.normal(size=(n, units))
     dead = rng.random(units) < 0.2
     h[:, dead] = 0.0
+    for u in range(1, units):  # plant positive multiples of earlier units
+        if rng.random() < 0.25:
+            h[:, u] = rng.uniform(0.5, 3.0) * h[:, rng.integers(0, u)]
     n_remove = data.draw(st.integers(0, units - 1))
     ours = cosine_redundancy(h, n_remove)
     assert ours.dtype == np.int64
-    assert ours.tolist() == _cosine(h, n_remove)
+    assert ours.tolist() == _cosine_reference(h, n_remove)
 
 
 def test_cosine_redundancy_duplicates_and_errors() -> None:
     base = np.random.default_rng(12).normal(size=(30, 3))
     h = np.hstack([base, base[:, :1] * 2.0, np.zeros((30, 1))])  # unit 3 = 2·unit 0, 4 dormant
-    assert cosine_redundancy(h, 2).tolist() == [4, 0]  # tie between 0 and 3: lower index
+    assert cosine_redundancy(h, 2).tolist() == [4, 3]  # dormant, then the duplicate of unit 0
+    h[:, 3] *= -1.0  # anti-parallel is no duplicate: rows of 0 and 3 tie, the lower index wins
+    assert cosine_redundancy(h, 2).tolist() == [4, 0]
     assert cosine_redundancy(h, 0).tolist() == []
     with pytest.raises(ConfigError):
         cosine_redundancy(h, 6)

@@ -280,7 +280,10 @@ def test_selection_rules_on_channels_replay_without_calibration(rule: str) -> No
 
 def test_cosine_prunes_exact_duplicates_before_hubs() -> None:
     """Non-negative activations: a unit similar to all others would win the greedy norm alone."""
-    from neuroplast.morph.select import _cosine
+    from neuroplast.metrics import cosine_redundancy
+
+    def _cosine(a: np.ndarray, n: int) -> list[int]:
+        return [int(u) for u in cosine_redundancy(a, n)]
 
     rng = np.random.default_rng(0)
     base = rng.random((200, 6)) + 0.5  # every pairwise cosine is high

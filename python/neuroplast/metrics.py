@@ -377,9 +377,12 @@ def cosine_redundancy(h: Any, n_remove: int) -> npt.NDArray[np.int64]:
 
     Dormant units (zero on every sample) go first, by index. Then, with ``Â`` the remaining
     columns of ``h`` normalized to unit length and ``C = ÂᵀÂ`` their cosine similarities,
-    the unit whose row of ``C`` over the units still present (diagonal included) has the
-    largest L2 norm is removed, repeatedly. Scores within a relative ``1e-10`` of the largest
-    are ties, won by the lower index. Computed in float64.
+    exact duplicates (in index order, a unit with ``C ≥ 1 − 1e-9`` to a lower-index unit still
+    present, i.e. a positive multiple of it). Then the unit whose row of ``C`` over the units
+    still present (diagonal included) has the largest L2 norm is removed, repeatedly. The
+    duplicate pass is not in the thesis: with non-negative activations the greedy norm alone
+    can keep an exact copy while removing a unit similar to many others. Scores within a
+    relative ``1e-10`` of the largest are ties, won by the lower index. Computed in float64.
 
     Args:
         h: Activations ``(n_samples, units)`` or conv ``(N, C, H, W)`` (as
@@ -397,8 +400,8 @@ def cosine_redundancy(h: Any, n_remove: int) -> npt.NDArray[np.int64]:
     Example:
         >>> import numpy as np
         >>> h = np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 1.0, 0.0, 0.0], [1.0, 1.0, 2.0, 0.0]])
-        >>> cosine_redundancy(h, 2).tolist()
-        [3, 0]
+        >>> cosine_redundancy(h, 2).tolist()  # unit 3 dormant, unit 2 = 2 × unit 0
+        [3, 2]
     """
     arr = _units(h)
     return _core.cosine_redundancy(arr, check_int(n_remove, "n_remove", 0, arr.shape[1]))

@@ -6,7 +6,8 @@ nodes, over every pixel. Rules (all keep exactly ``k`` units, returned sorted):
 
 * ``"dormant"``: remove the units with the smallest mean ``|activation|``; units that are zero
   on every calibration sample (dormant) go first, ties by index.
-* ``"cosine"`` (DYNO, thesis ch. 7 §5.3): dormant units first; then, with ``C = ÂᵀÂ`` the cosine
+* ``"cosine"`` (DYNO, thesis ch. 7 §5.3; :func:`neuroplast.metrics.cosine_redundancy`, in the
+  Rust core): dormant units first; then, with ``C = ÂᵀÂ`` the cosine
   similarities of the unit-normalized activations ``Â``, exact duplicates (a unit whose
   activations are a positive multiple of a remaining lower-index unit's, ``C ≥ 1 − 1e-9``: the
   consumers can carry it through its twin); then repeatedly the unit whose row of ``C`` (over the
@@ -28,6 +29,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast.metrics import cosine_redundancy
 from neuroplast.morph._acts import node_activations, unit_samples
 from neuroplast.morph.deps import CoupledGroup
 from neuroplast.morph.importance import importance_scores
@@ -39,39 +41,6 @@ F64 = npt.NDArray[np.float64]
 SelectRule = Literal["dormant", "cosine", "magnitude_std", "low_energy"]
 #: Selection rules accepted by ``narrow(..., select=...)``.
 SELECT_RULES: tuple[str, ...] = ("dormant", "cosine", "magnitude_std", "low_energy")
-
-
-#: Cosine from which two units count as exact duplicates (rounding of identical columns).
-DUPLICATE_TOL = 1e-9
-
-
-def _dormant_first(a: F64) -> tuple[list[int], list[int]]:
-    dead = np.flatnonzero(~np.any(a != 0, axis=0))
-    alive = np.flatnonzero(np.any(a != 0, axis=0))
-    return [int(i) for i in dead], [int(i) for i in alive]
-
-
-def _cosine(a: F64, n_remove: int) -> list[int]:
-    dead, alive = _dormant_first(a)
-    removed = dead[:n_remove]
-    if len(removed) == n_remove:
-        return removed
-    b = a[:, alive]
-    b = b / np.linalg.norm(b, axis=0)
-    c = b.T @ b
-    kept = np.ones(len(alive), dtype=bool)
-    for j in range(1, len(alive)):
-        if len(removed) == n_remove:
-            return removed
-        if np.any(c[:j, j][kept[:j]] >= 1.0 - DUPLICATE_TOL):
-            kept[j] = False
-            removed.append(alive[j])
-    left = [int(i) for i in np.flatnonzero(kept)]
-    while len(removed) < n_remove:
-        norms = np.linalg.norm(c[np.ix_(left, left)], axis=1)
-        i = left.pop(int(np.argmax(norms)))
-        removed.append(alive[i])
-    return removed
 
 
 def select_units(
@@ -89,7 +58,7 @@ def select_units(
     n = group.units
     n_remove = n - k
     if rule == "cosine":
-        gone = set(_cosine(acts, n_remove))
+        gone = {int(u) for u in cosine_redundancy(acts, n_remove)}
         return [u for u in range(n) if u not in gone]
     if rule == "dormant":
         score = importance_scores("mean_abs", net, group, acts)

@@ -162,6 +162,12 @@ fn cosine_order_removes_dormant_then_duplicates() {
     assert_eq!(cosine_redundancy_order(&h, 4, 5, 5, 1).unwrap(), vec![2, 0, 1, 3, 4]);
     assert!(cosine_redundancy_order(&h, 4, 5, 0, 1).unwrap().is_empty());
     assert!(matches!(cosine_redundancy_order(&h, 4, 5, 6, 1), Err(Error::Config(_))));
+    // A positive multiple is an exact duplicate: it goes right after the dormant units, even
+    // though unit 0 (similar to both others) has the larger row norm.
+    let cols: [[f64; 3]; 4] = [[1.0, 1.0, 1.0], [1.0, 0.0, 1.0], [1.0, 1.0, 0.0], [2.0, 0.0, 2.0]];
+    let h: Vec<f64> = (0..3).flat_map(|s| cols.iter().map(move |c| c[s])).collect();
+    assert_eq!(cosine_redundancy_order(&h, 3, 4, 1, 1).unwrap(), vec![3]);
+    assert_eq!(cosine_redundancy_order(&h, 3, 4, 2, 1).unwrap(), vec![3, 0]);
 }
 
 #[test]

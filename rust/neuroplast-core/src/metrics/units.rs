@@ -63,13 +63,20 @@ pub fn unit_statistics(h: &[f64], samples: usize, units: usize) -> Result<UnitSt
 /// the order does not depend on the last bits of the sums.
 pub const TIE_RTOL: f64 = 1e-10;
 
+/// Cosine from which two units count as exact duplicates (rounding of identical columns).
+pub const DUPLICATE_TOL: f64 = 1e-9;
+
 /// DYNO's greedy cosine-redundancy order: the indices of `n_remove` units of the row-major
 /// `samples × units` activations `h`, in removal order.
 ///
 /// Units that are zero on every sample (dormant) go first, by index. Then, with `Â` the
-/// remaining columns normalized to unit L2 norm and `C = ÂᵀÂ` their cosine similarities,
-/// repeatedly remove the unit whose row of `C` restricted to the units still present (diagonal
-/// included) has the largest L2 norm; scores within [`TIE_RTOL`] (relative) of the largest
+/// remaining columns normalized to unit L2 norm and `C = ÂᵀÂ` their cosine similarities, exact
+/// duplicates: in index order, a unit with `C ≥ 1 − DUPLICATE_TOL` to a lower-index unit still
+/// present (a positive multiple of it, which its twin can carry). The thesis' greedy norm alone
+/// does not guarantee that: with non-negative (ReLU) activations every cosine is large, and a
+/// unit moderately similar to many others outscores an exact copy. Then repeatedly remove the
+/// unit whose row of `C` restricted to the units still present (diagonal included) has the
+/// largest L2 norm; scores within [`TIE_RTOL`] (relative) of the largest
 /// count as ties, won by the lower index. Row norms are updated by subtracting the removed
 /// unit's column, `O(units²)` in all after the `O(samples·units²)` product.
 ///
@@ -103,7 +110,22 @@ pub fn cosine_redundancy_order(
     let mut c = Mat::<f64>::zeros(alive.len(), alive.len());
     matmul(c.as_mut(), Accum::Replace, x.as_ref(), x.transpose(), 1.0, par(threads));
     let mut score: Vec<f64> = (0..alive.len()).map(|i| c.row(i).iter().map(|v| v * v).sum()).collect();
-    let mut left: Vec<usize> = (0..alive.len()).collect();
+    let mut kept = vec![true; alive.len()];
+    for j in 1..alive.len() {
+        if removed.len() == n_remove {
+            return Ok(removed);
+        }
+        if (0..j).any(|i| kept[i] && c[(i, j)] >= 1.0 - DUPLICATE_TOL) {
+            kept[j] = false;
+            removed.push(alive[j]);
+        }
+    }
+    let mut left: Vec<usize> = (0..alive.len()).filter(|&i| kept[i]).collect();
+    for i in 0..alive.len() {
+        for j in (0..alive.len()).filter(|&j| !kept[j]) {
+            score[i] -= c[(i, j)] * c[(i, j)];
+        }
+    }
     while removed.len() < n_remove {
         let top = left.iter().map(|&i| score[i]).fold(f64::NEG_INFINITY, f64::max);
         let pos = left.iter().position(|&i| score[i] >= top - TIE_RTOL * top.abs()).unwrap_or(0);
