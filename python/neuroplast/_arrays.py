@@ -13,7 +13,15 @@ import numpy.typing as npt
 from neuroplast.errors import ConfigError, DTypeError, NeuroplastError, ShapeError
 from neuroplast.spec import Spec
 
-__all__ = ["as_features", "as_labels", "as_mask", "as_targets", "check_int", "to_float32"]
+__all__ = [
+    "as_features",
+    "as_labels",
+    "as_mask",
+    "as_ndim",
+    "as_targets",
+    "check_int",
+    "to_float32",
+]
 
 
 def check_int(
@@ -46,6 +54,17 @@ def _numeric(a: Any, what: str) -> npt.NDArray[Any]:
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):
         raise DTypeError(f"{what} must be a real numeric array, got dtype {arr.dtype}")
+    return arr
+
+
+def as_ndim(a: Any, what: str, ndims: tuple[int, ...]) -> npt.NDArray[Any]:
+    """A non-empty numeric array with one of ``ndims`` dimensions, else ShapeError."""
+    arr = _numeric(a, what)
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ShapeError(f"{what} must be {want}, got shape {arr.shape}")
+    if arr.size == 0:
+        raise ShapeError(f"{what} is empty (shape {arr.shape})")
     return arr
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _core
-from neuroplast._arrays import _numeric
+from neuroplast._arrays import as_ndim
 from neuroplast.errors import ShapeError
 
 __all__ = ["lstsq", "svd"]
@@ -24,12 +24,7 @@ F64 = npt.NDArray[np.float64]
 
 
 def _f64(a: Any, what: str, ndims: tuple[int, ...] = (2,)) -> F64:
-    arr = _numeric(a, what)
-    if arr.ndim not in ndims:
-        want = " or ".join(f"{d}-D" for d in ndims)
-        raise ShapeError(f"{what} must be {want}, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ShapeError(f"{what} is empty (shape {arr.shape})")
+    arr = as_ndim(a, what, ndims)
     with np.errstate(over="ignore", invalid="ignore"):
         return np.ascontiguousarray(arr, dtype=np.float64)
 

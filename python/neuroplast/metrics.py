@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _core
-from neuroplast._arrays import _numeric, check_int, to_float32
+from neuroplast._arrays import _numeric, as_ndim, check_int, to_float32
 from neuroplast.errors import ConfigError, DataError, ShapeError
 
 __all__ = [
@@ -73,18 +73,8 @@ def _eps(value: object, name: str) -> float:
     return eps
 
 
-def _array(a: Any, what: str, ndims: tuple[int, ...]) -> npt.NDArray[Any]:
-    arr = _numeric(a, what)
-    if arr.ndim not in ndims:
-        want = " or ".join(f"{d}-D" for d in ndims)
-        raise ShapeError(f"{what} must be {want}, got shape {arr.shape}")
-    if arr.size == 0:
-        raise ShapeError(f"{what} is empty (shape {arr.shape})")
-    return arr
-
-
 def _matrix(a: Any, what: str = "A") -> npt.NDArray[np.float32]:
-    return to_float32(_array(a, what, (2,)))
+    return to_float32(as_ndim(a, what, (2,)))
 
 
 def singular_values(A: Any) -> npt.NDArray[np.float64]:
@@ -175,12 +165,12 @@ def effective_dimension(
     if kind == "activations":
         if bias is not None:
             raise ConfigError("bias is only used with kind='weights'")
-        arr = _array(A, "activations", (2, 4))
+        arr = as_ndim(A, "activations", (2, 4))
         if arr.ndim == 4:
             arr = np.moveaxis(arr, 1, -1).reshape(-1, arr.shape[1])
         return _core.effective_dimension_activations(to_float32(arr), e)
     if kind == "weights":
-        arr = _array(A, "weights", (2, 4))
+        arr = as_ndim(A, "weights", (2, 4))
         w = to_float32(arr.reshape(arr.shape[0], -1))
         b = None
         if bias is not None:
@@ -221,7 +211,7 @@ def orthogonality_gap(A: Any, *, as_metric: bool = False) -> float:
         >>> orthogonality_gap(np.eye(4), as_metric=True)
         1.0
     """
-    arr = _array(A, "activations", (2, 4))
+    arr = as_ndim(A, "activations", (2, 4))
     gap = _core.orthogonality_gap(to_float32(arr.reshape(arr.shape[0], -1)))
     return 1.0 - gap if as_metric else gap
 
@@ -253,7 +243,7 @@ def removable_units(W_or_sv: Any, eps_abs: float = EPS_ABS, eps_rel: float = EPS
         3
     """
     ea, er = _eps(eps_abs, "eps_abs"), _eps(eps_rel, "eps_rel")
-    arr = _array(W_or_sv, "W_or_sv", (1, 2, 4))
+    arr = as_ndim(W_or_sv, "W_or_sv", (1, 2, 4))
     if arr.ndim == 1:
         sv = np.ascontiguousarray(arr, dtype=np.float64)
         if not np.all(np.isfinite(sv)):
@@ -347,7 +337,7 @@ class UnitStatistics(NamedTuple):
 
 
 def _units(h: Any) -> npt.NDArray[np.float64]:
-    arr = _array(h, "activations", (2, 4))
+    arr = as_ndim(h, "activations", (2, 4))
     if arr.ndim == 4:
         arr = np.moveaxis(arr, 1, -1).reshape(-1, arr.shape[1])
     return np.ascontiguousarray(arr, dtype=np.float64)
