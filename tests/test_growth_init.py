@@ -117,18 +117,16 @@ def test_firefly_without_noise_preserves_and_with_noise_changes_by_order_eps() -
         assert rec.distortion is not None
         assert 0 < rec.distortion.max_abs_output < 1e-2
     # ε = 0: splits are exact copies with halved fan-out, new units have zero fan-out.
-    from neuroplast.growth.init import apply_splits
     from neuroplast.morph import widen
 
     w = INITIALIZATIONS["firefly"](net, "dense_0", 3, X=X, y=y, candidates=10, eps=0.0)
-    splits = w.pop("split")
+    assert w["split"]
     wide, _ = widen(net, "dense_0", 3, "given", weights=w)
-    assert_function_preserved(net, apply_splits(wide, "dense_0", splits), X)
+    assert_function_preserved(net, wide, X)
 
 
 @pytest.mark.parametrize("case", range(4))
 def test_firefly_on_cnns_changes_by_order_eps(case: int) -> None:
-    from neuroplast.growth.init import apply_splits
     from neuroplast.morph import widen
 
     net, shape, layer = _probe_cases()[case]
@@ -137,9 +135,8 @@ def test_firefly_on_cnns_changes_by_order_eps(case: int) -> None:
     assert rec.contract == "approximate" and rec.distortion is not None
     assert rec.distortion.max_abs_output < 1e-2
     w = INITIALIZATIONS["firefly"](net, layer, 2, X=X, y=y, candidates=8, eps=0.0)
-    splits = w.pop("split")
     exact, _ = widen(net, layer, 2, "given", weights=w)
-    assert_function_preserved(net, apply_splits(exact, layer, splits), X, atol=1e-5)
+    assert_function_preserved(net, exact, X, atol=1e-5)
 
 
 def test_nest_on_a_cnn_keeps_the_candidates_that_lower_the_loss_most() -> None:

@@ -37,7 +37,6 @@ from neuroplast.growth.init._common import (
 from neuroplast.growth.init.gradient import (
     EPS_FIREFLY,
     NEST_QUANTILE,
-    apply_splits,
     firefly,
     gradmax,
     measure_gradient,
@@ -57,7 +56,6 @@ __all__ = [
     "AuxiliaryGradient",
     "Initialization",
     "Weights",
-    "apply_splits",
     "auxiliary_gradient",
     "firefly",
     "gradmax",
@@ -133,11 +131,11 @@ def grow(
             f"unknown initialization {init!r}; expected one of {list(INITIALIZATIONS)}"
         )
     weights = INITIALIZATIONS[init](net, layer, n_new, X=X, y=y, seed=seed, candidates=candidates)
-    splits = weights.pop("split", [])
+    splits = weights.pop("split", {})
     weights = pad_own_columns(net, layer, n_new, weights)
     if splits:
         # Firefly splits change existing units too; widen applies and records them.
-        weights["split"] = {int(u): noise for u, noise in splits}
+        weights["split"] = splits
     out, rec = widen(
         net, layer, n_new, "given", seed=seed, weights=weights, calibration=calibration
     )

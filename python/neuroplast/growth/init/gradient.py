@@ -19,9 +19,6 @@ for convolutions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
@@ -54,7 +51,6 @@ from neuroplast.network import Network
 __all__ = [
     "EPS_FIREFLY",
     "NEST_QUANTILE",
-    "apply_splits",
     "firefly",
     "gradmax",
     "measure_gradient",
@@ -162,8 +158,8 @@ def firefly(
     candidates change the function by ``O(ε)``, so each one's gradient is, to first order,
     the gradient it would have alone. Works for dense and conv layers with any consumers.
     The function changes by ``O(ε)``. Chosen splits are returned under ``"split"`` as
-    ``[(unit, noise_row), ...]``; :func:`~neuroplast.growth.grow` applies them to the
-    existing units after widening (:func:`apply_splits`).
+    ``{unit: noise_row}``, the form :func:`~neuroplast.morph.widen` applies to the existing
+    units (``w_m += u``, fan-out halved).
 
     Raises:
         ConfigError: ``X``/``y`` missing, or ``eps < 0``.
@@ -191,11 +187,11 @@ def firefly(
     bias = np.concatenate([b_old[units], np.zeros(n_fresh)])
     fresh_out = rescale_rows(rng.standard_normal((n_fresh, v_old.shape[1])), eps * v_norm)
     v = np.vstack([v_old[units] / 2.0, fresh_out])  # (K, R)
-    splits = [(int(units[i]), noise[i]) for i in range(n_split)]
+    splits = {int(units[i]): noise[i] for i in range(n_split)}
     score = _candidate_gradient_norms(net, view, X, y, w_in, bias, v, blocks, splits)
     best = best_by_score(score, k)
     out = weights_mapping(view, w_in[best], bias[best], split_outgoing(blocks, v[best].T))
-    out["split"] = [(int(units[i]), noise[i].copy()) for i in best if i < n_split]
+    out["split"] = {int(units[i]): noise[i].copy() for i in best if i < n_split}
     return out
 
 
@@ -208,13 +204,12 @@ def _candidate_gradient_norms(
     bias: F64,
     v: F64,
     blocks: list[Block],
-    splits: list[tuple[int, F64]],
+    splits: dict[int, F64],
 ) -> F64:
     """Per candidate, ‖∂L/∂(fan-in, bias, fan-out)‖² in the network widened by all of them."""
     weights = weights_mapping(view, w_in, bias, split_outgoing(blocks, v.T))
     weights = pad_own_columns(net, view.name, w_in.shape[0], weights)
-    wide, _ = widen(net, view.name, w_in.shape[0], "given", weights=weights)
-    wide = apply_splits(wide, view.name, splits)
+    wide, _ = widen(net, view.name, w_in.shape[0], "given", weights={**weights, "split": splits})
     _, g = wide.gradients(X, y)
     m, k = view.units, w_in.shape[0]
     score: F64 = np.sum(
@@ -227,20 +222,6 @@ def _candidate_gradient_norms(
         gc = np.moveaxis(np.asarray(g[f"{c}.weight"], np.float64)[:, idx], 1, 0)
         score += np.sum(gc.reshape(k, -1) ** 2, axis=1)
     return score
-
-
-def apply_splits(net: Network, layer: str, splits: Sequence[tuple[int, Any]]) -> Network:
-    """Firefly splits on a widened network: ``w_m += u`` and unit ``m``'s fan-out halved."""
-    if not splits:
-        return net
-    view = layer_view(net, layer)
-    params = {k: np.array(v) for k, v in net.params.items()}
-    w = params[f"{layer}.weight"]
-    for unit, noise in splits:
-        w[unit] += np.asarray(noise, dtype=np.float32).reshape(w.shape[1:])
-        for c, cols in view.consumers.items():
-            params[f"{c}.weight"][:, list(cols[unit])] *= np.float32(0.5)
-    return Network(net.spec, params, net.optimizer_state)
 
 
 def _fresh_rows(view: LayerView, rng: np.random.Generator, k: int, norm: float) -> F64:
