@@ -24,6 +24,7 @@ import numpy as np
 from neuroplast.network import Network
 from neuroplast.optim import SGD
 from neuroplast.search._evaluate import DataRef, Job, TrainStep, evaluate
+from neuroplast.search.surgeon.config import SurgeonConfig
 
 __all__ = ["TrainJob", "TrainOutcome", "Trainer"]
 
@@ -71,7 +72,7 @@ class Trainer:
     Args:
         data: Training and validation data (:func:`neuroplast.search.shared_data`).
         n_train: Number of training samples.
-        lr, momentum, batch_size: SGD settings.
+        config: The run's settings (SGD learning rate, momentum, batch size).
         seed: Seed of the batch stream.
         threads: Engine threads per job.
         executor: Where the jobs run (``None``: in this process).
@@ -81,19 +82,17 @@ class Trainer:
         self,
         data: DataRef,
         n_train: int,
+        config: SurgeonConfig,
         *,
-        lr: float,
-        momentum: float,
-        batch_size: int,
         seed: int,
         threads: int,
         executor: Executor | None = None,
     ) -> None:
         self.data, self.n_train = data, n_train
-        self.optimizer = SGD(lr=lr, momentum=momentum)
-        self.batch_size, self.seed, self.threads = batch_size, seed, threads
+        self.optimizer = SGD(lr=config.lr, momentum=config.momentum)
+        self.batch_size, self.seed, self.threads = config.batch_size, seed, threads
         self.executor = executor
-        self.batches_per_epoch = math.ceil(n_train / batch_size)
+        self.batches_per_epoch = math.ceil(n_train / config.batch_size)
 
     def steps(self, start: int, n: int, curve: bool) -> tuple[list[TrainStep], list[float]]:
         """The training steps of ``n`` batches from ``start`` and the epoch each one ends at."""

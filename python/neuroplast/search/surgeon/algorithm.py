@@ -140,9 +140,7 @@ class Surgeon:
             trainer = Trainer(
                 data,
                 len(Xt),
-                lr=cfg.lr,
-                momentum=cfg.momentum,
-                batch_size=cfg.batch_size,
+                cfg,
                 seed=seed,
                 threads=n_threads,
                 executor=executor,

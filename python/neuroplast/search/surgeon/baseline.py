@@ -41,9 +41,7 @@ def baseline(
         trainer = Trainer(
             data,
             len(Xt),
-            lr=cfg.lr,
-            momentum=cfg.momentum,
-            batch_size=cfg.batch_size,
+            cfg,
             seed=seed,
             threads=threads or get_num_threads(),
         )
