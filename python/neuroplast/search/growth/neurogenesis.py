@@ -196,7 +196,9 @@ class Neurogenesis:
         if self.schedule == "dynamic":
             for name in layers:
                 if kind != "gradient":
-                    triggers[name].start(name, self._measure(out.network, name, kind, buffer))
+                    triggers[name].start(
+                        name, self._measure(out.network, name, triggers[name], buffer)
+                    )
         total = epochs * trainer.steps_per_epoch
         plan = self._plan(layers, initial, total)
         with progress_bar(epochs, f"neurogenesis {self.strategy}", progress, unit="epoch") as bar:
@@ -234,13 +236,14 @@ class Neurogenesis:
                 )
         return triggers
 
-    def _measure(self, net: Network, layer: str, kind: str, buffer: ActivationBuffer) -> Any:
-        if kind == "activation":
-            acts = net.activations(buffer.X, [layer])[layer]
-            return ActivationTrigger(metric=self.metric, eps=self.eps).measure(acts)
-        if kind == "weight":
+    @staticmethod
+    def _measure(net: Network, layer: str, trigger: Any, buffer: ActivationBuffer) -> Any:
+        """What ``trigger`` looks at for ``layer``, measured on the buffer."""
+        if isinstance(trigger, ActivationTrigger):
+            return trigger.measure(net.activations(buffer.X, [layer])[layer])
+        if isinstance(trigger, WeightTrigger):
             bias = net.params.get(f"{layer}.bias")
-            return WeightTrigger(eps=self.eps).measure(net.params[f"{layer}.weight"], bias)
+            return trigger.measure(net.params[f"{layer}.weight"], bias)
         return measure_gradient(net, layer, buffer.X, buffer.y)
 
     def _plan(
@@ -297,7 +300,7 @@ class Neurogenesis:
             elif kind == "activation":
                 n = triggers[name](name, width, triggers[name].measure(acts[name]))
             else:
-                n = triggers[name](name, width, self._measure(net, name, kind, buffer))
+                n = triggers[name](name, width, self._measure(net, name, triggers[name], buffer))
             if n <= 0:
                 continue
             net, rec = grow(
