@@ -13,7 +13,7 @@ import neuroplast
 from neuroplast import Network
 from neuroplast.cli import main
 
-BASE = ["train", "--dataset", "digits", "--hidden", "32", "--epochs", "2", "--quiet"]
+BASE = ["train", "--dataset", "digits", "--hidden", "32", "--epochs", "2", "--no-progress"]
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,7 @@ def test_table_output_and_options(capsys: pytest.CaptureFixture[str]) -> None:
         "8",
         "--epochs",
         "1",
-        "--quiet",
+        "--no-progress",
         "--optimizer",
         "sgd",
         "--lr",
@@ -152,7 +152,7 @@ def test_help_and_console_entry_point() -> None:
             "8",
             "--epochs",
             "1",
-            "--quiet",
+            "--no-progress",
             "--json",
         ],
         capture_output=True,
@@ -163,7 +163,7 @@ def test_help_and_console_entry_point() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "test_accuracy" in json.loads(proc.stdout)
     bad = subprocess.run(
-        [sys.executable, "-m", "neuroplast.cli", "train", "--lr", "-1", "--quiet"],
+        [sys.executable, "-m", "neuroplast.cli", "train", "--lr", "-1", "--no-progress"],
         capture_output=True,
         text=True,
         check=False,

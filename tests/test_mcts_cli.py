@@ -4,81 +4,95 @@ import json
 
 import pytest
 
-from neuroplast import Network
-from neuroplast.cli import main
-from neuroplast.search.mcts._command import parse_budget
+from neuroplast import ConfigError, Network
+from neuroplast.cli import _parser, main
+from neuroplast.search import MCTSConfig
+from neuroplast.search.mcts._command import configure, parse_budget
+
+TINY = [
+    "optimize",
+    "mcts",
+    "--dataset",
+    "digits",
+    "--budget",
+    "4",
+    "--generations",
+    "1",
+    "--generation-epochs",
+    "1",
+    "--train-samples",
+    "64",
+    "--val-size",
+    "50",
+    "--no-progress",
+    "--json",
+]
 
 
 def test_optimize_mcts_writes_a_run_folder(tmp_path, capsys) -> None:
     run_dir = tmp_path / "run"
-    args = [
-        "optimize",
-        "--controller",
-        "mcts",
-        "--dataset",
-        "digits",
-        "--budget",
-        "10",
-        "--generations",
-        "2",
-        "--generation-epochs",
-        "2",
-        "--train-samples",
-        "400",
-        "--run-dir",
-        str(run_dir),
-        "--no-progress",
-        "--json",
-        "--save",
-        str(tmp_path / "out.npl"),
-    ]
+    args = [*TINY, "--run-dir", str(run_dir), "--save", str(tmp_path / "out.npl")]
     assert main(args) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["controller"] == "mcts" and result["dataset"] == "digits"
-    assert result["n_params_before"] == 7510
+    assert result["n_params_before"] == 7510 and "n_params_after" in result
+    assert {"val_accuracy_before", "test_accuracy_after", "generations", "actions"} <= set(result)
     for name in (
+        "config.json",
         "history.json",
         "final.npl",
         "edits.json",
-        "report/history.png",
+        "report/overview.png",
         "report/training.png",
         "report/architecture.png",
     ):
         assert (run_dir / name).exists(), name
     assert Network.load(tmp_path / "out.npl").n_params == result["n_params_after"]
-    history = json.loads((run_dir / "history.json").read_text())
-    assert history["config"]["rollouts"] == 10 and history["config"]["generations"] == 2
+    config = json.loads((run_dir / "config.json").read_text())["config"]
+    assert config["rollouts"] == 4 and config["generations"] == 1 and config["val_size"] == 50
+    # The folder is refused without --overwrite or --resume.
+    assert main([*TINY, "--run-dir", str(run_dir)]) == 2
+    assert "already holds a run" in capsys.readouterr().err
     # --resume on a finished run reproduces the same result.
-    assert main([*args[:-2], "--resume"]) == 0
+    assert main([*TINY, "--run-dir", str(run_dir), "--resume"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["n_params_after"] == result["n_params_after"]
     assert again["test_accuracy_after"] == result["test_accuracy_after"]
 
 
+def test_options_change_the_preset() -> None:
+    argv = ["optimize", "mcts", "--phase", "grow", "--budget", "30s", "--workers", "3"]
+    args = _parser().parse_args([*argv, "--narrow-method", "svd", "--rollout-depth", "2"])
+    cfg = configure(args, MCTSConfig.preset(args.preset))
+    assert (cfg.phase, cfg.w_params, cfg.initial_epochs) == ("grow", 0.5, 5)
+    assert (cfg.seconds, cfg.rollouts, cfg.parallel, cfg.depth) == (30.0, None, 3, 2)
+    assert cfg.actions.narrow_method == "svd"
+    paper = _parser().parse_args(["optimize", "mcts", "--preset", "paper", "--parallel", "1"])
+    assert configure(paper, MCTSConfig.preset("paper")) == MCTSConfig.paper()
+
+
 def test_budget_parsing_and_errors(capsys) -> None:
     assert parse_budget("30s") == {"seconds": 30.0, "rollouts": None}
     assert parse_budget("7") == {"rollouts": 7, "seconds": None}
-    assert (
-        main(
-            [
-                "optimize",
-                "--controller",
-                "mcts",
-                "--dataset",
-                "digits",
-                "--budget",
-                "x",
-                "--no-progress",
-            ]
-        )
-        == 2
-    )
+    with pytest.raises(ConfigError, match="--budget"):
+        parse_budget("x")
+    assert main(["optimize", "mcts", "--budget", "x", "--no-progress"]) == 2
     assert "--budget" in capsys.readouterr().err
-    assert main(["optimize", "--controller", "mcts", "--dataset", "xor"]) == 2
 
 
-@pytest.mark.parametrize("flag", ["--preset", "--run-dir", "--resume", "--workers"])
-def test_shared_options_exist_once(flag, capsys) -> None:
+def test_options_of_other_controllers_are_rejected(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["optimize", "mcts", "--topology", "small"])
+    assert exc.value.code == 2
+    assert "--topology" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["optimize", "mcts", "--controller", "mcts"])
+    assert exc.value.code == 2
+
+
+def test_help_lists_own_and_shared_options(capsys) -> None:
     with pytest.raises(SystemExit):
-        main(["optimize", "--help"])
-    assert capsys.readouterr().out.count(flag + " ") + 0 >= 1
+        main(["optimize", "mcts", "--help"])
+    out = capsys.readouterr().out
+    for flag in ("--budget", "--phase", "--quick-arch", "--preset", "--run-dir", "--workers"):
+        assert flag in out, flag

@@ -87,8 +87,8 @@ def test_quasi_identity_matrix() -> None:
 def test_quasi_identity_keeping_every_unit_is_the_identity_edit(p: EditProblem, frac) -> None:  # type: ignore[no-untyped-def]
     layer = p.edit.args["layer"]
     net = random_optimizer_state(p.network, 0)
-    keep = 1.0 if frac else net.spec.widths[layer]
-    same, rec = narrow(net, layer, keep=keep, method="quasi_identity")
+    size = {"fraction": 1.0} if frac else {"keep": net.spec.widths[layer]}
+    same, rec = narrow(net, layer, method="quasi_identity", **size)  # type: ignore[arg-type]
     assert rec.contract == "exact" and same.spec == net.spec
     assert_bitwise_equal(same.params, net.params, "params")
     for name, s in net.optimizer_state.slots.items():  # type: ignore[union-attr]
@@ -125,11 +125,14 @@ def test_keep_count_and_fraction_semantics(spec, seed, data) -> None:  # type: i
     k = data.draw(st.integers(1, n))
     assert narrow(net, layer, keep=k, method=method)[0].spec.widths[layer] == k
     r = data.draw(st.floats(0.001, 1.0))
-    small, rec = narrow(net, layer, keep=r, method=method)
+    small, rec = narrow(net, layer, fraction=r, method=method)
     assert small.spec.widths[layer] == max(1, int(np.floor(r * n + 0.5))) == rec.args["keep"]
-    for bad in (0, n + 1, 0.0, 1.5, -0.5, True, [0]):
+    for bad in (0, n + 1, True, [0]):
         with pytest.raises(InvalidMorphismError):
             narrow(net, layer, keep=bad, method=method)  # type: ignore[arg-type]
+    for bad_r in (0.0, 1.5, -0.5, float("nan"), True):
+        with pytest.raises(ConfigError, match="fraction"):
+            narrow(net, layer, fraction=bad_r, method=method)
 
 
 def _relu_net(seed: int, dead: list[int], n: int = 10, d: int = 6) -> Network:
@@ -180,7 +183,7 @@ def test_magnitude_std_and_low_energy() -> None:
     X = np.random.default_rng(1).standard_normal((200, 6)).astype(np.float32)
     _small, rec = narrow(net, "dense_0", keep=8, select="magnitude_std", calibration=(X, None))
     assert rec.args["keep"] == [0, 1, 3, 4, 6, 7, 8, 9] and rec.contract == "exact"
-    _, rec = narrow(net, "dense_0", keep=0.5, select="low_energy", calibration=(X, None))
+    _, rec = narrow(net, "dense_0", fraction=0.5, select="low_energy", calibration=(X, None))
     assert len(rec.args["keep"]) == 5
 
 
@@ -202,7 +205,7 @@ def test_new_edits_replay_bit_for_bit() -> None:
     net0 = Network.init(Spec.mlp(6, [10, 8], 3, activation="relu"), seed=0)
     X = np.random.default_rng(0).standard_normal((50, 6)).astype(np.float32)
     steps = [
-        ("dense_0", {"keep": 0.8, "method": "quasi_identity"}),
+        ("dense_0", {"fraction": 0.8, "method": "quasi_identity"}),
         ("dense_1", {"keep": 6, "method": "svd"}),
         ("dense_0", {"keep": 5, "select": "cosine", "compensate": "lstsq"}),
         ("dense_1", {"keep": 4, "method": "svd", "compensate": "lstsq"}),
@@ -272,7 +275,7 @@ def test_selection_rules_on_channels_replay_without_calibration(rule: str) -> No
     net = Network.init(Spec.cnn((1, 6, 6), [3, 4], 2, batch_norm=True, hidden=[5]), seed=0)
     X = np.random.default_rng(0).standard_normal((8, 1, 6, 6)).astype(np.float32)
     for layer in ("conv_0", "conv_1_bn", "dense_0"):
-        small, rec = narrow(net, layer, keep=0.5, select=rule, calibration=(X, None))  # type: ignore[arg-type]
+        small, rec = narrow(net, layer, fraction=0.5, select=rule, calibration=(X, None))  # type: ignore[arg-type]
         assert len(rec.args["keep"]) == small.spec.widths[layer]
         again = EditLog((rec,)).replay(net)
         assert_bitwise_equal(again.params, small.params, "params")

@@ -217,6 +217,7 @@ def test_history_contents(blobs: Data) -> None:
         "val_loss": hist.val_loss,
         "val_accuracy": hist.val_accuracy,
         "stopped_early": False,
+        "best_epoch": None,
     }
     plain = net.fit(X, y, epochs=2)
     assert plain.val_loss == [None, None] and plain.val_accuracy == [None, None]

@@ -27,7 +27,7 @@ def _jobs(data: DataRef, n: int = 4) -> list[Job]:
         steps = (
             EditStep("widen", {"layer": "dense_0", "n_new": 1 + i, "method": "zero_fanout"}),
             TrainStep(epochs=2, samples=40, batch_size=8, seed=i),
-            EditStep("narrow", {"layer": "dense_0", "keep": 0.5, "method": "quasi_identity"}),
+            EditStep("narrow", {"layer": "dense_0", "fraction": 0.5, "method": "quasi_identity"}),
             TrainStep(epochs=1, batch_size=8, seed=10 + i),
         )
         jobs.append(Job(net, steps, data, capture=2, tag=i))

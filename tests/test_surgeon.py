@@ -292,6 +292,13 @@ def test_presets() -> None:
     assert p.selection == "per_type" and p.random_draw
     assert SurgeonConfig.from_dict(p.to_dict()) == p
     assert SurgeonConfig.fast().total_epochs < p.total_epochs
+    assert SurgeonConfig.PRESETS == ("paper", "fast")
+    assert SurgeonConfig.preset("fast", branches=3) == SurgeonConfig.fast().replace(branches=3)
+    assert p.threads is None and not p.baseline
+    with pytest.raises(ConfigError):
+        SurgeonConfig.preset("huge")
+    with pytest.raises(ConfigError):
+        p.replace(epochs=3)
 
 
 @pytest.mark.parametrize(
@@ -307,6 +314,8 @@ def test_presets() -> None:
         {"widen_fractions": ()},
         {"momentum": 1.0},
         {"eps_abs": float("nan")},
+        {"threads": 0},
+        {"memory": 1},
     ],
 )
 def test_bad_config_raises_config_error(bad: dict[str, object]) -> None:
@@ -319,7 +328,9 @@ def test_from_dict_rejects_unknown_keys() -> None:
         SurgeonConfig.from_dict({"epochs": 3})
 
 
-@pytest.mark.parametrize("module", ["config", "recommend", "modify", "score", "algorithm"])
+@pytest.mark.parametrize(
+    "module", ["config", "proposal", "recommend", "modify", "score", "algorithm", "baseline"]
+)
 def test_module_doctests(module: str) -> None:
     import doctest
     import importlib

@@ -166,7 +166,7 @@ def worker_neuroplast(args: argparse.Namespace) -> dict[str, Any]:
     import neuroplast
     from neuroplast import Network, Spec
     from neuroplast.optim import Adam
-    from neuroplast.search import MCTS, ActionSpace
+    from neuroplast.search import MCTS, ActionSpace, MCTSConfig, Splits
 
     neuroplast.set_num_threads(1)
     Xtr, ytr, Xva, yva, Xte, yte = _digits(args.seed)
@@ -192,7 +192,7 @@ def worker_neuroplast(args: argparse.Namespace) -> dict[str, Any]:
     space = ActionSpace(narrow_method=args.narrow_method, narrow_compensate=args.compensate)
 
     def mcts_for(n: int) -> MCTS:
-        return MCTS.fast(
+        config = MCTSConfig.fast(
             rollouts=n,
             depth=2,
             w_params=2.0,
@@ -200,25 +200,26 @@ def worker_neuroplast(args: argparse.Namespace) -> dict[str, Any]:
             train_samples=args.train_samples,
             actions=space,
         )
+        return MCTS(config)
 
     before = state()
     rollouts = [int(r) for r in args.rollouts.split(",")]
     timed_rollouts = [int(r) for r in args.timed_rollouts.split(",")]
     decisions, timed = [], []
-    data = (Xtr, ytr, Xva, yva)
-    mcts_for(timed_rollouts[0]).decide(net, *data, seed=10**6)  # warm-up (untimed)
+    data = Splits(Xtr, ytr, Xva, yva)
+    mcts_for(timed_rollouts[0]).decide(net, data, seed=10**6)  # warm-up (untimed)
     rss0 = _rss_now_kb()
     for k in range(args.timed):
         with Clock() as c:
             d = mcts_for(timed_rollouts[min(k, len(timed_rollouts) - 1)]).decide(
-                net, *data, seed=1000 + k
+                net, data, seed=1000 + k
             )
         timed.append({"seconds": c.wall, "cpu_seconds": c.cpu, "rollouts": d.rollouts})
     after = before
     for k in range(args.decisions):
         mcts = mcts_for(rollouts[min(k, len(rollouts) - 1)])
         with Clock() as c:
-            d = mcts.decide(net, *data, seed=args.seed + k)
+            d = mcts.decide(net, data, seed=args.seed + k)
         if d.action is None:
             decisions.append({"seconds": c.wall, "rollouts": d.rollouts, "action": None})
             break

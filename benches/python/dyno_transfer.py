@@ -9,9 +9,10 @@ A 784-128-128-10 ReLU MLP is trained on the images of classes 0–4 (``--pretrai
 bias) and ``--plant`` units are duplicated (Net2Wider: function preserving), so each layer holds
 a known amount of redundancy. The network is fine-tuned on classes 5–9 (same 10-way output, as
 the thesis reuses the matching ImageNet outputs) for ``--steps`` steps of batch 64 (thesis:
-1000), Adam lr 3e-4 with weight decay 1e-3, once statically and once with DYNO (triggers every
-50 steps, δ = 0.03, ε = 0.01, NORTH-Select growth with 100× candidates). Reports whether the
-first pruning events removed the planted units, the widths over time
+1000), Adam lr 3e-4 with weight decay 1e-3, once statically and once with DYNO (the ``paper``
+preset: triggers every 50 steps, δ = 0.03, ε = 0.01, NORTH-Select growth with 100×
+candidates), both on 85 % of the classes-5–9 training images (DYNO validates on the rest).
+Reports whether the first pruning events removed the planted units, the widths over time
 (``benches/results/dyno_transfer.png``) and the test accuracy on classes 5–9 with the
 parameter counts (``benches/results/dyno_transfer.json``).
 """
@@ -27,9 +28,11 @@ import numpy as np
 
 import neuroplast
 from neuroplast import Adam, Network, Spec
+from neuroplast._seeds import derive_seed
 from neuroplast.data import load
 from neuroplast.morph import widen
-from neuroplast.search import DYNO
+from neuroplast.search import DYNO, DYNOConfig, Splits
+from neuroplast.search.growth._common import TRAIN_STREAM
 from neuroplast.search.growth._steps import StepTrainer
 from neuroplast.search.growth.report import plot_widths
 
@@ -80,19 +83,17 @@ def main() -> None:
         net, dead, twins = plant(net, layer, args.plant, args.seed)
         planted_info[layer] = {"dormant": sorted(dead), "twins": twins}
     before = net.evaluate(Xt, yt)["accuracy"]
+    # DYNO validates on 15 % of the classes-5-9 training images; the static run trains on the
+    # same part, in the same sample order (the controller's training stream).
+    data = Splits.carve(Xb, yb, seed=args.seed, X_test=Xt, y_test=yt, name="fashion 5-9")
+    config = DYNOConfig.paper(steps=args.steps)
     static = net.copy()
-    StepTrainer(Xb, yb, 64, Adam(lr=3e-4, weight_decay=1e-3), args.seed).run(static, args.steps)
-    res = DYNO().fit(
-        net,
-        Xb,
-        yb,
-        steps=args.steps,
-        optimizer=Adam(lr=3e-4, weight_decay=1e-3),
-        seed=args.seed,
-        validation_data=(Xt, yt),
-    )
+    order = derive_seed(args.seed, TRAIN_STREAM)
+    opt = Adam(lr=config.lr, weight_decay=config.weight_decay)
+    StepTrainer(data.X_train, data.y_train, config.batch_size, opt, order).run(static, args.steps)
+    res = DYNO(config).run(net, data, seed=args.seed, progress=False)
     first: dict[str, Any] = {}
-    for rec in res.log.records:
+    for rec in res.edits.records:
         layer = rec.args["layer"]
         if rec.name == "narrow" and layer not in first:
             width = args.hidden + args.plant

@@ -1,11 +1,12 @@
 """README results table: MCTS phase 2 (seed 000) applied to trained networks.
 
 For every data set, architecture and seed: train a network (Adam, 85 % of the training split;
-the other 15 % is the validation set the search scores on), run phase 2 (``w_params = 2``, stop
-once parameters fell by ≥ 20 % with < 0.1 accuracy drop, or after the generation limit), and
-report parameters and test accuracy before and after. Fashion-MNIST training sets are a seeded
-stratified subset (``--fashion-train``, default 10 000 of 60 000); the test set is the full
-10 000 images.
+the other 15 %, carved by ``Splits.from_dataset``, is the validation set every decision uses),
+run phase 2 (``MCTSConfig.fast(phase="optimize")``: ``w_params = 2``, stop once parameters fell
+by ≥ 20 % with < 0.1 accuracy drop, or after the generation limit), and report parameters and
+test accuracy before and after (the controller's before/after table). Fashion-MNIST training
+sets are a seeded stratified subset (``--fashion-train``, default 10 000 of 60 000); the test set
+is the full 10 000 images.
 
 Usage:
     python benches/python/mcts_results.py --seeds 0,1,2 --out benches/results/mcts_results.json
@@ -27,7 +28,7 @@ import numpy as np
 import neuroplast
 from neuroplast import Network, Spec, data
 from neuroplast.optim import Adam
-from neuroplast.search import MCTS, ActionSpace
+from neuroplast.search import MCTS, ActionSpace, MCTSConfig, Splits
 
 #: Base training epochs per (data set, architecture).
 EPOCHS = {
@@ -48,18 +49,21 @@ def _spec(ds: data.Dataset, arch: str) -> Spec:
 def one_run(name: str, arch: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     kw = {"n_train": args.fashion_train} if name == "fashion-mnist" else {}
     ds = data.load(name, seed=seed, **kw)
-    idx = np.random.default_rng([seed, 7]).permutation(ds.X_train.shape[0])
-    n_val = round(0.15 * len(idx))
-    va, tr = idx[:n_val], idx[n_val:]
-    Xtr, ytr, Xva, yva = ds.X_train[tr], ds.y_train[tr], ds.X_train[va], ds.y_train[va]
+    splits = Splits.from_dataset(ds, val_fraction=0.15, seed=seed)
     net = Network.init(_spec(ds, arch), seed=seed)
     t0 = time.perf_counter()
     net.fit(
-        Xtr, ytr, epochs=EPOCHS[(name, arch)], batch_size=32, optimizer=Adam(lr=1e-3), seed=seed
+        splits.X_train,
+        splits.y_train,
+        epochs=EPOCHS[(name, arch)],
+        batch_size=32,
+        optimizer=Adam(lr=1e-3),
+        seed=seed,
     )
     train_s = time.perf_counter() - t0
     space = ActionSpace(narrow_method=args.narrow_method, narrow_compensate=args.compensate)
-    mcts = MCTS.fast(
+    config = MCTSConfig.fast(
+        phase="optimize",
         generations=args.generations,
         epochs=args.epochs,
         rollouts=args.rollouts,
@@ -68,11 +72,8 @@ def one_run(name: str, arch: str, seed: int, args: argparse.Namespace) -> dict[s
         val_size=500,
         actions=space,
     )
-    t0 = time.perf_counter()
-    res = mcts.phase2(net, Xtr, ytr, Xva, yva, seed=seed, progress=False, report=False)
-    search_s = time.perf_counter() - t0
-    before = net.evaluate(ds.X_test, ds.y_test)["accuracy"]
-    after = res.network.evaluate(ds.X_test, ds.y_test)["accuracy"]
+    res = MCTS(config).run(net, splits, seed=seed, progress=False)
+    before, after = res.before["test_accuracy"], res.after["test_accuracy"]
     out = {
         "dataset": name,
         "arch": arch,
@@ -84,11 +85,11 @@ def one_run(name: str, arch: str, seed: int, args: argparse.Namespace) -> dict[s
         "test_acc_before": before,
         "test_acc_after": after,
         "acc_change": after - before,
-        "generations": len(res.records) - 1,
+        "generations": res.generations,
         "stop_reason": res.stop_reason,
-        "actions": [r["action"] for r in res.records if r.get("action")],
+        "actions": res.actions,
         "train_s": train_s,
-        "optimize_s": search_s,
+        "optimize_s": res.seconds,
     }
     print(json.dumps(out), flush=True)
     return out

@@ -60,6 +60,7 @@ def gradients(
     x: _F32,
     y_classes: _I64 | None,
     y_values: _F32 | None,
+    distill: tuple[_F32, float, float] | None = None,
 ) -> tuple[float, list[_F32]]: ...
 def node_values(
     spec: str,
@@ -95,7 +96,9 @@ def fit(
     shuffle: bool,
     initial_epoch: int,
     callback: Callable[[dict[str, Any]], Any] | None = None,
-) -> tuple[list[_F32], list[list[_F32]], int, list[dict[str, Any]]]: ...
+    early_stopping: tuple[str, int, float, bool] | None = None,
+    distill: tuple[_F32, float, float] | None = None,
+) -> tuple[list[_F32], list[list[_F32]], int, list[dict[str, Any]], int | None, bool]: ...
 
 # Spectral metrics (rust/neuroplast-py/src/metrics.rs).
 def singular_values(a: _F32) -> npt.NDArray[np.float64]: ...

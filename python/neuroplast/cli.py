@@ -1,9 +1,9 @@
 """The ``neuroplast`` command line.
 
 ``neuroplast train --dataset digits --hidden 100 --epochs 20`` trains an MLP on a bundled data
-set with a progress bar and prints the final metrics. ``neuroplast optimize --controller lp
---dataset xor`` optimizes the structure of a network and prints its size and accuracy before
-and after.
+set with a progress bar and prints the final metrics. ``neuroplast optimize mcts --dataset
+digits`` optimizes the structure of a network with one controller and prints its size and
+accuracy before and after.
 """
 
 from __future__ import annotations
@@ -12,16 +12,14 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from neuroplast import data
 from neuroplast.errors import ConfigError, NeuroplastError
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, Optimizer
-from neuroplast.search.growth import _command as _growth_command
-from neuroplast.search.mcts import _command as _mcts_command
-from neuroplast.search.surgeon import _command as _surgeon_command
+from neuroplast.search._cli import Command, add_shared, run_command
 from neuroplast.spec import Spec
 
 __all__ = ["main"]
@@ -96,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
         optimizer=_optimizer(args),
         seed=args.seed,
         validation_data=(ds.X_test, ds.y_test),
-        progress=not args.quiet,
+        progress=not args.no_progress,
     )
     seconds = time.perf_counter() - t0
     train = net.evaluate(ds.X_train, ds.y_train)
@@ -125,85 +123,78 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lp_controller(args: argparse.Namespace) -> dict[str, Any]:
-    from neuroplast.lp import _command
+def _commands() -> dict[str, Command]:
+    """Every ``optimize`` subcommand, by name (imported here: the CLI loads them all)."""
+    from neuroplast.lp._command import COMMAND as LP
+    from neuroplast.search.growth._command import COMMANDS as GROWTH
+    from neuroplast.search.mcts._command import COMMAND as MCTS
+    from neuroplast.search.surgeon._command import COMMAND as SURGEON
 
-    return _command.run(args)
-
-
-def _add_lp_arguments(p: argparse.ArgumentParser) -> None:
-    from neuroplast.lp import _command
-
-    _command.add_arguments(p)
-
-
-# Structure-optimization controllers: name -> (run, add its options). Each run returns a
-# JSON-compatible dict with links/units/accuracy before and after.
-_CONTROLLERS: dict[
-    str, tuple[Callable[[argparse.Namespace], dict[str, Any]], Callable[..., None]]
-] = {
-    "lp": (_lp_controller, _add_lp_arguments),
-    "surgeon": (_surgeon_command.run, _surgeon_command.add_arguments),
-    "mcts": (_mcts_command.run, _mcts_command.add_arguments),
-    **{
-        name: (_growth_command.run, _growth_command.add_arguments)
-        for name in _growth_command.CONTROLLERS
-    },
-}
+    return {c.name: c for c in (MCTS, SURGEON, *GROWTH, LP)}
 
 
 def _print_result(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(result))
         return
-    pairs = sorted({k[: -len("_before")] for k in result if k.endswith("_before")})
+    pairs = [k[: -len("_before")] for k in result if k.endswith("_before")]
     rest = {k: v for k, v in result.items() if not k.endswith(("_before", "_after"))}
     width = max(map(len, [*pairs, *rest, "quantity"]))
     print(f"{'quantity':<{width}}  {'before':>10}  {'after':>10}")
     for name in pairs:
         b, a = result[f"{name}_before"], result[f"{name}_after"]
-        fmt = ".4f" if isinstance(b, float) else "d"
-        print(f"{name:<{width}}  {b:>10{fmt}}  {a:>10{fmt}}")
+        print(f"{name:<{width}}  {_cell(b):>10}  {_cell(a):>10}")
     for k, v in rest.items():
-        print(f"{k:<{width}}  {v:.4g}" if isinstance(v, float) else f"{k:<{width}}  {v}")
+        print(f"{k:<{width}}  {_cell(v)}")
 
 
-def _optimize(args: argparse.Namespace) -> int:
-    from neuroplast import set_num_threads
-
-    set_num_threads(args.threads)
-    run, _ = _CONTROLLERS[args.controller]
-    result = {"controller": args.controller, **run(args)}
-    _print_result(result, args.json)
-    return 0
+def _cell(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
 def _optimize_parser(sub: Any) -> None:
     o = sub.add_parser(
-        "optimize", help="optimize the structure of a network and report before/after"
+        "optimize",
+        help="optimize the structure of a network and report before/after",
+        description="Optimize the structure of a network with one controller; "
+        "`neuroplast optimize <controller> --help` lists its options.",
     )
-    o.add_argument("--controller", choices=sorted(_CONTROLLERS), default="lp")
-    o.add_argument("--model", metavar="PATH", help="a network saved by `train --save`")
-    o.add_argument(
-        "--dataset",
-        default="xor",
-        choices=[*data.available(), "xor"],
-        help="data to optimize on; without --model a quick network is trained first "
-        "(xor: the seed's demo with 10 random hidden units)",
-    )
-    o.add_argument("--seed", type=int, default=0)
-    o.add_argument("--threads", type=int, default=2)
-    o.add_argument("--save", metavar="PATH", help="write the optimized network to PATH")
-    o.add_argument("--json", action="store_true", help="print the result as one JSON line")
-    for _, add in _CONTROLLERS.values():
-        add(o)
-    o.set_defaults(func=_optimize)
+    controllers = o.add_subparsers(dest="controller", required=True, metavar="CONTROLLER")
+    for cmd in _commands().values():
+        # No abbreviations: a prefix of this controller's option must not pass for another's.
+        c = controllers.add_parser(
+            cmd.name,
+            help=cmd.help,
+            description=cmd.help,
+            formatter_class=_Formatter,
+            allow_abbrev=False,
+        )
+        add_shared(c, cmd)
+        cmd.add_arguments(c.add_argument_group(f"{cmd.name} options"))
+        c.set_defaults(func=_optimize, command_spec=cmd)
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    result = run_command(args, args.command_spec)
+    _print_result(result, args.json)
+    return 0
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults in every option's help (``%(default)s``)."""
 
 
 def _parser() -> argparse.ArgumentParser:
+    from neuroplast import __version__
+
     p = argparse.ArgumentParser(prog="neuroplast", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"neuroplast {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a network on a data set and print its metrics")
+    t = sub.add_parser(
+        "train",
+        help="train a network on a data set and print its metrics",
+        formatter_class=_Formatter,
+    )
     t.add_argument("--dataset", default="digits", choices=data.available())
     t.add_argument(
         "--arch",
@@ -241,7 +232,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--save", metavar="PATH", help="write the trained network to PATH")
     t.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
     _optimize_parser(sub)
     return p
@@ -255,6 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NeuroplastError as exc:
         print(f"neuroplast: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        hint = ""
+        if getattr(args, "run_dir", None):
+            hint = " (checkpoints are kept: run the same command with --resume to continue)"
+        print(f"\nneuroplast: interrupted{hint}", file=sys.stderr)
+        return 130
     return code
 
 

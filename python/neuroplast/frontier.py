@@ -76,7 +76,8 @@ def prepare(X: npt.ArrayLike, y: npt.ArrayLike, *, name: str = "data") -> Splits
     std[std == 0] = 1.0
 
     def scale(A: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
-        return ((A - mean) / std).astype(np.float32)
+        scaled: npt.NDArray[np.float32] = ((A - mean) / std).astype(np.float32)
+        return scaled
 
     return Splits.carve(
         scale(outer.X_train),

@@ -17,8 +17,15 @@ class History:
     """Per-epoch metrics of one ``fit`` call.
 
     Training ``loss``/``accuracy`` are averaged over the epoch's minibatches as they were
-    seen (before each update). Validation metrics are ``None`` without validation data;
-    accuracies are ``None`` for regression losses.
+    seen (before each update); with a distillation teacher, ``loss`` is the distillation loss.
+    Validation metrics are ``None`` without validation data; accuracies are ``None`` for
+    regression losses.
+
+    Attributes:
+        stopped_early: Whether fewer epochs ran than asked (early stopping or the callback).
+        best_epoch: With early stopping, the epoch (a value of ``epoch``) with the best
+            monitored metric, whose parameters the network holds when ``restore_best``;
+            ``None`` without early stopping.
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -27,6 +34,7 @@ class History:
     val_loss: list[float | None] = field(default_factory=list)
     val_accuracy: list[float | None] = field(default_factory=list)
     stopped_early: bool = False
+    best_epoch: int | None = None
 
     def append(self, record: dict[str, Any]) -> None:
         """Adds one epoch record from the engine."""
@@ -48,6 +56,7 @@ class History:
             "val_loss": list(self.val_loss),
             "val_accuracy": list(self.val_accuracy),
             "stopped_early": self.stopped_early,
+            "best_epoch": self.best_epoch,
         }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -15,8 +15,10 @@ from neuroplast._arrays import (
     as_features,
     as_labels,
     as_mask,
+    as_ndim,
     as_targets,
     check_int,
+    to_float32,
 )
 from neuroplast._init import init_params
 from neuroplast._params import adopt as _adopt
@@ -32,6 +34,7 @@ F32 = npt.NDArray[np.float32]
 
 
 _U64_MAX = 2**64 - 1
+_MONITORS = ("val_loss", "val_accuracy")
 
 
 class Network:
@@ -162,13 +165,36 @@ class Network:
         masks: Mapping[str, npt.ArrayLike] | None = None,
         callback: EpochCallback | None = None,
         progress: bool = False,
+        patience: int | None = None,
+        monitor: Literal["val_loss", "val_accuracy"] = "val_loss",
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+        teacher: Network | npt.ArrayLike | None = None,
+        temperature: float = 4.0,
+        alpha: float = 0.5,
     ) -> History:
         """Trains in place for ``epochs`` epochs in one engine call (GIL released).
+
+        **Early stopping** (``patience`` set): an epoch *improves* when ``monitor`` is better
+        than the best value so far by more than ``min_delta`` (loss lower, accuracy higher);
+        training stops after ``patience`` consecutive epochs without improvement. With
+        ``restore_best`` the network ends with the parameters *and* optimizer state of the best
+        epoch, bitwise those of a run of exactly that many epochs with the same seed. The rule
+        and the best-epoch snapshot run inside the engine's epoch loop: no Python call per epoch
+        and one copy of the parameters and optimizer buffers per improving epoch.
+
+        **Distillation** (``teacher`` set, Hinton et al. 2015): the training loss per sample is
+        ``(1 − α)·CE(y, softmax(z)) + α·T²·KL(softmax(t/T) ‖ softmax(z/T))`` for student logits
+        ``z`` and teacher logits ``t`` (computed once up front, aligned with ``X`` and gathered
+        with each minibatch). ``T²`` keeps the soft gradient ``α·T·(softmax(z/T) − softmax(t/T))``
+        on the scale of the hard one. ``History.loss`` reports this loss; validation metrics stay
+        plain cross-entropy and accuracy on ``validation_data``. ``alpha=0`` trains bitwise like
+        plain ``fit``.
 
         Args:
             X: ``(n, n_inputs)`` or ``(n, *input_shape)`` features.
             y: Integer labels ``(n,)`` for cross-entropy, float targets for MSE.
-            epochs: Number of passes over the data.
+            epochs: Number of passes over the data (at most; see ``patience``).
             batch_size: Minibatch size (the last batch of an epoch may be smaller).
             optimizer: Update rule; default ``Adam(lr=1e-3)``. Its state is kept on the
                 network and continued by later ``fit`` calls with the same kind of optimizer.
@@ -180,15 +206,44 @@ class Network:
             masks: Per-unit multiplicative masks ``{hidden_node: (units,)}``.
             callback: Called after every epoch with its metrics; return ``False`` to stop.
             progress: Show a progress bar (``tqdm``) over epochs.
+            patience: Early stopping: epochs without improvement before stopping (``>= 1``);
+                ``None`` turns early stopping off. Needs ``validation_data``.
+            monitor: The validation metric early stopping watches: ``"val_loss"`` or
+                ``"val_accuracy"`` (classification only).
+            min_delta: Smallest change of ``monitor`` that counts as an improvement (``>= 0``).
+            restore_best: With early stopping, end with the best epoch's parameters and
+                optimizer state (also when all ``epochs`` ran) instead of the last epoch's.
+            teacher: Distillation teacher: a cross-entropy :class:`Network` with the same number
+                of classes (its logits are ``teacher.forward(X)``) or precomputed logits
+                ``(n, n_classes)``. Only for cross-entropy networks.
+            temperature: Distillation temperature ``T > 0``.
+            alpha: Weight of the soft-target term, in ``[0, 1]``.
 
         Returns:
-            The :class:`History` of this call.
+            The :class:`History` of this call; with early stopping, ``best_epoch`` is the index
+            (as in ``History.epoch``) of the best epoch, and ``stopped_early`` tells whether
+            fewer than ``epochs`` epochs ran.
 
         Raises:
             ShapeError, DTypeError, DataError: Invalid data (wrong shapes, NaN/Inf, labels
-                out of range, empty).
-            ConfigError: Invalid hyperparameters.
+                out of range, empty), teacher logits not ``(n, n_classes)`` or not finite.
+            ConfigError: Invalid hyperparameters; early stopping without validation data;
+                a teacher for a regression network.
             NumericalError: Training diverged; the network is left unchanged.
+
+        Example:
+            >>> import numpy as np
+            >>> from neuroplast import Network, Spec
+            >>> rng = np.random.default_rng(0)
+            >>> X = rng.normal(size=(60, 4)).astype(np.float32)
+            >>> y = (X[:, 0] > 0).astype(np.int64)
+            >>> teacher = Network.init(Spec.mlp(4, [16], 2), seed=0)
+            >>> _ = teacher.fit(X, y, epochs=5, seed=0)
+            >>> student = Network.init(Spec.mlp(4, [4], 2), seed=0)
+            >>> hist = student.fit(X[:40], y[:40], epochs=50, teacher=teacher.forward(X[:40]),
+            ...                    validation_data=(X[40:], y[40:]), patience=3, seed=0)
+            >>> hist.best_epoch is not None and len(hist) <= 50
+            True
         """
         epochs = check_int(epochs, "epochs", 0, 2**63 - 1)
         batch_size = check_int(batch_size, "batch_size", 1, 2**63 - 1)
@@ -197,8 +252,18 @@ class Network:
         opt = Adam() if optimizer is None else optimizer
         if not hasattr(opt, "slot_names"):
             raise ConfigError(f"optimizer must be SGD, Adam or AdamW, got {opt!r}")
+        if monitor not in _MONITORS:
+            raise ConfigError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
+        early = None
+        if patience is not None:
+            patience = check_int(patience, "patience", 1, 2**64 - 1)
+            early = (monitor, patience, _real(min_delta, "min_delta"), _flag(restore_best))
         xs = as_features(X, self._spec)
         yc, yv = self._targets(y, xs.shape[0], "y")
+        distill = None
+        if teacher is not None:
+            logits = self._teacher_logits(teacher, xs)
+            distill = (logits, _real(temperature, "temperature"), _real(alpha, "alpha"))
         val = None
         if validation_data is not None:
             if not isinstance(validation_data, tuple) or len(validation_data) != 2:
@@ -216,7 +281,7 @@ class Network:
         )
         cb = ProgressCallback(epochs, callback, progress) if progress or callback else None
         try:
-            params, new_slots, step, records = _core.fit(
+            params, new_slots, step, records, best_epoch, stopped_early = _core.fit(
                 self._spec._wire,
                 self._flat_params(),
                 slots,
@@ -233,6 +298,8 @@ class Network:
                 shuffle,
                 initial_epoch,
                 cb,
+                early,
+                distill,
             )
         finally:
             if cb is not None:
@@ -251,8 +318,30 @@ class Network:
         history = History()
         for record in records:
             history.append(record)
-        history.stopped_early = len(history) < epochs
+        history.stopped_early = bool(stopped_early)
+        history.best_epoch = None if best_epoch is None else int(best_epoch)
         return history
+
+    def _teacher_logits(self, teacher: Network | npt.ArrayLike, xs: F32) -> F32:
+        """Teacher logits ``(n, n_classes)`` float32 for the flat features ``xs``."""
+        if self._spec.loss != "cross_entropy":
+            raise ConfigError(
+                f"distillation (a teacher) needs a cross-entropy classifier; "
+                f"this network's loss is {self._spec.loss!r}"
+            )
+        if isinstance(teacher, Network):
+            if teacher.spec.loss != "cross_entropy":
+                raise ConfigError("the teacher network must be a cross-entropy classifier")
+            logits: npt.NDArray[Any] = teacher.forward(xs)
+        else:
+            logits = as_ndim(teacher, "teacher logits", (2,))
+        want = (xs.shape[0], self._spec.n_outputs)
+        if logits.shape != want:
+            raise ShapeError(
+                f"teacher logits have shape {logits.shape}; expected {want} "
+                "(one row per sample, one column per class)"
+            )
+        return to_float32(logits)
 
     # ----------------------------------------------------------------- inference
     def forward(self, X: npt.ArrayLike, *, masks: Mapping[str, npt.ArrayLike] | None = None) -> F32:
@@ -300,16 +389,32 @@ class Network:
         y: npt.ArrayLike,
         *,
         masks: Mapping[str, npt.ArrayLike] | None = None,
+        teacher: Network | npt.ArrayLike | None = None,
+        temperature: float = 4.0,
+        alpha: float = 0.5,
     ) -> tuple[float, dict[str, F32]]:
         """Mean loss on ``(X, y)`` and its gradient for every parameter (one full batch).
 
         The same forward/backward the engine uses in ``fit``; useful for gradient checks and
-        gradient-based unit scoring.
+        gradient-based unit scoring. With ``teacher``, ``temperature`` and ``alpha``, the
+        distillation loss of :meth:`fit`.
+
+        Example:
+            >>> import numpy as np
+            >>> net = Network.init(Spec.mlp(3, [4], 2), seed=0)
+            >>> X, y = np.ones((5, 3), np.float32), np.zeros(5, np.int64)
+            >>> loss, grads = net.gradients(X, y, teacher=np.zeros((5, 2)), alpha=0.0)
+            >>> loss == net.gradients(X, y)[0], grads["output.weight"].shape
+            (True, (2, 4))
         """
         xs = as_features(X, self._spec)
         yc, yv = self._targets(y, xs.shape[0], "y")
+        distill = None
+        if teacher is not None:
+            logits = self._teacher_logits(teacher, xs)
+            distill = (logits, _real(temperature, "temperature"), _real(alpha, "alpha"))
         loss, grads = _core.gradients(
-            self._spec._wire, self._flat_params(), self._masks(masks), xs, yc, yv
+            self._spec._wire, self._flat_params(), self._masks(masks), xs, yc, yv, distill
         )
         shapes = self._spec.param_shapes
         return float(loss), {n: g.reshape(shapes[n]) for n, g in zip(shapes, grads, strict=True)}
@@ -385,6 +490,21 @@ class Network:
         from neuroplast.io import load
 
         return load(path)
+
+
+def _real(value: object, name: str) -> float:
+    """``value`` as a Python float (its range is checked by the engine), else ConfigError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, np.integer, np.floating)
+    ):
+        raise ConfigError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"restore_best must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _node_names(nodes: Sequence[str]) -> list[str]:

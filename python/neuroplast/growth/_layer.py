@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast.activations import derivative, forward
 from neuroplast.errors import ConfigError, InvalidMorphismError
 from neuroplast.growth._engine import activations
 from neuroplast.layers import Conv2d, Dense
 from neuroplast.morph import coupled_group
 from neuroplast.network import Network
-from neuroplast.testing.reference_nodes import activation, activation_derivative
 
 __all__ = ["LayerView", "check_n_new", "layer_view", "patches"]
 
@@ -79,11 +79,11 @@ class LayerView:
 
     def act(self, z: F64) -> F64:
         """The layer's activation applied to pre-activations ``z``."""
-        return activation(self.node.activation, z, self.node.negative_slope)
+        return forward(self.node.activation, z, self.node.negative_slope)
 
     def act_derivative(self, z: F64) -> F64:
         """Derivative of the layer's activation at ``z`` (engine conventions at kinks)."""
-        return activation_derivative(self.node.activation, z, self.node.negative_slope)
+        return derivative(self.node.activation, z, self.node.negative_slope)
 
 
 def check_n_new(n_new: object) -> int:

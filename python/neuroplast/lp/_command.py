@@ -1,89 +1,125 @@
-"""The ``lp`` controller of ``neuroplast optimize``: load or build a network, prune, report."""
+"""``neuroplast optimize lp``: LP pruning of a one-hidden-layer network (seed 004).
+
+``neuroplast optimize lp --dataset digits`` trains a quick tanh MLP (``--hidden``,
+``--epochs``) unless ``--model`` is given, prunes it by the LP on the first ``--samples``
+training samples and prints the before/after table. ``--dataset xor`` runs the seed's demo
+instead: :func:`~neuroplast.lp.xor_example` builds the four XOR samples and its own dense
+10-hidden-unit sign network, and the four samples serve as training and validation data.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from neuroplast import data
 from neuroplast.errors import ConfigError
+from neuroplast.lp._solve import METHODS
+from neuroplast.lp.controller import LPPrune, LPPruneConfig
 from neuroplast.lp.examples import xor_example
-from neuroplast.lp.networks import PerceptronDAG, PerceptronNetwork
-from neuroplast.lp.persist import save_perceptron
-from neuroplast.lp.prune import LPPruneResult, optimize_multilevel, prune_hidden_lp
 from neuroplast.network import Network
 from neuroplast.optim import Adam
+from neuroplast.search._cli import Command, load_splits
+from neuroplast.search._splits import Splits
 from neuroplast.spec import Spec
 
-__all__ = ["add_arguments", "run"]
+__all__ = ["COMMAND"]
+
+#: Options that default to the preset's value (absent from the namespace unless given).
+_CONFIG_OPTIONS = ("method", "big_m", "multilevel", "samples")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Adds the options of the LP controller to the ``optimize`` parser."""
-    g = p.add_argument_group("lp controller")
-    g.add_argument("--method", choices=("auto", "simplex", "ipm"), default="auto")
-    g.add_argument("--big-m", type=float, default=1.0e4, help="weight of the training error")
-    g.add_argument("--multilevel", action="store_true", help="then optimize as a DAG")
-    g.add_argument("--samples", type=int, default=500, help="training samples in the LP")
-    g.add_argument("--hidden", type=int, default=32, help="hidden units of a quick network")
-    g.add_argument("--epochs", type=int, default=30, help="epochs of a quick network")
+def _preset_default(name: str) -> str:
+    """``(default: A with --preset fast, B with --preset paper)``, or one value if equal."""
+    values = {p: getattr(LPPruneConfig.preset(p), name) for p in LPPruneConfig.PRESETS}
+    if len(set(values.values())) == 1:
+        return f"(default: {next(iter(values.values()))})"
+    shown = ", ".join(f"{v} with --preset {p}" for p, v in values.items())
+    return f"(default: {shown})"
 
 
-def _quick_network(ds: data.Dataset, args: argparse.Namespace) -> Network:
+def add_arguments(g: Any) -> None:
+    """Adds the LP controller's own options (and those of its quick start network)."""
+    g.add_argument(
+        "--method",
+        choices=METHODS,
+        default=argparse.SUPPRESS,
+        help=f"LP solver: simplex, interior point or chosen per LP {_preset_default('method')}",
+    )
+    g.add_argument(
+        "--big-m",
+        type=float,
+        default=argparse.SUPPRESS,
+        help=f"weight of the training error in the LP objective {_preset_default('big_m')}",
+    )
+    g.add_argument(
+        "--multilevel",
+        action=argparse.BooleanOptionalAction,
+        default=argparse.SUPPRESS,
+        help="after the hidden-layer LP, re-solve as a multi-level DAG where every unit may "
+        f"read all earlier units {_preset_default('multilevel')}",
+    )
+    g.add_argument(
+        "--samples",
+        type=int,
+        default=argparse.SUPPRESS,
+        help=f"training samples in the LP (the first ones) {_preset_default('samples')}",
+    )
+    g.add_argument("--hidden", type=int, default=32, help="hidden units of the quick tanh network")
+    g.add_argument("--epochs", type=int, default=30, help="training epochs of that network")
+
+
+def configure(args: argparse.Namespace, preset: LPPruneConfig) -> LPPruneConfig:
+    """The preset with the options given on the command line applied."""
+    given = {k: getattr(args, k) for k in _CONFIG_OPTIONS if hasattr(args, k)}
+    return preset.replace(**given)
+
+
+def start_network(args: argparse.Namespace, splits: Splits) -> Network:
+    """A one-hidden-layer tanh MLP trained on the training split (Adam, lr 3e-3)."""
+    if splits.X_train.ndim != 2:
+        raise ConfigError(f"the lp controller needs flat features; {splits.name} is not flat")
+    n_classes = int(max(splits.y_train.max(), splits.y_val.max())) + 1
     # tanh is the engine activation closest to the perceptron's saturation.
-    net = Network.init(Spec.mlp(ds.n_features, [args.hidden], ds.n_classes, "tanh"), args.seed)
-    print(f"training {ds.n_features}-{args.hidden}-{ds.n_classes} (tanh)", file=sys.stderr)
-    net.fit(ds.X_train, ds.y_train, epochs=args.epochs, optimizer=Adam(lr=3e-3), seed=args.seed)
+    spec = Spec.mlp(splits.X_train.shape[1], [args.hidden], n_classes, "tanh")
+    net = Network.init(spec, seed=args.seed)
+    net.fit(
+        splits.X_train,
+        splits.y_train,
+        epochs=args.epochs,
+        optimizer=Adam(lr=3e-3),
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
     return net
 
 
-def _accuracy(net: Network | PerceptronNetwork | PerceptronDAG, X: Any, y: Any) -> float:
-    out = net.forward(X) if isinstance(net, Network) else net.predict(X)
-    return float(np.mean(np.argmax(out, axis=1) == y))
+def _inputs(args: argparse.Namespace) -> tuple[Network, Splits]:
+    if args.dataset != "xor":
+        splits = load_splits(args)
+        net = Network.load(args.model) if args.model else start_network(args, splits)
+        return net, splits
+    if args.model:
+        raise ConfigError("--model cannot be combined with --dataset xor (it builds its own)")
+    X, Y, start = xor_example(seed=args.seed)
+    # The demo's +-1 target columns are the one-versus-rest code of these labels, so the LP
+    # solves the same problem, and accuracy (argmax) is defined.
+    y = np.argmax(Y, axis=1)
+    return start.to_network("cross_entropy"), Splits(X, y, X, y, name="xor")
 
 
-def _solve(net: Any, X: Any, Y: Any, args: argparse.Namespace) -> LPPruneResult:
-    kw: dict[str, Any] = dict(big_m=args.big_m, method=args.method)
-    res = prune_hidden_lp(net, X, Y, **kw)
-    if args.multilevel:
-        ml = optimize_multilevel(res.network, X, Y, **kw)
-        # Before/after of the whole run: the multi-level step starts from the pruned network.
-        report = replace(
-            ml.report,
-            links_before=res.report.links_before,
-            units_before=res.report.units_before,
-            accuracy_before=res.report.accuracy_before,
-            lp_error=res.report.lp_error + ml.report.lp_error,
-            nit=res.report.nit + ml.report.nit,
-        )
-        return LPPruneResult(ml.network, report)
-    return res
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Runs the LP controller and returns the result as a JSON-compatible dict."""
-    if args.dataset == "xor":
-        if args.model:
-            raise ConfigError("--model cannot be combined with --dataset xor (it builds its own)")
-        X, Y, net = xor_example(seed=args.seed)
-        res = _solve(net, X, Y, args)
-        result: dict[str, Any] = {"dataset": "xor", **res.report.as_dict()}
-    else:
-        if args.samples < 1:
-            raise ConfigError(f"--samples must be >= 1, got {args.samples}")
-        ds = data.load(args.dataset, seed=args.seed)
-        model = Network.load(args.model) if args.model else _quick_network(ds, args)
-        Xs, ys = ds.X_train[: args.samples], ds.y_train[: args.samples]
-        res = _solve(model, Xs, ys, args)
-        result = {"dataset": ds.name, "samples": int(Xs.shape[0]), **res.report.as_dict()}
-        result["test_accuracy_before"] = _accuracy(model, ds.X_test, ds.y_test)
-        result["test_accuracy_after"] = _accuracy(res.network, ds.X_test, ds.y_test)
-    result["structure"] = "dag" if isinstance(res.network, PerceptronDAG) else "layers"
-    if args.save:
-        save_perceptron(res.network, args.save)
-        result["saved"] = args.save
-    return result
+COMMAND = Command(
+    name="lp",
+    help="LP pruning of a one-hidden-layer network (seed 004); --dataset xor runs the seed's "
+    "XOR demo with its own 10-hidden-unit sign network, validated on its 4 training samples "
+    "(--val-fraction is ignored)",
+    controller=LPPrune,
+    add_arguments=add_arguments,
+    configure=configure,
+    start_network=start_network,
+    default_preset="fast",
+    datasets=(*data.available(), "xor"),
+    inputs=_inputs,
+)

@@ -28,7 +28,15 @@ from neuroplast.morph.factorize import factorize
 from neuroplast.morph.importance import IMPORTANCES, Importance, unit_importances
 from neuroplast.morph.narrow import NARROW_METHODS, Keep, NarrowMethod, narrow
 from neuroplast.morph.quasi_identity import quasi_identity
-from neuroplast.morph.record import Calibration, Contract, Distortion, EditLog, EditRecord, measure
+from neuroplast.morph.record import (
+    Calibration,
+    Contract,
+    Distortion,
+    EditLog,
+    EditRecord,
+    measure,
+    split_calibration,
+)
 from neuroplast.morph.select import SELECT_RULES, SelectRule, node_activations
 from neuroplast.morph.shallow import shallow, shallow_kind
 from neuroplast.morph.widen import WIDEN_METHODS, WidenMethod, widen
@@ -67,6 +75,7 @@ __all__ = [
     "quasi_identity",
     "shallow",
     "shallow_kind",
+    "split_calibration",
 ]
 
 #: Every edit by its record name (used by :meth:`EditLog.replay`).

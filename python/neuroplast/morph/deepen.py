@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast._arrays import check_int
+from neuroplast.activations import interval_image, props
 from neuroplast.errors import ConfigError, InvalidMorphismError
 from neuroplast.layers import (
     ACTIVATIONS,
@@ -32,8 +33,6 @@ __all__ = ["DeepenKind", "deepen", "fresh_name", "output_range"]
 F32 = npt.NDArray[np.float32]
 DeepenKind = Literal["identity", "residual"]
 _INF = math.inf
-#: Activations that are the identity on ``[0, ∞)``.
-_ID_ON_NONNEG = frozenset({"relu", "modified_relu", "leaky_relu"})
 
 
 def fresh_name(taken: Collection[str], base: str) -> str:
@@ -44,21 +43,6 @@ def fresh_name(taken: Collection[str], base: str) -> str:
     while f"{base}_{i}" in taken:
         i += 1
     return f"{base}_{i}"
-
-
-def _act(name: str, slope: float, x: float) -> float:
-    """A monotone activation applied to one (possibly infinite) bound."""
-    if name in ("relu", "modified_relu"):
-        return max(x, 0.0)
-    if name == "leaky_relu":
-        return x if x >= 0 else (slope * x if slope > 0 else 0.0)
-    if name == "sigmoid":
-        return 0.0 if x == -_INF else 1.0 if x == _INF else 1.0 / (1.0 + math.exp(-x))
-    if name in ("tanh", "saturation"):
-        return max(-1.0, min(1.0, math.tanh(x) if name == "tanh" else x))
-    if name == "sign":
-        return 1.0 if x >= 0 else -1.0
-    return x
 
 
 def output_range(spec: Spec, name: str) -> tuple[float, float]:
@@ -78,22 +62,24 @@ def output_range(spec: Spec, name: str) -> tuple[float, float]:
         if isinstance(node, AvgPool2d) and any(node.padding):  # type: ignore[arg-type]
             lo, hi = min(lo, 0.0), max(hi, 0.0)
     act = getattr(node, "activation", "identity")
-    slope = float(getattr(node, "negative_slope", 0.01))
-    if act == "leaky_relu" and slope < 0:
-        return (-_INF, _INF)
-    return (_act(act, slope, lo), _act(act, slope, hi))
+    return interval_image(act, lo, hi, float(getattr(node, "negative_slope", 0.01)))
 
 
-def _identity_exact(spec: Spec, after: str, activation: str, slope: float) -> tuple[bool, str]:
+def _show(lo: float, hi: float) -> str:
+    """An interval as text, open at infinite ends: ``[0, ∞)``."""
+    return ("(-∞" if lo == -_INF else f"[{lo:g}") + ", " + ("∞)" if hi == _INF else f"{hi:g}]")
+
+
+def _identity_exact(spec: Spec, after: str, activation: str) -> tuple[bool, str]:
     lo, hi = output_range(spec, after)
     if activation == "identity":
         return True, "identity weights with identity activation"
-    if activation in _ID_ON_NONNEG and lo >= 0 and (activation != "leaky_relu" or slope >= 0):
-        return True, f"{activation} is the identity on [0, ∞) and {after!r} outputs values ≥ 0"
-    if activation == "saturation" and lo >= -1 and hi <= 1:
-        return True, f"saturation is the identity on [-1, 1] and {after!r} outputs values there"
+    on = props(activation).identity_on
+    # A leaky ReLU's slope acts only below 0, outside its identity interval [0, ∞).
+    if on is not None and on[0] <= lo and hi <= on[1]:
+        return True, f"{activation} is the identity on {_show(*on)}, where {after!r} outputs lie"
     return False, (
-        f"{activation} is not the identity on the output range [{lo}, {hi}] of {after!r}; "
+        f"{activation} is not the identity on the output range {_show(lo, hi)} of {after!r}; "
         "exact only for piecewise-linear activations equal to x on that range"
     )
 
@@ -146,7 +132,8 @@ def deepen(
         negative_slope: Slope of a ``leaky_relu`` activation.
         kernel_size: Odd kernel size of inserted convolutions (spatial ``after`` only).
         seed: Seed of the residual branch's random weights.
-        calibration: Optional ``(X, y)`` to measure the distortion.
+        calibration: Optional ``X`` or ``(X, y)`` to measure the distortion (accuracies only
+            with labels ``y``).
 
     Returns:
         The deeper network and its :class:`EditRecord`.
@@ -189,7 +176,7 @@ def deepen(
     if kind == "residual":
         exact, why = True, "the branch output is zero-initialized and the add is linear"
     else:
-        exact, why = _identity_exact(spec, after, act, negative_slope)
+        exact, why = _identity_exact(spec, after, act)
     args: dict[str, Any] = {
         "after": after,
         "kind": kind,

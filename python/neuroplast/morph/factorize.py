@@ -65,7 +65,8 @@ def factorize(
         net: The network (not modified).
         layer: A dense or (ungrouped) conv layer, the output layer included.
         rank: ``k``, ``1 <= k <= min(n, fan_in)``.
-        calibration: Optional ``(X, y)`` to measure the distortion.
+        calibration: Optional ``X`` or ``(X, y)`` to measure the distortion (accuracies only
+            with labels ``y``).
         bound: Recorded discarded singular values (an edit log replays with them); the
             recomputed ones must be identical.
 

@@ -22,7 +22,13 @@ from neuroplast.morph._mix import mix_group
 from neuroplast.morph.compensate import Refit, apply_refit, lstsq_refit
 from neuroplast.morph.deps import CoupledGroup, UnitGraph, coupled_group, unit_graph
 from neuroplast.morph.quasi_identity import quasi_identity
-from neuroplast.morph.record import Calibration, Contract, EditRecord, measure
+from neuroplast.morph.record import (
+    Calibration,
+    Contract,
+    EditRecord,
+    measure,
+    split_calibration,
+)
 from neuroplast.morph.select import SELECT_RULES, SelectRule, select_units, unit_samples
 from neuroplast.morph.svd import svd_mix
 from neuroplast.network import Network
@@ -33,8 +39,9 @@ F32 = npt.NDArray[np.float32]
 NarrowMethod = Literal["select", "quasi_identity", "svd"]
 #: Methods accepted by :func:`narrow`.
 NARROW_METHODS: tuple[str, ...] = ("select", "quasi_identity", "svd")
-#: What to keep: a count, a fraction kept in ``(0, 1]``, or explicit indices (``"select"``).
-Keep = int | float | Sequence[int]
+#: What ``keep=`` takes: a unit count, or explicit unit indices (``"select"`` only). A fraction
+#: of the units goes to ``fraction=`` instead.
+Keep = int | Sequence[int]
 
 
 class _NoFresh:
@@ -83,21 +90,40 @@ def _removed_contribution(
     return False
 
 
-def _keep_count(keep: Keep, units: int, layer: str) -> int | None:
-    """``k`` for a count or fraction; ``None`` for explicit indices."""
+def _count(keep: Keep | None, fraction: float | None, units: int, layer: str) -> int | None:
+    """``k`` for a count or fraction; ``None`` for explicit indices (checked later)."""
+    if keep is None and fraction is None:
+        raise ConfigError("narrow needs keep= (a count or unit indices) or fraction=")
+    if fraction is not None:
+        if keep is not None:
+            raise ConfigError("pass keep= (a count or unit indices) or fraction=, not both")
+        return _fraction_count(fraction, units)
+    if isinstance(keep, (float, np.floating)):
+        # keep=1 kept one unit but keep=1.0 kept all; floats are refused so that cannot recur.
+        hint = f"fraction={float(keep)!r}" if 0 < keep <= 1 else "an int count"
+        raise ConfigError(
+            f"keep= takes a unit count (int) or unit indices, not the float {keep!r}; "
+            f"pass {hint} instead (fraction= keeps a fraction of the units, in (0, 1])"
+        )
     if isinstance(keep, (bool, np.bool_)):
-        raise InvalidMorphismError(f"keep must be a count, a fraction or indices, got {keep!r}")
+        raise InvalidMorphismError(f"keep must be a count or unit indices, got {keep!r}")
     if isinstance(keep, (int, np.integer)):
         if not 1 <= int(keep) <= units:
             raise InvalidMorphismError(
                 f"keep={int(keep)} units is out of range for {layer!r} with {units} units"
             )
         return int(keep)
-    if isinstance(keep, (float, np.floating)):
-        if not (0.0 < float(keep) <= 1.0):
-            raise InvalidMorphismError(f"a fraction kept must lie in (0, 1], got {float(keep)}")
-        return max(1, math.floor(float(keep) * units + 0.5))
     return None
+
+
+def _fraction_count(fraction: float, units: int) -> int:
+    """``max(1, ⌊r·n + ½⌋)`` units for a fraction ``r ∈ (0, 1]`` of ``n``."""
+    number = isinstance(fraction, (int, float, np.integer, np.floating))
+    if not number or isinstance(fraction, (bool, np.bool_)):
+        raise ConfigError(f"fraction must be a number in (0, 1], got {fraction!r}")
+    if not 0.0 < float(fraction) <= 1.0:  # also refuses nan
+        raise ConfigError(f"fraction kept must lie in (0, 1], got {float(fraction)}")
+    return max(1, math.floor(float(fraction) * units + 0.5))
 
 
 def _remove(net: Network, group: CoupledGroup, kept: list[int], ug: UnitGraph) -> Network:
@@ -119,18 +145,94 @@ def _remove(net: Network, group: CoupledGroup, kept: list[int], ug: UnitGraph) -
 
 def _calibration_x(calibration: Calibration | None, why: str) -> npt.ArrayLike:
     if calibration is None:
-        raise ConfigError(f"{why} needs calibration=(X, y)")
-    if not isinstance(calibration, tuple) or len(calibration) != 2:
-        raise ConfigError("calibration must be a tuple (X, y); y may be None")
-    return calibration[0]
+        raise ConfigError(f"{why} needs calibration=X (or (X, y))")
+    return split_calibration(calibration)[0]
+
+
+def _narrow_select(
+    net: Network,
+    group: CoupledGroup,
+    ug: UnitGraph,
+    k: int | None,
+    keep: Keep | None,
+    select: SelectRule | None,
+    calibration: Calibration | None,
+) -> tuple[Network, list[int], Contract, str]:
+    """``"select"``: keeps the given units, or ``k`` units picked by a rule on calibration data."""
+    if k is None:
+        if select is not None:
+            raise ConfigError("select= picks units for a count or fraction, not indices")
+        kept = _keep_indices(keep, group.units, group.layer)  # type: ignore[arg-type]
+        how = "given indices"
+    else:
+        rule: SelectRule = "magnitude_std" if select is None else select
+        x = _calibration_x(calibration, f"select={rule!r}")
+        kept = select_units(rule, net, group, unit_samples(net, group.layer, x), k)
+        how = f"selection rule {rule!r} on calibration activations"
+    out = _remove(net, group, kept, ug)
+    removed = set(range(group.units)) - set(kept)
+    if _removed_contribution(net, group, removed, ug):
+        return (
+            out,
+            kept,
+            "approximate",
+            f"{how}; removed units feed consumers through non-zero weights",
+        )
+    return out, kept, "exact", f"{how}; removed units have zero outgoing weights; any activation"
+
+
+def _narrow_mix(
+    net: Network,
+    group: CoupledGroup,
+    ug: UnitGraph,
+    k: int,
+    method: NarrowMethod,
+    bound: Sequence[float] | None,
+) -> tuple[Network, Contract, str, list[float] | None]:
+    """``"quasi_identity"`` or ``"svd"``: ``k`` linear combinations of the units."""
+    discarded: list[float] | None = None
+    contract: Contract = "approximate"
+    if method == "quasi_identity":
+        mix = quasi_identity(group.units, k)
+        if k == group.units:
+            contract, conditions = "exact", "quasi-identity with k = n is the identity"
+        else:
+            conditions = f"quasi-identity resampling {group.units} -> {k} units (seed 000)"
+    else:
+        mix, discarded = svd_mix(net, group, k)
+        if bound is not None and list(bound) != discarded:
+            raise InvalidMorphismError(
+                f"recorded bound {list(bound)} differs from the recomputed {discarded}"
+            )
+        conditions = (
+            f"truncated SVD of [W | b] to {k} units; the consumers' input error "
+            f"(I - U_k U_k^T)[W | b][x; 1] has singular values {discarded} (exactly the "
+            "error seen by consumers for an identity activation)"
+        )
+    out = _remove(mix_group(net, group, mix), group, list(range(k)), ug)
+    return out, contract, conditions, discarded
+
+
+def _check_options(
+    method: str, compensate: str | None, select: str | None, refit: Refit | None
+) -> None:
+    if method not in NARROW_METHODS:
+        raise ConfigError(f"unknown narrow method {method!r}; expected one of {NARROW_METHODS}")
+    if compensate not in (None, "lstsq"):
+        raise ConfigError(f"unknown compensation {compensate!r}; expected None or 'lstsq'")
+    if select is not None and select not in SELECT_RULES:
+        raise ConfigError(f"unknown selection rule {select!r}; expected one of {SELECT_RULES}")
+    if refit is not None and compensate is None:
+        raise ConfigError("refit= is only meaningful with compensate='lstsq'")
 
 
 def narrow(
     net: Network,
     layer: str,
-    keep: Keep,
+    keep: Keep | None = None,
     method: NarrowMethod = "select",
     *,
+    fraction: float | None = None,
     compensate: Literal["lstsq"] | None = None,
     calibration: Calibration | None = None,
     select: SelectRule | None = None,
@@ -144,8 +246,10 @@ def narrow(
     columns (dense, ``H·W`` per channel after flatten) or input channels (conv) of every
     consumer, at every concat offset. Kept units keep their order.
 
-    ``keep`` is a count ``k`` (``1 ≤ k ≤ n``), a fraction kept ``r ∈ (0, 1]``
-    (``k = max(1, ⌊r·n + ½⌋)``), or explicit unit indices (``"select"`` only).
+    Pass exactly one of ``keep`` and ``fraction``. ``keep`` is a count ``k`` (an int,
+    ``1 ≤ k ≤ n``) or explicit unit indices (``"select"`` only); ``fraction`` is the fraction
+    kept ``r ∈ (0, 1]``, giving ``k = max(1, ⌊r·n + ½⌋)``. The record stores the resolved
+    count or indices, so replay does not depend on how ``k`` was given.
 
     Methods and contracts:
 
@@ -166,13 +270,14 @@ def narrow(
     Args:
         net: The network (not modified).
         layer: Name of a dense or conv layer (or a merge/pass-through node).
-        keep: Count, fraction kept, or indices of the units to keep.
+        keep: Count (int) or indices of the units to keep. Not a float: see ``fraction``.
         method: ``"select"``, ``"quasi_identity"`` or ``"svd"``.
+        fraction: Fraction of the units to keep, in ``(0, 1]``.
         compensate: ``"lstsq"``: refit every dense consumer by least squares on the
             calibration inputs (:mod:`neuroplast.morph.compensate`); the refit parameters are
             recorded in ``args["refit"]``.
-        calibration: ``(X, y)``: needed by selection rules and compensation; also used to
-            measure the distortion.
+        calibration: Inputs ``X`` or ``(X, y)``: needed by selection rules and compensation;
+            also used to measure the distortion (accuracies only with labels ``y``).
         select: Selection rule for a count or fraction with ``"select"``.
         refit: Recorded consumer parameters of a compensated edit (replay without data).
         bound: Recorded discarded singular values of an ``"svd"`` edit; replay checks them.
@@ -181,10 +286,13 @@ def narrow(
         The narrowed network and its :class:`EditRecord`.
 
     Raises:
-        InvalidMorphismError: See :func:`~neuroplast.morph.deps.coupled_group`; also a bad
-            ``keep``, removing every unit, emptying a coupled producer, a group the method
-            cannot mix (see :mod:`neuroplast.morph.svd`), or a refit that does not fit.
-        ConfigError: Unknown method, rule or compensation, or missing calibration.
+        InvalidMorphismError: See :func:`~neuroplast.morph.deps.coupled_group`; also a count
+            out of range, bad indices, removing every unit, emptying a coupled producer, a
+            group the method cannot mix (see :mod:`neuroplast.morph.svd`), or a refit that
+            does not fit.
+        ConfigError: Unknown method, rule or compensation; missing calibration; a float
+            ``keep``; both or neither of ``keep`` and ``fraction``; a fraction outside
+            ``(0, 1]``.
 
     Example:
         >>> from neuroplast import Network, Spec
@@ -195,72 +303,35 @@ def narrow(
         >>> same, rec = narrow(net, "dense_0", keep=5, method="quasi_identity")
         >>> rec.contract
         'exact'
+        >>> half, rec = narrow(net, "dense_0", fraction=0.5, method="svd")
+        >>> half.spec.widths["dense_0"], rec.args["keep"]
+        (3, 3)
     """
-    if method not in NARROW_METHODS:
-        raise ConfigError(f"unknown narrow method {method!r}; expected one of {NARROW_METHODS}")
-    if compensate not in (None, "lstsq"):
-        raise ConfigError(f"unknown compensation {compensate!r}; expected None or 'lstsq'")
-    if select is not None and select not in SELECT_RULES:
-        raise ConfigError(f"unknown selection rule {select!r}; expected one of {SELECT_RULES}")
+    _check_options(method, compensate, select, refit)
     ug = unit_graph(net.spec)
     group = coupled_group(net.spec, layer, ug)
-    k = _keep_count(keep, group.units, layer)
+    k = _count(keep, fraction, group.units, layer)
     args: dict[str, Any] = {"layer": layer, "keep": k, "method": method}
-    contract: Contract = "approximate"
     if method == "select":
-        if k is None:
-            if select is not None:
-                raise ConfigError("select= picks units for a count or fraction, not indices")
-            kept = _keep_indices(keep, group.units, layer)  # type: ignore[arg-type]
-            how = "given indices"
-        else:
-            rule: SelectRule = "magnitude_std" if select is None else select
-            acts = unit_samples(net, layer, _calibration_x(calibration, f"select={rule!r}"))
-            kept = select_units(rule, net, group, acts, k)
-            how = f"selection rule {rule!r} on calibration activations"
-        args["keep"] = kept
-        out = _remove(net, group, kept, ug)
-        removed = set(range(group.units)) - set(kept)
-        if _removed_contribution(net, group, removed, ug):
-            conditions = f"{how}; removed units feed consumers through non-zero weights"
-        else:
-            contract = "exact"
-            conditions = f"{how}; removed units have zero outgoing weights; any activation"
+        out, args["keep"], contract, conditions = _narrow_select(
+            net, group, ug, k, keep, select, calibration
+        )
+    elif k is None:
+        raise InvalidMorphismError(
+            f"method {method!r} takes a count or fraction kept, not indices: {keep!r}"
+        )
     else:
-        if k is None:
-            raise InvalidMorphismError(
-                f"method {method!r} takes a count or fraction kept, not indices: {keep!r}"
-            )
-        if method == "quasi_identity":
-            mix = quasi_identity(group.units, k)
-            if k == group.units:
-                contract, conditions = "exact", "quasi-identity with k = n is the identity"
-            else:
-                conditions = f"quasi-identity resampling {group.units} -> {k} units (seed 000)"
-        else:
-            mix, discarded = svd_mix(net, group, k)
-            if bound is not None and list(bound) != discarded:
-                raise InvalidMorphismError(
-                    f"recorded bound {list(bound)} differs from the recomputed {discarded}"
-                )
+        out, contract, conditions, discarded = _narrow_mix(net, group, ug, k, method, bound)
+        if discarded is not None:
             args["bound"] = discarded
-            conditions = (
-                f"truncated SVD of [W | b] to {k} units; the consumers' input error "
-                f"(I - U_k U_k^T)[W | b][x; 1] has singular values {discarded} (exactly the "
-                "error seen by consumers for an identity activation)"
-            )
-        out = _remove(mix_group(net, group, mix), group, list(range(k)), ug)
     if compensate == "lstsq":
-        contract = "approximate"
-        args["compensate"] = "lstsq"
         if refit is None:
             x = _calibration_x(calibration, "compensate='lstsq'")
             out, refit = lstsq_refit(net, out, group, x)
         else:
             out = apply_refit(out, refit)
-        args["refit"] = {c: dict(p) for c, p in refit.items()}
+        args.update(compensate="lstsq", refit={c: dict(p) for c, p in refit.items()})
+        contract = "approximate"
         conditions += "; consumers refit by least squares on calibration activations"
-    elif refit is not None:
-        raise ConfigError("refit= is only meaningful with compensate='lstsq'")
     dist = None if calibration is None else measure(net, out, calibration)
     return out, EditRecord("narrow", args, contract, conditions, dist)

@@ -27,13 +27,44 @@ from neuroplast.errors import ConfigError, InvalidMorphismError
 if TYPE_CHECKING:
     from neuroplast.network import Network
 
-__all__ = ["Calibration", "Contract", "Distortion", "EditLog", "EditRecord", "measure"]
+__all__ = [
+    "Calibration",
+    "Contract",
+    "Distortion",
+    "EditLog",
+    "EditRecord",
+    "measure",
+    "split_calibration",
+]
 
 #: ``"exact"``: the function is preserved for every input (under the stated conditions, which
 #: the edit checked on this network); ``"approximate"``: it may change.
 Contract = Literal["exact", "approximate"]
-#: Calibration data ``(X, y)``; ``y`` may be ``None`` (then no accuracy is reported).
-Calibration = tuple[npt.ArrayLike, npt.ArrayLike | None]
+#: Calibration data: inputs ``X`` alone, or a tuple ``(X, y)`` whose labels ``y`` may be
+#: ``None``. Without labels no accuracy is reported. A tuple is always read as ``(X, y)``, so
+#: pass ``X`` itself as an array (or a list), not as a tuple of samples.
+Calibration = npt.ArrayLike | tuple[npt.ArrayLike, npt.ArrayLike | None]
+
+
+def split_calibration(calibration: Calibration) -> tuple[npt.ArrayLike, npt.ArrayLike | None]:
+    """``(X, y)`` of calibration data given as ``X`` or ``(X, y)``; ``y`` is ``None`` for ``X``.
+
+    Raises:
+        ConfigError: ``calibration`` is a tuple of other than two items.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.zeros((2, 3))
+        >>> split_calibration(X)[1] is None, split_calibration((X, [0, 1]))[1]
+        (True, [0, 1])
+    """
+    if not isinstance(calibration, tuple):
+        return calibration, None
+    if len(calibration) != 2:
+        raise ConfigError(
+            f"calibration must be X or a tuple (X, y), got a tuple of {len(calibration)} items"
+        )
+    return calibration[0], calibration[1]
 
 
 @dataclass(frozen=True)
@@ -52,10 +83,11 @@ class Distortion:
 
 
 def measure(before: Network, after: Network, calibration: Calibration) -> Distortion:
-    """Distortion of ``after`` relative to ``before`` on ``calibration = (X, y)``."""
-    if not isinstance(calibration, tuple) or len(calibration) != 2:
-        raise ConfigError("calibration must be a tuple (X, y); y may be None")
-    X, y = calibration
+    """Distortion of ``after`` relative to ``before`` on ``calibration`` (``X`` or ``(X, y)``).
+
+    Accuracies are reported only with labels and a classification loss, else ``None``.
+    """
+    X, y = split_calibration(calibration)
     a = before.forward(X).astype(np.float64)
     b = after.forward(X).astype(np.float64)
     gap = float(np.max(np.abs(a - b), initial=0.0))

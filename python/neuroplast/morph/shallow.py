@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from neuroplast.activations import ZERO_AT_ZERO
 from neuroplast.errors import InvalidMorphismError
 from neuroplast.layers import Add, Conv2d, Dense, Node
 from neuroplast.morph.deepen import _identity_exact, _rewired
@@ -45,8 +46,6 @@ from neuroplast.optim import OptimizerState
 from neuroplast.spec import Spec
 
 __all__ = ["shallow", "shallow_kind"]
-
-_ZERO_AT_ZERO = frozenset({"identity", "relu", "leaky_relu", "tanh"})
 
 
 def _readers(spec: Spec, name: str) -> list[Node]:
@@ -100,7 +99,7 @@ def _identity_layer(net: Network, node: Node) -> tuple[bool, str]:
     bias = net.params.get(f"{node.name}.bias")
     if not np.array_equal(w, eye) or (bias is not None and np.any(bias)):
         return False, f"{node.name!r} does not have identity weights and a zero bias"
-    return _identity_exact(net.spec, node.input, node.activation, node.negative_slope)
+    return _identity_exact(net.spec, node.input, node.activation)
 
 
 def _drop(net: Network, node: Dense | Conv2d) -> tuple[Network, Contract, str]:
@@ -146,7 +145,7 @@ def _drop_branch(net: Network, node: Node, add: Add) -> tuple[Network, Contract,
     live = _ancestors(nodes, output)
     nodes = tuple(n for n in nodes if n.name in live)
     out = _network(net, Spec(spec.input_shape, nodes, output, spec.loss), {})
-    if isinstance(node, (Dense, Conv2d)) and node.activation in _ZERO_AT_ZERO:
+    if isinstance(node, (Dense, Conv2d)) and node.activation in ZERO_AT_ZERO:
         zero = not np.any(net.params[f"{node.name}.weight"])
         if node.bias:
             zero = zero and not np.any(net.params[f"{node.name}.bias"])
@@ -203,7 +202,8 @@ def shallow(
         net: The network (not modified).
         layer: A node feeding one ``add`` (residual branch), a dense layer whose only reader
             is a dense layer, or a dense/conv layer that keeps its input's shape.
-        calibration: Optional ``(X, y)`` to measure the distortion.
+        calibration: Optional ``X`` or ``(X, y)`` to measure the distortion (accuracies only
+            with labels ``y``).
 
     Returns:
         The shallower network and its :class:`EditRecord`.

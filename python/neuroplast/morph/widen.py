@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from neuroplast import _linalg
 from neuroplast._arrays import check_int
+from neuroplast.activations import ZERO_AT_ZERO
 from neuroplast.errors import ConfigError, InvalidMorphismError, ShapeError
 from neuroplast.morph._apply import apply_plan
 from neuroplast.morph.deps import Atom, CoupledGroup, UnitGraph, coupled_group, unit_graph
@@ -30,10 +31,9 @@ WIDEN_METHODS: tuple[str, ...] = (
     "orthogonal",
     "given",
 )
-#: Activations with ``f(0) = 0`` (a unit with zero fan-in then outputs exactly 0).
-ZERO_PRESERVING = frozenset(
-    {"identity", "relu", "modified_relu", "leaky_relu", "tanh", "saturation"}
-)
+#: Activations with ``f(0) = 0`` (a unit with zero fan-in then outputs exactly 0); an alias of
+#: :data:`neuroplast.activations.ZERO_AT_ZERO`, kept for existing imports.
+ZERO_PRESERVING = ZERO_AT_ZERO
 
 
 def _rms_row_norm(w: F32) -> float:
@@ -186,7 +186,7 @@ def _contract(
         return "exact", "new units have zero fan-out (all outgoing weights are 0); any activation"
     acts = {
         getattr(net.spec.node(m), "activation", "identity") for m in group.members
-    } - ZERO_PRESERVING
+    } - ZERO_AT_ZERO
     if not init.nonzero_rows and not acts:
         return "exact", (
             "new units have zero fan-in and zero bias, and every activation on their path "
@@ -233,7 +233,8 @@ def widen(
             (zeros where omitted; coupled producers get zero rows), and ``"split": {unit:
             kernel_row}``: existing units whose fan-in gets the row added and whose fan-out is
             halved (Firefly's splits; the edit is then approximate).
-        calibration: Optional ``(X, y)`` to measure the distortion.
+        calibration: Optional ``X`` or ``(X, y)`` to measure the distortion (accuracies only
+            with labels ``y``).
 
     Returns:
         The widened network and its :class:`EditRecord`.

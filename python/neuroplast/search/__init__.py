@@ -1,5 +1,10 @@
 """Search controllers that drive the structural edits of :mod:`neuroplast.morph`.
 
+Every controller follows one contract (:mod:`~neuroplast.search._contract`):
+``Controller(Config.preset(...)).run(net, data, *, seed, run_dir, resume, overwrite, executor,
+progress) -> Result``, with ``data`` a :class:`Splits` (validation carved the same way
+everywhere when not given).
+
 Shared infrastructure (used by every controller):
 
 * :mod:`~neuroplast.search._evaluate`: picklable candidate :class:`Job` s (start network, a path
@@ -13,16 +18,20 @@ Shared infrastructure (used by every controller):
 
 Controllers: :class:`MCTS` (seed 000, :mod:`neuroplast.search.mcts`), :class:`Surgeon` (seed
 001, :mod:`neuroplast.search.surgeon`), :class:`Neurogenesis` and :class:`DYNO` (thesis 003
-chs. 6–7, :mod:`neuroplast.search.growth`).
+chs. 6–7, :mod:`neuroplast.search.growth`), :class:`LPPrune` (seed 004,
+:mod:`neuroplast.lp.controller`).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from neuroplast.search._contract import ConfigBase, Controller, Result, RunContext, measure
 from neuroplast.search._evaluate import (
     DataRef,
     EditStep,
     Job,
-    Result,
+    JobResult,
     Step,
     TrainStep,
     evaluate,
@@ -30,9 +39,22 @@ from neuroplast.search._evaluate import (
     shared_data,
 )
 from neuroplast.search._progress import Progress
-from neuroplast.search._report import layer_widths, plot_architectures, plot_epochs, plot_history
+from neuroplast.search._report import (
+    layer_widths,
+    plot_architectures,
+    plot_epochs,
+    plot_history,
+    plot_overview,
+)
 from neuroplast.search._run import RunFolder, atomic_write_text, rng_from_state, rng_state
-from neuroplast.search.growth import DYNO, GrowthResult, Neurogenesis
+from neuroplast.search._splits import Splits
+from neuroplast.search.growth import (
+    DYNO,
+    DYNOConfig,
+    GrowthResult,
+    Neurogenesis,
+    NeurogenesisConfig,
+)
 from neuroplast.search.mcts import (
     ACTION_KINDS,
     MCTS,
@@ -43,13 +65,28 @@ from neuroplast.search.mcts import (
     MCTSConfig,
     MCTSResult,
 )
-from neuroplast.search.surgeon import Surgeon
+from neuroplast.search.surgeon import Surgeon, SurgeonConfig, SurgeonResult
+
+if TYPE_CHECKING:
+    from neuroplast.lp.controller import LPPrune, LPPruneConfig, LPPruneRunResult
 
 __all__ = [
     "ACTION_KINDS",
+    "LPPrune",
+    "LPPruneConfig",
+    "LPPruneRunResult",
+    "ConfigBase",
+    "Controller",
+    "JobResult",
+    "RunContext",
+    "Splits",
+    "measure",
+    "plot_overview",
     "DYNO",
+    "DYNOConfig",
     "GrowthResult",
     "Neurogenesis",
+    "NeurogenesisConfig",
     "MCTS",
     "Action",
     "ActionSpace",
@@ -65,6 +102,8 @@ __all__ = [
     "RunFolder",
     "Step",
     "Surgeon",
+    "SurgeonConfig",
+    "SurgeonResult",
     "TrainStep",
     "atomic_write_text",
     "evaluate",
@@ -77,3 +116,16 @@ __all__ = [
     "run_job",
     "shared_data",
 ]
+
+
+#: The LP controller (seed 004, :mod:`neuroplast.lp.controller`) builds on this package's
+#: contract, so importing it here would be circular: its names load on first access.
+_LP_NAMES = ("LPPrune", "LPPruneConfig", "LPPruneRunResult")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LP_NAMES:
+        from neuroplast.lp import controller
+
+        return getattr(controller, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -108,7 +108,7 @@ class ConfigBase:
 def measure(net: Network, data: Splits) -> dict[str, Any]:
     """Size and accuracy of ``net``: ``n_params``, ``flops``, ``val_*`` and ``test_*`` metrics."""
     out: dict[str, Any] = {"n_params": int(net.n_params), "flops": int(net.flops)}
-    splits = [("val", data.X_val, data.y_val)]
+    splits: list[tuple[str, Any, Any]] = [("val", data.X_val, data.y_val)]
     if data.X_test is not None:
         splits.append(("test", data.X_test, data.y_test))
     for name, X, y in splits:

@@ -3,7 +3,7 @@
 A controller describes each candidate as a :class:`Job`: a start network, a path of steps
 (structural edits by name and short training runs) and a reference to the data. :func:`evaluate`
 runs a list of jobs in-process (default) or on any :class:`concurrent.futures.Executor` and
-returns one :class:`Result` per job, in order. Results do not depend on the executor: every job
+returns one :class:`JobResult` per job, in order. Results do not depend on the executor: every job
 fixes its own seeds and its engine thread count (:attr:`Job.threads`), so a process pool returns
 bit-for-bit what the in-process run returns.
 
@@ -55,7 +55,7 @@ __all__ = [
     "DataRef",
     "EditStep",
     "Job",
-    "Result",
+    "JobResult",
     "Step",
     "TrainStep",
     "evaluate",
@@ -80,7 +80,7 @@ class TrainStep:
         seed: Seed of the subset draw and of the shuffling.
         initial_epoch: Global epoch index passed to ``fit`` (shuffle stream).
         validate: Evaluate on the validation data afterwards (an entry of
-            :attr:`Result.trace`); the final network is always evaluated.
+            :attr:`JobResult.trace`); the final network is always evaluated.
     """
 
     epochs: int = 1
@@ -171,7 +171,7 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Result:
+class JobResult:
     """Outcome of one :class:`Job`.
 
     Attributes:
@@ -298,7 +298,7 @@ def _validate(net: Network, arrays: Arrays) -> tuple[float, float]:
     return float(metrics.get("accuracy", float("nan"))), float(metrics["loss"])
 
 
-def run_job(job: Job) -> Result:
+def run_job(job: Job) -> JobResult:
     """Runs one job in this process (the function a worker executes).
 
     The start network is never modified (a shallow copy is trained: parameter arrays are
@@ -341,7 +341,7 @@ def run_job(job: Job) -> Result:
                 captured = copy.copy(net)
         acc, loss = last if last is not None else _validate(net, arrays)
     except (InvalidMorphismError, NumericalError) as exc:
-        return Result(
+        return JobResult(
             float("nan"),
             float("nan"),
             net.n_params,
@@ -355,7 +355,7 @@ def run_job(job: Job) -> Result:
     finally:
         if before != job.threads:
             _core.set_num_threads(before)
-    return Result(
+    return JobResult(
         acc,
         loss,
         net.n_params,
@@ -373,7 +373,7 @@ def _in_process(executor: Executor | None) -> bool:
     return executor is None or isinstance(executor, ThreadPoolExecutor)
 
 
-def evaluate(jobs: Sequence[Job], executor: Executor | None = None) -> list[Result]:
+def evaluate(jobs: Sequence[Job], executor: Executor | None = None) -> list[JobResult]:
     """Runs ``jobs`` and returns their results in the same order.
 
     Args:
@@ -385,7 +385,7 @@ def evaluate(jobs: Sequence[Job], executor: Executor | None = None) -> list[Resu
             the workers memory-map (removed when the ``shared_data`` block ends).
 
     Returns:
-        One :class:`Result` per job; identical for every executor.
+        One :class:`JobResult` per job; identical for every executor.
     """
     jobs = list(jobs)
     if executor is None:

@@ -30,7 +30,14 @@ from typing import Any
 from neuroplast.layers import Add, Conv2d, Dense
 from neuroplast.spec import Spec
 
-__all__ = ["ACTION_COLOURS", "layer_widths", "plot_architectures", "plot_epochs", "plot_history"]
+__all__ = [
+    "ACTION_COLOURS",
+    "layer_widths",
+    "plot_architectures",
+    "plot_epochs",
+    "plot_history",
+    "plot_overview",
+]
 
 #: Line colour per action kind (others: grey).
 ACTION_COLOURS: dict[str, str] = {
@@ -41,6 +48,9 @@ ACTION_COLOURS: dict[str, str] = {
     "add_residual_dense": "tab:orange",
     "add_conv": "tab:brown",
     "add_residual_conv": "tab:pink",
+    "grow": "tab:blue",
+    "prune": "tab:red",
+    "grow_and_prune": "tab:purple",
 }
 
 Layer = tuple[str, int, str]
@@ -135,8 +145,9 @@ def plot_epochs(
 
     Args:
         records: One dict per generation with a list ``curve`` (one value per epoch of that
-            generation; may be empty) and optionally ``"action"``/``"action_kind"`` (see
-            :func:`plot_history`); an action is drawn after its generation's last epoch.
+            generation; may be empty) and optionally ``"edit"``/``"edit_kind"`` (or the older
+            ``"action"``/``"action_kind"``, see :func:`plot_history`); an edit is drawn after
+            its generation's last epoch.
         path: The PNG to write.
         curve: Key of the per-epoch list.
         title: Figure title.
@@ -150,8 +161,8 @@ def plot_epochs(
         values = [v for v in r.get(curve, []) if v is not None]
         xs.extend(range(len(xs) + 1, len(xs) + 1 + len(values)))
         ys.extend(float(v) for v in values)
-        if r.get("action"):
-            kind = str(r.get("action_kind", "other"))
+        if r.get("edit") or r.get("action"):
+            kind = str(r.get("edit_kind") or r.get("action_kind") or "other")
             ax.axvline(
                 len(xs) + 0.5,
                 color=ACTION_COLOURS.get(kind, "tab:gray"),
@@ -210,3 +221,70 @@ def plot_architectures(
     fig.tight_layout()
     fig.savefig(os.fspath(path), dpi=110)
     plt.close(fig)
+
+
+def _mark_edits(ax: Any, steps: Sequence[Any], records: Sequence[Mapping[str, Any]]) -> None:
+    """Vertical lines half a step after every record that carries an ``edit`` label."""
+    seen: set[str] = set()
+    for x, r in zip(steps, records, strict=True):
+        if not r.get("edit"):
+            continue
+        kind = str(r.get("edit_kind") or r.get("action_kind") or "edit")
+        label = None if kind in seen else kind.replace("_", " ")
+        ax.axvline(x + 0.5, color=ACTION_COLOURS.get(kind, "tab:gray"), alpha=0.5, label=label)
+        seen.add(kind)
+
+
+def plot_overview(result: Any, path: str | os.PathLike[str], *, title: str | None = None) -> None:
+    """One figure per run: accuracy and size along the run, and the before/after table.
+
+    Args:
+        result: A :class:`~neuroplast.search.Result` (``history`` records with ``step``,
+            ``val_accuracy``, ``n_params`` and optional ``edit`` / ``edit_kind``; ``before``
+            and ``after`` from :func:`~neuroplast.search._contract.measure`).
+        path: The PNG to write.
+        title: Figure title (the controller's name).
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    plt = _pyplot()
+    recs = [r for r in result.history if r.get("val_accuracy") is not None]
+    steps = [r["step"] for r in recs]
+    fig, (acc_ax, size_ax, table_ax) = plt.subplots(
+        1, 3, figsize=(13, 3.8), gridspec_kw={"width_ratios": [3, 3, 2]}
+    )
+    acc_ax.plot(steps, [r["val_accuracy"] for r in recs], "o-", color="black", ms=3)
+    acc_ax.set_ylabel("validation accuracy")
+    size_ax.plot(steps, [r["n_params"] for r in recs], "s-", color="tab:blue", ms=3)
+    size_ax.set_ylabel("parameters")
+    for ax in (acc_ax, size_ax):
+        _mark_edits(ax, steps, recs)
+        ax.set_xlabel("step (lines: edits applied after the step)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="best")
+    size_ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    table_ax.axis("off")
+    rows = [
+        (key.replace("_", " "), result.before[key], result.after.get(key))
+        for key in ("n_params", "flops", "val_accuracy", "test_accuracy")
+        if key in result.before
+    ]
+    cells = [[name, _fmt(b), _fmt(a)] for name, b, a in rows]
+    if cells:
+        table = table_ax.table(cells, colLabels=["", "before", "after"], loc="center")
+        table.scale(1, 1.6)
+    table_ax.set_title(f"{len(result.edits)} edits; stop: {result.stop_reason or '-'}", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(os.fspath(path), dpi=110)
+    plt.close(fig)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "-" if value is None else str(value)

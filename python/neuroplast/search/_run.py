@@ -3,6 +3,7 @@
 Layout of a run folder::
 
     run_dir/
+        config.json            controller name, config, seed and data fingerprint
         history.json           per-generation records and the run's summary
         final.npl              the final network (:mod:`neuroplast.io`)
         edits.json             the applied edits as an :class:`~neuroplast.morph.EditLog`
@@ -38,14 +39,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from neuroplast.errors import SerializationError
+from neuroplast.errors import ConfigError, SerializationError
 from neuroplast.morph.record import EditLog
 from neuroplast.network import Network
 
@@ -95,7 +98,93 @@ class RunFolder:
         self.path = Path(path)
         self.checkpoints = self.path / "checkpoints"
         self.report = self.path / "report"
-        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        try:
+            self.checkpoints.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create run folder {self.path}: {exc}") from exc
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str] | None, *, resume: bool, overwrite: bool
+    ) -> RunFolder | None:
+        """The run folder of a controller run, refusing to clobber an earlier run.
+
+        Args:
+            path: The folder (``None``: no folder; then ``resume`` is an error).
+            resume: Continue the run already in ``path`` (a missing or empty folder starts
+                a new run).
+            overwrite: Delete an earlier run in ``path`` first.
+
+        Raises:
+            ConfigError: ``path`` holds files and neither flag is set, both flags are set,
+                or ``resume`` without a folder.
+        """
+        if resume and overwrite:
+            raise ConfigError("resume and overwrite exclude each other")
+        if path is None:
+            if resume:
+                raise ConfigError("resume=True needs a run_dir")
+            return None
+        target = Path(path)
+        if target.exists() and not target.is_dir():
+            raise ConfigError(f"run_dir {target} exists and is not a folder")
+        used = target.is_dir() and any(target.iterdir())
+        if used and overwrite:
+            shutil.rmtree(target)
+        elif used and not resume:
+            raise ConfigError(
+                f"run folder {target} already holds a run; pass overwrite=True (--overwrite) "
+                "to replace it or resume=True (--resume) to continue it"
+            )
+        return cls(target)
+
+    @property
+    def config_path(self) -> Path:
+        """``config.json``."""
+        return self.path / "config.json"
+
+    def claim(
+        self, controller: str, config: Mapping[str, Any], seed: int, data: Mapping[str, Any]
+    ) -> None:
+        """Writes ``config.json``, or checks that a resumed run used the same settings."""
+        mine = json.loads(
+            json.dumps(
+                {"controller": controller, "config": dict(config), "seed": seed, "data": dict(data)}
+            )
+        )
+        if self.config_path.exists():
+            theirs = json.loads(self.config_path.read_text(encoding="utf-8"))
+            for key in ("controller", "config", "seed", "data"):
+                if theirs.get(key) != mine[key]:
+                    raise ConfigError(
+                        f"the run in {self.path} was started with another {key}; resume with "
+                        "the same settings, or pass overwrite=True (--overwrite) to start over"
+                    )
+            return
+        atomic_write_text(self.config_path, json.dumps(mine, indent=1, sort_keys=True))
+
+    def write_result(self, net: Network, edits: EditLog, history: Mapping[str, Any]) -> None:
+        """Writes ``final.npl``, ``edits.json`` and ``history.json``."""
+        self.write_final(net)
+        self.write_edits(edits)
+        self.write_history(history)
+
+    def write_report(self, draw: Callable[[Path], None]) -> None:
+        """Runs ``draw(report_folder)``; without matplotlib the report is skipped with a warning.
+
+        A finished run never fails while drawing its figures for want of matplotlib.
+        """
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            warnings.warn(
+                f"matplotlib is not installed: no report in {self.report} (pip install matplotlib)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return
+        self.report.mkdir(parents=True, exist_ok=True)
+        draw(self.report)
 
     # ------------------------------------------------------------------ final artefacts
     @property

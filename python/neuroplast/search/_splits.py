@@ -155,7 +155,8 @@ class Splits:
         if isinstance(data, tuple | list) and len(data) == 2:
             return cls.carve(data[0], data[1], seed=seed)
         if isinstance(data, tuple | list) and len(data) == 4:
-            return cls(*(np.asarray(a) for a in data))
+            Xt, yt, Xv, yv = (np.asarray(a) for a in data)
+            return cls(Xt, yt, Xv, yv)
         raise ConfigError(
             "data must be a Splits, a neuroplast.data.Dataset, (X, y) or "
             f"(X_train, y_train, X_val, y_val); got {type(data).__name__}"

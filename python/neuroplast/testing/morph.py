@@ -26,8 +26,9 @@ import numpy.typing as npt
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from neuroplast.activations import CONTINUOUS
 from neuroplast.errors import InvalidMorphismError
-from neuroplast.layers import ACTIVATIONS, BatchNorm, Conv2d, Dense
+from neuroplast.layers import BatchNorm, Conv2d, Dense
 from neuroplast.morph import EDITS, EditRecord, coupled_group, shallow_kind, unit_graph
 from neuroplast.morph._mix import check_mixable
 from neuroplast.morph.svd import check_svd
@@ -57,7 +58,7 @@ F32 = npt.NDArray[np.float32]
 
 #: Activations without jumps: float32 rounding of an exact edit cannot flip their output
 #: (``sign`` can, at a pre-activation of exactly 0 ± rounding).
-CONTINUOUS_ACTIVATIONS: tuple[str, ...] = tuple(a for a in ACTIVATIONS if a != "sign")
+CONTINUOUS_ACTIVATIONS: tuple[str, ...] = CONTINUOUS
 
 
 @dataclass(frozen=True)
@@ -205,10 +206,14 @@ def edits(
     assume(methods)
     method = draw(st.sampled_from(methods))
     if method != "select":
-        keep_n: int | float = draw(
-            st.one_of(st.integers(1, units), st.floats(0.01, 1.0, allow_nan=False))
+        # A count or a fraction kept, as callers give either.
+        size: dict[str, int | float] = draw(
+            st.one_of(
+                st.builds(lambda k: {"keep": k}, st.integers(1, units)),
+                st.builds(lambda r: {"fraction": r}, st.floats(0.01, 1.0, allow_nan=False)),
+            )
         )
-        return Edit("narrow", {"layer": layer, "keep": keep_n, "method": method})
+        return Edit("narrow", {"layer": layer, **size, "method": method})
     keep = draw(st.lists(st.integers(0, units - 1), min_size=1, max_size=units, unique=True))
     return Edit("narrow", {"layer": layer, "keep": sorted(keep)})
 

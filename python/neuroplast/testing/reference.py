@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast.activations import props
 from neuroplast.layers import BatchNorm, MaxPool2d, Node
 from neuroplast.spec import Spec
 from neuroplast.testing.reference_nodes import (
@@ -221,11 +222,10 @@ def kink_margin(
     trace = forward_trace(spec, params, X, masks)
     margin = math.inf
     for node in spec.nodes:
-        if getattr(node, "activation", "identity") in KINKED_ACTIVATIONS:
+        act = getattr(node, "activation", "identity")
+        if act in KINKED_ACTIVATIONS:
             pre = trace.pre[node.name]
-            # Saturation bends at ±1, the others at 0.
-            kinks = (-1.0, 1.0) if node.activation == "saturation" else (0.0,)  # type: ignore[union-attr]
-            z = np.min([np.abs(pre - k) for k in kinks], axis=0)
+            z = np.min([np.abs(pre - k) for k in props(act).kinks], axis=0)
             z = z[z > 0]
             if z.size:
                 margin = min(margin, float(z.min()))

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast.activations import KINKED, derivative, forward
 from neuroplast.layers import (
     Add,
     AvgPool2d,
@@ -63,70 +64,12 @@ def pair(v: object) -> tuple[int, int]:
     return (int(v[0]), int(v[1]))
 
 
-#: Activations with a kink at zero (finite differences across it are meaningless).
-KINKED_ACTIVATIONS: frozenset[str] = frozenset(
-    {"relu", "modified_relu", "leaky_relu", "saturation", "sign"}
-)
+#: Activations with a kink (finite differences across it are meaningless).
+KINKED_ACTIVATIONS: frozenset[str] = KINKED
 
-
-# ------------------------------------------------------------------------------ activations
-def activation(name: str, z: npt.ArrayLike, negative_slope: float = 0.01) -> F64:
-    """Applies activation ``name`` elementwise in float64.
-
-    Example:
-        >>> activation("leaky_relu", [-2.0, 3.0], 0.5).tolist()
-        [-1.0, 3.0]
-    """
-    x = np.asarray(z, dtype=np.float64)
-    if name == "identity":
-        return x.copy()
-    if name in ("relu", "modified_relu"):
-        return np.maximum(x, 0.0)
-    if name == "leaky_relu":
-        return np.where(x > 0, x, negative_slope * x)
-    if name == "sigmoid":
-        # Numerically stable logistic function.
-        e = np.exp(-np.abs(x))
-        out: F64 = np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-        return out
-    if name == "tanh":
-        return np.tanh(x)
-    if name == "saturation":
-        return np.clip(x, -1.0, 1.0)
-    if name == "sign":
-        return np.where(x >= 0, 1.0, -1.0)
-    raise ValueError(f"unknown activation {name!r}")
-
-
-def activation_derivative(name: str, z: npt.ArrayLike, negative_slope: float = 0.01) -> F64:
-    """Derivative of activation ``name`` at ``z`` (engine conventions at ``z = 0``).
-
-    Example:
-        >>> activation_derivative("relu", [0.0]).tolist()
-        [0.0]
-        >>> activation_derivative("modified_relu", [0.0]).tolist()
-        [1.0]
-    """
-    x = np.asarray(z, dtype=np.float64)
-    if name == "identity":
-        return np.ones_like(x)
-    if name == "relu":
-        return (x > 0).astype(np.float64)
-    if name == "modified_relu":
-        return (x >= 0).astype(np.float64)
-    if name == "leaky_relu":
-        return np.where(x > 0, 1.0, negative_slope)
-    if name == "sigmoid":
-        s = activation("sigmoid", x)
-        return s * (1.0 - s)
-    if name == "tanh":
-        t = np.tanh(x)
-        return 1.0 - t * t
-    if name == "saturation":
-        return ((x > -1.0) & (x < 1.0)).astype(np.float64)
-    if name == "sign":
-        return np.zeros_like(x)
-    raise ValueError(f"unknown activation {name!r}")
+#: The activation math lives in the product module; these names stay for existing tests.
+activation = forward
+activation_derivative = derivative
 
 
 # ------------------------------------------------------------------------------ structure

@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from hypothesis import strategies as st
 
+from neuroplast.activations import SMOOTH
 from neuroplast.layers import ACTIVATIONS, Add, BatchNorm, Concat, Dense, Node
 from neuroplast.network import Network
 from neuroplast.spec import LOSSES, Spec
@@ -52,7 +53,7 @@ __all__ = [
 F32 = npt.NDArray[np.float32]
 
 #: Activations without a kink (safe for finite differences anywhere).
-SMOOTH_ACTIVATIONS: tuple[str, ...] = ("identity", "sigmoid", "tanh")
+SMOOTH_ACTIVATIONS: tuple[str, ...] = SMOOTH
 
 #: ``negative_slope`` values drawn for leaky ReLU nodes.
 SLOPES: tuple[float, ...] = (0.0, 0.01, 0.1, 0.25, 0.5)

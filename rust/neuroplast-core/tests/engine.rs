@@ -99,10 +99,18 @@ fn train(threads: usize, seed: u64, epochs: usize) -> (Vec<Vec<f32>>, Vec<engine
         decoupled: false,
     };
     let mut st = OptState::zeros(&g, &opt);
-    let cfg =
-        FitConfig { epochs, batch_size: 16, seed, shuffle: true, initial_epoch: 0, optimizer: opt, threads };
+    let cfg = FitConfig {
+        epochs,
+        batch_size: 16,
+        seed,
+        shuffle: true,
+        initial_epoch: 0,
+        optimizer: opt,
+        threads,
+        early_stopping: None,
+    };
     let masks = vec![None; g.nodes.len()];
-    let hist = engine::fit(&g, &mut p, &mut st, &data, None, &masks, &cfg, &mut |_| true).unwrap();
+    let hist = engine::fit(&g, &mut p, &mut st, &data, None, &masks, &cfg, &mut |_| true).unwrap().records;
     (p, hist)
 }
 
@@ -163,6 +171,7 @@ fn divergence_is_reported() {
         initial_epoch: 0,
         optimizer: opt,
         threads: 1,
+        early_stopping: None,
     };
     let r = engine::fit(&g, &mut p, &mut st, &data, None, &vec![None; g.nodes.len()], &cfg, &mut |_| true);
     assert!(matches!(r, Err(Error::Numerical(_))), "{r:?}");

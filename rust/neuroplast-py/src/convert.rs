@@ -1,7 +1,7 @@
 //! The only numpy-aware file: arrays and Python values in, core types out, and back.
 
-use neuroplast_core::engine::{EpochRecord, Evaluation};
-use neuroplast_core::kernels::loss::Targets;
+use neuroplast_core::engine::{EarlyStopping, EpochRecord, Evaluation, Monitor};
+use neuroplast_core::kernels::loss::{SoftTargets, Targets};
 use neuroplast_core::kernels::optim::Optimizer;
 use neuroplast_core::lp::LpSolution;
 use neuroplast_core::metrics::UnitStatistics;
@@ -30,6 +30,10 @@ pub type Vector<'py> = PyReadonlyArray1<'py, f32>;
 pub type F64Matrix<'py> = PyReadonlyArray2<'py, f64>;
 /// A float32 array handed back to Python.
 pub type ArrayOut<'py> = Bound<'py, PyArray1<f32>>;
+/// Distillation settings: `(teacher logits (n × n_classes), temperature, alpha)`.
+pub type Distill<'py> = (Matrix<'py>, f32, f32);
+/// Early-stopping settings: `(monitor, patience, min_delta, restore_best)`.
+pub type EarlyStop = (String, u64, f64, bool);
 
 fn shape_err(py: Python<'_>, msg: String) -> PyErr {
     to_py(py, Error::Shape(msg))
@@ -84,6 +88,26 @@ pub fn targets<'a>(
         (None, Some(v)) => Ok(Targets::Values(slice2(py, v)?.0)),
         _ => Err(to_py(py, Error::Data("pass exactly one of class labels or float targets".into()))),
     }
+}
+
+/// Class labels paired with teacher logits (distillation); regression targets are refused.
+pub fn soft_targets<'a>(
+    py: Python<'_>,
+    hard: Targets<'a>,
+    distill: &'a Distill<'_>,
+) -> PyResult<Targets<'a>> {
+    let Targets::Classes(labels) = hard else {
+        let msg = "distillation (a teacher) needs a cross-entropy classifier with integer labels";
+        return Err(to_py(py, Error::Config(msg.into())));
+    };
+    let (teacher, temperature, alpha) = (slice2(py, &distill.0)?.0, distill.1, distill.2);
+    Ok(Targets::Distill(SoftTargets { labels, teacher, temperature, alpha }))
+}
+
+/// Early-stopping settings from their tuple form.
+pub fn early_stopping(py: Python<'_>, es: EarlyStop) -> PyResult<EarlyStopping> {
+    let monitor = Monitor::parse(&es.0).map_err(|e| to_py(py, e))?;
+    Ok(EarlyStopping { monitor, patience: es.1, min_delta: es.2, restore_best: es.3 })
 }
 
 fn get<'py, T: FromPyObjectOwned<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {

@@ -4,11 +4,13 @@ use neuroplast_core::engine::{self, DataRef, EpochRecord, FitConfig, Graph, OptS
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::convert::{self, ArrayOut, Labels, MaskArgs, Matrix, Params, Values};
+use crate::convert::{self, ArrayOut, Distill, EarlyStop, Labels, MaskArgs, Matrix, Params, Values};
 use crate::errors::{run, to_py};
 
 type ValData<'py> = (Matrix<'py>, Labels<'py>, Values<'py>);
-type FitOut<'py> = (Vec<ArrayOut<'py>>, Vec<Vec<ArrayOut<'py>>>, u64, Vec<Bound<'py, PyDict>>);
+/// `(params, slots, step, records, best_epoch, stopped_early)`.
+type FitOut<'py> =
+    (Vec<ArrayOut<'py>>, Vec<Vec<ArrayOut<'py>>>, u64, Vec<Bound<'py, PyDict>>, Option<u64>, bool);
 
 /// Per node `(name, output shape, FLOPs)`; per parameter `(name, shape, trainable)`.
 type CompiledSpec = (Vec<(String, Vec<usize>, u64)>, Vec<(String, Vec<usize>, bool)>);
@@ -36,6 +38,19 @@ fn data<'a>(
 ) -> PyResult<DataRef<'a>> {
     let (xs, n) = convert::slice2(py, x)?;
     Ok(DataRef { x: xs, n, targets: convert::targets(py, yc, yv)? })
+}
+
+/// [`data`] whose labels are paired with teacher logits when `distill` is given.
+fn soft_data<'a>(
+    py: Python<'_>,
+    x: &'a Matrix<'_>,
+    yc: &'a Labels<'_>,
+    yv: &'a Values<'_>,
+    distill: &'a Option<Distill<'_>>,
+) -> PyResult<DataRef<'a>> {
+    let d = data(py, x, yc, yv)?;
+    let Some(soft) = distill else { return Ok(d) };
+    Ok(DataRef { targets: convert::soft_targets(py, d.targets, soft)?, ..d })
 }
 
 /// Validates a spec; returns its nodes' output shapes and FLOPs and its parameter tensors.
@@ -78,8 +93,11 @@ pub fn evaluate<'py>(
     convert::evaluation(py, &e)
 }
 
-/// Mean loss over the data and its gradient for every parameter (flat arrays).
+/// Mean loss over the data and its gradient for every parameter (flat arrays); with `distill`
+/// `(teacher_logits, temperature, alpha)`, of the soft-target loss.
 #[pyfunction]
+#[pyo3(signature = (spec, params, masks, x, y_classes, y_values, distill=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn gradients<'py>(
     py: Python<'py>,
     spec: &str,
@@ -88,9 +106,10 @@ pub fn gradients<'py>(
     x: Matrix<'py>,
     y_classes: Labels<'py>,
     y_values: Values<'py>,
+    distill: Option<Distill<'py>>,
 ) -> PyResult<(f64, Vec<ArrayOut<'py>>)> {
     let md = model(py, spec, &params, &masks)?;
-    let d = data(py, &x, &y_classes, &y_values)?;
+    let d = soft_data(py, &x, &y_classes, &y_values, &distill)?;
     let (loss, grads) = run(py, |t| engine::gradients(&md.g, &md.p, &md.m, &d, t))?;
     Ok((loss, convert::vecs_out(py, grads)))
 }
@@ -134,9 +153,11 @@ pub fn node_gradients<'py>(
     Ok((loss, convert::vecs_out(py, g)))
 }
 
-/// Trains for whole epochs in one call; returns `(params, slots, step, records)`.
+/// Trains for whole epochs in one call; returns
+/// `(params, slots, step, records, best_epoch, stopped_early)`. `early_stopping` is
+/// `(monitor, patience, min_delta, restore_best)`, `distill` `(teacher_logits, temperature, alpha)`.
 #[pyfunction]
-#[pyo3(signature = (spec, params, slots, step, x, y_classes, y_values, val, masks, optimizer, epochs, batch_size, seed, shuffle, initial_epoch, callback=None))]
+#[pyo3(signature = (spec, params, slots, step, x, y_classes, y_values, val, masks, optimizer, epochs, batch_size, seed, shuffle, initial_epoch, callback=None, early_stopping=None, distill=None))]
 pub fn fit<'py>(
     py: Python<'py>,
     spec: &str,
@@ -155,23 +176,35 @@ pub fn fit<'py>(
     shuffle: bool,
     initial_epoch: u64,
     callback: Option<Py<PyAny>>,
+    early_stopping: Option<EarlyStop>,
+    distill: Option<Distill<'py>>,
 ) -> PyResult<FitOut<'py>> {
     let Model { g, mut p, m } = model(py, spec, &params, &masks)?;
     let opt = convert::optimizer(&optimizer)?;
+    let early_stopping = early_stopping.map(|es| convert::early_stopping(py, es)).transpose()?;
     let mut state = opt_state(py, &g, &opt, slots, step)?;
-    let train = data(py, &x, &y_classes, &y_values)?;
+    let train = soft_data(py, &x, &y_classes, &y_values, &distill)?;
     let val = val.as_ref().map(|(vx, vc, vv)| data(py, vx, vc, vv)).transpose()?;
     let mut cb = Callback { f: callback, err: None };
-    let records = run(py, |threads| {
-        let cfg = FitConfig { epochs, batch_size, seed, shuffle, initial_epoch, optimizer: opt, threads };
+    let out = run(py, |threads| {
+        let cfg = FitConfig {
+            epochs,
+            batch_size,
+            seed,
+            shuffle,
+            initial_epoch,
+            optimizer: opt,
+            threads,
+            early_stopping,
+        };
         engine::fit(&g, &mut p, &mut state, &train, val.as_ref(), &m, &cfg, &mut |r| cb.call(r))
     })?;
     if let Some(e) = cb.err {
         return Err(e);
     }
-    let recs = records.iter().map(|r| convert::record(py, r)).collect::<PyResult<_>>()?;
+    let recs = out.records.iter().map(|r| convert::record(py, r)).collect::<PyResult<_>>()?;
     let slots_out = state.slots.into_iter().map(|s| convert::vecs_out(py, s)).collect();
-    Ok((convert::vecs_out(py, p), slots_out, state.step, recs))
+    Ok((convert::vecs_out(py, p), slots_out, state.step, recs, out.best_epoch, out.stopped_early))
 }
 
 fn opt_state(

@@ -106,7 +106,8 @@ def grow(
         y: Labels (gradient-based inits).
         seed: Seed of the initialization and of the widen record.
         candidates: Candidate count for the candidate-based inits (default: thesis values).
-        calibration: Optional ``(X, y)`` to measure the distortion.
+        calibration: Optional ``X`` or ``(X, y)`` to measure the distortion (accuracies only
+            with labels ``y``).
 
     Returns:
         The widened network and the :class:`~neuroplast.morph.EditRecord` of the widen

@@ -33,15 +33,14 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast.activations import ZERO_AT_ZERO, derivative
 from neuroplast.errors import ConfigError
 from neuroplast.growth._engine import activations, node_gradients
 from neuroplast.growth._layer import LayerView, conv_geometry, layer_inputs, layer_view, patches
 from neuroplast.layers import Conv2d, Dense, Flatten
 from neuroplast.morph import widen
-from neuroplast.morph.widen import ZERO_PRESERVING
 from neuroplast.network import Network
 from neuroplast.spec import Spec
-from neuroplast.testing.reference_nodes import activation_derivative
 
 __all__ = [
     "AuxiliaryGradient",
@@ -128,7 +127,7 @@ def _probe_spec(spec: Spec, layer: str) -> tuple[Spec, float]:
     """The spec probed (ReLU → modified ReLU) and the ``σ'(0)`` to divide by."""
     node = spec.node(layer)
     act = str(getattr(node, "activation", "identity"))
-    if act not in ZERO_PRESERVING:
+    if act not in ZERO_AT_ZERO:
         raise ConfigError(
             f"the auxiliary gradient of {layer!r} through pooling, normalization or coupling "
             f"needs an activation with σ(0) = 0, got {act!r}"
@@ -138,7 +137,7 @@ def _probe_spec(spec: Spec, layer: str) -> tuple[Spec, float]:
         nodes = tuple(probed if n.name == layer else n for n in spec.nodes)
         return Spec(spec.input_shape, nodes, spec.output, spec.loss), 1.0
     slope = float(getattr(node, "negative_slope", 0.01))
-    return spec, float(activation_derivative(act, np.zeros(1), slope)[0])
+    return spec, float(derivative(act, np.zeros(1), slope)[0])
 
 
 def fan_out_blocks(net: Network, view: LayerView) -> list[Block]:

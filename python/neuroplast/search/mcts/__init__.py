@@ -1,7 +1,8 @@
 """MCTS structural optimization (seed 000): actions, tree, search, generations and phases.
 
-See :class:`MCTS` for the entry point, :class:`ActionSpace` for the actions and their
-legality rules and :class:`MCTSConfig` for every setting.
+See :class:`MCTS` for the controller (``MCTS(MCTSConfig.fast()).run(net, data)``),
+:class:`ActionSpace` for the actions and their legality rules and :class:`MCTSConfig` for every
+setting.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from neuroplast.search.mcts.actions import (
     random_action,
 )
 from neuroplast.search.mcts.config import MCTSConfig, score
-from neuroplast.search.mcts.optimize import MCTS, MCTSResult
+from neuroplast.search.mcts.controller import MCTS, MCTSResult
 from neuroplast.search.mcts.search import Decision, Searcher
 from neuroplast.search.mcts.tree import Node, backup, most_visited, select_child, ucb1
 

@@ -1,69 +1,84 @@
-"""The ``mcts`` controller of ``neuroplast optimize``: load or train a network, search, report.
+"""``neuroplast optimize mcts``: the MCTS controller's own options and its start network.
 
-``neuroplast optimize --dataset digits --controller mcts [--model saved.npl] [--budget 40]``
-splits the training set into training and validation parts (seeded), runs the MCTS phase
-(default: phase 2 on a trained network) with progress bars, writes the run folder and returns
-the before/after summary printed as a table.
+``neuroplast optimize mcts --dataset digits [--model saved.npl] [--budget 40|30s] [--phase
+grow]`` runs phase 2 (default; a quickly trained 64-100-10 MLP when no ``--model`` is given) or
+phase 1 (``--phase grow``: an untrained small network grown until the target accuracy). The
+shared options (data, preset, seed, run folder, output) come from
+:mod:`neuroplast.search._cli`.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
-from concurrent.futures import Executor, ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from neuroplast import data
 from neuroplast.errors import ConfigError
+from neuroplast.morph import NARROW_METHODS
 from neuroplast.network import Network
 from neuroplast.optim import Adam
-from neuroplast.search._cli import add_once
+from neuroplast.search._cli import Command
+from neuroplast.search._splits import Splits
+from neuroplast.search.mcts.config import MCTSConfig
+from neuroplast.search.mcts.controller import MCTS
 from neuroplast.spec import Spec
 
-__all__ = ["add_arguments", "parse_budget", "run"]
+__all__ = ["COMMAND", "add_arguments", "configure", "parse_budget", "start_network"]
+
+# Option name -> config field, for options copied as they are when given.
+_FIELDS = (
+    ("generations", "generations"),
+    ("generation_epochs", "epochs"),
+    ("w_params", "w_params"),
+    ("rollout_depth", "depth"),
+    ("train_samples", "train_samples"),
+    ("val_size", "val_size"),
+    ("target_accuracy", "target_accuracy"),
+)
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Adds the options of the MCTS controller to the ``optimize`` parser.
-
-    Generic options (``--preset``, ``--run-dir``, ``--resume``, ``--workers``,
-    ``--train-samples``, ``--no-progress``, ``--generations``) are shared with other
-    controllers and added only once.
-    """
-    g = p.add_argument_group("mcts controller")
-    add_once(g, "--preset", choices=("paper", "fast"), default="fast")
+def add_arguments(g: Any) -> None:
+    """Adds the MCTS options (never the shared ones) to the subcommand's argument group."""
     g.add_argument(
         "--phase",
         choices=("optimize", "grow"),
         default="optimize",
-        help="mcts: optimize = phase 2 on a trained model (w_params 2); grow = phase 1",
-    )
-    g.add_argument("--budget", help="mcts: per decision N evaluations, or Ns seconds (e.g. 30s)")
-    add_once(g, "--generations", type=int, help="most decisions")
-    g.add_argument("--generation-epochs", type=int, help="mcts: training epochs per generation")
-    g.add_argument("--w-params", type=float, help="mcts: weight of the score's parameter term")
-    g.add_argument("--rollout-depth", type=int, help="mcts: random actions per rollout")
-    g.add_argument(
-        "--narrow-method",
-        choices=("quasi_identity", "select", "svd"),
-        help="mcts: neuron removal (default: the paper's quasi_identity)",
+        help="optimize: phase 2 on a trained network (w_params 2); grow: phase 1 from a "
+        "small untrained network until --target-accuracy",
     )
     g.add_argument(
         "--quick-arch",
         choices=("mlp", "cnn"),
         default="mlp",
-        help="mcts: architecture trained first when --model is not given",
+        help="architecture of the start network when --model is not given",
     )
-    add_once(
-        g, "--run-dir", metavar="DIR", help="write the run folder (history, checkpoints, report)"
+    _preset_option(g, "--budget", "per decision: N evaluations, or Ns seconds (e.g. 30s)")
+    _preset_option(g, "--generations", "most decisions", type=int)
+    _preset_option(g, "--generation-epochs", "training epochs per generation", type=int)
+    _preset_option(g, "--w-params", "weight of the score's parameter term", type=float)
+    _preset_option(g, "--rollout-depth", "random actions per rollout", type=int)
+    _preset_option(
+        g, "--train-samples", "training samples of each short training in the search", type=int
     )
-    add_once(g, "--resume", action="store_true", help="continue the run in --run-dir")
-    add_once(g, "--workers", type=int, default=0, help="candidate jobs on a process pool of N")
-    add_once(g, "--train-samples", type=int, help="train on a seeded subset of the training set")
-    add_once(g, "--no-progress", action="store_true", help="no progress bars")
+    _preset_option(
+        g, "--val-size", "validation samples scored in the search (a seeded subset)", type=int
+    )
+    _preset_option(g, "--target-accuracy", "validation accuracy ending phase 1", type=float)
+    _preset_option(g, "--narrow-method", "neuron removal", choices=NARROW_METHODS)
+    g.add_argument(
+        "--parallel",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="evaluations submitted together; results depend on it, not on --workers "
+        "(default: --workers)",
+    )
+
+
+def _preset_option(g: Any, flag: str, text: str, **kw: Any) -> None:
+    """An option that, when absent, leaves the preset's value (and is absent from args)."""
+    g.add_argument(flag, default=argparse.SUPPRESS, help=f"{text} (default: the preset's)", **kw)
 
 
 def parse_budget(text: str) -> dict[str, Any]:
@@ -83,96 +98,49 @@ def parse_budget(text: str) -> dict[str, Any]:
         ) from exc
 
 
-def _quick(ds: data.Dataset, arch: str, X: Any, y: Any, seed: int, grow: bool) -> Network:
-    if arch == "cnn":
-        if ds.image_shape is None or len(ds.image_shape) != 3:
-            raise ConfigError(f"--quick-arch cnn needs an image data set; {ds.name} is not one")
-        spec = Spec.cnn(
-            ds.image_shape, [4] if grow else [8, 16], ds.n_classes, hidden=[8] if grow else [32]
-        )
+def configure(args: argparse.Namespace, preset: MCTSConfig) -> MCTSConfig:
+    """The preset (rebuilt for ``--phase``, whose defaults differ) with the options applied."""
+    if preset.phase != args.phase:
+        preset = MCTSConfig.preset(args.preset, phase=args.phase)
+    given = vars(args)  # options left unset are absent (argparse.SUPPRESS)
+    over: dict[str, Any] = parse_budget(given["budget"]) if "budget" in given else {}
+    over.update({name: given[opt] for opt, name in _FIELDS if opt in given})
+    parallel = given.get("parallel", args.workers)
+    if parallel > 1:
+        over["parallel"] = parallel
+    if "narrow_method" in given:
+        over["actions"] = dataclasses.replace(preset.actions, narrow_method=args.narrow_method)
+    return preset.replace(**over)
+
+
+def start_network(args: argparse.Namespace, splits: Splits) -> Network:
+    """A quick network: trained (phase 2) or small and untrained (phase 1, ``--phase grow``)."""
+    grow = args.phase == "grow"
+    n_classes = int(max(splits.y_train.max(), splits.y_val.max())) + 1
+    if args.quick_arch == "cnn":
+        shape = data.load(args.dataset, seed=args.seed).image_shape
+        if shape is None or len(shape) != 3:
+            raise ConfigError(f"--quick-arch cnn needs an image data set; {splits.name} is not")
+        spec = Spec.cnn(shape, [4] if grow else [8, 16], n_classes, hidden=[8] if grow else [32])
     else:
-        spec = Spec.mlp(ds.n_features, [10] if grow else [100], ds.n_classes)
-    net = Network.init(spec, seed=seed)
+        n_features = int(splits.X_train[0].size)
+        spec = Spec.mlp(n_features, [10] if grow else [100], n_classes)
+    net = Network.init(spec, seed=args.seed)
     if not grow:
-        print(f"training a quick {arch} ({net.n_params} parameters)", file=sys.stderr)
-        net.fit(X, y, epochs=30 if arch == "mlp" else 15, optimizer=Adam(lr=1e-3), seed=seed)
+        print(f"training a quick {args.quick_arch} ({net.n_params} parameters)", file=sys.stderr)
+        epochs = 30 if args.quick_arch == "mlp" else 15
+        net.fit(
+            splits.X_train, splits.y_train, epochs=epochs, optimizer=Adam(lr=1e-3), seed=args.seed
+        )
     return net
 
 
-def _split(X: Any, y: Any, seed: int, frac: float = 0.15) -> tuple[Any, Any, Any, Any]:
-    idx = np.random.default_rng([seed, 7]).permutation(X.shape[0])
-    n_val = max(1, round(frac * X.shape[0]))
-    va, tr = idx[:n_val], idx[n_val:]
-    return X[tr], y[tr], X[va], y[va]
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Runs the MCTS controller and returns the result as a JSON-compatible dict."""
-    from neuroplast.search.mcts.optimize import MCTS
-
-    if args.dataset == "xor":
-        raise ConfigError("the mcts controller needs a data set from neuroplast.data, not xor")
-    kwargs: dict[str, Any] = {}
-    if args.dataset == "fashion-mnist" and args.train_samples:
-        kwargs["n_train"] = args.train_samples
-    ds = data.load(args.dataset, seed=args.seed, **kwargs)
-    X, y = ds.X_train, ds.y_train
-    if args.train_samples and X.shape[0] > args.train_samples:
-        keep = np.sort(
-            np.random.default_rng(args.seed).choice(X.shape[0], args.train_samples, False)
-        )
-        X, y = X[keep], y[keep]
-    Xtr, ytr, Xva, yva = _split(X, y, args.seed)
-    grow = args.phase == "grow"
-    net = (
-        Network.load(args.model)
-        if args.model
-        else _quick(ds, args.quick_arch, Xtr, ytr, args.seed, grow)
-    )
-    overrides: dict[str, Any] = parse_budget(args.budget) if args.budget else {}
-    for opt, field in (
-        ("generation_epochs", "epochs"),
-        ("w_params", "w_params"),
-        ("rollout_depth", "depth"),
-    ):
-        if getattr(args, opt) is not None:
-            overrides[field] = getattr(args, opt)
-    if getattr(args, "generations", None) is not None:
-        overrides["generations"] = args.generations
-    if args.workers > 0:
-        overrides["parallel"] = args.workers
-    preset = MCTS.paper if args.preset == "paper" else MCTS.fast
-    mcts = preset(phase=args.phase, **overrides)
-    if args.narrow_method:
-        space = mcts.config.actions
-        cfg = mcts.config.replace(
-            actions=type(space).from_dict({**space.to_dict(), "narrow_method": args.narrow_method})
-        )
-        mcts = MCTS(cfg)
-    run_dir = Path(args.run_dir or f"runs/mcts-{ds.name}-{args.seed}")
-    executor: Executor | None = ProcessPoolExecutor(args.workers) if args.workers > 0 else None
-    try:
-        res = mcts.optimize(
-            net,
-            Xtr,
-            ytr,
-            Xva,
-            yva,
-            seed=args.seed,
-            run_dir=run_dir,
-            resume=args.resume,
-            executor=executor,
-            progress=not getattr(args, "no_progress", False),
-        )
-    finally:
-        if executor is not None:
-            executor.shutdown()
-    result: dict[str, Any] = {"dataset": ds.name, **res.summary()}
-    result["test_accuracy_before"] = float(net.evaluate(ds.X_test, ds.y_test)["accuracy"])
-    result["test_accuracy_after"] = float(res.network.evaluate(ds.X_test, ds.y_test)["accuracy"])
-    result["actions"] = ", ".join(r["action"] for r in res.records if r.get("action")) or "none"
-    result["run_dir"] = str(run_dir)
-    if args.save:
-        res.network.save(args.save)
-        result["saved"] = args.save
-    return result
+#: The ``neuroplast optimize mcts`` subcommand.
+COMMAND = Command(
+    name="mcts",
+    help="Monte Carlo tree search over structural actions (seed 000)",
+    controller=MCTS,
+    add_arguments=add_arguments,
+    configure=configure,
+    start_network=start_network,
+)

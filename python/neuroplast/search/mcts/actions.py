@@ -297,7 +297,7 @@ class ActionSpace:
         if k == "remove_neurons":
             args2: dict[str, Any] = {
                 "layer": action.layer,
-                "keep": action.amount,
+                "fraction": action.amount,
                 "method": self.narrow_method,
             }
             if self.narrow_compensate is not None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Self
 
 from neuroplast.errors import ConfigError
+from neuroplast.search._contract import ConfigBase
 from neuroplast.search.mcts.actions import ActionSpace
 
 __all__ = ["MCTSConfig", "Phase", "score"]
@@ -26,8 +27,8 @@ def score(accuracy: float, n_params: int, w_acc: float, w_params: float, beta: f
 
 
 @dataclass(frozen=True)
-class MCTSConfig:
-    """Every setting of an MCTS run (see :meth:`MCTS.paper` and :meth:`MCTS.fast`).
+class MCTSConfig(ConfigBase):
+    """Every setting of an MCTS run; presets: :meth:`paper` and :meth:`fast`.
 
     Generations:
         generations: Most decisions (the paper: 20).
@@ -48,7 +49,8 @@ class MCTSConfig:
             the best (``"max"``) or the mean (``"mean"``) score along the rollout.
         train_epochs, train_samples: The short training after every edit in the search:
             epochs over a seeded subset of ``train_samples`` training samples.
-        val_size: Validation samples scored in the search (a seeded subset; ``None``: all).
+        val_size: Validation samples scored in the search (a seeded subset of the validation
+            split; ``None``: all of it). Generation records always use the whole split.
         parallel: Evaluations submitted together (to the executor); results do not depend on
             the executor, only on this number.
         threads: Engine threads per evaluation.
@@ -61,6 +63,8 @@ class MCTSConfig:
     Actions:
         actions: The :class:`~neuroplast.search.mcts.actions.ActionSpace`.
     """
+
+    PRESETS: ClassVar[tuple[str, ...]] = ("paper", "fast")
 
     generations: int = 20
     epochs: int = 50
@@ -119,25 +123,76 @@ class MCTSConfig:
         if self.train_samples is not None and self.train_samples < 1:
             raise ConfigError(f"train_samples must be >= 1 or None, got {self.train_samples}")
 
-    def replace(self, **changes: Any) -> MCTSConfig:
-        """A copy with ``changes`` (unknown names raise :class:`ConfigError`)."""
-        names = {f.name for f in fields(self)}
-        bad = sorted(set(changes) - names)
-        if bad:
-            raise ConfigError(f"unknown MCTS settings {bad}; known: {sorted(names)}")
+    def replace(self, **changes: Any) -> Self:
+        """A copy with ``changes``; setting one budget (``rollouts``/``seconds``) clears the other.
+
+        Raises:
+            ConfigError: Unknown names or invalid values.
+        """
         if changes.get("seconds") is not None and "rollouts" not in changes:
             changes["rollouts"] = None
         if changes.get("rollouts") is not None and "seconds" not in changes:
             changes["seconds"] = None
-        return replace(self, **changes)
+        return super().replace(**changes)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-compatible dict (see :meth:`from_dict`)."""
-        d = asdict(self)
-        d["actions"] = self.actions.to_dict()
-        return d
+    # ------------------------------------------------------------------ presets
+    @classmethod
+    def paper(cls, phase: Phase | None = "optimize", **overrides: Any) -> MCTSConfig:
+        """The paper's settings (seed 000, Sec. 3.1 and Fig. 1).
+
+        20 generations of 50 epochs, β = 0.001, w_acc = 1, w_params = 2 in phase 2 (0.5 in
+        phase 1, the authors' code default; the paper states only phase 2's), rollout depth 2,
+        UCB1 with c = √2. The paper states no search budget; its authors' code stops a decision
+        after 60 s. The preset uses a deterministic 100 evaluations per decision instead (pass
+        ``seconds=60`` for the time budget).
+
+        Args:
+            phase: ``"optimize"`` (phase 2, a trained network), ``"grow"`` (phase 1: 50
+                initial epochs, then grow until ``target_accuracy``) or ``None`` (every
+                generation).
+            **overrides: Fields replaced on the preset.
+
+        Example:
+            >>> cfg = MCTSConfig.paper(phase="grow")
+            >>> cfg.epochs, cfg.w_params, cfg.initial_epochs
+            (50, 0.5, 50)
+        """
+        base = cls(
+            generations=20,
+            epochs=50,
+            w_params=2.0 if phase == "optimize" else 0.5,
+            rollouts=100,
+            depth=2,
+            phase=phase,
+            initial_epochs=0 if phase == "optimize" else 50,
+        )
+        return base.replace(**overrides)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> MCTSConfig:
-        """Inverse of :meth:`to_dict`."""
-        return cls(**dict(d))
+    def fast(cls, phase: Phase | None = "optimize", **overrides: Any) -> MCTSConfig:
+        """Quick runs: 8 generations of 5 epochs, 24 evaluations per decision, depth 1.
+
+        w_params is 2 for phase 2 and 0.5 otherwise, as in :meth:`paper`; phase 1 trains 5
+        initial epochs.
+
+        Args:
+            phase: ``"optimize"``, ``"grow"`` or ``None`` (see :meth:`paper`).
+            **overrides: Fields replaced on the preset.
+
+        Example:
+            >>> MCTSConfig.fast(rollouts=6).rollouts
+            6
+        """
+        base = cls(
+            generations=8,
+            epochs=5,
+            w_params=2.0 if phase == "optimize" else 0.5,
+            rollouts=24,
+            depth=1,
+            tree_depth=2,
+            train_samples=256,
+            val_size=300,
+            phase=phase,
+            initial_epochs=0 if phase == "optimize" else 5,
+        )
+        return base.replace(**overrides)

@@ -27,7 +27,15 @@ import numpy as np
 
 from neuroplast.network import Network
 from neuroplast.optim import Adam
-from neuroplast.search._evaluate import DataRef, EditStep, Job, Result, TrainStep, evaluate, run_job
+from neuroplast.search._evaluate import (
+    DataRef,
+    EditStep,
+    Job,
+    JobResult,
+    TrainStep,
+    evaluate,
+    run_job,
+)
 from neuroplast.search._progress import Progress
 from neuroplast.search.mcts.actions import Action
 from neuroplast.search.mcts.config import MCTSConfig, score
@@ -184,7 +192,7 @@ class Searcher:
         # No tag: a node would pickle the whole tree into a worker; results come back in order.
         return Job(start, tuple(steps), self.data, self.cfg.threads, capture, False)
 
-    def _value(self, res: Result) -> float:
+    def _value(self, res: JobResult) -> float:
         if not res.trace:  # failed before any training: nothing to score
             return 0.0
         c = self.cfg
@@ -195,7 +203,7 @@ class Searcher:
             return float(np.mean(scores))
         return scores[-1]
 
-    def _absorb(self, node: Node, res: Result) -> None:
+    def _absorb(self, node: Node, res: JobResult) -> None:
         node.pending = False
         if node.score is None:
             if res.captured is None or not res.trace:

@@ -5,6 +5,10 @@ from singular values, candidate ratings, selection modes), :mod:`~neuroplast.sea
 (the surgeries through :mod:`neuroplast.morph`, plus the truncated-SVD factorization) and
 :mod:`~neuroplast.search.surgeon.algorithm` (Algorithm 1, the score of eq. 16).
 
+The controller follows the one contract of :mod:`neuroplast.search`:
+``Surgeon(SurgeonConfig.fast()).run(net, data, seed=0, run_dir=...)`` returns a
+:class:`SurgeonResult`; ``neuroplast optimize surgeon`` is its command line.
+
 Example:
     >>> from neuroplast.search.surgeon import SurgeonConfig, score
     >>> SurgeonConfig.paper().decision_every, round(score(0.6016, 0.0268, 1.0), 4)
@@ -14,13 +18,13 @@ Example:
 from __future__ import annotations
 
 from neuroplast.search.surgeon._train import Trainer, TrainJob, TrainOutcome
-from neuroplast.search.surgeon.algorithm import EvaluateFn, Surgeon, widths
+from neuroplast.search.surgeon.algorithm import EvaluateFn, Surgeon, chosen, widths
 from neuroplast.search.surgeon.baseline import baseline
 from neuroplast.search.surgeon.config import OPERATIONS, Operation, SelectionMode, SurgeonConfig
 from neuroplast.search.surgeon.modify import apply
+from neuroplast.search.surgeon.proposal import Proposal
 from neuroplast.search.surgeon.recommend import (
     LayerInfo,
-    Proposal,
     hidden_layers,
     layer_info,
     propose,
@@ -53,6 +57,7 @@ __all__ = [
     "Trainer",
     "apply",
     "baseline",
+    "chosen",
     "hidden_layers",
     "layer_info",
     "propose",

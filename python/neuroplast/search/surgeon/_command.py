@@ -1,31 +1,30 @@
-"""The ``surgeon`` controller of ``neuroplast optimize`` (seed 001).
+"""``neuroplast optimize surgeon`` (seed 001).
 
-``neuroplast optimize --controller surgeon --dataset digits --topology small --preset fast``
-trains the starting topology with the Surgeon and, unless ``--no-baseline``, the same network
-without surgery for the same epochs; with ``--run-dir`` it writes the run folder (history,
-final model, edit log, checkpoints, ``report/topology.png`` and ``report/accuracy.png``), and
-``--resume`` continues an interrupted run there. The data set's test split is the validation
-set (as in the paper, whose validation sets are the official test sets).
+``neuroplast optimize surgeon --dataset digits --topology small --preset fast`` initialises
+the starting topology (the paper starts from untrained networks; the Surgeon pre-trains them
+for ``initial_epochs``) and runs the Surgeon on it; decisions use the validation split carved
+from the training data (``--val-fraction``), the test split is only reported. With
+``--run-dir`` the run folder gets the shared files plus ``report/topology.png`` and
+``report/accuracy.png`` (with ``--baseline``: against the network trained without surgery).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from concurrent.futures import Executor, ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from neuroplast import data
 from neuroplast.errors import ConfigError
 from neuroplast.network import Network
-from neuroplast.search._cli import add_once
-from neuroplast.search.surgeon.algorithm import Surgeon, widths
-from neuroplast.search.surgeon.baseline import baseline
+from neuroplast.search._cli import Command
+from neuroplast.search._splits import Splits
+from neuroplast.search.surgeon.algorithm import Surgeon
 from neuroplast.search.surgeon.config import SurgeonConfig
 from neuroplast.spec import Spec
 
-__all__ = ["TOPOLOGIES", "add_arguments", "run"]
+__all__ = ["COMMAND", "TOPOLOGIES"]
 
 #: The paper's starting topologies (Table 2).
 TOPOLOGIES: dict[str, tuple[int, ...]] = {
@@ -35,47 +34,64 @@ TOPOLOGIES: dict[str, tuple[int, ...]] = {
 }
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Adds the options of the Surgeon controller to the ``optimize`` parser."""
-    g = p.add_argument_group("surgeon controller")
-    g.add_argument(
-        "--preset",
-        choices=("paper", "fast"),
-        default="fast",
-        help="paper: the appendix (100 epochs, batch 16, SGD 0.005); fast: 20 epochs",
-    )
+def _add_arguments(g: Any) -> None:
+    """Adds the Surgeon's own options."""
     g.add_argument(
         "--topology",
         default="small",
-        help="small (10), medium (10-10-10), large (300-100-100) or widths like 64,32",
+        help="start network without --model: small (10), medium (10-10-10), "
+        "large (300-100-100) or hidden widths like 64,32",
     )
-    g.add_argument("--total-epochs", type=int, help="override the preset's total epochs")
-    g.add_argument("--decision-every", type=int, help="override the epochs between decisions")
     g.add_argument(
-        "--initial-epochs", type=int, help="pre-training epochs (default: --decision-every)"
+        "--total-epochs",
+        type=int,
+        help="override the preset's epochs of training of the returned network",
     )
-    g.add_argument("--branches", type=int, help="override the number of concurrent branches")
-    g.add_argument("--selection", choices=("per_type", "top_n"), help="candidate selection mode")
+    g.add_argument(
+        "--decision-every", type=int, help="override the preset's epochs between decision points"
+    )
+    g.add_argument(
+        "--initial-epochs",
+        type=int,
+        help="override the preset's pre-training epochs (when only --decision-every is "
+        "given, it sets them too)",
+    )
+    g.add_argument(
+        "--branches", type=int, help="override the preset's branches kept at every decision point"
+    )
+    g.add_argument(
+        "--selection",
+        choices=("per_type", "top_n"),
+        help="override the preset's candidate selection",
+    )
     g.add_argument("--memory", action="store_true", help="one-cycle memory with backtracking")
-    g.add_argument("--train-samples", type=int, help="train on a stratified subset (fashion-mnist)")
-    g.add_argument("--no-baseline", action="store_true", help="skip the baseline run")
-    add_once(
-        g, "--run-dir", metavar="DIR", help="write the run folder (history, checkpoints, report)"
+    g.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also train the start network without surgery (report/accuracy.png)",
     )
-    add_once(g, "--resume", action="store_true", help="continue the run in --run-dir")
-    add_once(g, "--workers", type=int, default=0, help="candidate jobs on a process pool of N")
+    g.add_argument(
+        "--train-samples",
+        type=int,
+        help="fashion-mnist only: train on a stratified subset of this size",
+    )
 
 
-def _config(args: argparse.Namespace) -> SurgeonConfig:
-    cfg = SurgeonConfig.paper() if args.preset == "paper" else SurgeonConfig.fast()
+def _configure(args: argparse.Namespace, cfg: SurgeonConfig) -> SurgeonConfig:
+    """The preset with the options given on the command line."""
     over: dict[str, Any] = {}
     for key in ("total_epochs", "decision_every", "branches", "selection"):
         if getattr(args, key) is not None:
             over[key] = getattr(args, key)
-    initial = args.initial_epochs or over.get("decision_every", cfg.initial_epochs)
+    initial = args.initial_epochs
+    if initial is None:
+        initial = over.get("decision_every", cfg.initial_epochs)
+    # A short --total-epochs caps the pre-training instead of failing validation.
     over["initial_epochs"] = min(initial, over.get("total_epochs", cfg.total_epochs))
     if args.memory:
         over["memory"] = True
+    if args.baseline:
+        over["baseline"] = True
     return cfg.replace(**over)
 
 
@@ -91,68 +107,35 @@ def _topology(text: str) -> tuple[int, ...]:
     return out
 
 
-def _load(args: argparse.Namespace) -> data.Dataset:
-    if args.dataset in ("xor", "synthetic"):
-        raise ConfigError(
-            "the Surgeon needs a classification data set: digits, fashion-mnist or mnist1d"
-        )
+def _start_network(args: argparse.Namespace, splits: Splits) -> Network:
+    """The untrained ``--topology`` MLP (the Surgeon pre-trains it itself)."""
+    n_classes = int(max(np.max(splits.y_train), np.max(splits.y_val))) + 1
+    n_features = int(np.prod(splits.X_train.shape[1:]))
+    spec = Spec.mlp(n_features, list(_topology(args.topology)), n_classes)
+    return Network.init(spec, seed=args.seed)
+
+
+def _inputs(args: argparse.Namespace) -> tuple[Network, Splits]:
+    """The shared loading, plus ``--train-samples`` for Fashion-MNIST."""
     kw: dict[str, Any] = {}
     if args.train_samples is not None:
         if args.dataset != "fashion-mnist":
             raise ConfigError("--train-samples applies to fashion-mnist only")
         kw["n_train"] = args.train_samples
-    return data.load(args.dataset, seed=args.seed, **kw)
+    ds = data.load(args.dataset, seed=args.seed, **kw)
+    splits = Splits.from_dataset(ds, val_fraction=args.val_fraction, seed=args.seed)
+    net = Network.load(args.model) if args.model else _start_network(args, splits)
+    return net, splits
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Runs the Surgeon (and the baseline) and returns a JSON-compatible summary."""
-    cfg = _config(args)
-    ds = _load(args)
-    if args.model:
-        net = Network.load(args.model)
-    else:
-        spec = Spec.mlp(ds.n_features, list(_topology(args.topology)), ds.n_classes)
-        net = Network.init(spec, seed=args.seed)
-    run_dir = getattr(args, "run_dir", None)
-    pool: Executor | None = ProcessPoolExecutor(args.workers) if args.workers else None
-    try:
-        print(
-            f"surgeon: {ds.name}, hidden {list(widths(net))}, {cfg.total_epochs} epochs",
-            file=sys.stderr,
-        )
-        res = Surgeon(cfg).run(
-            net,
-            ds.X_train,
-            ds.y_train,
-            ds.X_test,
-            ds.y_test,
-            seed=args.seed,
-            run_dir=run_dir,
-            resume=bool(getattr(args, "resume", False)),
-            executor=pool,
-            progress=True,
-        )
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    out: dict[str, Any] = {"dataset": ds.name}
-    base_curve = None
-    if not args.no_baseline:
-        base, base_curve, _ = baseline(
-            net, ds.X_train, ds.y_train, ds.X_test, ds.y_test, cfg, seed=args.seed
-        )
-        out["accuracy_before"] = float(base.evaluate(ds.X_test, ds.y_test)["accuracy"])
-    out["accuracy_after"] = res.val_accuracy
-    out["params_before"], out["params_after"] = res.n_params_initial, res.n_params
-    out["hidden_start"] = "-".join(map(str, widths(net))) or "none"
-    out["hidden_final"] = "-".join(map(str, widths(res.network))) or "none"
-    out["epochs_trained"] = round(res.epochs_trained, 2)
-    out["decisions"] = len(res.decisions)
-    if run_dir is not None:
-        from neuroplast.search.surgeon.report import write_report
-
-        write_report(Path(run_dir) / "report", res, base_curve)
-        out["run_dir"] = str(run_dir)
-    if args.save:
-        res.network.save(args.save)
-    return out
+COMMAND = Command(
+    name="surgeon",
+    help="the Surgeon (Schiessler et al. 2021): genetic topology search during training",
+    controller=Surgeon,
+    add_arguments=_add_arguments,
+    configure=_configure,
+    start_network=_start_network,
+    default_preset="fast",
+    datasets=("digits", "fashion-mnist", "mnist1d"),
+    inputs=_inputs,
+)

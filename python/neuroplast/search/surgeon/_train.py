@@ -19,14 +19,16 @@ from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from neuroplast._seeds import derive_seed
 from neuroplast.network import Network
 from neuroplast.optim import SGD
 from neuroplast.search._evaluate import DataRef, Job, TrainStep, evaluate
 from neuroplast.search.surgeon.config import SurgeonConfig
 
-__all__ = ["TrainJob", "TrainOutcome", "Trainer"]
+__all__ = ["SUBSET_STREAM", "TrainJob", "TrainOutcome", "Trainer"]
+
+#: First key of the seeds of partial-epoch subsets: ``derive_seed(seed, 0, epoch, offset)``.
+SUBSET_STREAM = 0
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ class Trainer:
             else:
                 stop = min(end, (epoch + 1) * B)
                 samples = min(self.n_train, (stop - pos) * bs)
-                seed = int(np.random.SeedSequence([self.seed, epoch, off]).generate_state(1)[0])
+                seed = derive_seed(self.seed, SUBSET_STREAM, epoch, off)
                 steps.append(TrainStep(1, samples, bs, self.optimizer, seed))
                 pos = stop
             ends.append(pos / B)

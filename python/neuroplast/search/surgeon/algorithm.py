@@ -12,36 +12,49 @@ validation accuracy the draw is repeated from the candidates not yet tried, up t
 previous best; when none does after the last re-draw, the search backtracks one step (the
 previous branches are trained on instead). At the end the best-scoring branch is returned.
 
-Training jobs run through :func:`neuroplast.search.evaluate` (in-process by default, or on any
-:class:`concurrent.futures.Executor`), or through an injected evaluation function. With a run
-folder, every decision point is checkpointed (:class:`neuroplast.search.RunFolder`) and a
-resumed run ends bit-for-bit where an uninterrupted one does: every random choice is derived
-from ``(seed, decision, ...)``.
+Every score and choice uses the validation split of the run's
+:class:`~neuroplast.search.Splits` (never its test split). Training jobs run through
+:func:`neuroplast.search.evaluate` (in-process by default, or on the run's executor), or
+through an evaluation function given to the constructor. With a run folder, every decision
+point is checkpointed and a resumed run ends bit-for-bit where an uninterrupted one does:
+every random choice derives from the run's seed with
+:meth:`~neuroplast.search.RunContext.seed_for` (keys ``(PROPOSE_STREAM, decision, branch)``
+for the edits' random choices, ``(DRAW_STREAM, decision, attempt)`` for the random draw).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from neuroplast import get_num_threads
-from neuroplast.errors import ConfigError, DataError, NumericalError
-from neuroplast.morph import EditLog
+from neuroplast.errors import ConfigError, NumericalError
+from neuroplast.morph import EditLog, EditRecord
 from neuroplast.network import Network
+from neuroplast.search._contract import Controller, RunContext
 from neuroplast.search._evaluate import shared_data
 from neuroplast.search._progress import Progress
-from neuroplast.search._run import RunFolder
+from neuroplast.search._splits import Splits
 from neuroplast.search.surgeon._checkpoint import LoopState, load_state, save_state
+from neuroplast.search.surgeon._lineage import (
+    branch_meta,
+    child,
+    chosen,
+    curve,
+    log_step,
+    widths,
+)
 from neuroplast.search.surgeon._train import Trainer, TrainJob, TrainOutcome
+from neuroplast.search.surgeon.baseline import train_baseline
 from neuroplast.search.surgeon.config import SurgeonConfig
 from neuroplast.search.surgeon.modify import apply
-from neuroplast.search.surgeon.recommend import Proposal, hidden_layers, propose, select
+from neuroplast.search.surgeon.proposal import Proposal
+from neuroplast.search.surgeon.recommend import propose, select
 from neuroplast.search.surgeon.records import (
     Branch,
     CandidateRecord,
@@ -50,123 +63,112 @@ from neuroplast.search.surgeon.records import (
 )
 from neuroplast.search.surgeon.score import rank, score
 
-__all__ = ["EvaluateFn", "Surgeon", "widths"]
+__all__ = ["DRAW_STREAM", "PROPOSE_STREAM", "EvaluateFn", "Surgeon", "chosen", "widths"]
 
 #: Runs a batch of training jobs and returns their outcomes in order.
 EvaluateFn = Callable[[Sequence[TrainJob]], list[TrainOutcome]]
 
-
-def widths(net: Network) -> tuple[int, ...]:
-    """Units of the hidden layers (the boxes of the paper's Fig. 3, right), in spec order."""
-    return tuple(net.spec.widths[n] for n in hidden_layers(net))
+#: First seed keys of the Surgeon's random streams (the batch stream's subsets use 0).
+PROPOSE_STREAM, DRAW_STREAM = 1, 2
 
 
-def _derive(*key: int) -> int:
-    return int(np.random.SeedSequence(list(key)).generate_state(1, np.uint64)[0] >> 1)
+@dataclass
+class _Round:
+    """The working state of one decision point.
+
+    Attributes:
+        st: The loop state.
+        parents: The branches at the decision point, by id.
+        target: Batch position of the next decision point.
+        B: Batches per epoch.
+        run_jobs: Runs training jobs.
+        previous_best: Best validation accuracy of the branches at the decision point.
+        records: Every competitor of every draw so far.
+    """
+
+    st: LoopState
+    parents: dict[int, Branch]
+    target: int
+    B: int
+    run_jobs: EvaluateFn
+    previous_best: float
+    records: list[CandidateRecord] = field(default_factory=list)
 
 
-class Surgeon:
-    """The Surgeon: ``Surgeon(config).run(net, X_train, y_train, X_val, y_val)``.
+class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
+    """The Surgeon: ``Surgeon(SurgeonConfig.fast()).run(net, data, seed=0)``.
 
     Args:
         config: Settings; default :meth:`SurgeonConfig.paper`.
+        evaluate: Replaces the training-job runner entirely (``jobs -> outcomes``), e.g. a
+            scripted function in tests; default: train through the engine.
+        **overrides: Single fields replaced on ``config``.
+
+    Raises:
+        ConfigError: ``config`` is not a :class:`SurgeonConfig`, or unknown overrides.
 
     Example:
         >>> from neuroplast import Network, Spec, data
         >>> ds = data.load("digits", seed=0)
         >>> cfg = SurgeonConfig.fast(total_epochs=4, initial_epochs=2, decision_every=2)
         >>> net = Network.init(Spec.mlp(64, [10], 10), seed=0)
-        >>> res = Surgeon(cfg).run(net, ds.X_train, ds.y_train, ds.X_test, ds.y_test, seed=0)
-        >>> len(res.decisions), res.curve[-1][0]
-        (1, 4.0)
+        >>> res = Surgeon(cfg).run(net, ds, seed=0, progress=False)
+        >>> len(res.decisions), res.curve[-1][0], [r["step"] for r in res.history]
+        (1, 4.0, [0, 1])
     """
 
-    def __init__(self, config: SurgeonConfig | None = None) -> None:
-        if config is not None and not isinstance(config, SurgeonConfig):
-            raise ConfigError(f"config must be a SurgeonConfig, got {type(config).__name__}")
-        self.config = config or SurgeonConfig.paper()
+    name = "surgeon"
+    config_class = SurgeonConfig
 
-    def run(
+    def __init__(
         self,
-        net: Network,
-        X_train: npt.ArrayLike,
-        y_train: npt.ArrayLike,
-        X_val: npt.ArrayLike,
-        y_val: npt.ArrayLike,
+        config: SurgeonConfig | None = None,
         *,
-        run_dir: str | os.PathLike[str] | None = None,
-        resume: bool = False,
-        seed: int = 0,
-        executor: Executor | None = None,
         evaluate: EvaluateFn | None = None,
-        threads: int | None = None,
-        progress: bool = False,
-    ) -> SurgeonResult:
-        """Runs Algorithm 1 on ``net`` (not modified) and returns the final best branch.
+        **overrides: Any,
+    ) -> None:
+        super().__init__(config, **overrides)
+        self._evaluate = evaluate
 
-        Args:
-            net: The starting network (a classifier).
-            X_train: Training features.
-            y_train: Training labels.
-            X_val: Validation features (scores, selection, curves).
-            y_val: Validation labels.
-            run_dir: Folder for history, final model, edit log and per-decision checkpoints.
-            resume: Continue from the newest checkpoint in ``run_dir`` (same seed and config).
-            seed: Seed of every random choice (batch order, Net2Wider copies, random draws).
-            executor: Runs the training jobs (e.g. a process pool); default in-process.
-            evaluate: Replaces the job runner entirely (``jobs -> outcomes``).
-            threads: Engine threads per job (default: the current count in-process, 1 on an
-                executor). Results are reproducible per thread count.
-            progress: Show a progress bar over decision points.
+    def _run(self, net: Network, data: Splits, ctx: RunContext) -> SurgeonResult:
+        """Runs Algorithm 1 on ``net`` (not modified) and returns the final chosen branch.
 
         Raises:
-            ConfigError: A bad seed, a non-classifier, or a checkpoint from other settings.
-            DataError: Empty data.
+            ConfigError: ``net`` is not a classifier.
             NumericalError: Pre-training diverged.
         """
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
         if net.spec.loss != "cross_entropy":
             raise ConfigError("the Surgeon scores validation accuracy: it needs a classifier")
-        if resume and run_dir is None:
-            raise ConfigError("resume=True needs a run_dir")
-        Xt, Xv = np.asarray(X_train), np.asarray(X_val)
-        if len(Xt) == 0 or len(Xv) == 0:
-            raise DataError("the Surgeon needs non-empty training and validation data")
         cfg = self.config
-        n_threads = threads or (get_num_threads() if executor is None else 1)
-        folder = None if run_dir is None else RunFolder(run_dir)
-        with shared_data(Xt, np.asarray(y_train), Xv, np.asarray(y_val)) as data:
+        threads = cfg.threads or (get_num_threads() if ctx.executor is None else 1)
+        with shared_data(data.X_train, data.y_train, data.X_val, data.y_val) as ref:
             trainer = Trainer(
-                data,
-                len(Xt),
-                cfg,
-                seed=seed,
-                threads=n_threads,
-                executor=executor,
+                ref, len(data.X_train), cfg, seed=ctx.seed, threads=threads, executor=ctx.executor
             )
-            run_jobs: EvaluateFn = evaluate or trainer
-            st = load_state(folder, seed, cfg) if resume and folder is not None else None
+            run_jobs: EvaluateFn = self._evaluate or trainer
+            st = load_state(ctx.folder) if ctx.resume and ctx.folder is not None else None
             if st is None:
                 st = self._start(net, trainer, run_jobs)
-                if folder is not None:
-                    save_state(folder, st, seed, cfg)
-            total = math.ceil((cfg.total_epochs - cfg.initial_epochs) / cfg.decision_every)
-            with Progress(total, "surgeon", enabled=progress, unit="decision") as bar:
-                bar.update(st.decision)
-                while st.epoch < cfg.total_epochs:
-                    self._decide(st, trainer.batches_per_epoch, run_jobs, seed)
-                    if folder is not None:
-                        save_state(folder, st, seed, cfg)
-                    bar.update(1, acc=max(b.accuracy for b in st.branches))
-            result = self._result(st, net.n_params, trainer.batches_per_epoch, seed)
-        if folder is not None:
-            folder.write_final(result.network)
-            folder.write_edits(EditLog(result.edits))
-            folder.write_history(result.summary())
-        return result
+                if ctx.folder is not None:
+                    save_state(ctx.folder, st)
+            self._loop(st, trainer.batches_per_epoch, run_jobs, ctx)
+            base = train_baseline(trainer, net, cfg.total_epochs)[1] if cfg.baseline else ()
+        return self._result(st, net.n_params, trainer.batches_per_epoch, ctx.seed, base)
 
     # ------------------------------------------------------------------ steps
+    def _loop(self, st: LoopState, B: int, run_jobs: EvaluateFn, ctx: RunContext) -> None:
+        """Decision points until ``total_epochs``, each logged and checkpointed."""
+        cfg = self.config
+        total = math.ceil((cfg.total_epochs - cfg.initial_epochs) / cfg.decision_every)
+        with Progress(total, self.name, enabled=ctx.progress, unit="decision") as bar:
+            bar.update(st.decision)
+            while st.epoch < cfg.total_epochs:
+                self._decide(st, B, run_jobs, ctx)
+                best = log_step(st)
+                if ctx.folder is not None:
+                    save_state(ctx.folder, st)
+                bar.update(1, acc=best.accuracy, params=best.net.n_params)
+
     def _start(self, net: Network, trainer: Trainer, run_jobs: EvaluateFn) -> LoopState:
         cfg = self.config
         n = cfg.initial_epochs * trainer.batches_per_epoch
@@ -183,94 +185,104 @@ class Surgeon:
             curve=out.curve,
             topology=((0.0, widths(net)),),
         )
-        return LoopState(cfg.initial_epochs, 0, [root], batches=n)
+        st = LoopState(cfg.initial_epochs, 0, [root], batches=n)
+        log_step(st)
+        return st
 
-    def _decide(self, st: LoopState, B: int, run_jobs: EvaluateFn, seed: int) -> None:
+    def _decide(self, st: LoopState, B: int, run_jobs: EvaluateFn, ctx: RunContext) -> None:
+        """One decision point: draws until one improves (or the re-draws run out)."""
         cfg = self.config
         target_epoch = min(st.epoch + cfg.decision_every, cfg.total_epochs)
-        parents = {b.id: b for b in st.branches}
+        rnd = _Round(
+            st,
+            {b.id: b for b in st.branches},
+            target_epoch * B,
+            B,
+            run_jobs,
+            max(b.accuracy for b in st.branches),
+        )
+        new, improved, attempts = self._draws(rnd, self._pool(st, ctx), ctx)
+        backtracked = not (improved or (new and not cfg.memory))
+        st.branches = self._carry_on(rnd) if backtracked else new
+        st.decisions.append(
+            DecisionRecord(
+                st.epoch,
+                rnd.previous_best,
+                tuple(rnd.records),
+                attempts,
+                improved,
+                backtracked,
+                tuple(branch_meta(b) for b in st.branches),
+            )
+        )
+        st.epoch, st.decision = target_epoch, st.decision + 1
+
+    def _pool(self, st: LoopState, ctx: RunContext) -> list[Proposal]:
+        """Every candidate of every current branch."""
         pool: list[Proposal] = []
         for b in st.branches:
-            pool += propose(b.net, cfg, branch=b.id, seed=_derive(seed, st.decision, b.id))
-        previous_best = max(b.accuracy for b in st.branches)
-        records: list[CandidateRecord] = []
+            seed = ctx.seed_for(PROPOSE_STREAM, st.decision, b.id)
+            pool += propose(b.net, self.config, branch=b.id, seed=seed)
+        return pool
+
+    def _draws(
+        self, rnd: _Round, pool: list[Proposal], ctx: RunContext
+    ) -> tuple[list[Branch], bool, int]:
+        """``(new branches, improved, draws made)``: re-draws until one reaches the best."""
+        cfg = self.config
         new: list[Branch] = []
-        improved = backtracked = False
         attempts = 0
         for attempt in range(cfg.max_redraws + 1):
-            rng = np.random.default_rng([seed, st.decision, attempt])
+            rng = np.random.default_rng(ctx.seed_for(DRAW_STREAM, rnd.st.decision, attempt))
             draw = select(pool, cfg, rng)
             if not draw:
                 break
             attempts += 1
             n_fixed = len(select(pool, cfg.replace(random_draw=False), rng))
             pool = [p for p in pool if p not in draw]
-            new = self._compete(
-                st, draw, n_fixed, parents, attempt, records, target_epoch * B, B, run_jobs
-            )
-            kept = [b for b in new if b.accuracy >= previous_best] if cfg.memory else new
-            if kept and max(b.accuracy for b in new) >= previous_best:
-                new, improved = kept, True
-                break
-        if improved or (new and not cfg.memory):
-            st.branches = new
-        else:
-            st.branches, backtracked = self._carry_on(st, target_epoch * B, B, run_jobs), True
-        kept_meta = tuple(
-            {
-                "id": b.id,
-                "parent": b.parent,
-                "label": b.label,
-                "widths": list(widths(b.net)),
-                "n_params": b.net.n_params,
-                "accuracy": b.accuracy,
-            }
-            for b in st.branches
-        )
-        st.decisions.append(
-            DecisionRecord(
-                st.epoch, previous_best, tuple(records), attempts, improved, backtracked, kept_meta
-            )
-        )
-        st.epoch, st.decision = target_epoch, st.decision + 1
+            new = self._compete(rnd, draw, n_fixed, attempt)
+            kept = [b for b in new if b.accuracy >= rnd.previous_best] if cfg.memory else new
+            if kept and max(b.accuracy for b in new) >= rnd.previous_best:
+                return kept, True, attempts
+        return new, False, attempts
 
     def _compete(
-        self,
-        st: LoopState,
-        draw: list[Proposal],
-        n_fixed: int,
-        parents: dict[int, Branch],
-        attempt: int,
-        records: list[CandidateRecord],
-        target: int,
-        B: int,
-        run_jobs: EvaluateFn,
+        self, rnd: _Round, draw: list[Proposal], n_fixed: int, attempt: int
     ) -> list[Branch]:
-        """Builds and recuperates one draw, scores it and trains the winners to ``target``."""
+        """Builds and recuperates one draw, scores it and trains the winners to the target."""
         cfg = self.config
-        built = [apply(parents[p.branch].net, p) for p in draw]
+        built = [apply(rnd.parents[p.branch].net, p) for p in draw]
         jobs = [
             TrainJob(
-                net, parents[p.branch].position, cfg.recuperation[p.op] * cfg.recuperation_batches
+                net,
+                rnd.parents[p.branch].position,
+                cfg.recuperation[p.op] * cfg.recuperation_batches,
             )
             for p, (net, _) in zip(draw, built, strict=True)
         ]
-        outs = run_jobs(jobs)
-        st.batches += sum(o.batches for o in outs)
+        outs = rnd.run_jobs(jobs)
+        rnd.st.batches += sum(o.batches for o in outs)
+        win = self._score(rnd, draw, outs, n_fixed, attempt)
+        return self._grow(rnd, [(draw[i], built[i][1], outs[i]) for i in win])
+
+    def _score(
+        self,
+        rnd: _Round,
+        draw: list[Proposal],
+        outs: list[TrainOutcome],
+        n_fixed: int,
+        attempt: int,
+    ) -> list[int]:
+        """Scores a recuperated draw (eq. 16), records it; returns the winners, best first."""
         ok = [i for i, o in enumerate(outs) if o.net is not None]
-        scores = {
-            i: score(
-                outs[i].val_accuracy,
-                outs[i].val_accuracy - parents[draw[i].branch].accuracy,
-                draw[i].param_fraction,
-            )
-            for i in ok
-        }
+        gains = [
+            o.val_accuracy - rnd.parents[p.branch].accuracy for p, o in zip(draw, outs, strict=True)
+        ]
+        scores = {i: score(outs[i].val_accuracy, gains[i], draw[i].param_fraction) for i in ok}
         order = rank(ok, [scores[i] for i in ok], [draw[i].n_params for i in ok])
-        win = [ok[k] for k in order[: cfg.branches]]
+        win = [ok[k] for k in order[: self.config.branches]]
         for i, (p, o) in enumerate(zip(draw, outs, strict=True)):
-            gain = o.val_accuracy - parents[p.branch].accuracy
-            records.append(
+            rnd.records.append(
                 CandidateRecord(
                     attempt,
                     p.branch,
@@ -278,7 +290,7 @@ class Surgeon:
                     p.label,
                     p.rating,
                     o.val_accuracy,
-                    gain,
+                    gains[i],
                     p.param_fraction,
                     scores.get(i, -math.inf),
                     p.n_params,
@@ -286,46 +298,32 @@ class Surgeon:
                     i in win,
                 )
             )
-        grow = []
-        for i in win:
-            start = parents[draw[i].branch].position + outs[i].batches
-            net = outs[i].net
-            assert net is not None  # only finished candidates can win
-            grow.append(TrainJob(net, start, max(0, target - start), curve=True))
-        res = run_jobs(grow)
+        return win
+
+    def _grow(
+        self, rnd: _Round, winners: list[tuple[Proposal, list[EditRecord], TrainOutcome]]
+    ) -> list[Branch]:
+        """Trains the winners to the next decision point; they become the new branches."""
+        st, grow = rnd.st, []
+        for p, _, out in winners:
+            start = rnd.parents[p.branch].position + out.batches
+            assert out.net is not None  # only finished candidates can win
+            grow.append(TrainJob(out.net, start, max(0, rnd.target - start), curve=True))
+        res = rnd.run_jobs(grow)
         st.batches += sum(r.batches for r in res)
         new = []
-        for i, r in zip(win, res, strict=True):
-            if r.net is None:
-                continue
-            p, par = draw[i], parents[draw[i].branch]
-            topo, changes = par.topology, par.changes
-            if p.op != "identity":
-                topo = (*topo, (float(st.epoch), widths(r.net)))
-                changes = (*changes, (float(st.epoch), p.op, p.label))
-            new.append(
-                Branch(
-                    st.next_id,
-                    r.net,
-                    target,
-                    r.val_accuracy,
-                    par.id,
-                    p.label,
-                    par.accuracy,
-                    par.net.n_params,
-                    (*par.edits, *built[i][1]),
-                    _curve(par.curve, r.curve, target / B, r.val_accuracy),
-                    topo,
-                    changes,
-                )
-            )
-            st.next_id += 1
+        for (p, edits, _), r in zip(winners, res, strict=True):
+            if r.net is not None:
+                par = rnd.parents[p.branch]
+                new.append(child(par, p, r, edits, st, rnd.target, rnd.B))
+                st.next_id += 1
         return new
 
-    def _carry_on(self, st: LoopState, target: int, B: int, run_jobs: EvaluateFn) -> list[Branch]:
+    def _carry_on(self, rnd: _Round) -> list[Branch]:
         """Backtracking: the previous branches are trained on to the next decision point."""
+        st, target = rnd.st, rnd.target
         jobs = [TrainJob(b.net, b.position, target - b.position, curve=True) for b in st.branches]
-        res = run_jobs(jobs)
+        res = rnd.run_jobs(jobs)
         st.batches += sum(r.batches for r in res)
         kept = [
             replace(
@@ -333,38 +331,43 @@ class Surgeon:
                 net=r.net,
                 position=target,
                 accuracy=r.val_accuracy,
-                curve=_curve(b.curve, r.curve, target / B, r.val_accuracy),
+                curve=curve(b.curve, r.curve, target / rnd.B, r.val_accuracy),
             )
             for b, r in zip(st.branches, res, strict=True)
             if r.net is not None
         ]
         return kept or st.branches
 
-    def _result(self, st: LoopState, n_initial: int, B: int, seed: int) -> SurgeonResult:
-        scores = [b.score() for b in st.branches]
-        best = st.branches[rank(st.branches, scores, [b.net.n_params for b in st.branches])[0]]
+    def _result(
+        self,
+        st: LoopState,
+        n_initial: int,
+        B: int,
+        seed: int,
+        baseline_curve: tuple[tuple[float, float], ...],
+    ) -> SurgeonResult:
+        best = chosen(st.branches)
         return SurgeonResult(
-            best.net,
-            best.accuracy,
-            n_initial,
-            best.net.n_params,
-            st.batches / B,
-            best.curve,
-            best.topology,
-            best.edits,
-            best.changes,
-            tuple(st.decisions),
-            self.config,
-            seed,
+            network=best.net,
+            history=st.history,
+            edits=EditLog(best.edits),
+            stop_reason=f"trained for total_epochs={self.config.total_epochs}",
+            val_accuracy=best.accuracy,
+            n_params_initial=n_initial,
+            n_params=best.net.n_params,
+            epochs_trained=st.batches / B,
+            curve=best.curve,
+            topology=best.topology,
+            changes=best.changes,
+            decisions=tuple(st.decisions),
+            config=self.config,
+            seed=seed,
+            baseline_curve=baseline_curve,
         )
 
+    def report(self, result: SurgeonResult, out: Path) -> None:
+        """Draws the shared overview, ``topology.png`` (Fig. 3) and ``accuracy.png`` (Fig. 4)."""
+        from neuroplast.search.surgeon.report import write_report
 
-def _curve(
-    parent: tuple[tuple[float, float], ...],
-    own: tuple[tuple[float, float], ...],
-    epoch: float,
-    acc: float,
-) -> tuple[tuple[float, float], ...]:
-    """The lineage's curve, ending with the accuracy at the decision point ``epoch``."""
-    pts = (*parent, *own)
-    return pts if pts and pts[-1][0] == epoch else (*pts, (epoch, acc))
+        super().report(result, out)
+        write_report(out, result)

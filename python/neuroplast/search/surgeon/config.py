@@ -1,15 +1,21 @@
-"""Hyperparameters of the Surgeon (Schiessler et al. 2021, appendix) with typed validation."""
+"""Hyperparameters of the Surgeon (Schiessler et al. 2021, appendix) with typed validation.
+
+Example:
+    >>> cfg = SurgeonConfig.preset("fast", branches=3)
+    >>> cfg.total_epochs, cfg.branches, SurgeonConfig.from_dict(cfg.to_dict()) == cfg
+    (20, 3, True)
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from neuroplast.errors import ConfigError
+from neuroplast.search._contract import ConfigBase
 
 __all__ = ["OPERATIONS", "Operation", "SelectionMode", "SurgeonConfig"]
 
@@ -43,8 +49,12 @@ PAPER_RECUPERATION: Mapping[str, int] = MappingProxyType(
 
 
 @dataclass(frozen=True)
-class SurgeonConfig:
+class SurgeonConfig(ConfigBase):
     """Everything that steers a Surgeon run; defaults are the paper's appendix.
+
+    Presets: :meth:`paper` (the defaults) and :meth:`fast`; :meth:`~ConfigBase.replace`,
+    :meth:`~ConfigBase.to_dict` and :meth:`~ConfigBase.from_dict` come from
+    :class:`~neuroplast.search.ConfigBase`.
 
     Attributes:
         total_epochs: Epochs of training the returned network receives (paper: 100).
@@ -72,7 +82,13 @@ class SurgeonConfig:
         widen_fractions: Sizes of the add-neurons candidates as fractions of the layer's
             width (the paper gives no sizes; the default is a small and a large step).
         min_widen: Smallest number of neurons an add-neurons candidate adds.
+        baseline: Also train the start network without surgery for ``total_epochs`` on the
+            same batch stream (the grey curve of ``report/accuracy.png``, the paper's Fig. 4).
+        threads: Engine threads per training job (``None``: the current count in-process,
+            1 on an executor). Results are reproducible per thread count.
     """
+
+    PRESETS: ClassVar[tuple[str, ...]] = ("paper", "fast")
 
     total_epochs: int = 100
     initial_epochs: int = 10
@@ -94,8 +110,14 @@ class SurgeonConfig:
     operations: tuple[Operation, ...] = OPERATIONS
     widen_fractions: tuple[float, ...] = (0.1, 1.0)
     min_widen: int = 2
+    baseline: bool = False
+    threads: int | None = None
 
     def __post_init__(self) -> None:
+        self._check_scalars()
+        self._check_collections()
+
+    def _check_scalars(self) -> None:
         for name in (
             "total_epochs",
             "decision_every",
@@ -108,10 +130,15 @@ class SurgeonConfig:
             _check_int(name, getattr(self, name), 1)
         _check_int("initial_epochs", self.initial_epochs, 0)
         _check_int("max_redraws", self.max_redraws, 0)
+        if self.threads is not None:
+            _check_int("threads", self.threads, 1)
         if self.initial_epochs > self.total_epochs:
             raise ConfigError(
                 f"initial_epochs ({self.initial_epochs}) exceeds total_epochs ({self.total_epochs})"
             )
+        for name in ("random_draw", "include_identity", "memory", "baseline"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be a bool, got {getattr(self, name)!r}")
         for name in ("lr", "eps_abs", "eps_rel"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
@@ -124,11 +151,15 @@ class SurgeonConfig:
             raise ConfigError(f"momentum must be in [0, 1), got {self.momentum}")
         if self.selection not in ("per_type", "top_n"):
             raise ConfigError(f"selection must be 'per_type' or 'top_n', got {self.selection!r}")
+
+    def _check_collections(self) -> None:
         ops = tuple(self.operations)
         bad = [o for o in ops if o not in OPERATIONS]
         if bad or not ops or len(set(ops)) != len(ops):
             raise ConfigError(f"operations must be distinct members of {OPERATIONS}, got {ops}")
         object.__setattr__(self, "operations", ops)
+        if not isinstance(self.recuperation, Mapping):
+            raise ConfigError(f"recuperation must be a mapping, got {self.recuperation!r}")
         rec = dict(self.recuperation)
         missing = [o for o in OPERATIONS if o not in rec]
         if missing or set(rec) - set(OPERATIONS):
@@ -170,31 +201,6 @@ class SurgeonConfig:
         )
         base.update(overrides)
         return cls(**base)
-
-    def replace(self, **changes: Any) -> SurgeonConfig:
-        """A copy with ``changes`` applied (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-compatible dict (see :meth:`from_dict`)."""
-        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        d["recuperation"] = dict(self.recuperation)
-        d["operations"] = list(self.operations)
-        d["widen_fractions"] = list(self.widen_fractions)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> SurgeonConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are a :class:`ConfigError`."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ConfigError(f"unknown Surgeon settings: {sorted(unknown)}")
-        kw = dict(d)
-        for key in ("operations", "widen_fractions"):
-            if key in kw:
-                kw[key] = tuple(kw[key])
-        return cls(**kw)
 
 
 def _check_int(name: str, v: object, low: int) -> None:

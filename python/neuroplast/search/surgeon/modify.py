@@ -22,7 +22,7 @@ from __future__ import annotations
 from neuroplast.errors import InvalidMorphismError
 from neuroplast.morph import EditRecord, deepen, factorize, narrow, shallow, widen
 from neuroplast.network import Network
-from neuroplast.search.surgeon.recommend import Proposal
+from neuroplast.search.surgeon.proposal import Proposal
 
 __all__ = ["apply"]
 

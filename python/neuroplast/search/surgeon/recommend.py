@@ -37,10 +37,11 @@ from neuroplast.layers import Conv2d, Dense
 from neuroplast.metrics import removable_units
 from neuroplast.network import Network
 from neuroplast.search.surgeon.config import Operation, SurgeonConfig
+from neuroplast.search.surgeon.modify import apply
+from neuroplast.search.surgeon.proposal import Proposal
 
 __all__ = [
     "LayerInfo",
-    "Proposal",
     "hidden_layers",
     "layer_info",
     "propose",
@@ -70,53 +71,6 @@ class LayerInfo:
     removable: int
     removable_weight: int
     rank_bound: int
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """One modification candidate of a branch, before it is built.
-
-    Attributes:
-        op: The operation.
-        layer: The layer it changes (``None`` for the identity).
-        amount: Units added or removed, the factorization's rank, else 0.
-        rating: The recommendation module's rating in ``[0, 1]`` (1 for the identity).
-        n_params: Parameters of the modified network.
-        parent_params: Parameters of the branch it modifies.
-        branch: Id of the branch it modifies.
-        seed: Seed of the edit's random choices (Net2Wider's copied units).
-    """
-
-    op: Operation
-    layer: str | None
-    amount: int
-    rating: float
-    n_params: int
-    parent_params: int
-    branch: int
-    seed: int = 0
-
-    @property
-    def param_fraction(self) -> float:
-        """``n_params / parent_params`` (the score's ``Δf``)."""
-        return self.n_params / self.parent_params
-
-    @property
-    def label(self) -> str:
-        """A short human-readable description, e.g. ``"add 2 neurons to dense_0"``."""
-        where = f" {self.layer}" if self.layer else ""
-        return {
-            "identity": "identity",
-            "add_neurons": f"add {self.amount} neurons to{where}",
-            "add_layer": f"add layer after{where}",
-            "remove_neurons": f"remove {self.amount} neurons from{where}",
-            "remove_layer": f"remove layer{where}",
-            "factorize": f"factorize{where} (rank {self.amount})",
-        }[self.op]
-
-    def sort_key(self) -> tuple[float, int, str, str, int]:
-        """Best first: highest rating, then fewer parameters, then a stable order."""
-        return (-self.rating, self.n_params, self.op, self.layer or "", self.amount)
 
 
 def hidden_layers(net: Network) -> list[str]:
@@ -217,8 +171,6 @@ def propose(net: Network, cfg: SurgeonConfig, *, branch: int = 0, seed: int = 0)
     Returns:
         The proposals sorted by :meth:`Proposal.sort_key` (the identity first when enabled).
     """
-    from neuroplast.search.surgeon.modify import apply
-
     layers = hidden_layers(net)
     h = len(layers)
     base = net.n_params

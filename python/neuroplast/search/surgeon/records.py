@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from neuroplast.morph import EditRecord
 from neuroplast.network import Network
+from neuroplast.search._contract import Result
 from neuroplast.search.surgeon.config import SurgeonConfig
 from neuroplast.search.surgeon.score import score
 
@@ -37,6 +38,7 @@ class Branch:
         curve: ``(epoch, validation accuracy)`` of the lineage.
         topology: ``(epoch, hidden widths)`` of the lineage, one entry per change.
         changes: ``(epoch, operation, label)`` of every non-identity operation of the lineage.
+        op: The operation that created it (``"initial"`` for the pre-trained start network).
     """
 
     id: int
@@ -51,6 +53,7 @@ class Branch:
     curve: Curve = ()
     topology: Topology = ()
     changes: Changes = ()
+    op: str = "initial"
 
     def score(self) -> float:
         """Eq. 16 against its parent (the final selection's criterion)."""
@@ -71,6 +74,7 @@ class Branch:
             "curve": [list(p) for p in self.curve],
             "topology": [[e, list(w)] for e, w in self.topology],
             "changes": [list(c) for c in self.changes],
+            "op": self.op,
         }
 
     @classmethod
@@ -89,6 +93,7 @@ class Branch:
             tuple((float(a), float(b)) for a, b in d["curve"]),
             tuple((float(e), tuple(int(x) for x in w)) for e, w in d["topology"]),
             tuple((float(e), str(o), str(lb)) for e, o, lb in d["changes"]),
+            str(d["op"]),
         )
 
 
@@ -153,37 +158,43 @@ class DecisionRecord:
         )
 
 
-@dataclass(frozen=True)
-class SurgeonResult:
-    """Outcome of :meth:`~neuroplast.search.surgeon.Surgeon.run`.
+@dataclass(kw_only=True)
+class SurgeonResult(Result):
+    """Outcome of :meth:`Surgeon.run <neuroplast.search.surgeon.Surgeon.run>`.
+
+    The shared fields (:class:`~neuroplast.search.Result`): ``network`` is the final branch
+    chosen by score (eq. 16), trained for ``total_epochs``; ``history`` holds one record per
+    decision point and one for the end of training (``step``, ``epoch``, ``n_params`` and
+    ``val_accuracy`` of the branch that ranks first by score at that point, its ``branch`` id,
+    and ``edit`` / ``edit_kind``: the modification that created the branch chosen at the next
+    step, when that is a structural edit); ``edits`` the final lineage's edit records.
 
     Attributes:
-        network: The final best branch's network, trained for ``total_epochs``.
-        val_accuracy: Its validation accuracy.
+        val_accuracy: Validation accuracy of :attr:`network`.
         n_params_initial: Parameters of the starting network.
         n_params: Parameters of the final network.
         epochs_trained: All training of the run (every branch and candidate), in epochs.
         curve: Validation accuracy of the final lineage per epoch.
-        topology: ``(epoch, hidden widths)`` of the final lineage.
-        edits: Edit records of the final lineage.
+        topology: ``(epoch, hidden widths)`` of the final lineage (the start network first).
         changes: ``(epoch, operation, label)`` of the final lineage's structural changes.
         decisions: One record per decision point.
         config: The settings used.
         seed: The run's seed.
+        baseline_curve: ``(epoch, validation accuracy)`` of the start network trained without
+            surgery (``config.baseline``), else empty.
     """
 
-    network: Network
     val_accuracy: float
     n_params_initial: int
     n_params: int
     epochs_trained: float
-    curve: Curve
-    topology: Topology
-    edits: tuple[EditRecord, ...]
-    changes: Changes
-    decisions: tuple[DecisionRecord, ...]
-    config: SurgeonConfig
-    seed: int
+    curve: Curve = ()
+    topology: Topology = ()
+    changes: Changes = ()
+    decisions: tuple[DecisionRecord, ...] = ()
+    config: SurgeonConfig = field(default_factory=SurgeonConfig)
+    seed: int = 0
+    baseline_curve: Curve = ()
 
     @property
     def param_fraction(self) -> float:
@@ -191,18 +202,37 @@ class SurgeonResult:
         return self.n_params / self.n_params_initial
 
     def summary(self) -> dict[str, Any]:
-        """The run's numbers and histories as a JSON-compatible dict."""
-        return {
-            "val_accuracy": self.val_accuracy,
-            "n_params_initial": self.n_params_initial,
-            "n_params": self.n_params,
-            "param_fraction": self.param_fraction,
-            "epochs_trained": self.epochs_trained,
-            "curve": [list(p) for p in self.curve],
-            "topology": [[e, list(w)] for e, w in self.topology],
-            "edits": [e.to_dict() for e in self.edits],
-            "changes": [list(c) for c in self.changes],
-            "decisions": [d.to_dict() for d in self.decisions],
-            "config": self.config.to_dict(),
-            "seed": self.seed,
-        }
+        """The shared before/after table plus hidden widths, epochs trained and decisions."""
+        out = super().summary()
+        if self.topology:
+            out["hidden_before"] = _widths_text(self.topology[0][1])
+            out["hidden_after"] = _widths_text(self.topology[-1][1])
+        out["epochs_trained"] = round(self.epochs_trained, 2)
+        out["decisions"] = len(self.decisions)
+        if self.baseline_curve:
+            out["baseline_val_accuracy"] = self.baseline_curve[-1][1]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """``history.json``: the shared content plus the Surgeon's curves and decisions."""
+        out = super().to_dict()
+        out.update(
+            val_accuracy=self.val_accuracy,
+            n_params_initial=self.n_params_initial,
+            n_params=self.n_params,
+            param_fraction=self.param_fraction,
+            epochs_trained=self.epochs_trained,
+            curve=[list(p) for p in self.curve],
+            topology=[[e, list(w)] for e, w in self.topology],
+            edits=[e.to_dict() for e in self.edits.records],
+            changes=[list(c) for c in self.changes],
+            decisions=[d.to_dict() for d in self.decisions],
+            config=self.config.to_dict(),
+            seed=self.seed,
+            baseline_curve=[list(p) for p in self.baseline_curve],
+        )
+        return out
+
+
+def _widths_text(ws: tuple[int, ...]) -> str:
+    return "-".join(map(str, ws)) or "none"

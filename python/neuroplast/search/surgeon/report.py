@@ -3,8 +3,8 @@
 * :func:`plot_topology`: the topology of the final lineage after every change, as rows of
   boxes ``I | 10 | 20 | O`` (the paper's Fig. 3, right).
 * :func:`plot_accuracy`: validation accuracy per epoch of the final lineage against the
-  baseline trained for the same epochs, decision points marked by the operation applied
-  (the paper's Fig. 4).
+  baseline trained for the same epochs (``SurgeonConfig.baseline``), decision points marked
+  by the operation applied (the paper's Fig. 4).
 """
 
 from __future__ import annotations
@@ -71,8 +71,16 @@ def plot_accuracy(
     baseline: Curve | None = None,
     title: str = "",
 ) -> None:
-    """Validation accuracy of the final lineage (and the baseline) per epoch."""
+    """Validation accuracy of the final lineage (and the baseline) per epoch.
+
+    Args:
+        result: The run.
+        path: The PNG to write.
+        baseline: The baseline's curve (default: ``result.baseline_curve``, when trained).
+        title: Figure title.
+    """
     plt = _pyplot()
+    baseline = result.baseline_curve if baseline is None else baseline
     fig, ax = plt.subplots(figsize=(7.5, 4.0))
     if baseline:
         ax.plot(*zip(*baseline, strict=True), "-", color="tab:gray", label="baseline")
@@ -90,20 +98,23 @@ def plot_accuracy(
         seen.add(op)
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy")
-    ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(title or "Surgeon vs baseline", fontsize=9)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title or ("Surgeon vs baseline" if baseline else "Surgeon"), fontsize=9)
     fig.tight_layout()
     fig.savefig(os.fspath(path), dpi=110)
     plt.close(fig)
 
 
-def write_report(
-    folder: str | os.PathLike[str], result: SurgeonResult, baseline: Curve | None = None
-) -> list[Path]:
-    """Writes ``topology.png`` and ``accuracy.png`` into ``folder`` and returns their paths."""
+def write_report(folder: str | os.PathLike[str], result: SurgeonResult) -> list[Path]:
+    """Writes ``topology.png`` and ``accuracy.png`` into ``folder`` and returns their paths.
+
+    :meth:`Surgeon.report <neuroplast.search.surgeon.Surgeon.report>` calls it for every run
+    with a run folder, after the shared ``overview.png``.
+    """
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "topology.png", out / "accuracy.png"]
     plot_topology(result.topology, paths[0])
-    plot_accuracy(result, paths[1], baseline=baseline)
+    plot_accuracy(result, paths[1])
     return paths

@@ -19,18 +19,18 @@ impl<'a> DataRef<'a> {
         validate_features(graph, self.x, self.n, what)?;
         let n_out = graph.n_outputs();
         match (graph.loss, self.targets) {
-            (Loss::CrossEntropy, Targets::Classes(y)) => {
-                if y.len() != self.n {
-                    return Err(Error::Shape(format!("{what}: {} labels for {} samples", y.len(), self.n)));
-                }
-                if let Some((i, &bad)) =
-                    y.iter().enumerate().find(|(_, &v)| v < 0 || v as u64 >= n_out as u64)
-                {
-                    return Err(Error::Data(format!(
-                        "{what}: label {bad} at index {i} is out of range for {n_out} classes (expected 0..{})",
-                        n_out - 1
+            (Loss::CrossEntropy, Targets::Classes(y)) => check_labels(y, self.n, n_out, what)?,
+            (Loss::CrossEntropy, Targets::Distill(d)) => {
+                check_labels(d.labels, self.n, n_out, what)?;
+                if d.teacher.len() != self.n * n_out {
+                    return Err(Error::Shape(format!(
+                        "{what}: teacher logits have {} values, expected {} samples × {n_out} classes",
+                        d.teacher.len(),
+                        self.n
                     )));
                 }
+                check_finite(d.teacher, &format!("{what}: teacher logits"))?;
+                d.validate_settings()?;
             }
             (Loss::Mse, Targets::Values(t)) => {
                 if t.len() != self.n * n_out {
@@ -50,9 +50,29 @@ impl<'a> DataRef<'a> {
                     "{what}: the mse loss needs float targets, not class labels"
                 )))
             }
+            (Loss::Mse, Targets::Distill(_)) => {
+                return Err(Error::Config(format!(
+                    "{what}: distillation (a teacher) needs a cross-entropy classifier; \
+                     this network's loss is mse"
+                )))
+            }
         }
         Ok(())
     }
+}
+
+/// Checks `n` class labels in `0..n_out`.
+fn check_labels(y: &[i64], n: usize, n_out: usize, what: &str) -> Result<()> {
+    if y.len() != n {
+        return Err(Error::Shape(format!("{what}: {} labels for {n} samples", y.len())));
+    }
+    if let Some((i, &bad)) = y.iter().enumerate().find(|(_, &v)| v < 0 || v as u64 >= n_out as u64) {
+        return Err(Error::Data(format!(
+            "{what}: label {bad} at index {i} is out of range for {n_out} classes (expected 0..{})",
+            n_out - 1
+        )));
+    }
+    Ok(())
 }
 
 /// Checks that `x` holds `n ≥ 1` finite rows of the graph's input width.

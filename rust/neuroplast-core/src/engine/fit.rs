@@ -1,6 +1,7 @@
 //! Training: whole epochs (seeded shuffle, minibatches, forward, backward, update) in one call.
 
 use super::data::{check_batch_norm_batch, check_finite, validate_masks, validate_params, DataRef};
+use super::early_stop::{EarlyStopping, Tracker};
 use super::graph::Graph;
 use super::infer::{evaluate_unchecked, Evaluation};
 use super::pass::{loss_and_gradients, update_running_stats, Masks, Workspace};
@@ -22,6 +23,8 @@ pub struct FitConfig {
     pub initial_epoch: u64,
     pub optimizer: Optimizer,
     pub threads: usize,
+    /// Stop on a validation metric (and restore its best epoch); needs validation data.
+    pub early_stopping: Option<EarlyStopping>,
 }
 
 /// Optimizer state: the update counter and per-parameter buffers (`slots[p][k]`).
@@ -68,8 +71,23 @@ pub struct EpochRecord {
     pub val: Option<Evaluation>,
 }
 
+/// What a `fit` call did besides updating the parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitOutcome {
+    /// One record per epoch that ran.
+    pub records: Vec<EpochRecord>,
+    /// With early stopping: the (global) index of the epoch with the best monitored value.
+    pub best_epoch: Option<u64>,
+    /// Whether fewer epochs ran than asked (early stopping or `on_epoch` returning `false`).
+    pub stopped_early: bool,
+}
+
 /// Trains `params` and `state` in place. `on_epoch` sees each record and returns `false` to
-/// stop early. On error the caller must discard `params`/`state` (they may be partly updated).
+/// stop early; so does the early-stopping rule of `cfg`, which then also restores the best
+/// epoch's parameters and optimizer state (kept in the engine, copied only on improvement).
+/// The training targets may be [`Targets::Distill`](crate::kernels::loss::Targets) soft
+/// targets (gathered by sample index, so they follow the shuffle). On error the caller must
+/// discard `params`/`state` (they may be partly updated).
 pub fn fit(
     graph: &Graph,
     params: &mut [Vec<f32>],
@@ -79,7 +97,7 @@ pub fn fit(
     masks: &Masks,
     cfg: &FitConfig,
     on_epoch: &mut dyn FnMut(&EpochRecord) -> bool,
-) -> Result<Vec<EpochRecord>> {
+) -> Result<FitOutcome> {
     validate_params(graph, params)?;
     let masks = &validate_masks(graph, masks)?;
     cfg.optimizer.validate()?;
@@ -90,6 +108,10 @@ pub fn fit(
         v.validate(graph, "validation data")?;
     }
     state.validate(graph, &cfg.optimizer)?;
+    if let Some(rule) = &cfg.early_stopping {
+        rule.validate(graph, val.is_some())?;
+    }
+    let mut tracker = cfg.early_stopping.map(Tracker::new);
     let batch = cfg.batch_size.min(train.n);
     check_batch_norm_batch(graph, train.n, batch)?;
     let mut ws = Workspace::new(graph, batch, true, cfg.threads);
@@ -154,11 +176,15 @@ pub fn fit(
             val: val_eval,
         };
         history.push(rec);
-        if !on_epoch(&rec) {
+        let stop = tracker.as_mut().is_some_and(|t| t.observe(&rec, params, state));
+        // The callback sees every epoch that ran, the last one included.
+        if !on_epoch(&rec) || stop {
             break;
         }
     }
-    Ok(history)
+    let best_epoch = tracker.and_then(|t| t.finish(params, state));
+    let stopped_early = history.len() < cfg.epochs;
+    Ok(FitOutcome { records: history, best_epoch, stopped_early })
 }
 
 fn train_step(

@@ -2,12 +2,14 @@
 
 pub mod compile;
 pub mod data;
+pub mod early_stop;
 pub mod fit;
 pub mod graph;
 pub mod infer;
 pub mod pass;
 
 pub use data::DataRef;
-pub use fit::{fit, EpochRecord, FitConfig, OptState};
+pub use early_stop::{EarlyStopping, Monitor};
+pub use fit::{fit, EpochRecord, FitConfig, FitOutcome, OptState};
 pub use graph::{Graph, Node, NodeKind, ParamInfo, Shape};
 pub use infer::{evaluate, gradients, node_gradients, node_indices, node_values, predict, Evaluation};

@@ -192,6 +192,10 @@ impl Tableau {
     fn pivot(&mut self, r: usize, q: usize) {
         let w = self.w;
         let piv = self.t[r * w + q];
+        let colmax = (0..self.m).fold(0.0f64, |a, i| a.max(self.t[i * w + q].abs()));
+        if std::env::var("LP_DRIFT").is_ok() && piv.abs() < 1e-5 * colmax {
+            eprintln!("tiny pivot it {} piv {piv:e} colmax {colmax:e}", self.iters);
+        }
         self.t[r * w..(r + 1) * w].iter_mut().for_each(|a| *a /= piv);
         let (head, rest) = self.t.split_at_mut(r * w);
         let (prow, tail) = rest.split_at_mut(w);
@@ -244,12 +248,31 @@ impl Tableau {
                 return Stop::Limit;
             }
             let bland = stalled >= STALL;
+            if std::env::var("LP_DRIFT").is_ok() && self.iters % 50 == 0 {
+                let saved = self.d.clone();
+                self.price(cost);
+                let drift = saved.iter().zip(&self.d).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+                let tmax = self.t.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+                let obj: f64 = (0..self.m).map(|i| cost[self.basis[i]] * self.xb[i]).sum();
+                eprintln!("it {} drift {drift:e} tmax {tmax:e} obj {obj}", self.iters);
+                self.d = saved;
+            }
             let Some(q) = self.entering(bland) else { return Stop::Optimal };
             let dir = if self.state[q] == State::Lower { 1.0 } else { -1.0 };
             let row = self.leaving(q, dir, bland);
             let flip = self.upper[q];
             match row {
-                None if !flip.is_finite() => return Stop::Unbounded,
+                None if !flip.is_finite() => {
+                    let dq = self.d[q];
+                    let col: Vec<f64> = (0..self.m).map(|i| self.t[i * self.w + q]).collect();
+                    let mx = col.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+                    let mxp = col.iter().fold(0.0f64, |a, b| a.max(*b));
+                    let cbt: f64 = (0..self.m).map(|i| cost[self.basis[i]] * col[i]).sum();
+                    let tmax = self.t.iter().fold(0.0f64, |a, b| a.max(b.abs()));
+                    let xneg = self.xb.iter().fold(0.0f64, |a, b| a.min(*b));
+                    eprintln!("UNB it {} q {q} cost {} d {dq} recomputed {} colmax {mx} colmaxpos {mxp} tmax {tmax} xbmin {xneg} bland {bland} stalled {stalled}", self.iters, cost[q], cost[q]-cbt);
+                    return Stop::Unbounded;
+                }
                 Some((_, t)) if flip <= t => self.step(q, dir, flip, None),
                 None => self.step(q, dir, flip, None),
                 Some((r, t)) => {

@@ -1,0 +1,295 @@
+"""``compress``: the smallest network within an accuracy budget, by data-aware narrowing.
+
+The one call a user wants: start from a trained network, remove units and channels where the
+validation accuracy allows, and return the smallest network whose validation accuracy stays
+within ``max_drop`` of the start (or that reaches ``target_params`` / ``target_flops``).
+
+Each round tries, for every hidden layer group (:func:`neuroplast.morph.deps.group_leaders`),
+keeping ``1 − step`` of its units, chosen by their activation energy on calibration data
+(``narrow(select="low_energy")``, the most accurate rule in the keep table of the docs), with
+the consumers refit by least squares (``compensate="lstsq"``), then fine-tunes the candidate
+for ``tune_epochs`` epochs with knowledge distillation from the start network (soft targets
+at ``temperature``, mixed by ``alpha``). The candidate removing the most parameters per
+point of validation accuracy lost is kept if it respects the budget; when no candidate does,
+the step is halved (down to ``min_step``). A final fine-tune with early stopping and best-weights
+restore ends the run; the best network seen under the budget is returned, never a worse one.
+
+Example:
+    >>> from neuroplast import Network, Spec, data
+    >>> from neuroplast.search import Compress, CompressConfig, Splits
+    >>> splits = Splits.from_dataset(data.load("digits", seed=0), seed=0)
+    >>> net = Network.init(Spec.mlp(64, [64], 10), seed=0)
+    >>> _ = net.fit(splits.X_train, splits.y_train, epochs=20, seed=0)
+    >>> res = Compress(CompressConfig.fast(max_rounds=2)).run(net, splits, progress=False)
+    >>> res.after["n_params"] < res.before["n_params"]
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from neuroplast.errors import ConfigError, NeuroplastError
+from neuroplast.morph import narrow
+from neuroplast.morph.deps import group_leaders
+from neuroplast.morph.record import EditLog, EditRecord
+from neuroplast.network import Network
+from neuroplast.optim import Adam
+from neuroplast.search._contract import ConfigBase, Controller, Result, RunContext
+from neuroplast.search._progress import Progress
+from neuroplast.search._splits import Splits
+
+__all__ = ["Compress", "CompressConfig", "CompressResult", "compress"]
+
+
+@dataclass(frozen=True)
+class CompressConfig(ConfigBase):
+    """Settings of :class:`Compress`.
+
+    Attributes:
+        max_drop: Largest validation-accuracy drop from the start network (budget).
+        target_params: Stop once the network has at most this many parameters.
+        target_flops: Stop once the network needs at most this many FLOPs per sample.
+        step: Fraction of a layer's units removed by one candidate edit.
+        min_step: Smallest step tried before giving up.
+        max_rounds: Most accepted edits.
+        tune_epochs: Fine-tuning epochs after every candidate edit.
+        final_epochs: Most epochs of the final fine-tune (early stopping, best restored).
+        patience: Early-stopping patience of the final fine-tune.
+        lr: Adam learning rate of all fine-tuning.
+        batch_size: Minibatch size of all fine-tuning.
+        distill: Fine-tune on the start network's soft targets as well as the labels.
+        temperature: Distillation temperature.
+        alpha: Weight of the distillation term.
+        calibration: Training samples used to score units and refit consumers.
+        min_width: Fewest units a layer keeps.
+    """
+
+    PRESETS: ClassVar[tuple[str, ...]] = ("paper", "fast")
+
+    max_drop: float = 0.01
+    target_params: int | None = None
+    target_flops: int | None = None
+    step: float = 0.25
+    min_step: float = 0.05
+    max_rounds: int = 40
+    tune_epochs: int = 2
+    final_epochs: int = 30
+    patience: int = 5
+    lr: float = 1e-3
+    batch_size: int = 64
+    distill: bool = True
+    temperature: float = 4.0
+    alpha: float = 0.5
+    calibration: int = 2000
+    min_width: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_drop < 1:
+            raise ConfigError(f"max_drop must be in [0, 1), got {self.max_drop}")
+        if not 0 < self.min_step <= self.step < 1:
+            raise ConfigError("need 0 < min_step <= step < 1")
+        for name in ("max_rounds", "calibration", "min_width", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be >= 1")
+
+    @classmethod
+    def paper(cls, **overrides: Any) -> CompressConfig:
+        """The default settings (compress has no paper; same as the class defaults)."""
+        return cls(**overrides)
+
+    @classmethod
+    def fast(cls, **overrides: Any) -> CompressConfig:
+        """Quick runs: larger steps, one tuning epoch, a short final fine-tune."""
+        base: dict[str, Any] = dict(step=0.35, min_step=0.1, tune_epochs=1, final_epochs=10)
+        base.update(overrides)
+        return cls(**base)
+
+
+@dataclass(kw_only=True)
+class CompressResult(Result):
+    """:class:`~neuroplast.search.Result` of :class:`Compress`.
+
+    Attributes:
+        floor: The validation accuracy the budget allows (start minus ``max_drop``).
+        rejected: Candidate edits tried and refused (layer, step, validation accuracy).
+    """
+
+    floor: float = 0.0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """The base summary plus the accuracy floor of the budget."""
+        return {**super().summary(), "val_accuracy_floor": self.floor}
+
+
+class Compress(Controller[CompressConfig, CompressResult]):
+    """Iterative data-aware narrowing within an accuracy budget (see the module docstring)."""
+
+    name = "compress"
+    config_class = CompressConfig
+
+    def _run(self, net: Network, data: Splits, ctx: RunContext) -> CompressResult:
+        cfg = self.config
+        if net.spec.loss != "cross_entropy":
+            raise ConfigError("compress keeps a validation-accuracy budget: it needs a classifier")
+        start_acc = _val_accuracy(net, data)
+        floor = start_acc - cfg.max_drop
+        teacher = net.forward(data.X_train) if cfg.distill else None
+        cal = _calibration(data, cfg.calibration, ctx.seed_for(0))
+        best, log, rejected = net.copy(), EditLog(), []
+        history = [_record(best, data, 0)]
+        step = cfg.step
+        with Progress(cfg.max_rounds, "compress", enabled=ctx.progress, unit="edit") as bar:
+            while len(log) < cfg.max_rounds and step >= cfg.min_step and not self._done(best):
+                found = self._round(best, data, cal, teacher, step, ctx.seed_for(1, len(log)))
+                ok = [c for c in found if c[2] >= floor]
+                rejected += [
+                    {"layer": c[1].args.get("layer"), "step": step, "val_accuracy": c[2]}
+                    for c in found
+                    if c[2] < floor
+                ]
+                if not ok:
+                    step /= 2
+                    continue
+                cand, edit, acc = max(ok, key=lambda c: _gain(best, c[0], start_acc - c[2]))
+                best, log = cand, log.append(edit)
+                history[-1]["edit"] = f"narrow {edit.args.get('layer')}"
+                history.append(_record(best, data, len(log)))
+                bar.update(1, acc=acc, params=best.n_params)
+        final = self._tune(best, data, teacher, cfg.final_epochs, ctx.seed_for(2), cfg.patience)
+        if _val_accuracy(final, data) >= _val_accuracy(best, data):
+            best = final
+            history.append(_record(best, data, len(log) + 1))
+        reason = "target reached" if self._done(best) else "budget reached"
+        return CompressResult(
+            network=best,
+            history=history,
+            edits=log,
+            stop_reason=reason,
+            floor=floor,
+            rejected=rejected,
+        )
+
+    def _done(self, net: Network) -> bool:
+        cfg = self.config
+        return (cfg.target_params is not None and net.n_params <= cfg.target_params) or (
+            cfg.target_flops is not None and net.flops <= cfg.target_flops
+        )
+
+    def _round(
+        self,
+        net: Network,
+        data: Splits,
+        cal: Any,
+        teacher: Any,
+        step: float,
+        seed: int,
+    ) -> list[tuple[Network, EditRecord, float]]:
+        """Every layer narrowed by ``step`` and fine-tuned: ``(network, edit, val accuracy)``."""
+        out = []
+        for layer in group_leaders(net.spec):
+            n = net.spec.widths[layer]
+            k = max(self.config.min_width, round(n * (1 - step)))
+            if k >= n:
+                continue
+            try:
+                cand, edit = narrow(
+                    net,
+                    layer,
+                    k,
+                    "select",
+                    select="low_energy",
+                    compensate="lstsq",
+                    calibration=cal,
+                )
+            except NeuroplastError:
+                continue  # a layer that cannot shrink (e.g. coupled to the output)
+            cand = self._tune(cand, data, teacher, self.config.tune_epochs, seed, None)
+            out.append((cand, edit, _val_accuracy(cand, data)))
+        return out
+
+    def _tune(
+        self,
+        net: Network,
+        data: Splits,
+        teacher: Any,
+        epochs: int,
+        seed: int,
+        patience: int | None,
+    ) -> Network:
+        cfg = self.config
+        out = net.copy()
+        if epochs == 0:
+            return out
+        kw: dict[str, Any] = {}
+        if teacher is not None:
+            kw.update(teacher=teacher, temperature=cfg.temperature, alpha=cfg.alpha)
+        if patience is not None:
+            kw.update(patience=patience, restore_best=True)
+        out.fit(
+            data.X_train,
+            data.y_train,
+            epochs=epochs,
+            batch_size=cfg.batch_size,
+            optimizer=Adam(lr=cfg.lr),
+            seed=seed,
+            validation_data=(data.X_val, data.y_val),
+            **kw,
+        )
+        return out
+
+
+def compress(
+    net: Network,
+    data: Any,
+    *,
+    max_drop: float = 0.01,
+    target_params: int | None = None,
+    target_flops: int | None = None,
+    seed: int = 0,
+    progress: bool = False,
+    **settings: Any,
+) -> CompressResult:
+    """The smallest network within ``max_drop`` validation accuracy of ``net``.
+
+    Shorthand for ``Compress(CompressConfig(max_drop=..., ...)).run(net, data, seed=...)``;
+    ``settings`` are further :class:`CompressConfig` fields.
+
+    Example:
+        >>> from neuroplast import Network, Spec, data
+        >>> from neuroplast.search import compress
+        >>> ds = data.load("digits", seed=0)
+        >>> net = Network.init(Spec.mlp(64, [32], 10), seed=0)
+        >>> _ = net.fit(ds.X_train, ds.y_train, epochs=10, seed=0)
+        >>> res = compress(net, ds, max_drop=0.02, max_rounds=1, final_epochs=0)
+        >>> res.after["val_accuracy"] >= res.floor
+        True
+    """
+    cfg = CompressConfig(
+        max_drop=max_drop, target_params=target_params, target_flops=target_flops, **settings
+    )
+    return Compress(cfg).run(net, data, seed=seed, progress=progress)
+
+
+def _val_accuracy(net: Network, data: Splits) -> float:
+    return float(net.evaluate(data.X_val, data.y_val)["accuracy"])
+
+
+def _record(net: Network, data: Splits, step: int) -> dict[str, Any]:
+    return {"step": step, "n_params": int(net.n_params), "val_accuracy": _val_accuracy(net, data)}
+
+
+def _gain(before: Network, after: Network, drop: float) -> float:
+    """Parameters removed per point of validation accuracy lost (gains count as tiny losses)."""
+    return (before.n_params - after.n_params) / max(drop, 1e-4)
+
+
+def _calibration(data: Splits, n: int, seed: int) -> Any:
+    if n >= data.X_train.shape[0]:
+        return data.X_train
+    idx = np.sort(np.random.default_rng(seed).choice(data.X_train.shape[0], n, replace=False))
+    return data.X_train[idx]
