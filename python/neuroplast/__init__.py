@@ -7,6 +7,8 @@ edits with search controllers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from neuroplast import _core, data, lp, metrics, morph
 from neuroplast.errors import (
     ConfigError,
@@ -66,6 +68,7 @@ __all__ = [
     "Spec",
     "SpecError",
     "__version__",
+    "compress",
     "data",
     "get_num_threads",
     "lp",
@@ -74,6 +77,16 @@ __all__ = [
     "set_num_threads",
     "simd_level",
 ]
+
+
+def compress(net: Network, data: Any, **kwargs: Any) -> Any:
+    """The smallest network within a validation accuracy budget of ``net``.
+
+    See :func:`neuroplast.search.compress` (imported on first use: the search package is large).
+    """
+    from neuroplast.search.compress import compress as _compress
+
+    return _compress(net, data, **kwargs)
 
 
 def set_num_threads(n: int) -> None:

@@ -126,11 +126,12 @@ def _train(args: argparse.Namespace) -> int:
 def _commands() -> dict[str, Command]:
     """Every ``optimize`` subcommand, by name (imported here: the CLI loads them all)."""
     from neuroplast.lp._command import COMMAND as LP
+    from neuroplast.search._compress_command import COMMAND as COMPRESS
     from neuroplast.search.growth._command import COMMANDS as GROWTH
     from neuroplast.search.mcts._command import COMMAND as MCTS
     from neuroplast.search.surgeon._command import COMMAND as SURGEON
 
-    return {c.name: c for c in (MCTS, SURGEON, *GROWTH, LP)}
+    return {c.name: c for c in (MCTS, SURGEON, *GROWTH, LP, COMPRESS)}
 
 
 def _print_result(result: dict[str, Any], as_json: bool) -> None:
@@ -174,7 +175,26 @@ def _optimize_parser(sub: Any) -> None:
         c.set_defaults(func=_optimize, command_spec=cmd)
 
 
+def _compress_parser(sub: Any) -> None:
+    cmd = _commands()["compress"]
+    c = sub.add_parser(
+        "compress",
+        help="shrink a trained network within a validation accuracy budget",
+        description=cmd.help + ". Same as `neuroplast optimize compress --model MODEL`.",
+        formatter_class=_Formatter,
+        allow_abbrev=False,
+    )
+    c.add_argument("model_path", nargs="?", metavar="MODEL", help="a saved network (.npl)")
+    add_shared(c, cmd)
+    cmd.add_arguments(c.add_argument_group("compress options"))
+    c.set_defaults(func=_optimize, command_spec=cmd)
+
+
 def _optimize(args: argparse.Namespace) -> int:
+    if getattr(args, "model_path", None):
+        if args.model:
+            raise ConfigError("give the model once: as MODEL or as --model")
+        args.model = args.model_path
     result = run_command(args, args.command_spec)
     _print_result(result, args.json)
     return 0
@@ -235,6 +255,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
     _optimize_parser(sub)
+    _compress_parser(sub)
     return p
 
 

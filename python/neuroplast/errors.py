@@ -12,6 +12,7 @@ __all__ = [
     "ConfigError",
     "DTypeError",
     "DataError",
+    "InteropError",
     "InvalidMorphismError",
     "NeuroplastError",
     "NumericalError",
@@ -55,3 +56,12 @@ class NumericalError(NeuroplastError, ArithmeticError):
 
 class SerializationError(NeuroplastError, OSError):
     """A saved model file is corrupt, truncated, of an unknown format version or mismatched."""
+
+
+class InteropError(NeuroplastError, ValueError):
+    """A model cannot be converted to or from another framework (PyTorch, ONNX).
+
+    Raised for an unsupported module or operator, a corrupt or unreadable model file, an
+    unsupported ONNX opset, or a missing optional dependency; the subclasses in
+    :mod:`neuroplast.interop` tell these apart.
+    """

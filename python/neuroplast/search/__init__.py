@@ -48,6 +48,7 @@ from neuroplast.search._report import (
 )
 from neuroplast.search._run import RunFolder, atomic_write_text, rng_from_state, rng_state
 from neuroplast.search._splits import Splits
+from neuroplast.search.compress import Compress, CompressConfig, CompressResult, compress
 from neuroplast.search.growth import (
     DYNO,
     DYNOConfig,
@@ -72,6 +73,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTION_KINDS",
+    "Compress",
+    "CompressConfig",
+    "CompressResult",
     "LPPrune",
     "LPPruneConfig",
     "LPPruneRunResult",
@@ -106,6 +110,7 @@ __all__ = [
     "SurgeonResult",
     "TrainStep",
     "atomic_write_text",
+    "compress",
     "evaluate",
     "layer_widths",
     "plot_architectures",

@@ -136,43 +136,61 @@ class Compress(Controller[CompressConfig, CompressResult]):
         cfg = self.config
         if net.spec.loss != "cross_entropy":
             raise ConfigError("compress keeps a validation-accuracy budget: it needs a classifier")
-        start_acc = _val_accuracy(net, data)
-        floor = start_acc - cfg.max_drop
+        floor = _val_accuracy(net, data) - cfg.max_drop
         teacher = net.forward(data.X_train) if cfg.distill else None
         cal = _calibration(data, cfg.calibration, ctx.seed_for(0))
-        best, log, rejected = net.copy(), EditLog(), []
-        history = [_record(best, data, 0)]
-        step = cfg.step
+        st = _State(net.copy(), EditLog(), [_record(net, data, 0)], [], cfg.step, 0)
+        ckpt = ctx.folder.latest_checkpoint() if ctx.folder is not None and ctx.resume else None
+        if ckpt is not None:
+            st = _State.restore(ckpt[1], ckpt[2])
         with Progress(cfg.max_rounds, "compress", enabled=ctx.progress, unit="edit") as bar:
-            while len(log) < cfg.max_rounds and step >= cfg.min_step and not self._done(best):
-                found = self._round(best, data, cal, teacher, step, ctx.seed_for(1, len(log)))
-                ok = [c for c in found if c[2] >= floor]
-                rejected += [
-                    {"layer": c[1].args.get("layer"), "step": step, "val_accuracy": c[2]}
-                    for c in found
-                    if c[2] < floor
-                ]
-                if not ok:
-                    step /= 2
-                    continue
-                cand, edit, acc = max(ok, key=lambda c: _gain(best, c[0], start_acc - c[2]))
-                best, log = cand, log.append(edit)
-                history[-1]["edit"] = f"narrow {edit.args.get('layer')}"
-                history.append(_record(best, data, len(log)))
-                bar.update(1, acc=acc, params=best.n_params)
+            bar.update(len(st.log))
+            while (
+                len(st.log) < cfg.max_rounds and st.step >= cfg.min_step and not self._done(st.net)
+            ):
+                seed = ctx.seed_for(1, len(st.log), round(st.step * 1e6))
+                found = self._round(st.net, data, cal, teacher, st.step, seed)
+                accepted = len(st.log)
+                self._accept(st, found, floor, data)
+                st.rounds += 1
+                if ctx.folder is not None:
+                    ctx.folder.save_checkpoint(st.rounds, st.net, st.state())
+                bar.update(len(st.log) - accepted, params=st.net.n_params)
+        best = st.net
         final = self._tune(best, data, teacher, cfg.final_epochs, ctx.seed_for(2), cfg.patience)
         if _val_accuracy(final, data) >= _val_accuracy(best, data):
             best = final
-            history.append(_record(best, data, len(log) + 1))
+            st.history.append(_record(best, data, len(st.log) + 1))
+            st.history[-1]["edit"] = None
         reason = "target reached" if self._done(best) else "budget reached"
         return CompressResult(
             network=best,
-            history=history,
-            edits=log,
+            history=st.history,
+            edits=st.log,
             stop_reason=reason,
             floor=floor,
-            rejected=rejected,
+            rejected=st.rejected,
         )
+
+    def _accept(
+        self, st: _State, found: list[tuple[Network, EditRecord, float]], floor: float, data: Splits
+    ) -> None:
+        """Keeps the most efficient in-budget candidate, or halves the step when none is."""
+        ok = [c for c in found if c[2] >= floor]
+        st.rejected += [
+            {"layer": c[1].args.get("layer"), "step": st.step, "val_accuracy": c[2]}
+            for c in found
+            if c[2] < floor
+        ]
+        if not ok:
+            st.step /= 2
+            return
+        start = floor + self.config.max_drop
+        cand, edit, _ = max(ok, key=lambda c: _gain(st.net, c[0], start - c[2]))
+        st.history[-1]["edit"] = f"narrow {edit.args.get('layer')}"
+        st.history[-1]["edit_kind"] = "remove_neurons"
+        st.net, st.log = cand, st.log.append(edit)
+        st.history.append(_record(cand, data, len(st.log)))
 
     def _done(self, net: Network) -> bool:
         cfg = self.config
@@ -273,6 +291,33 @@ def compress(
         max_drop=max_drop, target_params=target_params, target_flops=target_flops, **settings
     )
     return Compress(cfg).run(net, data, seed=seed, progress=progress)
+
+
+@dataclass
+class _State:
+    """What a checkpoint of :class:`Compress` holds (with the network itself)."""
+
+    net: Network
+    log: EditLog
+    history: list[dict[str, Any]]
+    rejected: list[dict[str, Any]]
+    step: float
+    rounds: int
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "edits": [r.to_dict() for r in self.log.records],
+            "history": self.history,
+            "rejected": self.rejected,
+            "step": self.step,
+            "rounds": self.rounds,
+        }
+
+    @classmethod
+    def restore(cls, net: Network, state: dict[str, Any]) -> _State:
+        log = EditLog(tuple(EditRecord.from_dict(d) for d in state["edits"]))
+        step, rounds = float(state["step"]), int(state["rounds"])
+        return cls(net, log, state["history"], state["rejected"], step, rounds)
 
 
 def _val_accuracy(net: Network, data: Splits) -> float:

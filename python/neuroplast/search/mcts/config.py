@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Self
 
 from neuroplast.errors import ConfigError
+from neuroplast.search._budget import check_max_drop
 from neuroplast.search._contract import ConfigBase
 from neuroplast.search.mcts.actions import ActionSpace
 
-__all__ = ["MCTSConfig", "Phase", "score"]
+__all__ = ["MCTSConfig", "Phase", "penalized_score", "score"]
 
 Phase = Literal["grow", "optimize"]
 
@@ -24,6 +25,35 @@ def score(accuracy: float, n_params: int, w_acc: float, w_params: float, beta: f
         0.6333
     """
     return (w_acc * accuracy + w_params / (1.0 + beta * n_params)) / (w_acc + w_params)
+
+
+def penalized_score(
+    accuracy: float,
+    n_params: int,
+    floor: float,
+    w_acc: float,
+    w_params: float,
+    beta: float,
+) -> float:
+    """Eq. 1 inside the accuracy budget, a penalty below it (``budget_score``).
+
+    The rule: ``score(acc, p)`` (in ``[0, 1]``) when ``acc >= floor``, else
+    ``acc − floor − 1`` (in ``[−2, −1)``). Every candidate inside the budget therefore beats
+    every candidate below the floor, whatever their sizes; inside the budget eq. 1 ranks as in
+    the paper (with w_params = 2 in phase 2: mostly by size), below it the candidates rank by
+    accuracy alone (the least bad first). A non-finite accuracy scores ``−2``.
+
+    Example:
+        >>> round(penalized_score(0.96, 760, 0.95, 1.0, 2.0, 0.001), 4)
+        0.6988
+        >>> round(penalized_score(0.90, 760, 0.95, 1.0, 2.0, 0.001), 4)
+        -1.05
+    """
+    if not math.isfinite(accuracy):
+        return -2.0
+    if accuracy >= floor:
+        return score(accuracy, n_params, w_acc, w_params, beta)
+    return max(accuracy - floor, -1.0) - 1.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +76,11 @@ class MCTSConfig(ConfigBase):
         tree_depth: Deepest level of stored nodes; deeper moves happen only in rollouts.
         c: UCB1 exploration constant (the paper gives none; ``√2``, the classical value).
         rollout_value: Value backed up: the score after the last rollout step (``"last"``),
-            the best (``"max"``) or the mean (``"mean"``) score along the rollout.
+            the best (``"max"``) or the mean (``"mean"``) of the node's own score and the
+            rollout's scores.
+        backup: How values combine in the tree: ``"mean"`` (the paper's UCB1 on mean values)
+            or ``"max"`` (single-player MCTS: UCB1 on the best value backed up through a
+            node; see :mod:`~neuroplast.search.mcts.tree`).
         train_epochs, train_samples: The short training after every edit in the search:
             epochs over a seeded subset of ``train_samples`` training samples.
         val_size: Validation samples scored in the search (a seeded subset of the validation
@@ -58,8 +92,32 @@ class MCTSConfig(ConfigBase):
         cache_mb: Most memory (parameters and optimizer state) of those cached networks.
     Phases:
         phase: ``"grow"`` stops when validation accuracy reaches ``target_accuracy``;
-            ``"optimize"`` stops once parameters fell by ``min_param_reduction`` with an
-            accuracy drop below ``max_accuracy_drop``; ``None`` runs every generation.
+            ``"optimize"`` stops by the budget (below) or, without one (``max_drop=None``,
+            the paper), once parameters fell by ``min_param_reduction`` with an accuracy drop
+            below ``max_accuracy_drop``; ``None`` runs every generation (and stops by the
+            budget when one is set).
+    Budget (not in the paper; phases ``"optimize"`` and ``None``):
+        max_drop: Validation accuracy may fall at most this much below generation 0's (the
+            start network's; :class:`~neuroplast.search.Budget`). The run returns the
+            network of the generation with the fewest parameters among those within the
+            budget (ties: higher validation accuracy), never the last one by default, never
+            a collapsed one (accuracy at or below the majority-class rate); and it stops
+            (``stop_reason`` ``"budget: ..."``) when no action of a decision keeps the
+            search's validation accuracy within the budget. ``None``: no budget, the last
+            network is returned (the paper). Phase ``"grow"`` starts from an untrained
+            network, so the budget does not apply there (the last network is returned).
+        budget_score: Score candidates of the search with
+            :func:`penalized_score` (eq. 1 inside the budget, below every in-budget
+            candidate outside it) and choose only among in-budget actions; ``False``: the
+            paper's eq. 1 (:func:`score`). No effect without a budget. In the search the
+            floor is measured the search's way: generation 0's accuracy on the validation
+            subset (``val_size``) minus ``max_drop``, compared with accuracies after the short
+            training (``train_epochs``, ``train_samples``).
+        final_epochs: Fine-tune the chosen network at the end for at most this many epochs
+            with early stopping on validation accuracy (``final_patience``), restoring the
+            best epoch; the tuned network is returned when its validation accuracy is at
+            least the untuned one's (so it stays within the budget). ``0``: no fine-tuning.
+        final_patience: Epochs without improvement before the fine-tuning stops.
     Actions:
         actions: The :class:`~neuroplast.search.mcts.actions.ActionSpace`.
     """
@@ -80,6 +138,7 @@ class MCTSConfig(ConfigBase):
     tree_depth: int = 3
     c: float = math.sqrt(2.0)
     rollout_value: Literal["last", "max", "mean"] = "last"
+    backup: Literal["mean", "max"] = "mean"
     train_epochs: int = 1
     train_samples: int | None = 512
     val_size: int | None = 500
@@ -91,15 +150,36 @@ class MCTSConfig(ConfigBase):
     target_accuracy: float = 0.9
     min_param_reduction: float = 0.2
     max_accuracy_drop: float = 0.1
+    max_drop: float | None = 0.01
+    budget_score: bool = True
+    final_epochs: int = 0
+    final_patience: int = 5
     actions: ActionSpace = field(default_factory=ActionSpace)
 
     def __post_init__(self) -> None:
         if isinstance(self.actions, Mapping):
             object.__setattr__(self, "actions", ActionSpace.from_dict(self.actions))
-        for name in ("generations", "epochs", "initial_epochs", "depth", "train_epochs"):
+        check_max_drop(self.max_drop)
+        if not isinstance(self.budget_score, bool):
+            raise ConfigError(f"budget_score must be a bool, got {self.budget_score!r}")
+        for name in (
+            "generations",
+            "epochs",
+            "initial_epochs",
+            "depth",
+            "train_epochs",
+            "final_epochs",
+        ):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("batch_size", "parallel", "threads", "cache_size", "tree_depth"):
+        for name in (
+            "batch_size",
+            "parallel",
+            "threads",
+            "cache_size",
+            "tree_depth",
+            "final_patience",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if (self.rollouts is None) == (self.seconds is None):
@@ -114,6 +194,8 @@ class MCTSConfig(ConfigBase):
             raise ConfigError("beta and c must be >= 0 and lr > 0")
         if self.rollout_value not in ("last", "max", "mean"):
             raise ConfigError(f"rollout_value must be last, max or mean: {self.rollout_value!r}")
+        if self.backup not in ("mean", "max"):
+            raise ConfigError(f"backup must be mean or max: {self.backup!r}")
         if self.phase not in ("grow", "optimize", None):
             raise ConfigError(f"phase must be 'grow', 'optimize' or None, got {self.phase!r}")
         if not self.cache_mb >= 0:
@@ -135,6 +217,11 @@ class MCTSConfig(ConfigBase):
             changes["seconds"] = None
         return super().replace(**changes)
 
+    @property
+    def uses_budget(self) -> bool:
+        """Whether the budget applies: ``max_drop`` is set and the phase is not ``"grow"``."""
+        return self.max_drop is not None and self.phase != "grow"
+
     # ------------------------------------------------------------------ presets
     @classmethod
     def paper(cls, phase: Phase | None = "optimize", **overrides: Any) -> MCTSConfig:
@@ -144,7 +231,10 @@ class MCTSConfig(ConfigBase):
         phase 1, the authors' code default; the paper states only phase 2's), rollout depth 2,
         UCB1 with c = √2. The paper states no search budget; its authors' code stops a decision
         after 60 s. The preset uses a deterministic 100 evaluations per decision instead (pass
-        ``seconds=60`` for the time budget).
+        ``seconds=60`` for the time budget). No accuracy budget (``max_drop=None``,
+        ``budget_score=False``): candidates are scored by eq. 1, phase 2 stops by the paper's
+        rule and the last network is returned; pass ``max_drop=0.01`` to return the best
+        network within a budget instead.
 
         Args:
             phase: ``"optimize"`` (phase 2, a trained network), ``"grow"`` (phase 1: 50
@@ -165,6 +255,8 @@ class MCTSConfig(ConfigBase):
             depth=2,
             phase=phase,
             initial_epochs=0 if phase == "optimize" else 50,
+            max_drop=None,
+            budget_score=False,
         )
         return base.replace(**overrides)
 

@@ -11,6 +11,15 @@ killed run to the same final network as an uninterrupted one.
 Every decision uses the validation split only: the generation records score the whole split,
 the search's rollouts a seeded subset of ``val_size`` samples of it. The test split is never
 read here (the base class reports it).
+
+The accuracy budget (``max_drop``, phases ``"optimize"`` and ``None``): generation 0's
+validation accuracy (the start network's) minus ``max_drop`` is the floor. Every generation's
+trained network is offered to a :class:`~neuroplast.search.BestUnderBudget`; the run returns
+the one with the fewest parameters at or above the floor (``chosen_step``), not the last one.
+The search gets the floor on its validation subset (generation 0's accuracy there minus
+``max_drop``): with ``budget_score`` its candidates below it score below every candidate above
+it, and a decision whose candidates all fall below it ends the run (``stop_reason``
+``"budget: ..."``).
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from neuroplast._seeds import derive_seed
 from neuroplast.morph.record import EditLog, EditRecord
 from neuroplast.network import Network
 from neuroplast.optim import Adam
+from neuroplast.search._budget import BestUnderBudget, Budget, chance_level
 from neuroplast.search._contract import Controller, Result, RunContext
 from neuroplast.search._evaluate import DataRef, shared_data
 from neuroplast.search._progress import Progress
@@ -42,6 +52,7 @@ __all__ = ["MCTS", "MCTSResult"]
 # subset's stream has a key no generation reaches.
 _TRAIN, _SEARCH = 0, 1
 _VAL_SUBSET = 2**31
+_FINAL = 2**31 + 1  # the final fine-tuning's stream
 
 
 @dataclass(kw_only=True)
@@ -55,9 +66,26 @@ class MCTSResult(Result):
     ``edit_kind`` (its kind), ``edit_args`` and ``decision`` (evaluations, seconds, tree nodes
     and per-child statistics of the search); otherwise ``edit`` is ``None``.
 
+    With a budget every record also has ``search_val_accuracy`` (on the search's validation
+    subset) and ``in_budget``.
+
     The edits are applied with training between them, so replaying :attr:`edits` on the
-    initial network gives the final architecture, not its weights.
+    initial network gives the final architecture, not its weights: :attr:`edits` are those
+    that lead to the returned network (the generations up to :attr:`chosen_step`).
+
+    Attributes:
+        chosen_step: The generation whose network is returned (the last one without a
+            budget).
+        budget: :meth:`Budget.to_dict <neuroplast.search.Budget.to_dict>` of the run's budget
+            (``start_accuracy``, ``max_drop``, ``chance``, ``floor``); ``None`` without one.
+        final_tuning: What the final fine-tuning did (``epochs`` run, ``best_epoch``,
+            validation accuracy ``before`` and ``after``, whether it was ``kept``); ``None``
+            without it.
     """
+
+    chosen_step: int | None = None
+    budget: dict[str, Any] | None = None
+    final_tuning: dict[str, Any] | None = None
 
     @property
     def generations(self) -> int:
@@ -70,10 +98,24 @@ class MCTSResult(Result):
         return [str(r["edit"]) for r in self.history if r.get("edit")]
 
     def summary(self) -> dict[str, Any]:
-        """The base summary plus ``generations`` and ``actions`` (labels, comma-separated)."""
+        """The base summary plus ``generations``, ``actions`` (labels, comma-separated),
+        ``chosen_step`` and, with a budget, its ``floor``."""
         out = super().summary()
         out["generations"] = self.generations
         out["actions"] = ", ".join(self.actions) or "none"
+        out["chosen_step"] = self.chosen_step
+        if self.budget is not None:
+            out["floor"] = self.budget["floor"]
+        if self.final_tuning is not None:
+            out["final_tuning"] = self.final_tuning
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """``history.json``: the shared content plus the budget and the chosen step."""
+        out = super().to_dict()
+        out.update(
+            chosen_step=self.chosen_step, budget=self.budget, final_tuning=self.final_tuning
+        )
         return out
 
 
@@ -127,54 +169,156 @@ class MCTS(Controller[MCTSConfig, MCTSResult]):
     # ------------------------------------------------------------------ the run
     def _run(self, net: Network, data: Splits, ctx: RunContext) -> MCTSResult:
         cfg = self.config
-        net, history, log = self._start(net, ctx)
+        net, history, log, best = self._start(net, ctx)
         start = len(history)
         opt = Adam(lr=cfg.lr)
         reason: str | None = None
         bar = Progress(cfg.generations + 1, "generations", enabled=ctx.progress, unit="gen")
         bar.update(start)
         with self._shared(data, ctx.seed) as ref, bar:
+            X_sub, y_sub = ref.arrays()[2:]
             for g in range(start, cfg.generations + 1):
                 rec = self._train_generation(net, g, data, opt, ctx)
+                if cfg.uses_budget:
+                    rec["search_val_accuracy"] = _accuracy(net, X_sub, y_sub)
+                    if best is None:  # generation 0 sets the budget
+                        best = BestUnderBudget(self._budget(rec, data))
+                    rec["in_budget"] = best.budget.admits(rec["val_accuracy"])
+                    best.offer(net, rec["val_accuracy"], g)
                 history.append(rec)
                 reason = self._stop(history)
                 if reason is None:
+                    floor = self._search_floor(history)
                     search = Searcher(
-                        net, cfg, ref, ctx.seed_for(g, _SEARCH), ctx.executor, ctx.progress
+                        net, cfg, ref, ctx.seed_for(g, _SEARCH), ctx.executor, ctx.progress, floor
                     )
-                    net, edit, reason = self._act(net, search.run(), rec, data)
+                    net, edit, reason = self._act(net, search.run(), rec, data, floor)
                     log = log if edit is None else log.append(edit)
                 bar.update(1, acc=rec["val_accuracy"], params=rec["n_params"])
                 if reason is not None:
                     break
-                self._checkpoint(ctx, g + 1, net, history, log)
+                self._checkpoint(ctx, g + 1, net, history, log, best)
+        return self._result(net, history, log, best, data, reason or "generation limit", ctx)
+
+    def _budget(self, first: dict[str, Any], data: Splits) -> Budget:
+        """The run's budget from generation 0's record."""
+        return Budget(first["val_accuracy"], self.config.max_drop, chance_level(data.y_val))
+
+    def _search_floor(self, history: list[dict[str, Any]]) -> float | None:
+        """The floor on the search's validation subset (``None`` without a budget)."""
+        cfg = self.config
+        if not cfg.uses_budget or cfg.max_drop is None:
+            return None
+        return float(history[0]["search_val_accuracy"]) - cfg.max_drop
+
+    def _result(
+        self,
+        net: Network,
+        history: list[dict[str, Any]],
+        log: EditLog,
+        best: BestUnderBudget | None,
+        data: Splits,
+        reason: str,
+        ctx: RunContext,
+    ) -> MCTSResult:
+        """The result: the best network under the budget (else the last), fine-tuned."""
+        step = history[-1]["step"]
+        if best is not None and best.network is not None and best.step is not None:
+            net, step = best.network, best.step
+            log = EditLog(log.records[:step])
+        tuning = None
+        if self.config.final_epochs > 0:
+            net, tuning = self._fine_tune(net, data, ctx)
         return MCTSResult(
-            network=net, history=history, edits=log, stop_reason=reason or "generation limit"
+            network=net,
+            history=history,
+            edits=log,
+            stop_reason=reason,
+            chosen_step=step,
+            budget=None if best is None else best.budget.to_dict(),
+            final_tuning=tuning,
         )
+
+    def _fine_tune(
+        self, net: Network, data: Splits, ctx: RunContext
+    ) -> tuple[Network, dict[str, Any]]:
+        """Early-stopped fine-tuning of ``net``; the tuned copy only if it is not worse."""
+        cfg = self.config
+        before = _accuracy(net, data.X_val, data.y_val)
+        tuned = net.copy()
+        hist = tuned.fit(
+            data.X_train,
+            data.y_train,
+            epochs=cfg.final_epochs,
+            batch_size=cfg.batch_size,
+            optimizer=Adam(lr=cfg.lr),
+            seed=ctx.seed_for(_FINAL),
+            validation_data=(data.X_val, data.y_val),
+            patience=cfg.final_patience,
+            monitor="val_accuracy",
+            restore_best=True,
+        )
+        after = _accuracy(tuned, data.X_val, data.y_val)
+        kept = after >= before
+        info = {
+            "epochs": len(hist.val_accuracy),
+            "best_epoch": hist.best_epoch,
+            "before": before,
+            "after": after,
+            "kept": kept,
+        }
+        return (tuned if kept else net), info
 
     def _start(
         self, net: Network, ctx: RunContext
-    ) -> tuple[Network, list[dict[str, Any]], EditLog]:
-        """``(network, history, edit log)`` of a fresh run or of the newest checkpoint."""
+    ) -> tuple[Network, list[dict[str, Any]], EditLog, BestUnderBudget | None]:
+        """``(network, history, edit log, best so far)`` of a fresh run or of a checkpoint."""
         ckpt = ctx.folder.latest_checkpoint() if ctx.folder is not None and ctx.resume else None
         if ckpt is None:
-            return net.copy(), [], EditLog()
+            return net.copy(), [], EditLog(), None
         _, saved, state = ckpt
         log = EditLog(tuple(EditRecord.from_dict(d) for d in state["edits"]))
-        return saved, list(state["history"]), log
+        history = list(state["history"])
+        best = None
+        kept = state.get("best")
+        if kept is not None and ctx.folder is not None:
+            b = kept["budget"]
+            best = BestUnderBudget(Budget(b["start_accuracy"], b["max_drop"], b["chance"]))
+            if kept["step"] is not None:
+                path = _best_path(ctx.folder.checkpoints, int(kept["step"]))
+                best.restore(Network.load(path), kept["accuracy"], kept["step"])
+        return saved, history, log, best
 
     @staticmethod
     def _checkpoint(
-        ctx: RunContext, g: int, net: Network, history: list[dict[str, Any]], log: EditLog
+        ctx: RunContext,
+        g: int,
+        net: Network,
+        history: list[dict[str, Any]],
+        log: EditLog,
+        best: BestUnderBudget | None,
     ) -> None:
-        """Saves the state from which generation ``g`` starts (the history holds ``0..g-1``)."""
-        if ctx.folder is not None:
-            state = {
-                "generation": g,
-                "history": history,
-                "edits": [r.to_dict() for r in log.records],
+        """Saves the state from which generation ``g`` starts (the history holds ``0..g-1``).
+
+        The best network under the budget so far is saved first (as
+        ``checkpoints/best_XXXX.npl``, ``XXXX`` its generation), the JSON last.
+        """
+        if ctx.folder is None:
+            return
+        state: dict[str, Any] = {
+            "generation": g,
+            "history": history,
+            "edits": [r.to_dict() for r in log.records],
+        }
+        if best is not None:
+            if best.network is not None and best.step is not None:
+                best.network.save(_best_path(ctx.folder.checkpoints, best.step))
+            state["best"] = {
+                "budget": best.budget.to_dict(),
+                "step": best.step,
+                "accuracy": best.accuracy if best.step is not None else None,
             }
-            ctx.folder.save_checkpoint(g, net, state)
+        ctx.folder.save_checkpoint(g, net, state)
 
     def _shared(self, data: Splits, seed: int) -> AbstractContextManager[DataRef]:
         """:func:`shared_data` of the training split and the search's validation subset."""
@@ -211,10 +355,20 @@ class MCTS(Controller[MCTSConfig, MCTSResult]):
         }
 
     def _act(
-        self, net: Network, decision: Decision, rec: dict[str, Any], data: Splits
+        self,
+        net: Network,
+        decision: Decision,
+        rec: dict[str, Any],
+        data: Splits,
+        floor: float | None,
     ) -> tuple[Network, EditRecord | None, str | None]:
         """Applies the decision's action: ``(network, edit, stop reason)``; updates ``rec``."""
         if decision.action is None:
+            if decision.stop == "budget":
+                rec["decision"] = _decision_fields(decision)
+                return net, None, (
+                    f"budget: no action keeps the search's validation accuracy >= {floor:.4f}"
+                )
             return net, None, "no legal action"
         n = self.config.actions.calibration
         calibration = (np.asarray(data.X_train)[:n], np.asarray(data.y_train)[:n])
@@ -229,7 +383,7 @@ class MCTS(Controller[MCTSConfig, MCTSResult]):
         cfg, first, last = self.config, history[0], history[-1]
         if cfg.phase == "grow" and last["val_accuracy"] >= cfg.target_accuracy:
             return f"target accuracy {cfg.target_accuracy} reached"
-        if cfg.phase == "optimize" and len(history) > 1:
+        if cfg.phase == "optimize" and not cfg.uses_budget and len(history) > 1:
             shrunk = last["n_params"] <= (1.0 - cfg.min_param_reduction) * first["n_params"]
             kept = last["val_accuracy"] > first["val_accuracy"] - cfg.max_accuracy_drop
             if shrunk and kept:
@@ -266,6 +420,23 @@ def _val_subset(
     return X[idx], y[idx]
 
 
+def _accuracy(net: Network, X: Any, y: Any) -> float:
+    return float(net.evaluate(X, y).get("accuracy", float("nan")))
+
+
+def _best_path(folder: Path, step: int) -> Path:
+    return folder / f"best_{step:04d}.npl"
+
+
+def _decision_fields(decision: Decision) -> dict[str, Any]:
+    return {
+        "rollouts": decision.rollouts,
+        "seconds": round(decision.seconds, 4),
+        "nodes": decision.nodes,
+        "children": list(decision.children),
+    }
+
+
 def _edit_fields(decision: Decision) -> dict[str, Any]:
     """The history fields of an applied action and its decision."""
     assert decision.action is not None
@@ -273,10 +444,5 @@ def _edit_fields(decision: Decision) -> dict[str, Any]:
         "edit": decision.action.label,
         "edit_kind": decision.action.kind,
         "edit_args": decision.action.to_dict(),
-        "decision": {
-            "rollouts": decision.rollouts,
-            "seconds": round(decision.seconds, 4),
-            "nodes": decision.nodes,
-            "children": list(decision.children),
-        },
+        "decision": _decision_fields(decision),
     }

@@ -3,11 +3,20 @@
 Each evaluation is one :class:`~neuroplast.search.Job`: from the parent's network, apply the
 node's action and train briefly (the node's own network, captured and cached), then ``depth``
 random legal actions each followed by the same short training (the rollout). Validation
-accuracy and the true parameter count after every training step give scores (eq. 1); the
-backed-up value is the last (or best, or mean) of them. Every legal action of the root is
+accuracy and the true parameter count after every training step give scores (eq. 1, or with an
+accuracy floor and ``budget_score`` the budget's
+:func:`~neuroplast.search.mcts.penalized_score`); the backed-up value is the last score of the
+rollout, or the best (or mean) of the node's own score and the rollout's. Every legal action of the root is
 evaluated at least once (the paper's expansion), so a decision runs ``max(budget, number of
 legal actions)`` evaluations under a rollout budget. Up to ``parallel`` evaluations are
 selected at once with virtual visits and run on the executor.
+
+With an accuracy floor (the run's budget, measured the search's way) the decision is the most
+visited root child among the *admitted* ones: those whose own accuracy reaches the floor and,
+in phase ``"optimize"``, whose own score beats the root network's (its accuracy on the
+validation subset and its size; so a growth that buys nothing is not taken). When none is
+admitted, the decision has no action and says ``stop="budget"``; in phase ``None`` it falls
+back to the most visited child.
 
 Networks are never stored in the tree. An LRU cache bounded in count and bytes
 (``cache_size``, ``cache_mb``) keeps the networks of recently evaluated nodes; any other node's
@@ -17,6 +26,7 @@ seed) from the nearest cached ancestor or the root, which gives the same network
 
 from __future__ import annotations
 
+import math
 import time
 from collections import OrderedDict
 from concurrent.futures import Executor
@@ -38,7 +48,7 @@ from neuroplast.search._evaluate import (
 )
 from neuroplast.search._progress import Progress
 from neuroplast.search.mcts.actions import Action
-from neuroplast.search.mcts.config import MCTSConfig, score
+from neuroplast.search.mcts.config import MCTSConfig, penalized_score, score
 from neuroplast.search.mcts.tree import Node, backup, most_visited, select_child
 
 __all__ = ["Decision", "Searcher"]
@@ -57,7 +67,10 @@ class Decision:
         rollouts: Evaluations run.
         seconds: Wall time of the decision.
         nodes: Nodes in the tree at the end.
-        children: Per root child: label, visits, mean value, own score, parameters.
+        children: Per root child: label, visits, mean value, own score, own accuracy,
+            parameters, and (with a floor) whether it is within the budget.
+        stop: Why there is no action: ``"no legal action"`` or ``"budget"`` (no legal
+            action stays within the accuracy floor); ``None`` when there is one.
     """
 
     action: Action | None
@@ -66,6 +79,7 @@ class Decision:
     seconds: float
     nodes: int
     children: tuple[dict[str, Any], ...]
+    stop: str | None = None
 
 
 def _nbytes(net: Network) -> int:
@@ -92,6 +106,7 @@ class Searcher:
         seed: Seed of every random choice of this decision.
         executor: Where evaluations run (``None``: in this process).
         progress: Show a progress bar over evaluations.
+        floor: The accuracy floor on the validation subset (``None``: no budget).
     """
 
     def __init__(
@@ -102,8 +117,11 @@ class Searcher:
         seed: int,
         executor: Executor | None = None,
         progress: bool = False,
+        floor: float | None = None,
     ) -> None:
         self.cfg = config
+        self.floor = floor
+        self.root_score: float | None = None
         self.data = data
         self.executor = executor
         self.progress = progress
@@ -169,7 +187,7 @@ class Searcher:
                 self._expand(node)
             if not node.children:
                 break
-            node = select_child(node, self.cfg.c)
+            node = select_child(node, self.cfg.c, self.cfg.backup)
             if node.pending:
                 return None
         return node
@@ -192,11 +210,21 @@ class Searcher:
         # No tag: a node would pickle the whole tree into a worker; results come back in order.
         return Job(start, tuple(steps), self.data, self.cfg.threads, capture, False)
 
-    def _value(self, res: JobResult) -> float:
-        if not res.trace:  # failed before any training: nothing to score
-            return 0.0
+    def _score(self, accuracy: float, n_params: int) -> float:
+        """Eq. 1, or the budget's penalized score when a floor is set and ``budget_score``."""
         c = self.cfg
-        scores = [score(a, p, c.w_acc, c.w_params, c.beta) for a, p in res.trace]
+        if self.floor is not None and c.budget_score:
+            return penalized_score(accuracy, n_params, self.floor, c.w_acc, c.w_params, c.beta)
+        return score(accuracy, n_params, c.w_acc, c.w_params, c.beta)
+
+    def _value(self, res: JobResult, own: float | None) -> float:
+        """The backed-up value; ``own``: the node's score when the trace starts after it."""
+        if not res.trace:  # failed before any training: nothing to score
+            return 0.0 if own is None else own
+        c = self.cfg
+        scores = [self._score(a, p) for a, p in res.trace]
+        if own is not None and c.rollout_value != "last":
+            scores.insert(0, own)
         if c.rollout_value == "max":
             return max(scores)
         if c.rollout_value == "mean":
@@ -205,19 +233,19 @@ class Searcher:
 
     def _absorb(self, node: Node, res: JobResult) -> None:
         node.pending = False
+        own = node.score  # None on the first visit: the trace starts with the node itself
         if node.score is None:
             if res.captured is None or not res.trace:
                 # The node's own edit failed: it is illegal here; drop it from the tree.
                 assert node.parent is not None and node.parent.children is not None
-                backup(node.parent, 0.0, visits=-1)
+                backup(node.parent, 0.0, visits=-1, real=False)
                 node.parent.children.remove(node)
                 return
             acc, p = res.trace[0]
-            c = self.cfg
-            node.score, node.n_params = score(acc, p, c.w_acc, c.w_params, c.beta), p
+            node.score, node.accuracy, node.n_params = self._score(acc, p), acc, p
             self._remember(node, res.captured)
         # The virtual visit added at selection becomes the real one.
-        backup(node, self._value(res), visits=0)
+        backup(node, self._value(res, own), visits=0)
 
     # ------------------------------------------------------------------ decision
     def _budget_left(self, t0: float) -> bool:
@@ -246,7 +274,7 @@ class Searcher:
                     if node is None:
                         break
                     node.pending = True
-                    backup(node, 0.0)  # virtual visit: spreads a batch over the tree
+                    backup(node, 0.0, real=False)  # virtual visit: spreads a batch
                     batch.append(node)
                     self.evaluations += 1
                 if not batch:
@@ -258,21 +286,48 @@ class Searcher:
                 bar.update(len(batch), best=best)
         return self._decision(time.perf_counter() - t0)
 
+    def _in_budget(self, node: Node) -> bool:
+        return self.floor is None or (
+            math.isfinite(node.accuracy) and node.accuracy >= self.floor
+        )
+
+    def _admitted(self, node: Node) -> bool:
+        """In the budget and, in phase ``"optimize"``, better scored than the root."""
+        if not self._in_budget(node):
+            return False
+        if self.floor is None or self.cfg.phase != "optimize" or node.score is None:
+            return True
+        return node.score > self._root_score()
+
+    def _root_score(self) -> float:
+        if self.root_score is None:
+            _, _, X, y = self.data.arrays()
+            acc = float(self.root_net.evaluate(X, y).get("accuracy", float("nan")))
+            self.root_score = self._score(acc, self.root_net.n_params)
+        return self.root_score
+
     def _decision(self, seconds: float) -> Decision:
         kids = self.root.children or []
-        stats = tuple(
-            {
-                "action": ch.action.label,
-                "visits": ch.visits,
-                "mean": ch.mean,
-                "score": ch.score,
-                "n_params": ch.n_params,
-            }
-            for ch in kids
-        )
+        stats = tuple(self._stats(ch) for ch in kids)
+        n = self.root.size()
         if not kids:
-            return Decision(None, 0, self.evaluations, seconds, self.root.size(), stats)
-        best = most_visited(self.root)
-        return Decision(
-            best.action, best.edit_seed, self.evaluations, seconds, self.root.size(), stats
-        )
+            return Decision(None, 0, self.evaluations, seconds, n, stats, "no legal action")
+        admit = self._admitted if any(self._admitted(ch) for ch in kids) else None
+        if admit is None and self.floor is not None and self.cfg.phase == "optimize":
+            return Decision(None, 0, self.evaluations, seconds, n, stats, "budget")
+        best = most_visited(self.root, admit, self.cfg.backup)
+        return Decision(best.action, best.edit_seed, self.evaluations, seconds, n, stats)
+
+    def _stats(self, ch: Node) -> dict[str, Any]:
+        out = {
+            "action": ch.action.label,
+            "visits": ch.visits,
+            "mean": ch.mean,
+            "score": ch.score,
+            "accuracy": None if math.isnan(ch.accuracy) else ch.accuracy,
+            "n_params": ch.n_params,
+        }
+        if self.floor is not None:
+            out["in_budget"] = self._in_budget(ch)
+            out["admitted"] = self._admitted(ch)
+        return out

@@ -7,7 +7,11 @@ from the decision's root network (see :mod:`neuroplast.search.mcts.search`).
 
 UCB1 is the paper's: ``v̄ + c·sqrt(ln N / n)`` with the mean value ``v̄``, the parent's visits
 ``N`` and the child's visits ``n`` (unvisited children first). The final choice is the most
-visited child.
+visited child. With ``backup="max"`` (single-player MCTS, Schadd et al. 2008; not in the paper)
+the exploitation term is the best value backed up through the child instead of the mean: the
+value of a structural move is the best network reachable after it, which is what a controller
+that returns the best network it has seen needs, whereas the mean makes the search avoid moves
+with risky continuations.
 
 Example:
     >>> root = Node(None, None)
@@ -20,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Node", "backup", "most_visited", "select_child", "ucb1"]
@@ -34,16 +39,20 @@ class Node:
         children: Child nodes, ``None`` until expanded.
         visits: Number of values backed up through this node.
         value_sum: Sum of those values.
+        best: Largest of those values (``-inf`` before any).
         edit_seed: Seed of the action's edit.
         train_seed: Seed of the short training after the edit.
         depth: Distance from the root.
         score: The node's own score after its training (``None`` before evaluation).
+        accuracy: The node's own validation accuracy after its training (``nan`` before).
         n_params: Parameter count of the node's network.
         pending: Selected for an evaluation that has not returned yet.
     """
 
     __slots__ = (
+        "accuracy",
         "action",
+        "best",
         "children",
         "depth",
         "edit_seed",
@@ -64,10 +73,12 @@ class Node:
         self.children: list[Node] | None = None
         self.visits = 0
         self.value_sum = 0.0
+        self.best = -math.inf
         self.edit_seed = edit_seed
         self.train_seed = train_seed
         self.depth: int = 0 if parent is None else parent.depth + 1
         self.score: float | None = None
+        self.accuracy = math.nan
         self.n_params = 0
         self.pending = False
 
@@ -83,6 +94,12 @@ class Node:
     def mean(self) -> float:
         """Mean backed-up value (0 before any visit)."""
         return self.value_sum / self.visits if self.visits else 0.0
+
+    def value(self, backup: str = "mean") -> float:
+        """The exploitation value: :attr:`mean`, or :attr:`best` for ``backup="max"``."""
+        if backup == "max":
+            return self.best if self.visits and math.isfinite(self.best) else self.mean
+        return self.mean
 
     def path(self) -> list[Node]:
         """Nodes from the root's first child down to this node (empty for the root)."""
@@ -118,29 +135,44 @@ def ucb1(mean: float, visits: int, parent_visits: int, c: float) -> float:
     return mean + c * math.sqrt(math.log(max(parent_visits, 1)) / visits)
 
 
-def select_child(node: Node, c: float) -> Node:
-    """The child maximizing UCB1 (first unvisited child first; ties: earliest child)."""
+def select_child(node: Node, c: float, backup: str = "mean") -> Node:
+    """The child maximizing UCB1 (first unvisited child first; ties: earliest child).
+
+    ``backup="max"`` uses each child's best value instead of its mean (:meth:`Node.value`).
+    """
     if not node.children:
         raise ValueError("select_child needs an expanded node with children")
     best, best_u = node.children[0], -math.inf
     for child in node.children:
-        u = ucb1(child.mean, child.visits, node.visits, c)
+        u = ucb1(child.value(backup), child.visits, node.visits, c)
         if u > best_u:
             best, best_u = child, u
     return best
 
 
-def backup(node: Node, value: float, visits: int = 1) -> None:
-    """Adds ``value`` (and ``visits``) to ``node`` and every ancestor."""
+def backup(node: Node, value: float, visits: int = 1, real: bool = True) -> None:
+    """Adds ``value`` (and ``visits``) to ``node`` and every ancestor.
+
+    ``real=False`` (virtual visits and their removal) leaves :attr:`Node.best` alone.
+    """
     cur: Node | None = node
     while cur is not None:
         cur.visits += visits
         cur.value_sum += value
+        if real:
+            cur.best = max(cur.best, value)
         cur = cur.parent
 
 
-def most_visited(node: Node) -> Node:
-    """The most visited child (ties: higher mean, then earliest)."""
-    if not node.children:
-        raise ValueError("most_visited needs an expanded node with children")
-    return max(enumerate(node.children), key=lambda ic: (ic[1].visits, ic[1].mean, -ic[0]))[1]
+def most_visited(
+    node: Node, admit: Callable[[Node], bool] | None = None, backup: str = "mean"
+) -> Node:
+    """The most visited child (ties: higher value, then earliest), among ``admit``-ted ones.
+
+    Raises:
+        ValueError: No child (or no admitted child).
+    """
+    kids = [(i, ch) for i, ch in enumerate(node.children or ()) if admit is None or admit(ch)]
+    if not kids:
+        raise ValueError("most_visited needs an expanded node with (admitted) children")
+    return max(kids, key=lambda ic: (ic[1].visits, ic[1].value(backup), -ic[0]))[1]

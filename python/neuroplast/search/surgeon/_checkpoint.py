@@ -34,6 +34,9 @@ class LoopState:
         history: The result's history records so far (one per step done).
         next_id: Id of the next branch.
         batches: Batches trained so far (all branches and candidates).
+        best: The branch with the fewest parameters within the budget so far (``None``:
+            none yet, or no budget).
+        best_step: The step :attr:`best` was recorded at.
     """
 
     epoch: int
@@ -43,10 +46,16 @@ class LoopState:
     history: list[dict[str, Any]] = field(default_factory=list)
     next_id: int = 1
     batches: int = 0
+    best: Branch | None = None
+    best_step: int | None = None
 
 
 def _branch_path(folder: RunFolder, gen: int, branch: int) -> Path:
     return folder.checkpoints / f"gen_{gen:04d}_branch_{branch}.npl"
+
+
+def _best_path(folder: RunFolder, gen: int) -> Path:
+    return folder.checkpoints / f"gen_{gen:04d}_best.npl"
 
 
 def save_state(folder: RunFolder, st: LoopState) -> None:
@@ -54,6 +63,8 @@ def save_state(folder: RunFolder, st: LoopState) -> None:
     gen = st.decision
     for b in st.branches[1:]:
         b.net.save(_branch_path(folder, gen, b.id))
+    if st.best is not None:
+        st.best.net.save(_best_path(folder, gen))
     state: dict[str, Any] = {
         "generation": gen,
         "epoch": st.epoch,
@@ -62,6 +73,8 @@ def save_state(folder: RunFolder, st: LoopState) -> None:
         "branches": [b.meta() for b in st.branches],
         "decisions": [d.to_dict() for d in st.decisions],
         "history": st.history,
+        "best": None if st.best is None else st.best.meta(),
+        "best_step": st.best_step,
     }
     folder.save_checkpoint(gen, st.branches[0].net, state)
 
@@ -76,6 +89,7 @@ def load_state(folder: RunFolder) -> LoopState | None:
     for k, meta in enumerate(state["branches"]):
         net = first if k == 0 else Network.load(_branch_path(folder, gen, int(meta["id"])))
         branches.append(Branch.from_meta(meta, net))
+    best = state.get("best")
     return LoopState(
         epoch=int(state["epoch"]),
         decision=gen,
@@ -84,4 +98,6 @@ def load_state(folder: RunFolder) -> LoopState | None:
         history=[dict(r) for r in state["history"]],
         next_id=int(state["next_id"]),
         batches=int(state["batches"]),
+        best=None if best is None else Branch.from_meta(best, Network.load(_best_path(folder, gen))),
+        best_step=state.get("best_step"),
     )

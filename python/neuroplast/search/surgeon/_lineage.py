@@ -7,6 +7,7 @@ from typing import Any
 
 from neuroplast.morph import EditRecord
 from neuroplast.network import Network
+from neuroplast.search._budget import Budget
 from neuroplast.search.surgeon._checkpoint import LoopState
 from neuroplast.search.surgeon._train import TrainOutcome
 from neuroplast.search.surgeon.proposal import Proposal
@@ -22,8 +23,17 @@ def widths(net: Network) -> tuple[int, ...]:
     return tuple(net.spec.widths[n] for n in hidden_layers(net))
 
 
-def chosen(branches: Sequence[Branch]) -> Branch:
-    """The branch the run would return now: best score (eq. 16), ties to fewer parameters."""
+def chosen(branches: Sequence[Branch], budget: Budget | None = None) -> Branch:
+    """The branch of the step: best score (eq. 16), ties to fewer parameters.
+
+    With a ``budget``: the branch with the fewest parameters among those it admits (ties:
+    higher accuracy, then the order given), by score when it admits none.
+    """
+    if budget is not None:
+        ok = [i for i, b in enumerate(branches) if budget.admits(b.accuracy)]
+        if ok:
+            i = min(ok, key=lambda i: (branches[i].net.n_params, -branches[i].accuracy, i))
+            return branches[i]
     scores = [b.score() for b in branches]
     return branches[rank(branches, scores, [b.net.n_params for b in branches])[0]]
 
@@ -88,13 +98,14 @@ def branch_meta(b: Branch) -> dict[str, Any]:
     }
 
 
-def log_step(st: LoopState) -> Branch:
+def log_step(st: LoopState, budget: Budget | None = None) -> Branch:
     """Appends the history record of the current step; returns its chosen branch.
 
     The previous record gets the chosen branch's modification as its ``edit`` (applied at
-    that record's decision point) unless the step backtracked or kept the identity.
+    that record's decision point) unless the step backtracked or kept the identity. With a
+    ``budget`` the record also says whether the branch is ``in_budget``.
     """
-    best = chosen(st.branches)
+    best = chosen(st.branches, budget)
     backtracked = bool(st.decisions) and st.decisions[-1].backtracked
     if st.history and not backtracked and best.op not in ("identity", "initial"):
         st.history[-1].update(edit=best.label, edit_kind=best.op)
@@ -108,4 +119,6 @@ def log_step(st: LoopState) -> Branch:
             "edit": None,
         }
     )
+    if budget is not None:
+        st.history[-1]["in_budget"] = budget.admits(best.accuracy)
     return best

@@ -10,7 +10,17 @@ parameters) are trained to the next decision point, and if none reaches the prev
 validation accuracy the draw is repeated from the candidates not yet tried, up to
 ``max_redraws`` times. With the one-cycle memory a new branch is kept only if it reaches the
 previous best; when none does after the last re-draw, the search backtracks one step (the
-previous branches are trained on instead). At the end the best-scoring branch is returned.
+previous branches are trained on instead). At the end the best-scoring branch is returned
+(the paper, ``max_drop=None``), or with an accuracy budget the smallest network within it.
+
+The budget (``max_drop``, not in the paper): before the search the start network is trained
+without surgery for ``total_epochs`` on the run's batch stream (the baseline, the same training
+the identity lineage gets); the better of its validation accuracy and the start network's is
+the reference, and the floor is the reference minus ``max_drop``. Every step records the
+smallest current branch at or above the floor (else the best-scoring one), and the run returns
+the smallest recorded network at or above the floor (``chosen_step``), or the reference network
+itself when none is. A surgery that turns a small start into a linear model is therefore only
+kept when the linear model is within the budget of the start topology trained directly.
 
 Every score and choice uses the validation split of the run's
 :class:`~neuroplast.search.Splits` (never its test split). Training jobs run through
@@ -36,6 +46,8 @@ from neuroplast import get_num_threads
 from neuroplast.errors import ConfigError, NumericalError
 from neuroplast.morph import EditLog, EditRecord
 from neuroplast.network import Network
+from neuroplast.optim import SGD
+from neuroplast.search._budget import BestUnderBudget, Budget, chance_level
 from neuroplast.search._contract import Controller, RunContext
 from neuroplast.search._evaluate import shared_data
 from neuroplast.search._progress import Progress
@@ -50,7 +62,6 @@ from neuroplast.search.surgeon._lineage import (
     widths,
 )
 from neuroplast.search.surgeon._train import Trainer, TrainJob, TrainOutcome
-from neuroplast.search.surgeon.baseline import train_baseline
 from neuroplast.search.surgeon.config import SurgeonConfig
 from neuroplast.search.surgeon.modify import apply
 from neuroplast.search.surgeon.proposal import Proposal
@@ -70,6 +81,21 @@ EvaluateFn = Callable[[Sequence[TrainJob]], list[TrainOutcome]]
 
 #: First seed keys of the Surgeon's random streams (the batch stream's subsets use 0).
 PROPOSE_STREAM, DRAW_STREAM = 1, 2
+#: Seed key of the final fine-tuning's shuffling.
+FINAL_STREAM = 3
+
+Curve = tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """The budget's reference: the start network as given or the baseline, and its curve."""
+
+    net: Network
+    accuracy: float
+    name: str
+    curve: Curve
+    baseline_curve: Curve
 
 
 @dataclass
@@ -145,18 +171,51 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
             trainer = Trainer(
                 ref, len(data.X_train), cfg, seed=ctx.seed, threads=threads, executor=ctx.executor
             )
+            B = trainer.batches_per_epoch
             run_jobs: EvaluateFn = self._evaluate or trainer
+            reference = self._reference(net, data, B, run_jobs)
+            budget = None
+            if cfg.max_drop is not None and reference is not None:
+                budget = Budget(reference.accuracy, cfg.max_drop, chance_level(data.y_val))
             st = load_state(ctx.folder) if ctx.resume and ctx.folder is not None else None
             if st is None:
-                st = self._start(net, trainer, run_jobs)
+                st = self._start(net, trainer, run_jobs, budget)
                 if ctx.folder is not None:
                     save_state(ctx.folder, st)
-            self._loop(st, trainer.batches_per_epoch, run_jobs, ctx)
-            base = train_baseline(trainer, net, cfg.total_epochs)[1] if cfg.baseline else ()
-        return self._result(st, net.n_params, trainer.batches_per_epoch, ctx.seed, base)
+            self._loop(st, B, run_jobs, ctx, budget)
+        result = self._result(st, net.n_params, B, ctx.seed, reference, budget)
+        if cfg.final_epochs > 0:
+            self._fine_tune(result, data, ctx)
+        return result
+
+    def _reference(
+        self, net: Network, data: Splits, B: int, run_jobs: EvaluateFn
+    ) -> _Reference | None:
+        """The baseline (when asked for or needed by the budget) and the budget's reference.
+
+        Raises:
+            NumericalError: The baseline's training diverged.
+        """
+        cfg = self.config
+        if not cfg.baseline and cfg.max_drop is None:
+            return None
+        (out,) = run_jobs([TrainJob(net, 0, cfg.total_epochs * B, curve=True)])
+        if out.net is None:
+            raise NumericalError(f"baseline training diverged: {out.error}")
+        start = float(net.evaluate(data.X_val, data.y_val).get("accuracy", math.nan))
+        if start > out.val_accuracy:
+            return _Reference(net.copy(), start, "start", (), out.curve)
+        return _Reference(out.net, out.val_accuracy, "baseline", out.curve, out.curve)
 
     # ------------------------------------------------------------------ steps
-    def _loop(self, st: LoopState, B: int, run_jobs: EvaluateFn, ctx: RunContext) -> None:
+    def _loop(
+        self,
+        st: LoopState,
+        B: int,
+        run_jobs: EvaluateFn,
+        ctx: RunContext,
+        budget: Budget | None,
+    ) -> None:
         """Decision points until ``total_epochs``, each logged and checkpointed."""
         cfg = self.config
         total = math.ceil((cfg.total_epochs - cfg.initial_epochs) / cfg.decision_every)
@@ -164,12 +223,15 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
             bar.update(st.decision)
             while st.epoch < cfg.total_epochs:
                 self._decide(st, B, run_jobs, ctx)
-                best = log_step(st)
+                best = log_step(st, budget)
+                _track(st, best, budget)
                 if ctx.folder is not None:
                     save_state(ctx.folder, st)
                 bar.update(1, acc=best.accuracy, params=best.net.n_params)
 
-    def _start(self, net: Network, trainer: Trainer, run_jobs: EvaluateFn) -> LoopState:
+    def _start(
+        self, net: Network, trainer: Trainer, run_jobs: EvaluateFn, budget: Budget | None
+    ) -> LoopState:
         cfg = self.config
         n = cfg.initial_epochs * trainer.batches_per_epoch
         (out,) = run_jobs([TrainJob(net, 0, n, curve=True)])
@@ -186,7 +248,7 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
             topology=((0.0, widths(net)),),
         )
         st = LoopState(cfg.initial_epochs, 0, [root], batches=n)
-        log_step(st)
+        _track(st, log_step(st, budget), budget)
         return st
 
     def _decide(self, st: LoopState, B: int, run_jobs: EvaluateFn, ctx: RunContext) -> None:
@@ -344,26 +406,77 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
         n_initial: int,
         B: int,
         seed: int,
-        baseline_curve: tuple[tuple[float, float], ...],
+        reference: _Reference | None,
+        budget: Budget | None,
     ) -> SurgeonResult:
-        best = chosen(st.branches)
+        cfg = self.config
+        base_curve = () if reference is None else reference.baseline_curve
+        if budget is None:
+            best, step = chosen(st.branches), len(st.history) - 1
+        elif st.best is not None:
+            best, step = st.best, st.best_step
+        else:
+            assert reference is not None  # a budget has a reference
+            best = Branch(
+                -1,
+                reference.net,
+                0,
+                reference.accuracy,
+                label=reference.name,
+                curve=reference.curve,
+                topology=((0.0, widths(reference.net)),),
+                op=reference.name,
+            )
+            step = None
+        extra = 0 if reference is None else cfg.total_epochs * B
         return SurgeonResult(
             network=best.net,
             history=st.history,
             edits=EditLog(best.edits),
-            stop_reason=f"trained for total_epochs={self.config.total_epochs}",
+            stop_reason=f"trained for total_epochs={cfg.total_epochs}",
             val_accuracy=best.accuracy,
             n_params_initial=n_initial,
             n_params=best.net.n_params,
-            epochs_trained=st.batches / B,
+            epochs_trained=(st.batches + extra) / B,
             curve=best.curve,
             topology=best.topology,
             changes=best.changes,
             decisions=tuple(st.decisions),
-            config=self.config,
+            config=cfg,
             seed=seed,
-            baseline_curve=baseline_curve,
+            baseline_curve=base_curve,
+            chosen_step=step,
+            budget=None if budget is None else {**budget.to_dict(), "reference": _name(reference)},
         )
+
+    def _fine_tune(self, result: SurgeonResult, data: Splits, ctx: RunContext) -> None:
+        """Early-stopped fine-tuning of the result's network; kept only if not worse."""
+        cfg = self.config
+        tuned = result.network.copy()
+        hist = tuned.fit(
+            data.X_train,
+            data.y_train,
+            epochs=cfg.final_epochs,
+            batch_size=cfg.batch_size,
+            optimizer=SGD(lr=cfg.lr, momentum=cfg.momentum),
+            seed=ctx.seed_for(FINAL_STREAM),
+            validation_data=(data.X_val, data.y_val),
+            patience=cfg.final_patience,
+            monitor="val_accuracy",
+            restore_best=True,
+        )
+        before = float(result.network.evaluate(data.X_val, data.y_val).get("accuracy", math.nan))
+        after = float(tuned.evaluate(data.X_val, data.y_val).get("accuracy", math.nan))
+        kept = after >= before
+        result.final_tuning = {
+            "epochs": len(hist.val_accuracy),
+            "best_epoch": hist.best_epoch,
+            "before": before,
+            "after": after,
+            "kept": kept,
+        }
+        if kept:
+            result.network, result.val_accuracy = tuned, after
 
     def report(self, result: SurgeonResult, out: Path) -> None:
         """Draws the shared overview, ``topology.png`` (Fig. 3) and ``accuracy.png`` (Fig. 4)."""
@@ -371,3 +484,18 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
 
         super().report(result, out)
         write_report(out, result)
+
+
+def _name(reference: _Reference | None) -> str | None:
+    return None if reference is None else reference.name
+
+
+def _track(st: LoopState, branch: Branch, budget: Budget | None) -> None:
+    """Keeps ``branch`` as the run's best if the budget admits it and it is smaller."""
+    if budget is None:
+        return
+    tracker = BestUnderBudget(budget)
+    if st.best is not None and st.best_step is not None:
+        tracker.restore(st.best.net, st.best.accuracy, st.best_step)
+    if tracker.better(branch.net.n_params, branch.accuracy):
+        st.best, st.best_step = branch, st.decision

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 from neuroplast.errors import ConfigError
+from neuroplast.search._budget import check_max_drop
 from neuroplast.search._contract import ConfigBase
 
 __all__ = ["OPERATIONS", "Operation", "SelectionMode", "SurgeonConfig"]
@@ -50,9 +51,10 @@ PAPER_RECUPERATION: Mapping[str, int] = MappingProxyType(
 
 @dataclass(frozen=True)
 class SurgeonConfig(ConfigBase):
-    """Everything that steers a Surgeon run; defaults are the paper's appendix.
+    """Everything that steers a Surgeon run; defaults are the paper's appendix but the budget.
 
-    Presets: :meth:`paper` (the defaults) and :meth:`fast`; :meth:`~ConfigBase.replace`,
+    Presets: :meth:`paper` (the defaults without a budget) and :meth:`fast`;
+    :meth:`~ConfigBase.replace`,
     :meth:`~ConfigBase.to_dict` and :meth:`~ConfigBase.from_dict` come from
     :class:`~neuroplast.search.ConfigBase`.
 
@@ -86,6 +88,23 @@ class SurgeonConfig(ConfigBase):
             same batch stream (the grey curve of ``report/accuracy.png``, the paper's Fig. 4).
         threads: Engine threads per training job (``None``: the current count in-process,
             1 on an executor). Results are reproducible per thread count.
+        max_drop: Accuracy budget (not in the paper). The reference accuracy is the better
+            validation accuracy of the start network as given and of the baseline (the start
+            network trained without surgery for ``total_epochs`` on the same batch stream,
+            trained whenever a budget is set); the floor is that minus ``max_drop``. The run
+            returns the network with the fewest parameters among the branches recorded at
+            every step (``history``: at each step the smallest current branch within the
+            floor, else the best by score) whose validation accuracy reaches the floor (ties:
+            higher accuracy), never a collapsed one; when no step's branch does, the
+            reference network itself (``chosen_step`` ``None``). So a start that only
+            surgery into a linear model could shrink stays a hidden-layer network unless the
+            linear model is within the budget. ``None``: the paper's choice, the final branch
+            with the best score (eq. 16).
+        final_epochs: Fine-tune the returned network for at most this many epochs (the run's
+            SGD) with early stopping on validation accuracy (``final_patience``), restoring
+            the best epoch; the tuned network is kept when its validation accuracy is at
+            least the untuned one's (so the budget still holds). ``0``: no fine-tuning.
+        final_patience: Epochs without improvement before the fine-tuning stops.
     """
 
     PRESETS: ClassVar[tuple[str, ...]] = ("paper", "fast")
@@ -112,6 +131,9 @@ class SurgeonConfig(ConfigBase):
     min_widen: int = 2
     baseline: bool = False
     threads: int | None = None
+    max_drop: float | None = 0.01
+    final_epochs: int = 0
+    final_patience: int = 5
 
     def __post_init__(self) -> None:
         self._check_scalars()
@@ -129,6 +151,9 @@ class SurgeonConfig(ConfigBase):
         ):
             _check_int(name, getattr(self, name), 1)
         _check_int("initial_epochs", self.initial_epochs, 0)
+        _check_int("final_epochs", self.final_epochs, 0)
+        _check_int("final_patience", self.final_patience, 1)
+        check_max_drop(self.max_drop)
         _check_int("max_redraws", self.max_redraws, 0)
         if self.threads is not None:
             _check_int("threads", self.threads, 1)
@@ -179,8 +204,12 @@ class SurgeonConfig(ConfigBase):
 
     @classmethod
     def paper(cls, **overrides: Any) -> SurgeonConfig:
-        """The appendix's settings (SGD lr 0.005, batch 16, 100 epochs, decisions every 10)."""
-        return cls(**overrides)
+        """The appendix's settings (SGD lr 0.005, batch 16, 100 epochs, decisions every 10).
+
+        No accuracy budget (``max_drop=None``): the final branch with the best score is
+        returned, as in the paper.
+        """
+        return cls(**{"max_drop": None, **overrides})
 
     @classmethod
     def fast(cls, **overrides: Any) -> SurgeonConfig:

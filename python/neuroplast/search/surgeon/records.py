@@ -181,7 +181,15 @@ class SurgeonResult(Result):
         config: The settings used.
         seed: The run's seed.
         baseline_curve: ``(epoch, validation accuracy)`` of the start network trained without
-            surgery (``config.baseline``), else empty.
+            surgery (``config.baseline``, or needed by the budget), else empty.
+        chosen_step: The ``history`` step whose branch is returned (``None``: the budget's
+            reference network, when no step's branch was within the budget; without a budget
+            the last step).
+        budget: The budget (``start_accuracy``: the reference accuracy, ``max_drop``,
+            ``chance``, ``floor``, and ``reference``: ``"baseline"`` or ``"start"``);
+            ``None`` without one.
+        final_tuning: What the final fine-tuning did (``epochs``, ``best_epoch``, validation
+            accuracy ``before``/``after``, ``kept``); ``None`` without it.
     """
 
     val_accuracy: float
@@ -195,6 +203,9 @@ class SurgeonResult(Result):
     config: SurgeonConfig = field(default_factory=SurgeonConfig)
     seed: int = 0
     baseline_curve: Curve = ()
+    chosen_step: int | None = None
+    budget: dict[str, Any] | None = None
+    final_tuning: dict[str, Any] | None = None
 
     @property
     def param_fraction(self) -> float:
@@ -211,6 +222,11 @@ class SurgeonResult(Result):
         out["decisions"] = len(self.decisions)
         if self.baseline_curve:
             out["baseline_val_accuracy"] = self.baseline_curve[-1][1]
+        out["chosen_step"] = self.chosen_step
+        if self.budget is not None:
+            out["floor"] = self.budget["floor"]
+        if self.final_tuning is not None:
+            out["final_tuning"] = self.final_tuning
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -230,6 +246,9 @@ class SurgeonResult(Result):
             config=self.config.to_dict(),
             seed=self.seed,
             baseline_curve=[list(p) for p in self.baseline_curve],
+            chosen_step=self.chosen_step,
+            budget=self.budget,
+            final_tuning=self.final_tuning,
         )
         return out
 

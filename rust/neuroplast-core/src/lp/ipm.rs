@@ -4,8 +4,9 @@
 //!
 //! Each Newton system reduces to the normal equations `A Θ Aᵀ dy = r` with
 //! `Θ = (X⁻¹Z + W⁻¹V)⁻¹`, solved by [`Normal`]. The method stops at relative primal and dual
-//! residuals and gap below `TOL`; diverging iterates (a sign of infeasibility or
-//! unboundedness) end it early so the caller can certify the status with the simplex.
+//! residuals and gap below `TOL`; diverging iterates end it early: a diverging `x` points
+//! along an improving ray (unboundedness), a diverging `y` along a Farkas vector
+//! (infeasibility), both of which the caller normalizes and checks on the original data.
 //! From a relative accuracy of `CROSS_TOL` on, each iterate is handed to [`crossover`]; the
 //! first verified optimal vertex ends the method.
 
@@ -30,6 +31,9 @@ const ETA: f64 = 0.995;
 /// The final standard-form point and how the method ended.
 pub(crate) struct IpmOut {
     pub x: Vec<f64>,
+    /// The last dual iterate: a Farkas direction (up to sign and scale) when the method ends
+    /// with [`LpStatus::Infeasible`].
+    pub y: Vec<f64>,
     pub status: LpStatus,
     pub iterations: usize,
 }
@@ -235,7 +239,7 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
     if status == LpStatus::Optimal && vertex.is_none() {
         vertex = crossover::polish(sf, Iterate { x: &p.x, z: &p.z, v: &p.v });
     }
-    Ok(IpmOut { x: vertex.unwrap_or(p.x), status, iterations: it })
+    Ok(IpmOut { x: vertex.unwrap_or(p.x), y: p.y, status, iterations: it })
 }
 
 /// Mehrotra's predictor and corrector for one iteration: factors the normal matrix (moving

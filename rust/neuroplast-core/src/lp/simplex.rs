@@ -6,9 +6,20 @@
 //! Dantzig's rule with a Harris two-pass ratio test (largest pivot among near-ties, for
 //! stability); after a run of degenerate pivots it switches to Bland's rule with the
 //! textbook ratio test, which cannot cycle, until a step makes progress again.
+//!
+//! Numerical safeguards: column entries below `REL_PIV` times the column's largest entry
+//! never pivot (Bland's rule breaks ties by index, not size, and once chose a pivot of
+//! `1e-9` in a column whose largest entry was 59, which blew the tableau up to `1e12` and
+//! turned its reduced costs into noise), the tableau is rebuilt from a fresh factorization
+//! of the basis ([`Basis`]) every `2m` pivots and after any small pivot, and every
+//! terminal claim (optimal, infeasible, unbounded) is confirmed on a freshly rebuilt
+//! tableau. Infeasibility comes with the phase-1 duals as a Farkas vector and
+//! unboundedness with the improving ray; the caller checks both on the original data.
 
 use rayon::prelude::*;
 
+use super::basis::{Basis, Columns};
+use super::certificate::StdCert;
 use super::stdform::{Col, StdForm};
 use super::LpStatus;
 use crate::error::{Error, Result};
@@ -17,6 +28,10 @@ use crate::error::{Error, Result};
 const STALL: usize = 50;
 /// Pivot entries smaller than this are treated as zero.
 const PIV_TOL: f64 = 1e-9;
+/// Pivot entries smaller than this fraction of their column's largest entry are treated as zero.
+const REL_PIV: f64 = 1e-7;
+/// A pivot below this fraction of its column's largest entry triggers a rebuild of the tableau.
+const SMALL_PIV: f64 = 1e-4;
 /// Largest tableau (rows × columns) the dense simplex accepts.
 const MAX_CELLS: usize = 60_000_000;
 
@@ -32,9 +47,20 @@ pub(crate) struct SimplexOut {
     pub x: Vec<f64>,
     pub status: LpStatus,
     pub iterations: usize,
+    /// The Farkas vector (infeasible) or improving ray (unbounded) in standard form.
+    pub cert: Option<StdCert>,
 }
 
-struct Tableau {
+struct Tableau<'a> {
+    sf: &'a StdForm,
+    /// `(row, sign)` of the artificial columns `n..w`.
+    art: Vec<(usize, f64)>,
+    /// Pivots since the tableau was last rebuilt from a factorization.
+    since: usize,
+    /// Rebuild after this many pivots.
+    refactor: usize,
+    /// The factorization of the last rebuild (current while `since == 0`).
+    lu: Option<Basis>,
     m: usize,
     w: usize,
     t: Vec<f64>,
@@ -50,14 +76,17 @@ struct Tableau {
 
 enum Stop {
     Optimal,
-    Unbounded,
+    /// Column `q` improves without bound moving in direction `dir`.
+    Unbounded(usize, f64),
     Limit,
+    /// The basis became singular to working precision.
+    Singular,
 }
 
-impl Tableau {
+impl<'a> Tableau<'a> {
     /// Crash basis: a singleton column of the right sign per row where one exists, else an
     /// artificial column (`±e_i`, sign of `b_i`). Returns the tableau and the artificials' count.
-    fn new(sf: &StdForm) -> Result<(Self, usize)> {
+    fn new(sf: &'a StdForm) -> Result<(Self, usize)> {
         let (m, n) = (sf.m, sf.n());
         let mut basic: Vec<Option<(usize, f64)>> = vec![None; m];
         for (j, col) in sf.cols.iter().enumerate() {
@@ -87,14 +116,14 @@ impl Tableau {
         }
         let (mut basis, mut xb) = (vec![0; m], vec![0.0; m]);
         let mut upper = sf.upper.clone();
-        let mut next = n;
+        let mut art = Vec::with_capacity(n_art);
         for i in 0..m {
             let (j, v) = basic[i].unwrap_or_else(|| {
                 let v = if sf.b[i] < 0.0 { -1.0 } else { 1.0 };
-                t[i * w + next] = v;
+                t[i * w + n + art.len()] = v;
                 upper.push(f64::INFINITY);
-                next += 1;
-                (next - 1, v)
+                art.push((i, v));
+                (n + art.len() - 1, v)
             });
             basis[i] = j;
             xb[i] = sf.b[i] / v;
@@ -105,6 +134,11 @@ impl Tableau {
         let bmax = sf.b.iter().fold(1.0f64, |a, b| a.max(b.abs()));
         let cmax = sf.c.iter().fold(1.0f64, |a, c| a.max(c.abs()));
         let tab = Self {
+            sf,
+            art,
+            since: 0,
+            refactor: (2 * m).max(100),
+            lu: None,
             m,
             w,
             t,
@@ -153,10 +187,10 @@ impl Tableau {
 
     /// Step length at which row `i` blocks when the entering column moves by `dir`, with the
     /// feasibility tolerance `slack` added (Harris' first pass) or not.
-    fn ratio(&self, i: usize, g: f64, slack: f64) -> Option<f64> {
-        if g > PIV_TOL {
+    fn ratio(&self, i: usize, g: f64, slack: f64, piv_tol: f64) -> Option<f64> {
+        if g > piv_tol {
             Some((self.xb[i] + slack).max(0.0) / g)
-        } else if g < -PIV_TOL && self.upper[self.basis[i]].is_finite() {
+        } else if g < -piv_tol && self.upper[self.basis[i]].is_finite() {
             Some((self.upper[self.basis[i]] - self.xb[i] + slack).max(0.0) / -g)
         } else {
             None
@@ -167,13 +201,16 @@ impl Tableau {
     fn leaving(&self, q: usize, dir: f64, bland: bool) -> Option<(usize, f64)> {
         let g = |i: usize| dir * self.t[i * self.w + q];
         let slack = if bland { 0.0 } else { self.tol_p };
-        let bound = (0..self.m).filter_map(|i| self.ratio(i, g(i), slack)).fold(f64::INFINITY, f64::min);
+        let colmax = (0..self.m).fold(0.0f64, |a, i| a.max(g(i).abs()));
+        let piv_tol = PIV_TOL.max(REL_PIV * colmax);
+        let ratio = |i: usize, slack: f64| self.ratio(i, g(i), slack, piv_tol);
+        let bound = (0..self.m).filter_map(|i| ratio(i, slack)).fold(f64::INFINITY, f64::min);
         if !bound.is_finite() {
             return None;
         }
         let mut best: Option<(usize, f64)> = None;
         for i in 0..self.m {
-            let Some(r) = self.ratio(i, g(i), 0.0) else { continue };
+            let Some(r) = ratio(i, 0.0) else { continue };
             if r > bound {
                 continue;
             }
@@ -192,6 +229,12 @@ impl Tableau {
     fn pivot(&mut self, r: usize, q: usize) {
         let w = self.w;
         let piv = self.t[r * w + q];
+        let colmax = (0..self.m).fold(0.0f64, |a, i| a.max(self.t[i * w + q].abs()));
+        self.since += 1;
+        if piv.abs() < SMALL_PIV * colmax {
+            // Rebuild before the next choice rather than let the growth compound.
+            self.since = self.since.max(self.refactor);
+        }
         let colmax = (0..self.m).fold(0.0f64, |a, i| a.max(self.t[i * w + q].abs()));
         if std::env::var("LP_DRIFT").is_ok() && piv.abs() < 1e-5 * colmax {
             eprintln!("tiny pivot it {} piv {piv:e} colmax {colmax:e}", self.iters);
@@ -240,38 +283,58 @@ impl Tableau {
         self.iters += 1;
     }
 
+    /// Rebuilds the tableau, the basic values and the reduced costs from a fresh
+    /// factorization of the current basis; `false` if the basis is singular.
+    fn reinvert(&mut self, cost: &[f64]) -> bool {
+        let cols = Columns { sf: self.sf, art: &self.art };
+        let Some(lu) = Basis::factor(cols, &self.basis) else { return false };
+        lu.tableau(cols, &mut self.t);
+        let w = self.w;
+        for (i, &j) in self.basis.iter().enumerate() {
+            (0..self.m).for_each(|k| self.t[k * w + j] = 0.0);
+            self.t[i * w + j] = 1.0;
+        }
+        let mut rhs = self.sf.b.clone();
+        let mut col = vec![0.0; self.m];
+        for j in (0..w).filter(|&j| self.state[j] == State::Upper && self.upper[j] != 0.0) {
+            cols.write(j, &mut col);
+            rhs.iter_mut().zip(&col).for_each(|(r, a)| *r -= self.upper[j] * a);
+        }
+        self.xb = lu.solve(&rhs);
+        self.lu = Some(lu);
+        self.since = 0;
+        self.price(cost);
+        true
+    }
+
     fn run(&mut self, cost: &[f64], max_iter: usize) -> Stop {
         self.price(cost);
         let mut stalled = 0;
         loop {
+            if self.since >= self.refactor && !self.reinvert(cost) {
+                return Stop::Singular;
+            }
             if self.iters >= max_iter {
                 return Stop::Limit;
             }
             let bland = stalled >= STALL;
-            if std::env::var("LP_DRIFT").is_ok() && self.iters % 50 == 0 {
-                let saved = self.d.clone();
-                self.price(cost);
-                let drift = saved.iter().zip(&self.d).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
-                let tmax = self.t.iter().fold(0.0f64, |a, b| a.max(b.abs()));
-                let obj: f64 = (0..self.m).map(|i| cost[self.basis[i]] * self.xb[i]).sum();
-                eprintln!("it {} drift {drift:e} tmax {tmax:e} obj {obj}", self.iters);
-                self.d = saved;
-            }
-            let Some(q) = self.entering(bland) else { return Stop::Optimal };
+            let Some(q) = self.entering(bland) else {
+                // Confirmed on a fresh tableau, else rebuild and look again.
+                if self.since == 0 && self.lu.is_some() {
+                    return Stop::Optimal;
+                }
+                self.since = self.refactor;
+                continue;
+            };
             let dir = if self.state[q] == State::Lower { 1.0 } else { -1.0 };
             let row = self.leaving(q, dir, bland);
             let flip = self.upper[q];
             match row {
                 None if !flip.is_finite() => {
-                    let dq = self.d[q];
-                    let col: Vec<f64> = (0..self.m).map(|i| self.t[i * self.w + q]).collect();
-                    let mx = col.iter().fold(0.0f64, |a, b| a.max(b.abs()));
-                    let mxp = col.iter().fold(0.0f64, |a, b| a.max(*b));
-                    let cbt: f64 = (0..self.m).map(|i| cost[self.basis[i]] * col[i]).sum();
-                    let tmax = self.t.iter().fold(0.0f64, |a, b| a.max(b.abs()));
-                    let xneg = self.xb.iter().fold(0.0f64, |a, b| a.min(*b));
-                    eprintln!("UNB it {} q {q} cost {} d {dq} recomputed {} colmax {mx} colmaxpos {mxp} tmax {tmax} xbmin {xneg} bland {bland} stalled {stalled}", self.iters, cost[q], cost[q]-cbt);
-                    return Stop::Unbounded;
+                    if self.since == 0 && self.lu.is_some() {
+                        return Stop::Unbounded(q, dir);
+                    }
+                    self.since = self.refactor;
                 }
                 Some((_, t)) if flip <= t => self.step(q, dir, flip, None),
                 None => self.step(q, dir, flip, None),
@@ -281,6 +344,27 @@ impl Tableau {
                 }
             }
         }
+    }
+
+    /// The improving ray of `Stop::Unbounded(q, dir)` over the structural columns.
+    fn ray(&self, q: usize, dir: f64, n: usize) -> Vec<f64> {
+        let mut d = vec![0.0; n];
+        if q < n {
+            d[q] = dir;
+        }
+        for (i, &j) in self.basis.iter().enumerate() {
+            if j < n {
+                d[j] = -dir * self.t[i * self.w + q];
+            }
+        }
+        d
+    }
+
+    /// The phase-1 duals `y = B⁻ᵀ c_B`, negated: a Farkas vector when phase 1 ends infeasible.
+    fn farkas(&self, cost: &[f64]) -> Option<Vec<f64>> {
+        let lu = self.lu.as_ref().filter(|_| self.since == 0)?;
+        let cb: Vec<f64> = self.basis.iter().map(|&j| cost[j]).collect();
+        Some(lu.solve_transpose(&cb).into_iter().map(|v| -v).collect())
     }
 
     /// After phase 1: pivots basic artificials (at zero) out where a structural column has a
@@ -325,25 +409,30 @@ impl Tableau {
 pub(crate) fn simplex(sf: &StdForm, max_iter: usize) -> Result<SimplexOut> {
     let n = sf.n();
     let (mut tab, n_art) = Tableau::new(sf)?;
-    let out = |tab: &Tableau, status| SimplexOut { x: tab.point(n), status, iterations: tab.iters };
+    let out = |tab: &Tableau<'_>, status, cert| SimplexOut { x: tab.point(n), status, iterations: tab.iters, cert };
     if n_art > 0 {
         let mut cost = vec![0.0; tab.w];
         cost[n..].iter_mut().for_each(|c| *c = 1.0);
-        if let Stop::Limit = tab.run(&cost, max_iter) {
-            return Ok(out(&tab, LpStatus::IterationLimit));
+        match tab.run(&cost, max_iter) {
+            Stop::Optimal => {}
+            Stop::Limit => return Ok(out(&tab, LpStatus::IterationLimit, None)),
+            // Phase 1 is bounded below by zero: anything else is numerical trouble.
+            Stop::Singular | Stop::Unbounded(..) => return Ok(out(&tab, LpStatus::Numerical, None)),
         }
         let infeas: f64 = (0..tab.m).filter(|&i| tab.basis[i] >= n).map(|i| tab.xb[i].abs()).sum();
         if infeas > tab.tol_p * (tab.m as f64).sqrt().max(1.0) * 10.0 {
-            return Ok(out(&tab, LpStatus::Infeasible));
+            let cert = tab.farkas(&cost).map(StdCert::Farkas);
+            return Ok(out(&tab, LpStatus::Infeasible, cert));
         }
         tab.drop_artificials(n);
     }
     let mut cost = sf.c.clone();
     cost.resize(tab.w, 0.0);
-    let status = match tab.run(&cost, max_iter) {
-        Stop::Optimal => LpStatus::Optimal,
-        Stop::Unbounded => LpStatus::Unbounded,
-        Stop::Limit => LpStatus::IterationLimit,
+    let (status, cert) = match tab.run(&cost, max_iter) {
+        Stop::Optimal => (LpStatus::Optimal, None),
+        Stop::Unbounded(q, dir) => (LpStatus::Unbounded, Some(StdCert::Ray(tab.ray(q, dir, n)))),
+        Stop::Limit => (LpStatus::IterationLimit, None),
+        Stop::Singular => (LpStatus::Numerical, None),
     };
-    Ok(out(&tab, status))
+    Ok(out(&tab, status, cert))
 }

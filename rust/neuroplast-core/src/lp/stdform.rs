@@ -259,6 +259,23 @@ impl StdForm {
         }
     }
 
+    /// The same constraints with a zero objective (a feasibility problem).
+    pub fn feasibility(&self) -> StdForm {
+        StdForm { c: vec![0.0; self.c.len()], ..self.clone() }
+    }
+
+    /// A direction in the original variables from a standard-form direction (no shifts).
+    pub fn recover_direction(&self, ds: &[f64]) -> Vec<f64> {
+        self.vars
+            .iter()
+            .map(|v| match *v {
+                VarMap::Shift { col, .. } => ds[col],
+                VarMap::Negate { col, .. } => -ds[col],
+                VarMap::Split { pos, neg } => ds[pos] - ds[neg],
+            })
+            .collect()
+    }
+
     /// The original variables from standard-form values.
     pub fn recover(&self, xs: &[f64]) -> Vec<f64> {
         self.vars

@@ -1,11 +1,12 @@
 //! The last step of every solve: residuals in the original variables, the active set, and
 //! the feasibility check that keeps an unverified point from being reported as optimal.
 
+use super::certificate::Certificate;
 use super::problem::LpProblem;
 use super::{LpSolution, LpStatus, Method};
 
 /// Relative feasibility tolerance of a returned optimum (HiGHS' default is 1e-7 absolute).
-const FEAS_TOL: f64 = 1e-7;
+pub(crate) const FEAS_TOL: f64 = 1e-7;
 /// Distance (relative) within which a bound or inequality counts as active.
 const ACTIVE_TOL: f64 = 1e-9;
 
@@ -14,7 +15,7 @@ fn near(a: f64, b: f64, tol: f64) -> bool {
 }
 
 /// Worst scaled violation of bounds and constraints at `x`.
-fn violation(p: &LpProblem<'_>, x: &[f64], slack: &[f64], con: &[f64]) -> f64 {
+pub(crate) fn violation(p: &LpProblem<'_>, x: &[f64], slack: &[f64], con: &[f64]) -> f64 {
     let n = p.n();
     let row_scale =
         |a: &[f64], b: f64| 1.0 + b.abs() + a.iter().zip(x).map(|(a, x)| (a * x).abs()).sum::<f64>();
@@ -42,6 +43,7 @@ pub(crate) fn finish(
     status: LpStatus,
     iterations: usize,
     method: Method,
+    certificate: Option<Certificate>,
 ) -> LpSolution {
     let (slack, con) = p.residuals(&x);
     let status = if status == LpStatus::Optimal && violation(p, &x, &slack, &con) > FEAS_TOL {
@@ -59,5 +61,16 @@ pub(crate) fn finish(
         })
         .collect();
     let active_ub = slack.iter().zip(p.b_ub).map(|(s, b)| s.abs() <= ACTIVE_TOL * (1.0 + b.abs())).collect();
-    LpSolution { fun: p.objective(&x), x, status, iterations, slack, con, active_bounds, active_ub, method }
+    LpSolution {
+        fun: p.objective(&x),
+        x,
+        status,
+        iterations,
+        slack,
+        con,
+        active_bounds,
+        active_ub,
+        method,
+        certificate,
+    }
 }

@@ -1,0 +1,138 @@
+"""The accuracy budget of the controllers: the best network under ``start − max_drop``.
+
+A controller that shrinks a trained network is judged by the static frontier (a network as
+good as one of the same size trained directly), within an accuracy budget: the validation
+accuracy may fall at most ``max_drop`` below that of a reference network (usually the start
+network). :class:`Budget` is that rule; :class:`BestUnderBudget` keeps, among the networks a
+run offers it, the one to return: the fewest parameters among those whose validation accuracy
+reaches the floor (ties: the higher validation accuracy, then the earlier offer), never a
+collapsed one (validation accuracy at or below the majority-class rate, :func:`chance_level`).
+
+Example:
+    >>> from neuroplast import Network, Spec
+    >>> budget = Budget(0.95, 0.01)
+    >>> budget.floor, budget.admits(0.945), budget.admits(0.93)
+    (0.94, True, False)
+    >>> best = BestUnderBudget(budget)
+    >>> big, small = (Network.init(Spec.mlp(4, [w], 2), seed=0) for w in (8, 2))
+    >>> best.offer(big, 0.95, step=0), best.offer(small, 0.93, step=1), best.step
+    (True, False, 0)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from neuroplast.errors import ConfigError
+from neuroplast.network import Network
+
+__all__ = ["BestUnderBudget", "Budget", "chance_level", "check_max_drop"]
+
+
+def check_max_drop(value: float | None, name: str = "max_drop") -> None:
+    """Raises :class:`~neuroplast.ConfigError` unless ``value`` is ``None`` or in ``[0, 1]``."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(f"{name} must be None or a number in [0, 1], got {value!r}")
+
+
+def chance_level(y: npt.ArrayLike) -> float:
+    """Accuracy of always predicting the most frequent label of ``y`` (``0`` for targets).
+
+    Example:
+        >>> chance_level([0, 1, 1, 2])
+        0.5
+    """
+    ya = np.asarray(y)
+    if ya.size == 0 or not np.issubdtype(ya.dtype, np.integer):
+        return 0.0
+    counts = np.bincount(ya.astype(np.int64).ravel() - int(ya.min()))
+    return float(counts.max() / ya.size)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Validation accuracy may fall at most ``max_drop`` below ``start_accuracy``.
+
+    Attributes:
+        start_accuracy: Validation accuracy of the reference network (usually the start).
+        max_drop: The allowed drop (``None``: no budget, every accuracy is admitted).
+        chance: Accuracy of a collapsed network (majority-class rate of the validation
+            labels, :func:`chance_level`); an accuracy at or below it is never admitted.
+    """
+
+    start_accuracy: float
+    max_drop: float | None
+    chance: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_max_drop(self.max_drop)
+
+    @property
+    def floor(self) -> float:
+        """``start_accuracy − max_drop`` (``-inf`` without a budget)."""
+        if self.max_drop is None:
+            return -math.inf
+        return self.start_accuracy - self.max_drop
+
+    def admits(self, accuracy: float) -> bool:
+        """Whether ``accuracy`` is finite, ``>= floor`` and above the chance level."""
+        acc = float(accuracy)
+        if not math.isfinite(acc) or acc <= self.chance:
+            return False
+        return acc >= self.floor
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible ``start_accuracy``, ``max_drop``, ``chance`` and ``floor``."""
+        floor = self.floor
+        return {
+            "start_accuracy": self.start_accuracy,
+            "max_drop": self.max_drop,
+            "chance": self.chance,
+            "floor": floor if math.isfinite(floor) else None,
+        }
+
+
+class BestUnderBudget:
+    """Keeps the smallest admitted network of a run (see the module docstring).
+
+    Args:
+        budget: The rule networks must meet.
+
+    Attributes:
+        network: The kept network (a copy of the one offered), ``None`` before any admission.
+        accuracy: Its validation accuracy.
+        step: The step it was offered at.
+    """
+
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.network: Network | None = None
+        self.accuracy = -math.inf
+        self.step: int | None = None
+
+    def better(self, n_params: int, accuracy: float) -> bool:
+        """Whether a network of this size and accuracy would replace the kept one."""
+        if not self.budget.admits(accuracy):
+            return False
+        if self.network is None:
+            return True
+        kept = self.network.n_params
+        return n_params < kept or (n_params == kept and accuracy > self.accuracy)
+
+    def offer(self, net: Network, accuracy: float, step: int) -> bool:
+        """Keeps (a copy of) ``net`` if it is admitted and better; returns whether it was."""
+        if not self.better(net.n_params, accuracy):
+            return False
+        self.network, self.accuracy, self.step = net.copy(), float(accuracy), int(step)
+        return True
+
+    def restore(self, net: Network, accuracy: float, step: int) -> None:
+        """Sets the kept network (from a checkpoint) without checking it."""
+        self.network, self.accuracy, self.step = net, float(accuracy), int(step)

@@ -1,0 +1,107 @@
+"""``compress``: the smallest network within a validation accuracy budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import neuroplast
+from neuroplast import Network, Spec, data
+from neuroplast.cli import main
+from neuroplast.errors import ConfigError
+from neuroplast.search import Compress, CompressConfig, Splits, compress
+
+
+@pytest.fixture(scope="module")
+def splits() -> Splits:
+    return Splits.from_dataset(data.load("digits", seed=0), seed=0)
+
+
+@pytest.fixture(scope="module")
+def trained(splits: Splits) -> Network:
+    net = Network.init(Spec.mlp(64, [48, 32], 10), seed=0)
+    net.fit(splits.X_train, splits.y_train, epochs=25, seed=0)
+    return net
+
+
+def _tiny(**kw: Any) -> CompressConfig:
+    base: dict[str, Any] = dict(max_rounds=3, tune_epochs=1, final_epochs=2, patience=1)
+    base.update(kw)
+    return CompressConfig.fast(**base)
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.sampled_from([0.0, 0.02, 0.1]), st.integers(0, 3))
+def test_budget_is_respected_and_the_smallest_in_budget_network_returned(
+    trained: Network, splits: Splits, max_drop: float, seed: int
+) -> None:
+    res = Compress(_tiny(max_drop=max_drop)).run(trained, splits, seed=seed, progress=False)
+    start = trained.evaluate(splits.X_val, splits.y_val)["accuracy"]
+    got = res.network.evaluate(splits.X_val, splits.y_val)["accuracy"]
+    assert res.floor == pytest.approx(start - max_drop)
+    assert got >= res.floor
+    in_budget = [h["n_params"] for h in res.history if h["val_accuracy"] >= res.floor]
+    assert res.network.n_params == min(in_budget)
+    assert all(w >= 1 for w in res.network.spec.widths.values())
+
+
+def test_target_params_stops_early(trained: Network, splits: Splits) -> None:
+    target = trained.n_params - 200
+    res = compress(trained, splits, max_drop=0.5, target_params=target, max_rounds=10, step=0.2)
+    assert res.stop_reason == "target reached"
+    assert res.network.n_params <= target
+    assert len(res.edits) >= 1
+
+
+def test_a_regression_network_is_refused(splits: Splits) -> None:
+    net = Network.init(Spec.mlp(64, [8], 1, loss="mse"), seed=0)
+    y = splits.y_train.astype(np.float32)[:, None]
+    with pytest.raises(ConfigError):
+        Compress().run(net, (splits.X_train, y), progress=False)
+
+
+def test_resume_equals_an_uninterrupted_run(
+    trained: Network, splits: Splits, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = _tiny(max_rounds=3)
+    Compress(cfg).run(trained, splits, seed=2, run_dir=tmp_path / "a", progress=False)
+    calls = {"n": 0}
+    real = Compress._round
+
+    def stop_after_one(self: Compress, *args: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 1:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(Compress, "_round", stop_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        Compress(cfg).run(trained, splits, seed=2, run_dir=tmp_path / "b", progress=False)
+    monkeypatch.setattr(Compress, "_round", real)
+    Compress(cfg).run(trained, splits, seed=2, run_dir=tmp_path / "b", resume=True, progress=False)
+    for name in ("final.npl", "edits.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_cli_compress_a_saved_model(
+    trained: Network, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trained.save(tmp_path / "m.npl")
+    args = [str(tmp_path / "m.npl"), "--dataset", "digits", "--max-drop", "0.05"]
+    args += ["--target-params", str(trained.n_params - 100), "--no-progress", "--json"]
+    assert main(["compress", *args, "--save", str(tmp_path / "small.npl")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_params_before"] == trained.n_params
+    assert out["n_params_after"] == Network.load(tmp_path / "small.npl").n_params
+    assert out["n_params_after"] < out["n_params_before"]
+
+
+def test_top_level_shorthand(trained: Network, splits: Splits) -> None:
+    res = neuroplast.compress(trained, splits, max_drop=0.05, max_rounds=1, final_epochs=0)
+    assert res.network.n_params < trained.n_params
