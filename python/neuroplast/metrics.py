@@ -58,7 +58,7 @@ __all__ = [
 
 #: Thesis default threshold for the effective dimension (eqs. 27 and 30).
 EPS_ED = 0.01
-#: Seed 001's absolute (ε₂) and relative (ε₁) thresholds for removable units (eq. 13).
+#: Schiessler et al.'s absolute (ε₂) and relative (ε₁) thresholds for removable units (eq. 13).
 EPS_ABS = 0.3
 EPS_REL = 0.005
 
@@ -217,7 +217,7 @@ def orthogonality_gap(A: Any, *, as_metric: bool = False) -> float:
 
 
 def removable_units(W_or_sv: Any, eps_abs: float = EPS_ABS, eps_rel: float = EPS_REL) -> int:
-    """Seed 001's count of removable units (Schiessler et al. 2021, eq. 13).
+    """Schiessler et al.'s count of removable units (Schiessler et al. 2021, eq. 13).
 
     The number of singular values that are small in absolute or relative terms::
 

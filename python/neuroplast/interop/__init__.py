@@ -170,7 +170,7 @@ def to_onnx(
     return convert(net, path, opset=opset, softmax=softmax)
 
 
-def from_onnx(path: str | os.PathLike[str], *, loss: str = "cross_entropy") -> Network:
+def from_onnx(path: str | os.PathLike[str], *, loss: str | None = None) -> Network:
     """Reads an ONNX model (one input, one output, float32) as a neuroplast network.
 
     The model is checked with ``onnx.checker`` first. Supported operators: Gemm (``transA =
@@ -180,6 +180,11 @@ def from_onnx(path: str | os.PathLike[str], *, loss: str = "cross_entropy") -> N
     Flatten (``axis = 1``), Reshape to ``(N, -1)``, Identity, Dropout, Add/Sum, Concat on the
     channel axis, and a final Softmax (dropped: the network returns logits). Opsets 11 to the
     installed onnx's newest are read.
+
+    Args:
+        path: The ``.onnx`` file.
+        loss: The training loss; ``None`` takes the one :func:`to_onnx` recorded in the file's
+            metadata, else ``"cross_entropy"``.
 
     Raises:
         ModelFileError: The file is missing, not ONNX, corrupt or fails the checker.

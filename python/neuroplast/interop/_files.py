@@ -25,12 +25,14 @@ def _suffix(path: str | os.PathLike[str]) -> str:
     return suffix
 
 
-def load_model(path: str | os.PathLike[str], *, loss: str = "cross_entropy") -> Network:
+def load_model(path: str | os.PathLike[str], *, loss: str | None = None) -> Network:
     """Reads a network from a neuroplast file (``.npl``) or an ONNX model (``.onnx``).
 
     Args:
         path: The file; its suffix picks the reader.
-        loss: Training loss given to an ONNX model (``.npl`` files carry their own).
+        loss: Training loss of an ONNX model (``None``: the one recorded by
+            :func:`~neuroplast.interop.to_onnx`, else cross-entropy); ``.npl`` files carry
+            their own.
 
     Raises:
         InteropError: Unknown suffix, or an ONNX model that cannot be converted (see
@@ -46,6 +48,8 @@ def load_model(path: str | os.PathLike[str], *, loss: str = "cross_entropy") -> 
         8
     """
     if _suffix(path) == ".npl":
+        if loss is not None:
+            raise InteropError(".npl files carry their own loss; loss must be None")
         return Network.load(path)
     from neuroplast.interop import from_onnx
 
@@ -78,6 +82,9 @@ def export(net: Network, path: str | os.PathLike[str], **options: Any) -> None:
             raise InteropError(f".npl files take no export options, got {sorted(options)}")
         net.save(path)
         return
+    unknown = set(options) - {"opset", "softmax"}
+    if unknown:
+        raise InteropError(f"unknown ONNX export options {sorted(unknown)}; use opset, softmax")
     from neuroplast.interop import to_onnx
 
     to_onnx(net, path, **options)

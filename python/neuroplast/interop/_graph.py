@@ -252,6 +252,9 @@ def _global_pool(low: _Lowering, op: Op, shape: tuple[int, ...]) -> None:
 def _flatten(low: _Lowering, op: Op) -> None:
     (src,) = op.inputs
     shape = low.shape[src]
+    features = op.attrs.get("features", math.prod(shape))
+    if features != math.prod(shape):
+        raise InteropError(f"{_where(op)}: cannot reshape {shape} to ({features},)")
     if len(shape) == 3:
         low.add(op, "flatten", {}, (math.prod(shape),))
     elif len(shape) == 1 or low.ref[src] == "input":  # the engine reads such inputs flat

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
-import torch.nn.functional as F
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
+from torch.nn import functional
 
 from neuroplast.errors import InteropError
 from neuroplast.interop._errors import UnsupportedOpError
@@ -30,18 +30,18 @@ _INPUT = "<input>"
 _ACTS: dict[type, str] = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", HardSign: "sign"}
 _ALIASES = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d)
 _FUNC_ACTS: dict[Any, str] = {
-    F.relu: "relu",
+    functional.relu: "relu",
     torch.relu: "relu",
     torch.relu_: "relu",
     torch.sigmoid: "sigmoid",
-    F.sigmoid: "sigmoid",
+    functional.sigmoid: "sigmoid",
     torch.tanh: "tanh",
-    F.tanh: "tanh",
+    functional.tanh: "tanh",
 }
 _METHOD_ACTS = {"relu": "relu", "relu_": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}
 _ADDS = (operator.add, operator.iadd, torch.add)
 _CATS = (torch.cat, torch.concat, torch.concatenate)
-_SOFTMAX = (F.softmax, torch.softmax)
+_SOFTMAX = (functional.softmax, torch.softmax)
 
 
 def _array(t: Any) -> F32:
@@ -110,13 +110,14 @@ class _Reader:
             return
         if not isinstance(meta, TensorMetadata):
             raise UnsupportedOpError(_callee(node), where, "returns several tensors")
-        if node.op == "call_function" and target in _ADDS or target in ("add", "add_"):
+        if (node.op == "call_function" and target in _ADDS) or target in ("add", "add_"):
             self.add(node, where)
         elif target in _CATS:
             tensors, dim = node.args[0], node.kwargs.get("dim", (*node.args, 0)[1])
-            if not isinstance(tensors, (list, tuple)) or int(str(dim)) % (
-                len(_shape(node)) + 1
-            ) != 1:
+            if (
+                not isinstance(tensors, (list, tuple))
+                or int(str(dim)) % (len(_shape(node)) + 1) != 1
+            ):
                 raise UnsupportedOpError("cat", where, "only along dim 1 (channels/features)")
             inputs = tuple(self.ref(t, where) for t in tensors)
             self.emit(node, node.name, "concat", inputs, where=where)
@@ -194,7 +195,7 @@ def _pool(mod: Any, where: str) -> tuple[str, dict[str, Any], dict[str, F32]]:
     if isinstance(mod, nn.MaxPool2d) and (mod.dilation not in (1, (1, 1)) or mod.return_indices):
         raise UnsupportedOpError(f"{name}(dilation/return_indices)", where)
     if isinstance(mod, nn.AvgPool2d) and (
-        not mod.count_include_pad and mod.padding not in (0, (0, 0)) or mod.divisor_override
+        (not mod.count_include_pad and mod.padding not in (0, (0, 0))) or mod.divisor_override
     ):
         raise UnsupportedOpError(f"{name}(count_include_pad=False/divisor_override)", where)
     kind = "max_pool2d" if isinstance(mod, nn.MaxPool2d) else "avg_pool2d"
@@ -257,23 +258,24 @@ def _flattens(src: fx.Node, node: fx.Node) -> bool:
 def _function_op(node: fx.Node, where: str) -> tuple[str, dict[str, Any]]:
     """``(kind, attrs)`` of a single-input function or method call."""
     t, method = node.target, node.op == "call_method"
-    if (t in _METHOD_ACTS) if method else (t in _FUNC_ACTS):
-        return "act", {"activation": (_METHOD_ACTS if method else _FUNC_ACTS)[t]}
-    if t is F.leaky_relu:
-        return "act", {"activation": "leaky_relu", "negative_slope": _arg(node, 1, "negative_slope", 0.01)}
-    if t is F.dropout or t in ("contiguous",):
+    acts: Mapping[Any, str] = _METHOD_ACTS if method else _FUNC_ACTS
+    if t in acts:
+        return "act", {"activation": acts[t]}
+    if t is functional.leaky_relu:
+        slope = _arg(node, 1, "negative_slope", 0.01)
+        return "act", {"activation": "leaky_relu", "negative_slope": slope}
+    if t is functional.dropout or t in ("contiguous",):
         return "alias", {}
-    if t in _SOFTMAX or t == "softmax":
-        if _arg(node, 1, "dim", None) in (1, -1):
-            return "softmax", {}
-    if (t is torch.flatten or t == "flatten") and _arg(node, 1, "start_dim", 0) == 1:
-        if _arg(node, 2, "end_dim", -1) == -1:
-            return "flatten", {}
+    if (t in _SOFTMAX or t == "softmax") and _arg(node, 1, "dim", None) in (1, -1):
+        return "softmax", {}
+    flat = (_arg(node, 1, "start_dim", 0), _arg(node, 2, "end_dim", -1)) == (1, -1)
+    if (t is torch.flatten or t == "flatten") and flat:
+        return "flatten", {}
     if t in ("view", "reshape") or t is torch.reshape:
         src = node.args[0]
         if isinstance(src, fx.Node) and _flattens(src, node):
             return "flatten", {}
-    if t is F.adaptive_avg_pool2d and _arg(node, 1, "output_size", None) in (1, (1, 1)):
+    if t is functional.adaptive_avg_pool2d and _arg(node, 1, "output_size", None) in (1, (1, 1)):
         return "global_avg_pool", {}
     if t == "mean" or t is torch.mean:
         dims = _arg(node, 1, "dim", None)
@@ -301,7 +303,8 @@ def graph_from_torch(module: Any, example_input: Any) -> Graph:
         with torch.no_grad():
             ShapeProp(gm).propagate(example_input)
     except Exception as exc:
-        raise InteropError(f"running {type(module).__name__} on example_input failed: {exc}") from exc
+        name = type(module).__name__
+        raise InteropError(f"running {name} on example_input failed: {exc}") from exc
     finally:
         for m, flag in flags.items():
             m.training = flag

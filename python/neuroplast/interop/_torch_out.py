@@ -97,7 +97,7 @@ def _layer(spec: Spec, node: Node, params: Mapping[str, Any]) -> Any:
             node.channels,
             node.kernel_size,
             stride=node.stride,
-            padding=node.padding,  # type: ignore[arg-type]
+            padding=node.padding,
             dilation=node.dilation,
             groups=node.groups,
             bias=node.bias,
@@ -108,12 +108,12 @@ def _layer(spec: Spec, node: Node, params: Mapping[str, Any]) -> Any:
         bn = cls(spec.widths[node.input], eps=node.eps, momentum=node.momentum)
         return _load(bn, params, name, ("weight", "bias", "running_mean", "running_var"))
     if isinstance(node, MaxPool2d):
-        return nn.MaxPool2d(node.kernel_size, node.stride, node.padding)  # type: ignore[arg-type]
+        return nn.MaxPool2d(node.kernel_size, node.stride, node.padding)
     if isinstance(node, AvgPool2d):
         return nn.AvgPool2d(
-            node.kernel_size,  # type: ignore[arg-type]
-            node.stride,  # type: ignore[arg-type]
-            node.padding,  # type: ignore[arg-type]
+            node.kernel_size,
+            node.stride,
+            node.padding,
             count_include_pad=True,
         )
     if isinstance(node, GlobalAvgPool):

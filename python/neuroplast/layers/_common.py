@@ -23,7 +23,7 @@ Activation: TypeAlias = Literal[
 #: Supported activations. ``modified_relu`` is max(z, 0) with derivative 1 at z = 0 (the
 #: thesis's variant that lets units with zero fan-in receive gradient); ``saturation`` is
 #: ``clip(z, -1, 1)`` and ``sign`` the hard threshold (1 for z ≥ 0, else -1, derivative 0),
-#: the perceptron nonlinearities of seed 004's LP-built networks.
+#: the perceptron nonlinearities of Hyötyniemi's LP-built networks.
 ACTIVATIONS: tuple[str, ...] = get_args(Activation)
 
 

@@ -1,6 +1,8 @@
-"""Factorize: replace a layer by a rank-``k`` linear layer followed by the layer (seed 001).
+"""Factorize: a layer becomes a rank-``k`` linear layer followed by the layer.
 
-Seed 001's "truncated SVD" operation. For a dense layer with ``W`` of shape ``(n, m)``,
+The operation is from Schiessler et al. (2021), "Neural network surgery".
+
+Schiessler et al.'s "truncated SVD" operation. For a dense layer with ``W`` of shape ``(n, m)``,
 ``W = U·Σ·Vᵀ`` (float64, signs fixed: the largest-magnitude entry of each column of ``U`` is
 positive), a new layer ``{layer}_svd`` with ``k`` units, identity activation and no bias reads
 the layer's input with weights ``Σ_k·V_kᵀ``; the layer then reads it with weights ``U_k`` and

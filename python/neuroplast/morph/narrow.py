@@ -1,10 +1,11 @@
 """Narrow: remove units of a layer (and of everything coupled to them), with a declared contract.
 
 Methods: ``"select"`` keeps chosen units (explicit indices, or ``k`` units picked by a rule of
-:mod:`neuroplast.morph.select` on calibration activations); ``"quasi_identity"`` (seed 000,
-:mod:`neuroplast.morph.quasi_identity`) and ``"svd"`` (seed 001, :mod:`neuroplast.morph.svd`)
-replace the units by ``k`` linear combinations (:mod:`neuroplast.morph._mix`). Any method can be
-followed by a least-squares refit of the consumers (:mod:`neuroplast.morph.compensate`).
+:mod:`neuroplast.morph.select` on calibration activations); ``"quasi_identity"`` (Świdorski and
+Jastrzębska, :mod:`neuroplast.morph.quasi_identity`) and ``"svd"`` (Schiessler et al. 2021,
+:mod:`neuroplast.morph.svd`) replace the units by ``k`` linear combinations
+(:mod:`neuroplast.morph._mix`). Any method can be followed by a least-squares refit of the consumers
+(:mod:`neuroplast.morph.compensate`).
 """
 
 from __future__ import annotations
@@ -197,7 +198,7 @@ def _narrow_mix(
         if k == group.units:
             contract, conditions = "exact", "quasi-identity with k = n is the identity"
         else:
-            conditions = f"quasi-identity resampling {group.units} -> {k} units (seed 000)"
+            conditions = f"quasi-identity resampling {group.units} -> {k} units"
     else:
         mix, discarded = svd_mix(net, group, k)
         if bound is not None and list(bound) != discarded:

@@ -1,8 +1,9 @@
-"""Seed 000's quasi-identity: the identity matrix bilinearly resized from ``n × n`` to ``k × n``.
+"""Quasi-identity: the identity matrix bilinearly resized from ``n × n`` to ``k × n``.
 
-Convention: *half-pixel* bilinear sampling (OpenCV ``INTER_LINEAR``, which is what seed 000's
-reference implementation calls), resizing only the row axis. New row ``j`` samples the identity
-at ``s_j = (j + ½)·n/k − ½``, clamped to ``[0, n − 1]``, and interpolates the rows ``⌊s_j⌋`` and
+The neuron-removal operator of Świdorski and Jastrzębska's simulation-based structural optimization.
+Convention: *half-pixel* bilinear sampling (OpenCV ``INTER_LINEAR``, which is what the authors'
+reference implementation calls), resizing only the row axis. New row ``j`` samples the identity at
+``s_j = (j + ½)·n/k − ½``, clamped to ``[0, n − 1]``, and interpolates the rows ``⌊s_j⌋`` and
 ``⌊s_j⌋ + 1`` with weights ``1 − f`` and ``f`` (``f = s_j − ⌊s_j⌋``). Hence:
 
 * ``Q`` is banded with at most two non-zeros per row, each row non-negative and summing to one
@@ -10,7 +11,7 @@ at ``s_j = (j + ½)·n/k − ½``, clamped to ``[0, n − 1]``, and interpolates
 * ``k = n`` gives ``s_j = j`` exactly, i.e. ``Q = I``;
 * ``n → n/2`` gives ``½·(u_{2j} + u_{2j+1})``, the symmetric pairwise average; align-corners
   sampling (``s_j = j·(n − 1)/(k − 1)``) would instead keep both end units unchanged and
-  average asymmetrically, which is not what the seed's implementation does.
+  average asymmetrically, which is not what the paper's implementation does.
 
 ``s_j`` is computed in exact integer arithmetic (``((2j + 1)·n − k) / 2k``), so ``Q`` is the
 same on every platform.

@@ -1,8 +1,8 @@
 """Shallow: remove a layer, by merging two linear maps or by dropping a residual branch.
 
-* **Merge** (seed 001, eqs. 11–12): a dense layer ``L`` (``h = f(W₁·x + b₁)``) whose only reader
-  is a dense layer ``C`` (``y = g(W₂·h + b₂)``) is removed and ``C`` reads ``L``'s input with
-  ``W = W₂·W₁`` and ``b = W₂·b₁ + b₂`` (computed in float64). ``"exact"`` when ``f`` is the
+* **Merge** (Schiessler et al. 2021, eqs. 11–12): a dense layer ``L`` (``h = f(W₁·x + b₁)``) whose
+  only reader is a dense layer ``C`` (``y = g(W₂·h + b₂)``) is removed and ``C`` reads ``L``'s input
+  with ``W = W₂·W₁`` and ``b = W₂·b₁ + b₂`` (computed in float64). ``"exact"`` when ``f`` is the
   identity (equal up to float32 rounding), ``"approximate"`` otherwise.
 * **Drop** (a layer that keeps its input's shape, e.g. a conv layer with as many channels as its
   input and "same" padding): ``L`` is deleted and its readers read its input. ``"exact"`` when

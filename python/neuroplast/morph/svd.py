@@ -1,9 +1,9 @@
-"""Seed 001's truncated-SVD surgery (Eckart–Young) of a layer's units, bias included.
+"""Schiessler et al.'s truncated-SVD surgery (Eckart–Young) of a layer's units, bias included.
 
 Convention (``W`` of shape ``(n, fan_in)``, pre-activation ``z = W·x + b``): the SVD is taken of
 the augmented matrix ``A = [W | b] = U·Σ·Vᵀ`` (``n × (fan_in + 1)``; a convolution's kernel is
 flattened to ``(C_out, C_in·kh·kw)``), so the bias is projected with the same basis as the
-weights (the seed's reference code projects it with the wrong orientation). Keeping ``k``
+weights (the paper's reference code projects it with the wrong orientation). Keeping ``k``
 directions:
 
 * the layer's new rows are ``U_kᵀ·A = Σ_k·V_kᵀ`` (``W' = U_kᵀ·W``, ``b' = U_kᵀ·b``);

@@ -16,10 +16,11 @@ Shared infrastructure (used by every controller):
   architecture per generation).
 * :mod:`~neuroplast.search._progress`: tqdm progress bars, off with ``progress=False``.
 
-Controllers: :class:`MCTS` (seed 000, :mod:`neuroplast.search.mcts`), :class:`Surgeon` (seed
-001, :mod:`neuroplast.search.surgeon`), :class:`Neurogenesis` and :class:`DYNO` (thesis 003
-chs. 6–7, :mod:`neuroplast.search.growth`), :class:`LPPrune` (seed 004,
-:mod:`neuroplast.lp.controller`).
+Controllers: :class:`MCTS` (Świdorski and Jastrzębska, :mod:`neuroplast.search.mcts`),
+:class:`Surgeon` (Schiessler et al. 2021, :mod:`neuroplast.search.surgeon`),
+:class:`Neurogenesis` and :class:`DYNO` (Maile 2023, chs. 6–7, :mod:`neuroplast.search.growth`),
+:class:`LPPrune` (Hyötyniemi 1996, :mod:`neuroplast.lp.controller`) and :class:`Compress`
+(budgeted data-aware narrowing, :mod:`neuroplast.search.compress`).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ __all__ = [
 ]
 
 
-#: The LP controller (seed 004, :mod:`neuroplast.lp.controller`) builds on this package's
+#: The LP controller (Hyötyniemi 1996, :mod:`neuroplast.lp.controller`) builds on this package's
 #: contract, so importing it here would be circular: its names load on first access.
 _LP_NAMES = ("LPPrune", "LPPruneConfig", "LPPruneRunResult")
 

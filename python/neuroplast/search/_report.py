@@ -2,11 +2,11 @@
 
 * :func:`plot_history`: metrics per generation (accuracy on the left axis, parameter count on
   the right) with vertical lines at the generations where an action was applied, coloured by
-  action kind (seed 000, Fig. 1: green for neuron removal, red for layer removal).
+  action kind (Świdorski and Jastrzębska, Fig. 1: green for neuron removal, red for layer removal).
 * :func:`plot_epochs`: a metric per training epoch across generations with the actions marked
-  between generations (seed 000, Fig. 1, which plots training histories).
+  between generations (Świdorski and Jastrzębska, Fig. 1, which plots training histories).
 * :func:`plot_architectures`: the architecture at each generation as bars of layer widths in
-  graph order (seed 000, Fig. 2).
+  graph order (Świdorski and Jastrzębska, Fig. 2).
 
 Both take plain JSON-compatible records so any controller can use them.
 
