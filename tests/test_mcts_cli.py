@@ -71,6 +71,19 @@ def test_options_change_the_preset() -> None:
     assert configure(paper, MCTSConfig.preset("paper")) == MCTSConfig.paper()
 
 
+def test_max_drop_and_final_epochs_options() -> None:
+    base = ["optimize", "mcts", "--max-drop", "none", "--final-epochs", "0"]
+    args = _parser().parse_args(base)
+    cfg = configure(args, MCTSConfig.preset(args.preset))
+    assert (cfg.max_drop, cfg.final_epochs, cfg.uses_budget) == (None, 0, False)
+    args = _parser().parse_args(["optimize", "mcts", "--max-drop", "0.05"])
+    assert configure(args, MCTSConfig.preset(args.preset)).max_drop == 0.05
+    default = _parser().parse_args(["optimize", "mcts"])
+    assert configure(default, MCTSConfig.preset(default.preset)) == MCTSConfig.fast()
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["optimize", "mcts", "--max-drop", "lots"])
+
+
 def test_budget_parsing_and_errors(capsys) -> None:
     assert parse_budget("30s") == {"seconds": 30.0, "rollouts": None}
     assert parse_budget("7") == {"rollouts": 7, "seconds": None}

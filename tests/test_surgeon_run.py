@@ -26,8 +26,15 @@ from neuroplast.search.surgeon import (
     algorithm,
 )
 
+# The paper's loop (no budget, no final fine-tuning; tests/test_budget.py covers those).
 CFG = SurgeonConfig.fast(
-    total_epochs=6, initial_epochs=2, decision_every=2, recuperation_batches=2, threads=1
+    total_epochs=6,
+    initial_epochs=2,
+    decision_every=2,
+    recuperation_batches=2,
+    threads=1,
+    max_drop=None,
+    final_epochs=0,
 )
 
 
@@ -329,6 +336,17 @@ def test_cli_runs_and_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert cli.main([*argv, "--resume"]) == 0  # the finished run resumes to the same result
     assert json.loads(capsys.readouterr().out)["val_accuracy_after"] == out["val_accuracy_after"]
     assert cli.main(argv) == 2  # the folder holds a run: refused without --overwrite
+
+
+def test_cli_budget_options() -> None:
+    from neuroplast.cli import _parser
+    from neuroplast.search.surgeon._command import _configure
+
+    args = _parser().parse_args([*CLI, "--max-drop", "none", "--final-epochs", "3"])
+    cfg = _configure(args, SurgeonConfig.fast())
+    assert (cfg.max_drop, cfg.final_epochs) == (None, 3)
+    args = _parser().parse_args(CLI)
+    assert _configure(args, SurgeonConfig.fast()).max_drop == SurgeonConfig.fast().max_drop
 
 
 @pytest.mark.parametrize(

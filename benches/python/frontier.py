@@ -8,8 +8,10 @@ Run from the repository root::
 
 Trains the static sweep (3 seeds), then runs every controller at its default (``fast``
 preset) for each seed: the pruning controllers (MCTS phase 2, Surgeon, DYNO, LP) start from a
-128-unit MLP trained by the protocol; Neurogenesis grows from 8 units. Prints a table (params,
-test accuracy, Δ to the frontier, seconds, time relative to the whole static sweep) and writes
+128-unit MLP trained by the protocol; Neurogenesis grows from 8 units; ``compress`` (default
+settings, ``max_drop=0.01``) starts from a 256-256 MLP trained by the protocol. Prints a table
+(params, test accuracy, Δ to the frontier, seconds, time relative to the whole static sweep) and
+writes
 ``benches/results/frontier_<name>.json`` and ``.png``.
 """
 
@@ -44,9 +46,11 @@ def _controller(name: str) -> Any:
         "neurogenesis": (search.Neurogenesis, search.NeurogenesisConfig),
         "dyno": (search.DYNO, search.DYNOConfig),
         "lp": (lp.LPPrune, lp.LPPruneConfig),
+        "compress": (search.Compress, search.CompressConfig),
     }
     cls, cfg = table[name]
-    return cls(cfg.fast())
+    # compress has no paper: its default (paper) preset is the library default.
+    return cls(cfg.paper() if name == "compress" else cfg.fast())
 
 
 def _method(name: str) -> Method:
@@ -54,6 +58,8 @@ def _method(name: str) -> Method:
         if name == "neurogenesis":
             n_classes = int(splits.y_train.max()) + 1
             start = Network.init(Spec.mlp(splits.X_train.shape[1], [8], n_classes), seed=seed)
+        elif name == "compress":
+            start = train_static((256, 256), splits, seed)
         else:
             start = train_static((128,), splits, seed)
         return _controller(name).run(start, splits, seed=seed, progress=False).network
@@ -61,7 +67,7 @@ def _method(name: str) -> Method:
     return run
 
 
-METHODS = ("mcts", "surgeon", "neurogenesis", "dyno", "lp")
+METHODS = ("mcts", "surgeon", "neurogenesis", "dyno", "lp", "compress")
 
 
 def _load(args: argparse.Namespace) -> Splits:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neuroplast import _core, data, lp, metrics, morph
+from neuroplast import _core, data, limits, lp, metrics, morph
 from neuroplast.errors import (
     ConfigError,
     DataError,
@@ -17,6 +17,7 @@ from neuroplast.errors import (
     InvalidMorphismError,
     NeuroplastError,
     NumericalError,
+    ResourceLimitError,
     SerializationError,
     ShapeError,
     SpecError,
@@ -63,6 +64,7 @@ __all__ = [
     "NeuroplastError",
     "NumericalError",
     "OptimizerState",
+    "ResourceLimitError",
     "SerializationError",
     "ShapeError",
     "Spec",
@@ -71,6 +73,7 @@ __all__ = [
     "compress",
     "data",
     "get_num_threads",
+    "limits",
     "lp",
     "metrics",
     "morph",
@@ -94,6 +97,11 @@ def set_num_threads(n: int) -> None:
 
     Results are reproducible for a given seed and thread count.
 
+    Raises:
+        ConfigError: ``n`` is not an int ``>= 1``.
+        ResourceLimitError: ``n`` is above the ``max_threads`` limit (default 256, see
+            :mod:`neuroplast.limits`).
+
     Example:
         >>> import neuroplast
         >>> neuroplast.set_num_threads(2); neuroplast.get_num_threads()
@@ -101,6 +109,7 @@ def set_num_threads(n: int) -> None:
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"the number of threads must be an int >= 1, got {n!r}")
+    limits.check_count(n, "max_threads", "the number of threads")
     _core.set_num_threads(n)
 
 

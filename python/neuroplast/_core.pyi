@@ -15,6 +15,7 @@ __all__ = [
     "effective_dimension_weights",
     "evaluate",
     "fit",
+    "get_limits",
     "get_num_threads",
     "gradients",
     "linprog",
@@ -25,6 +26,7 @@ __all__ = [
     "orthogonality_gap",
     "predict",
     "removable_units",
+    "set_limits",
     "set_num_threads",
     "simd_level",
     "singular_values",
@@ -40,6 +42,8 @@ _F64 = npt.NDArray[np.float64]
 
 def set_num_threads(n: int) -> None: ...
 def get_num_threads() -> int: ...
+def set_limits(max_bytes: int, max_threads: int) -> None: ...
+def get_limits() -> tuple[int, int]: ...
 def simd_level() -> str: ...
 def compile_spec(
     spec: str,

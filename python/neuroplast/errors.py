@@ -16,6 +16,7 @@ __all__ = [
     "InvalidMorphismError",
     "NeuroplastError",
     "NumericalError",
+    "ResourceLimitError",
     "SerializationError",
     "ShapeError",
     "SpecError",
@@ -48,6 +49,15 @@ class ConfigError(NeuroplastError, ValueError):
 
 class InvalidMorphismError(NeuroplastError, ValueError):
     """A structural edit cannot be applied (e.g. removing the output layer or too many units)."""
+
+
+class ResourceLimitError(ConfigError, MemoryError):
+    """A request needs more memory, parameters, units, threads or file bytes than allowed.
+
+    Raised before anything is allocated, with how much the request would need and the limit
+    it exceeds (see :mod:`neuroplast.limits`), and also when an allocation fails. Also a
+    :class:`ConfigError` (the request is out of range) and a :class:`MemoryError`.
+    """
 
 
 class NumericalError(NeuroplastError, ArithmeticError):

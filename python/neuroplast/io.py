@@ -6,6 +6,16 @@ exactly the safetensors format, so other tools can read the tensors. The header'
 and a CRC-32 of the canonical header (without the CRC itself) followed by the tensor bytes,
 so corruption anywhere is detected instead of loaded silently.
 Tensors are named ``param/<name>`` and ``optim/<slot>/<name>``.
+
+**Saving** writes a unique temporary file in the target's folder, ``fsync``s it and replaces
+the target atomically (:mod:`neuroplast._files`): readers see the old or the new file, never a
+torn one; concurrent saves to one path all succeed (the last one wins); a failed save leaves
+no temporary file. A symbolic link is *followed*: the file it points to is replaced and the
+link kept. Every operating-system failure is a :class:`~neuroplast.SerializationError`.
+
+**Loading** checks, before reading the data: the file size against ``max_file_bytes``, the
+header length against the file size, the header's JSON depth against ``max_json_depth``
+(:mod:`neuroplast.limits`), and that the declared tensors tile exactly the rest of the file.
 """
 
 from __future__ import annotations
@@ -13,14 +23,18 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import struct
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from neuroplast.errors import NeuroplastError, SerializationError
+from neuroplast._files import atomic_write, checked_path
+from neuroplast._json import loads as _loads
+from neuroplast.errors import NeuroplastError, ResourceLimitError, SerializationError
+from neuroplast.limits import check_bytes, get_limits, human_bytes
 from neuroplast.optim import OptimizerState
 from neuroplast.spec import Spec
 
@@ -35,7 +49,12 @@ _MAX_HEADER = 64 * 1024 * 1024
 
 
 def save(net: Network, path: str | os.PathLike[str]) -> None:
-    """Writes ``net`` to ``path`` atomically (write to a temporary file, then rename).
+    """Writes ``net`` to ``path`` atomically (see the module docstring).
+
+    Raises:
+        SerializationError: The file cannot be written (a folder at ``path``, a missing
+            parent folder, an invalid name, permissions, a full disk, ...); ``path`` is then
+            unchanged and no temporary file is left.
 
     Example:
         >>> import tempfile, os
@@ -45,10 +64,13 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
         >>> net.save(p); Network.load(p).spec == net.spec
         True
     """
-    tensors: list[tuple[str, np.ndarray[Any, Any]]] = [
-        (f"param/{n}", a) for n, a in net.params.items()
-    ]
-    state = net.optimizer_state
+    atomic_write(checked_path(path), encode(net))
+
+
+def encode(net: Network) -> list[bytes]:
+    """The bytes :func:`save` writes for ``net``, as a list of pieces to concatenate."""
+    params, state = net._state  # one consistent snapshot, even during a concurrent fit
+    tensors: list[tuple[str, np.ndarray[Any, Any]]] = [(f"param/{n}", a) for n, a in params.items()]
     if state is not None:
         for n, slots in state.slots.items():
             tensors += [(f"optim/{k}/{n}", a) for k, a in slots.items()]
@@ -64,50 +86,71 @@ def save(net: Network, path: str | os.PathLike[str]) -> None:
         }
         chunks.append(data)
         offset += len(data)
-    body = b"".join(chunks)
     header["__metadata__"] = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
         "spec": net.spec.to_json(),
         "optimizer": "" if state is None else json.dumps({"kind": state.kind, "step": state.step}),
     }
-    header["__metadata__"]["crc32"] = str(_checksum(header, body))
+    header["__metadata__"]["crc32"] = str(_checksum(header, chunks))
     raw = json.dumps(header, sort_keys=True).encode()
     raw += b" " * (-len(raw) % 8)  # safetensors pads the header to 8-byte alignment
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(raw)) + raw + body)
-    os.replace(tmp, path)
+    return [struct.pack("<Q", len(raw)), raw, *chunks]
 
 
-def _checksum(header: dict[str, Any], body: bytes) -> int:
+def _checksum(header: dict[str, Any], body: list[bytes] | bytes) -> int:
     meta = {k: v for k, v in header["__metadata__"].items() if k != "crc32"}
     canonical = json.dumps({**header, "__metadata__": meta}, sort_keys=True).encode()
-    return zlib.crc32(body, zlib.crc32(canonical))
+    crc = zlib.crc32(canonical)
+    for piece in [body] if isinstance(body, bytes) else body:
+        crc = zlib.crc32(piece, crc)
+    return crc
 
 
 def _fail(path: Path, why: str) -> SerializationError:
     return SerializationError(f"{path}: not a valid neuroplast network file ({why})")
 
 
-def _read(path: Path) -> tuple[dict[str, Any], bytes]:
+def _read_exactly(fh: IO[bytes], n: int, path: Path) -> bytes:
+    data = fh.read(n)
+    if len(data) != n:
+        raise _fail(path, "file is shorter than its header declares (truncated)")
+    return data
+
+
+def _open(path: Path) -> tuple[IO[bytes], int]:
+    """The open file and its size, after the size checks of the resource policy."""
     try:
-        blob = path.read_bytes()
-    except OSError as exc:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except (OSError, ValueError) as exc:
         raise SerializationError(f"cannot read {path}: {exc}") from exc
-    if len(blob) < 8:
-        raise _fail(path, "file too short")
-    (n,) = struct.unpack("<Q", blob[:8])
-    if n > min(_MAX_HEADER, len(blob) - 8):
-        raise _fail(path, "header length exceeds the file size")
     try:
-        header = json.loads(blob[8 : 8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(path, f"header is not JSON: {exc}") from exc
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise SerializationError(f"cannot read {path}: not a regular file")
+        limit = get_limits().file_bytes
+        if info.st_size > limit:
+            raise ResourceLimitError(
+                f"{path} is {human_bytes(info.st_size)}, more than the max_file_bytes limit of "
+                f"{human_bytes(limit)} (see neuroplast.limits)"
+            )
+    except BaseException:
+        fh.close()
+        raise
+    return fh, info.st_size
+
+
+def _read_header(fh: IO[bytes], size: int, path: Path) -> tuple[dict[str, Any], int]:
+    """The header and its length, read without touching the tensor data."""
+    if size < 8:
+        raise _fail(path, "file too short")
+    (n,) = struct.unpack("<Q", _read_exactly(fh, 8, path))
+    if n > min(_MAX_HEADER, size - 8):
+        raise _fail(path, "header length exceeds the file size")
+    header = _loads(_read_exactly(fh, n, path), SerializationError, f"the header of {path}")
     if not isinstance(header, dict) or not isinstance(header.get("__metadata__"), dict):
         raise _fail(path, "missing metadata")
-    return header, blob[8 + n :]
+    return header, n
 
 
 def _entry(path: Path, name: str, info: object) -> tuple[tuple[int, ...], int, int]:
@@ -124,32 +167,53 @@ def _entry(path: Path, name: str, info: object) -> tuple[tuple[int, ...], int, i
     return shape, a, b
 
 
-def _tensors(path: Path, header: dict[str, Any], body: bytes) -> dict[str, np.ndarray[Any, Any]]:
+def _layout(path: Path, header: dict[str, Any], data_bytes: int) -> list[Any]:
+    """Header entries sorted by offset, after checking they tile ``data_bytes`` exactly."""
     entries = [(k, *_entry(path, k, v)) for k, v in header.items() if k != "__metadata__"]
-    out: dict[str, np.ndarray[Any, Any]] = {}
+    entries.sort(key=lambda e: e[2])
     end = 0
     # Tensors must tile the data section exactly, in offset order, with no gaps or overlaps.
-    for name, shape, a, b in sorted(entries, key=lambda e: e[2]):
-        if a != end or b - a != 4 * math.prod(shape) or b > len(body):
+    for name, shape, a, b in entries:
+        if a != end or b - a != 4 * math.prod(shape) or b > data_bytes:
             raise _fail(path, f"inconsistent layout of tensor {name!r}")
-        out[name] = np.frombuffer(body[a:b], dtype="<f4").reshape(shape).astype(np.float32)
         end = b
-    if end != len(body):
-        raise _fail(path, "trailing or missing tensor bytes")
-    return out
+    if end != data_bytes:
+        raise _fail(
+            path, "trailing or missing tensor bytes: the declared sizes do not match the file size"
+        )
+    return entries
+
+
+def _tensors(entries: list[Any], body: bytes) -> dict[str, np.ndarray[Any, Any]]:
+    return {
+        name: np.frombuffer(body, dtype="<f4", count=(b - a) // 4, offset=a)
+        .reshape(shape)
+        .astype(np.float32)
+        for name, shape, a, b in entries
+    }
 
 
 def load(path: str | os.PathLike[str]) -> Network:
     """Reads a network written by :func:`save`.
 
     Raises:
-        SerializationError: The file is corrupt, truncated, of another format or version, or
-            inconsistent with its spec.
+        SerializationError: The file cannot be read, or is corrupt, truncated, of another
+            format or version, or inconsistent with its spec.
+        ResourceLimitError: The file is larger than ``max_file_bytes``, or its tensors need
+            more memory than ``max_bytes``.
     """
     from neuroplast.network import Network
 
-    path = Path(path)
-    header, body = _read(path)
+    path = checked_path(path)
+    fh, size = _open(path)
+    with fh:
+        header, n = _read_header(fh, size, path)
+        entries = _layout(path, header, size - 8 - n)
+        check_bytes(3 * (size - 8 - n), f"loading {path}")
+        try:
+            body = _read_exactly(fh, size - 8 - n, path)
+        except OSError as exc:
+            raise SerializationError(f"cannot read {path}: {exc}") from exc
     meta = header["__metadata__"]
     if meta.get("format") != FORMAT:
         raise _fail(path, f"format tag is {meta.get('format')!r}, expected {FORMAT!r}")
@@ -157,21 +221,27 @@ def load(path: str | os.PathLike[str]) -> Network:
         raise _fail(path, f"unsupported format version {meta.get('format_version')!r}")
     if meta.get("crc32") != str(_checksum(header, body)):
         raise _fail(path, "checksum mismatch: the header or tensor data are corrupt")
-    tensors = _tensors(path, header, body)
+    tensors = _tensors(entries, body)
     try:
-        spec = Spec.from_json(meta["spec"])
-        params = {k[len("param/") :]: v for k, v in tensors.items() if k.startswith("param/")}
-        state = None
-        if meta.get("optimizer"):
-            opt = json.loads(meta["optimizer"])
-            slots: dict[str, dict[str, np.ndarray[Any, Any]]] = {n: {} for n in params}
-            for k, v in tensors.items():
-                if k.startswith("optim/"):
-                    _, slot, pname = k.split("/", 2)
-                    slots[pname][slot] = v
-            state = OptimizerState(str(opt["kind"]), int(opt["step"]), slots)
-        return Network(spec, params, state)
-    except (NeuroplastError, KeyError, ValueError, TypeError) as exc:
-        if isinstance(exc, SerializationError):
+        return _network(Network, meta, tensors, path)
+    except (NeuroplastError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        if isinstance(exc, (SerializationError, ResourceLimitError)):
             raise
         raise _fail(path, f"content does not match its spec: {exc}") from exc
+
+
+def _network(
+    cls: type[Network], meta: dict[str, Any], tensors: dict[str, Any], path: Path
+) -> Network:
+    spec = Spec.from_json(meta["spec"])
+    params = {k[len("param/") :]: v for k, v in tensors.items() if k.startswith("param/")}
+    state = None
+    if meta.get("optimizer"):
+        opt = _loads(meta["optimizer"], SerializationError, f"the optimizer entry of {path}")
+        slots: dict[str, dict[str, np.ndarray[Any, Any]]] = {n: {} for n in params}
+        for k, v in tensors.items():
+            if k.startswith("optim/"):
+                _, slot, pname = k.split("/", 2)
+                slots[pname][slot] = v
+        state = OptimizerState(str(opt["kind"]), int(opt["step"]), slots)
+    return cls(spec, params, state)

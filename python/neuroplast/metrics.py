@@ -39,8 +39,9 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _core
-from neuroplast._arrays import _numeric, as_ndim, check_int, to_float32
+from neuroplast._arrays import _convert, _numeric, as_ndim, check_int, to_float32
 from neuroplast.errors import ConfigError, DataError, ShapeError
+from neuroplast.limits import check_bytes
 
 __all__ = [
     "AuxiliaryGradient",
@@ -74,7 +75,20 @@ def _eps(value: object, name: str) -> float:
 
 
 def _matrix(a: Any, what: str = "A") -> npt.NDArray[np.float32]:
-    return to_float32(as_ndim(a, what, (2,)))
+    return to_float32(as_ndim(a, what, (2,)), what)
+
+
+def _channels_last(arr: npt.NDArray[Any], what: str) -> npt.NDArray[Any]:
+    """``(N, C, H, W)`` as ``(N·H·W, C)`` (a copy, its size checked first)."""
+    check_bytes(arr.size * arr.itemsize, f"reordering {what}")
+    return np.moveaxis(arr, 1, -1).reshape(-1, arr.shape[1])
+
+
+def _rows(arr: npt.NDArray[Any], what: str) -> npt.NDArray[np.float32]:
+    """``arr`` as ``(N, features)`` float32, every copy's size checked first."""
+    if arr.ndim != 2 and not arr.flags.c_contiguous:
+        check_bytes(arr.size * arr.itemsize, f"flattening {what}")
+    return to_float32(arr.reshape(arr.shape[0], -1), what)
 
 
 def singular_values(A: Any) -> npt.NDArray[np.float64]:
@@ -167,17 +181,17 @@ def effective_dimension(
             raise ConfigError("bias is only used with kind='weights'")
         arr = as_ndim(A, "activations", (2, 4))
         if arr.ndim == 4:
-            arr = np.moveaxis(arr, 1, -1).reshape(-1, arr.shape[1])
-        return _core.effective_dimension_activations(to_float32(arr), e)
+            arr = _channels_last(arr, "activations")
+        return _core.effective_dimension_activations(to_float32(arr, "activations"), e)
     if kind == "weights":
         arr = as_ndim(A, "weights", (2, 4))
-        w = to_float32(arr.reshape(arr.shape[0], -1))
+        w = _rows(arr, "weights")
         b = None
         if bias is not None:
             barr = _numeric(bias, "bias")
             if barr.shape != (w.shape[0],):
                 raise ShapeError(f"bias has shape {barr.shape}; expected ({w.shape[0]},)")
-            b = to_float32(barr)
+            b = to_float32(barr, "bias")
         return _core.effective_dimension_weights(w, b, e)
     raise ConfigError(f"kind must be 'activations' or 'weights', got {kind!r}")
 
@@ -212,7 +226,7 @@ def orthogonality_gap(A: Any, *, as_metric: bool = False) -> float:
         1.0
     """
     arr = as_ndim(A, "activations", (2, 4))
-    gap = _core.orthogonality_gap(to_float32(arr.reshape(arr.shape[0], -1)))
+    gap = _core.orthogonality_gap(_rows(arr, "activations"))
     return 1.0 - gap if as_metric else gap
 
 
@@ -245,11 +259,11 @@ def removable_units(W_or_sv: Any, eps_abs: float = EPS_ABS, eps_rel: float = EPS
     ea, er = _eps(eps_abs, "eps_abs"), _eps(eps_rel, "eps_rel")
     arr = as_ndim(W_or_sv, "W_or_sv", (1, 2, 4))
     if arr.ndim == 1:
-        sv = np.ascontiguousarray(arr, dtype=np.float64)
+        sv = _convert(arr, np.float64, "singular values")
         if not np.all(np.isfinite(sv)):
             raise DataError("singular values must be finite")
     else:
-        sv = singular_values(arr.reshape(arr.shape[0], -1))
+        sv = _core.singular_values(_rows(arr, "W_or_sv"))
     return _core.removable_units(sv, ea, er)
 
 
@@ -339,8 +353,8 @@ class UnitStatistics(NamedTuple):
 def _units(h: Any) -> npt.NDArray[np.float64]:
     arr = as_ndim(h, "activations", (2, 4))
     if arr.ndim == 4:
-        arr = np.moveaxis(arr, 1, -1).reshape(-1, arr.shape[1])
-    return np.ascontiguousarray(arr, dtype=np.float64)
+        arr = _channels_last(arr, "activations")
+    return _convert(arr, np.float64, "activations")
 
 
 def unit_statistics(h: Any) -> UnitStatistics:

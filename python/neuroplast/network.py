@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
@@ -10,7 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast import _core
+from neuroplast import _core, _infer
 from neuroplast._arrays import (
     as_features,
     as_labels,
@@ -21,10 +22,12 @@ from neuroplast._arrays import (
     to_float32,
 )
 from neuroplast._init import init_params
+from neuroplast._lock import FitLock
 from neuroplast._params import adopt as _adopt
 from neuroplast._params import as_param, checked_state
 from neuroplast.errors import ConfigError, ShapeError, SpecError
 from neuroplast.history import EpochCallback, History, ProgressCallback
+from neuroplast.limits import check_bytes
 from neuroplast.optim import Adam, Optimizer, OptimizerState
 from neuroplast.spec import Spec
 
@@ -43,6 +46,12 @@ class Network:
     ``fit`` replaces the parameters (training in place); the arrays exposed by ``params`` are
     read-only so a network can only change through its methods or a structural edit.
 
+    Thread safety: concurrent ``fit`` calls on one network are serialized (the second trains
+    from the first one's result; none is lost), and inference during ``fit`` (``forward``,
+    ``predict``, ``evaluate``, ``activations``, ...) sees either the parameters from before
+    or those from after that ``fit``, never a mix: parameters and optimizer state are
+    replaced together, once, when training ends.
+
     Example:
         >>> import numpy as np
         >>> from neuroplast import Network, Spec
@@ -54,7 +63,7 @@ class Network:
         (3, (30,))
     """
 
-    __slots__ = ("_optimizer_state", "_params", "_spec")
+    __slots__ = ("_fit_lock", "_spec", "_state")
 
     def __init__(
         self,
@@ -71,11 +80,22 @@ class Network:
                 f"parameters do not match the spec: missing {sorted(missing)}, "
                 f"unexpected {sorted(extra)}"
             )
+        check_bytes(4 * sum(math.prod(s) for s in shapes.values()), "the parameters")
         self._spec = spec
-        self._params = {n: as_param(params[n], shapes[n], f"parameter {n!r}") for n in shapes}
-        self._optimizer_state = (
-            None if optimizer_state is None else checked_state(optimizer_state, shapes)
-        )
+        own = {n: as_param(params[n], shapes[n], f"parameter {n!r}") for n in shapes}
+        state = None if optimizer_state is None else checked_state(optimizer_state, shapes)
+        # Parameters and optimizer state live in one tuple, replaced in one assignment.
+        self._state: tuple[dict[str, F32], OptimizerState | None] = (own, state)
+        self._fit_lock = FitLock()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild through the constructor (validated, with a fresh lock; locks do not pickle).
+        params, state = self._state
+        return (type(self), (self._spec, dict(params), state))
+
+    @property
+    def _params(self) -> dict[str, F32]:
+        return self._state[0]
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -91,6 +111,11 @@ class Network:
             7510
         """
         seed = check_int(seed, "seed", 0, _U64_MAX)
+        if not isinstance(spec, Spec):
+            raise SpecError(f"spec must be a neuroplast.Spec, got {type(spec).__name__}")
+        # float64 draws, their float32 copies and the network's own copies.
+        values = sum(math.prod(s) for s in spec.param_shapes.values())
+        check_bytes(16 * values, "initializing the parameters")
         return cls(spec, init_params(spec, np.random.default_rng(seed)))
 
     def fold_batchnorm(self) -> Network:
@@ -101,8 +126,8 @@ class Network:
 
     def copy(self) -> Network:
         """An independent copy (parameters and optimizer state)."""
-        state = self._optimizer_state.copy() if self._optimizer_state else None
-        return Network(self._spec, self._params, state)
+        params, state = self._state
+        return Network(self._spec, params, state.copy() if state else None)
 
     # ----------------------------------------------------------------- properties
     @property
@@ -118,7 +143,7 @@ class Network:
     @property
     def optimizer_state(self) -> OptimizerState | None:
         """Optimizer buffers from the last ``fit`` (``None`` before training)."""
-        return self._optimizer_state
+        return self._state[1]
 
     @property
     def n_params(self) -> int:
@@ -135,7 +160,8 @@ class Network:
 
     # ----------------------------------------------------------------- engine plumbing
     def _flat_params(self) -> list[F32]:
-        return [self._params[n].reshape(-1) for n in self._spec.param_shapes]
+        params = self._state[0]  # one snapshot: a concurrent fit swaps the whole tuple
+        return [params[n].reshape(-1) for n in self._spec.param_shapes]
 
     def _masks(self, masks: Mapping[str, npt.ArrayLike] | None) -> list[F32 | None]:
         slots: list[F32 | None] = [None] * (len(self._spec.nodes) + 1)
@@ -245,82 +271,84 @@ class Network:
             >>> hist.best_epoch is not None and len(hist) <= 50
             True
         """
-        epochs = check_int(epochs, "epochs", 0, 2**63 - 1)
-        batch_size = check_int(batch_size, "batch_size", 1, 2**63 - 1)
-        seed = check_int(seed, "seed", 0, _U64_MAX)
-        initial_epoch = check_int(initial_epoch, "initial_epoch", 0, _U64_MAX - epochs)
-        opt = Adam() if optimizer is None else optimizer
-        if not hasattr(opt, "slot_names"):
-            raise ConfigError(f"optimizer must be SGD, Adam or AdamW, got {opt!r}")
-        if monitor not in _MONITORS:
-            raise ConfigError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
-        early = None
-        if patience is not None:
-            patience = check_int(patience, "patience", 1, 2**64 - 1)
-            early = (monitor, patience, _real(min_delta, "min_delta"), _flag(restore_best))
-        xs = as_features(X, self._spec)
-        yc, yv = self._targets(y, xs.shape[0], "y")
-        distill = None
-        if teacher is not None:
-            logits = self._teacher_logits(teacher, xs)
-            distill = (logits, _real(temperature, "temperature"), _real(alpha, "alpha"))
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, tuple) or len(validation_data) != 2:
-                raise ConfigError("validation_data must be a tuple (X_val, y_val)")
-            vx = as_features(validation_data[0], self._spec, "X_val")
-            val = (vx, *self._targets(validation_data[1], vx.shape[0], "y_val"))
-        names = list(self._spec.param_shapes)
-        state = self._optimizer_state
-        if state is not None and not state.compatible_with(opt, self._spec.param_shapes):
-            state = None
-        slots = (
-            []
-            if state is None
-            else [[state.slots[n][k].reshape(-1) for k in opt.slot_names] for n in names]
-        )
-        cb = ProgressCallback(epochs, callback, progress) if progress or callback else None
-        try:
-            params, new_slots, step, records, best_epoch, stopped_early = _core.fit(
-                self._spec._wire,
-                self._flat_params(),
-                slots,
-                0 if state is None else state.step,
-                xs,
-                yc,
-                yv,
-                val,
-                self._masks(masks),
-                opt.to_dict(),
-                epochs,
-                batch_size,
-                seed,
-                shuffle,
-                initial_epoch,
-                cb,
-                early,
-                distill,
+        with self._fit_lock:
+            epochs = check_int(epochs, "epochs", 0, 2**63 - 1)
+            batch_size = check_int(batch_size, "batch_size", 1, 2**63 - 1)
+            seed = check_int(seed, "seed", 0, _U64_MAX)
+            initial_epoch = check_int(initial_epoch, "initial_epoch", 0, _U64_MAX - epochs)
+            opt = Adam() if optimizer is None else optimizer
+            if not hasattr(opt, "slot_names"):
+                raise ConfigError(f"optimizer must be SGD, Adam or AdamW, got {opt!r}")
+            if monitor not in _MONITORS:
+                raise ConfigError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
+            early = None
+            if patience is not None:
+                patience = check_int(patience, "patience", 1, 2**64 - 1)
+                early = (monitor, patience, _real(min_delta, "min_delta"), _flag(restore_best))
+            xs = as_features(X, self._spec)
+            yc, yv = self._targets(y, xs.shape[0], "y")
+            distill = None
+            if teacher is not None:
+                logits = self._teacher_logits(teacher, xs)
+                distill = (logits, _real(temperature, "temperature"), _real(alpha, "alpha"))
+            val = None
+            if validation_data is not None:
+                if not isinstance(validation_data, tuple) or len(validation_data) != 2:
+                    raise ConfigError("validation_data must be a tuple (X_val, y_val)")
+                vx = as_features(validation_data[0], self._spec, "X_val")
+                val = (vx, *self._targets(validation_data[1], vx.shape[0], "y_val"))
+            names = list(self._spec.param_shapes)
+            state = self._state[1]
+            if state is not None and not state.compatible_with(opt, self._spec.param_shapes):
+                state = None
+            slots = (
+                []
+                if state is None
+                else [[state.slots[n][k].reshape(-1) for k in opt.slot_names] for n in names]
             )
-        finally:
-            if cb is not None:
-                cb.close()
-        shapes = self._spec.param_shapes
-        # Fresh arrays from the engine, already checked finite there: adopt them as they are.
-        self._params = {n: _adopt(p, shapes[n]) for n, p in zip(names, params, strict=True)}
-        self._optimizer_state = OptimizerState(
-            opt.kind,
-            int(step),
-            {
-                n: {k: _adopt(s, shapes[n]) for k, s in zip(opt.slot_names, sl, strict=True)}
-                for n, sl in zip(names, new_slots, strict=True)
-            },
-        )
-        history = History()
-        for record in records:
-            history.append(record)
-        history.stopped_early = bool(stopped_early)
-        history.best_epoch = None if best_epoch is None else int(best_epoch)
-        return history
+            cb = ProgressCallback(epochs, callback, progress) if progress or callback else None
+            try:
+                params, new_slots, step, records, best_epoch, stopped_early = _core.fit(
+                    self._spec._wire,
+                    self._flat_params(),
+                    slots,
+                    0 if state is None else state.step,
+                    xs,
+                    yc,
+                    yv,
+                    val,
+                    self._masks(masks),
+                    opt.to_dict(),
+                    epochs,
+                    batch_size,
+                    seed,
+                    shuffle,
+                    initial_epoch,
+                    cb,
+                    early,
+                    distill,
+                )
+            finally:
+                if cb is not None:
+                    cb.close()
+            shapes = self._spec.param_shapes
+            # Fresh arrays from the engine, already checked finite there: adopt them as they are.
+            new_state = OptimizerState(
+                opt.kind,
+                int(step),
+                {
+                    n: {k: _adopt(s, shapes[n]) for k, s in zip(opt.slot_names, sl, strict=True)}
+                    for n, sl in zip(names, new_slots, strict=True)
+                },
+            )
+            new_params = {n: _adopt(p, shapes[n]) for n, p in zip(names, params, strict=True)}
+            self._state = (new_params, new_state)
+            history = History()
+            for record in records:
+                history.append(record)
+            history.stopped_early = bool(stopped_early)
+            history.best_epoch = None if best_epoch is None else int(best_epoch)
+            return history
 
     def _teacher_logits(self, teacher: Network | npt.ArrayLike, xs: F32) -> F32:
         """Teacher logits ``(n, n_classes)`` float32 for the flat features ``xs``."""
@@ -345,10 +373,13 @@ class Network:
 
     # ----------------------------------------------------------------- inference
     def forward(self, X: npt.ArrayLike, *, masks: Mapping[str, npt.ArrayLike] | None = None) -> F32:
-        """Raw network outputs (logits for cross-entropy), shape ``(n, n_outputs)``."""
-        xs = as_features(X, self._spec)
-        out = _core.predict(self._spec._wire, self._flat_params(), self._masks(masks), xs)
-        return out.reshape(xs.shape[0], self._spec.n_outputs)
+        """Raw network outputs (logits for cross-entropy), shape ``(n, n_outputs)``.
+
+        Inputs that need converting (another dtype, a strided or broadcast view) are converted
+        in bounded chunks; the outputs are checked against ``max_bytes`` before allocating
+        (see :mod:`neuroplast.limits`).
+        """
+        return _infer.forward(self._spec, self._flat_params(), self._masks(masks), X)
 
     def predict_proba(self, X: npt.ArrayLike) -> F32:
         """Softmax class probabilities, shape ``(n, n_classes)`` (cross-entropy networks)."""
@@ -375,13 +406,15 @@ class Network:
         *,
         masks: Mapping[str, npt.ArrayLike] | None = None,
     ) -> dict[str, float]:
-        """Mean ``loss`` and, for classification, ``accuracy`` on ``(X, y)``."""
-        xs = as_features(X, self._spec)
-        yc, yv = self._targets(y, xs.shape[0], "y")
-        res: dict[str, float] = _core.evaluate(
-            self._spec._wire, self._flat_params(), self._masks(masks), xs, yc, yv
+        """Mean ``loss`` and, for classification, ``accuracy`` on ``(X, y)``.
+
+        Raises:
+            NumericalError: The loss is not finite (the outputs overflow on these inputs).
+        """
+        params, slots = self._flat_params(), self._masks(masks)
+        return _infer.evaluate(
+            self._spec, params, slots, X, y, lambda t, n: self._targets(t, n, "y")
         )
-        return res
 
     def gradients(
         self,
@@ -435,15 +468,9 @@ class Network:
         Raises:
             ConfigError: An unknown node name.
         """
-        xs = as_features(X, self._spec)
         names = _node_names(nodes)
-        values = _core.node_values(
-            self._spec._wire, self._flat_params(), self._masks(masks), xs, names, bool(pre)
-        )
-        shapes = [self._node_shape(n) for n in names]
-        return {
-            n: v.reshape(xs.shape[0], *sh) for n, v, sh in zip(names, values, shapes, strict=True)
-        }
+        params, slots = self._flat_params(), self._masks(masks)
+        return _infer.node_values(self._spec, params, slots, X, names, bool(pre))
 
     def node_gradients(
         self,

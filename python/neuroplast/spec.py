@@ -10,8 +10,10 @@ from types import MappingProxyType
 from typing import Any
 
 from neuroplast import _core
+from neuroplast._json import loads as _loads
 from neuroplast.errors import SpecError
 from neuroplast.layers import NODE_TYPES, Dense, Node, node_from_dict
+from neuroplast.limits import check_count
 
 __all__ = ["LOSSES", "SPEC_FORMAT_VERSION", "Spec"]
 
@@ -80,6 +82,19 @@ class Spec:
         object.__setattr__(self, "_flops", MappingProxyType({n: f for n, _, f in nodes}))
         object.__setattr__(self, "_params", MappingProxyType({n: tuple(s) for n, s, _ in params}))
         object.__setattr__(self, "_buffers", frozenset(n for n, _, t in params if not t))
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        """Refuses specs beyond ``max_units`` / ``max_params`` (:mod:`neuroplast.limits`)."""
+        check_count(
+            math.prod(self.input_shape), "max_units", "the number of input values per sample"
+        )
+        for name, shape in self._shapes.items():
+            check_count(
+                math.prod(shape), "max_units", f"the number of values per sample of node {name!r}"
+            )
+        total = sum(math.prod(s) for s in self._params.values())
+        check_count(total, "max_params", "the number of parameter values (with buffers)")
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Rebuild through the constructor so unpickled specs are validated like new ones.
@@ -302,17 +317,18 @@ class Spec:
         try:
             nodes = tuple(node_from_dict(n) for n in d["nodes"])
             return cls(tuple(d["input_shape"]), nodes, d["output"], d.get("loss", "cross_entropy"))
-        except (KeyError, TypeError) as exc:
-            raise SpecError(f"malformed spec: {exc}") from exc
+        except (KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise SpecError(f"malformed spec: {exc!r}") from exc
 
     @classmethod
     def from_json(cls, text: str) -> Spec:
-        """Inverse of :meth:`to_json`."""
-        try:
-            d = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise SpecError(f"spec is not valid JSON: {exc}") from exc
-        return cls.from_dict(d)
+        """Inverse of :meth:`to_json`.
+
+        Raises:
+            SpecError: Invalid JSON, JSON nested deeper than ``max_json_depth``, or an
+                invalid spec.
+        """
+        return cls.from_dict(_loads(text, SpecError, "the spec"))
 
     def __repr__(self) -> str:
         body = ", ".join(

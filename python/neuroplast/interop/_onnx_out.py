@@ -67,6 +67,20 @@ def _pads(p: Any) -> list[int]:
     return [int(p[0]), int(p[1]), int(p[0]), int(p[1])]
 
 
+def _pool(b: _Builder, node: MaxPool2d | AvgPool2d, x: str, out: str) -> str:
+    extra = {"count_include_pad": 1} if isinstance(node, AvgPool2d) else {}
+    return b.op(
+        "MaxPool" if isinstance(node, MaxPool2d) else "AveragePool",
+        [x],
+        out,
+        node.name,
+        kernel_shape=list(node.kernel_size),  # type: ignore[arg-type]
+        strides=list(node.stride),  # type: ignore[arg-type]
+        pads=_pads(node.padding),
+        **extra,
+    )
+
+
 def _layer(b: _Builder, node: Node, x: str, out: str, flat_input: bool) -> str:
     """Emits ``node`` before its activation, reading ``x``; returns its value name."""
     n = node.name
@@ -94,17 +108,7 @@ def _layer(b: _Builder, node: Node, x: str, out: str, flat_input: bool) -> str:
             "BatchNormalization", ins, out, n, epsilon=node.eps, momentum=1.0 - node.momentum
         )
     if isinstance(node, (MaxPool2d, AvgPool2d)):
-        extra = {"count_include_pad": 1} if isinstance(node, AvgPool2d) else {}
-        return b.op(
-            "MaxPool" if isinstance(node, MaxPool2d) else "AveragePool",
-            [x],
-            out,
-            n,
-            kernel_shape=list(node.kernel_size),  # type: ignore[arg-type]
-            strides=list(node.stride),  # type: ignore[arg-type]
-            pads=_pads(node.padding),
-            **extra,
-        )
+        return _pool(b, node, x, out)
     if isinstance(node, GlobalAvgPool):
         pooled = b.op("GlobalAveragePool", [x], f"{n}:pooled", n)
         return b.op("Flatten", [pooled], out, f"{n}:flatten", axis=1)

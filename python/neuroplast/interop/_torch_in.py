@@ -53,6 +53,19 @@ def _shape(node: fx.Node) -> tuple[int, ...]:
     return tuple(int(d) for d in meta.shape[1:]) if meta is not None else ()
 
 
+class _Tracer(fx.Tracer):
+    """``torch.fx``'s tracer, also keeping :class:`HardSign` whole (it is one activation)."""
+
+    def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+        """Standard leaves plus :class:`HardSign`."""
+        return isinstance(m, HardSign) or bool(super().is_leaf_module(m, module_qualified_name))
+
+
+def _trace(module: nn.Module) -> fx.GraphModule:
+    graph = _Tracer().trace(module)
+    return fx.GraphModule(module, graph, type(module).__name__)
+
+
 class _Reader:
     """Turns the nodes of one traced module into :class:`Op` values."""
 
@@ -98,8 +111,10 @@ class _Reader:
 
     def module(self, node: fx.Node, mod: Any) -> None:
         name, where = str(node.target), f"module {str(node.target)!r} ({type(mod).__name__})"
-        (arg,) = node.args
-        src = (self.ref(arg, where),)
+        args = [*node.args, *node.kwargs.values()]
+        if len(args) != 1:
+            raise UnsupportedOpError(type(mod).__name__, where, "called with several arguments")
+        src = (self.ref(args[0], where),)
         kind, attrs, tensors = _module_op(mod, where)
         self.emit(node, name, kind, src, attrs=attrs, tensors=tensors, where=where)
 
@@ -113,17 +128,11 @@ class _Reader:
         if (node.op == "call_function" and target in _ADDS) or target in ("add", "add_"):
             self.add(node, where)
         elif target in _CATS:
-            tensors, dim = node.args[0], node.kwargs.get("dim", (*node.args, 0)[1])
-            if (
-                not isinstance(tensors, (list, tuple))
-                or int(str(dim)) % (len(_shape(node)) + 1) != 1
-            ):
-                raise UnsupportedOpError("cat", where, "only along dim 1 (channels/features)")
-            inputs = tuple(self.ref(t, where) for t in tensors)
-            self.emit(node, node.name, "concat", inputs, where=where)
+            self.concat(node, where)
         else:
             kind, attrs = _function_op(node, where)
-            src = self.ref(node.args[0], where)
+            first = node.args[0] if node.args else node.kwargs.get("input")
+            src = self.ref(first, where)
             if kind == "mean":
                 self.emit(node, node.name, "global_avg_pool", (src,), where=where)
                 if not attrs["keepdim"]:
@@ -131,6 +140,15 @@ class _Reader:
                     self.emit(node, f"{pooled}_flatten", "flatten", (pooled,), where=where)
                 return
             self.emit(node, node.name, kind, (src,), attrs=attrs, where=where)
+
+    def concat(self, node: fx.Node, where: str) -> None:
+        tensors = _arg(node, 0, "tensors", None)
+        dim = node.kwargs.get("axis", _arg(node, 1, "dim", 0))
+        rank = len(_shape(node)) + 1
+        if not isinstance(tensors, (list, tuple)) or not isinstance(dim, int) or dim % rank != 1:
+            raise UnsupportedOpError("cat", where, "only along dim 1 (channels/features)")
+        inputs = tuple(self.ref(t, where) for t in tensors)
+        self.emit(node, node.name, "concat", inputs, where=where)
 
     def add(self, node: fx.Node, where: str) -> None:
         if node.kwargs.get("alpha", 1) != 1 or len(node.args) != 2:
@@ -291,12 +309,16 @@ def graph_from_torch(module: Any, example_input: Any) -> Graph:
     if not isinstance(example_input, torch.Tensor) or example_input.ndim < 2:
         raise InteropError("example_input must be a batched tensor (N, ...), e.g. (1, 3, 32, 32)")
     try:
-        gm = fx.symbolic_trace(module)
+        gm = _trace(module)
     except Exception as exc:
         raise InteropError(
             f"torch.fx cannot trace {type(module).__name__}: {exc} (control flow on tensor "
             "values is not traceable; make such parts leaf modules or rewrite them)"
         ) from exc
+    for node in gm.graph.nodes:  # refuse unsupported modules before running anything
+        if node.op == "call_module":
+            mod = gm.get_submodule(str(node.target))
+            _module_op(mod, f"module {str(node.target)!r} ({type(mod).__name__})")
     flags = {m: m.training for m in module.modules()}
     try:
         module.eval()

@@ -7,6 +7,8 @@ network). :class:`Budget` is that rule; :class:`BestUnderBudget` keeps, among th
 run offers it, the one to return: the fewest parameters among those whose validation accuracy
 reaches the floor (ties: the higher validation accuracy, then the earlier offer), never a
 collapsed one (validation accuracy at or below the majority-class rate, :func:`chance_level`).
+:func:`fine_tune` is the optional early-stopped fine-tuning of the chosen network, which keeps
+the budget (the tuned network is only taken when it is not worse on validation).
 
 Example:
     >>> from neuroplast import Network, Spec
@@ -21,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +33,17 @@ import numpy.typing as npt
 
 from neuroplast.errors import ConfigError
 from neuroplast.network import Network
+from neuroplast.optim import Optimizer
+from neuroplast.search._splits import Splits
 
-__all__ = ["BestUnderBudget", "Budget", "chance_level", "check_max_drop"]
+__all__ = [
+    "BestUnderBudget",
+    "Budget",
+    "chance_level",
+    "check_max_drop",
+    "fine_tune",
+    "parse_max_drop",
+]
 
 
 def check_max_drop(value: float | None, name: str = "max_drop") -> None:
@@ -40,6 +52,23 @@ def check_max_drop(value: float | None, name: str = "max_drop") -> None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ConfigError(f"{name} must be None or a number in [0, 1], got {value!r}")
+
+
+def parse_max_drop(text: str) -> float | None:
+    """``"0.02"`` → ``0.02``; ``"none"`` → ``None`` (no budget).
+
+    Example:
+        >>> parse_max_drop("0.02"), parse_max_drop("none")
+        (0.02, None)
+    """
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"--max-drop must be a number or 'none', got {text!r}"
+        ) from exc
 
 
 def chance_level(y: npt.ArrayLike) -> float:
@@ -136,3 +165,54 @@ class BestUnderBudget:
     def restore(self, net: Network, accuracy: float, step: int) -> None:
         """Sets the kept network (from a checkpoint) without checking it."""
         self.network, self.accuracy, self.step = net, float(accuracy), int(step)
+
+
+def fine_tune(
+    net: Network,
+    data: Splits,
+    *,
+    epochs: int,
+    patience: int,
+    optimizer: Optimizer,
+    batch_size: int,
+    seed: int,
+) -> tuple[Network, dict[str, Any]]:
+    """Early-stopped fine-tuning of a copy of ``net``, kept only when it is not worse.
+
+    Trains on ``data``'s training split for at most ``epochs`` epochs, stopping after
+    ``patience`` epochs without a better validation accuracy and restoring the best epoch
+    (:meth:`Network.fit <neuroplast.Network.fit>`). The tuned copy is returned when its
+    validation accuracy is at least ``net``'s, so a network within a budget stays within it.
+
+    Returns:
+        ``(network, info)``: the tuned copy or ``net`` itself, and ``epochs`` (run),
+        ``best_epoch``, validation accuracy ``before`` and ``after``, ``kept``.
+    """
+    before = _accuracy(net, data)
+    tuned = net.copy()
+    hist = tuned.fit(
+        data.X_train,
+        data.y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        seed=seed,
+        validation_data=(data.X_val, data.y_val),
+        patience=patience,
+        monitor="val_accuracy",
+        restore_best=True,
+    )
+    after = _accuracy(tuned, data)
+    kept = after >= before
+    info = {
+        "epochs": len(hist.val_accuracy),
+        "best_epoch": hist.best_epoch,
+        "before": before,
+        "after": after,
+        "kept": kept,
+    }
+    return (tuned if kept else net), info
+
+
+def _accuracy(net: Network, data: Splits) -> float:
+    return float(net.evaluate(data.X_val, data.y_val).get("accuracy", math.nan))

@@ -10,10 +10,16 @@ Layout of a run folder::
         report/*.png           plots (:mod:`neuroplast.search._report`)
         checkpoints/gen_0003.npl   network (parameters and optimizer state) after generation 3
         checkpoints/gen_0003.json  every other piece of state needed to continue
+        manifest.json          the complete checkpoints and the SHA-256 of each of their files
+        .lock                  held by the process running in the folder
 
-Every file is written atomically (a temporary file in the same folder, then ``os.replace``), and
-a checkpoint's JSON is written after its network, so :meth:`RunFolder.latest_checkpoint` only
-ever sees complete checkpoints.
+Every file is written atomically (a unique temporary file in the same folder, ``fsync``, then
+``os.replace``; :mod:`neuroplast._files`). A checkpoint's files are written first and the
+manifest (:mod:`neuroplast.search._manifest`) last, so :meth:`RunFolder.latest_checkpoint` only
+ever sees complete checkpoints, and it verifies the manifest's schema and checksum, the digest
+of ``config.json`` and the digest of every file it loads: a changed, corrupted, swapped or older
+file is a :class:`~neuroplast.SerializationError` naming it, never a silently different resume.
+Only one process at a time may use a folder (:mod:`neuroplast.search._runlock`).
 
 Resume protocol: a controller saves, at the end of every generation, the network and a JSON
 state holding everything else it needs: the generation index, its histories and logs, and the
@@ -38,39 +44,40 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import tempfile
 import warnings
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from neuroplast import io
+from neuroplast._arrays import check_int
+from neuroplast._files import atomic_write, checked_path
+from neuroplast._json import loads
 from neuroplast.errors import ConfigError, SerializationError
 from neuroplast.morph.record import EditLog
 from neuroplast.network import Network
+from neuroplast.search import _runlock
+from neuroplast.search._manifest import Manifest, digest, digest_file, stem
 
 __all__ = ["RunFolder", "atomic_write_text", "rng_from_state", "rng_state"]
 
-_CKPT = re.compile(r"^gen_(\d{4,})\.json$")
-
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Writes ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    """Writes ``text`` to ``path`` atomically (creating its folder; see :mod:`neuroplast._files`).
+
+    Raises:
+        SerializationError: The file cannot be written.
+    """
+    target = checked_path(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SerializationError(f"cannot create the folder of {target}: {exc}") from exc
+    atomic_write(target, [text.encode("utf-8")])
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
@@ -87,6 +94,13 @@ def rng_from_state(state: Mapping[str, Any]) -> np.random.Generator:
     return np.random.Generator(bitgen)
 
 
+def _scaffolding(p: Path) -> bool:
+    """The lock file and an empty ``checkpoints`` folder: what a fresh ``RunFolder`` creates."""
+    if p.name == _runlock.LOCK_NAME:
+        return True
+    return p.name == "checkpoints" and p.is_dir() and not any(p.iterdir())
+
+
 class RunFolder:
     """A controller's output folder (see the module docstring for the layout).
 
@@ -95,13 +109,15 @@ class RunFolder:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
+        self.path = checked_path(path, error=ConfigError)
         self.checkpoints = self.path / "checkpoints"
         self.report = self.path / "report"
         try:
             self.checkpoints.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create run folder {self.path}: {exc}") from exc
+        key = _runlock.acquire(self.path)
+        weakref.finalize(self, _runlock.release, key)
 
     @classmethod
     def open(
@@ -125,18 +141,27 @@ class RunFolder:
             if resume:
                 raise ConfigError("resume=True needs a run_dir")
             return None
-        target = Path(path)
+        target = checked_path(path, error=ConfigError)
         if target.exists() and not target.is_dir():
             raise ConfigError(f"run_dir {target} exists and is not a folder")
-        used = target.is_dir() and any(target.iterdir())
-        if used and overwrite:
-            shutil.rmtree(target)
-        elif used and not resume:
+        folder = cls(target)  # takes the folder's lock before looking at or deleting anything
+        old = [p for p in target.iterdir() if not _scaffolding(p)]
+        if old and overwrite:
+            try:
+                for p in old:
+                    if p.is_dir() and not p.is_symlink():
+                        shutil.rmtree(p)
+                    else:
+                        p.unlink()
+                folder.checkpoints.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(f"cannot clear run folder {target}: {exc}") from exc
+        elif old and not resume:
             raise ConfigError(
                 f"run folder {target} already holds a run; pass overwrite=True (--overwrite) "
                 "to replace it or resume=True (--resume) to continue it"
             )
-        return cls(target)
+        return folder
 
     @property
     def config_path(self) -> Path:
@@ -153,7 +178,7 @@ class RunFolder:
             )
         )
         if self.config_path.exists():
-            theirs = json.loads(self.config_path.read_text(encoding="utf-8"))
+            theirs = self._read_json(self.config_path)
             for key in ("controller", "config", "seed", "data"):
                 if theirs.get(key) != mine[key]:
                     raise ConfigError(
@@ -218,38 +243,84 @@ class RunFolder:
         """The content of ``history.json``."""
         return dict(json.loads(self.history_path.read_text(encoding="utf-8")))
 
+    def _read_json(self, path: Path, raw: bytes | None = None) -> dict[str, Any]:
+        """A JSON object from ``path`` (or its bytes ``raw``), else SerializationError."""
+        if raw is None:
+            try:
+                raw = path.read_bytes()
+            except OSError as exc:
+                raise SerializationError(f"cannot read {path}: {exc}") from exc
+        doc = loads(raw, SerializationError, str(path))
+        if not isinstance(doc, dict):
+            raise SerializationError(f"{path} does not hold a JSON object")
+        return doc
+
     # ------------------------------------------------------------------ checkpoints
+    @property
+    def manifest_path(self) -> Path:
+        """``manifest.json``: the complete checkpoints and their files' digests."""
+        return self.path / "manifest.json"
+
     def checkpoint_paths(self, generation: int) -> tuple[Path, Path]:
         """``(network file, state file)`` of a generation's checkpoint."""
-        stem = self.checkpoints / f"gen_{generation:04d}"
-        return stem.with_suffix(".npl"), stem.with_suffix(".json")
+        s = stem(check_int(generation, "generation", 0))
+        return self.checkpoints / f"{s}.npl", self.checkpoints / f"{s}.json"
 
     def save_checkpoint(self, generation: int, net: Network, state: Mapping[str, Any]) -> None:
-        """Saves a generation's network, then its state (the state file marks completeness)."""
+        """Saves a generation's network and state, then records both in the manifest."""
         net_path, state_path = self.checkpoint_paths(generation)
-        net.save(net_path)
-        atomic_write_text(state_path, json.dumps(dict(state), sort_keys=True))
+        manifest = Manifest.read(self.manifest_path) or Manifest(None, {})
+        try:
+            text = json.dumps(dict(state), sort_keys=True)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"checkpoint state is not JSON-serializable: {exc}") from exc
+        net_bytes, state_bytes = io.encode(net), [text.encode("utf-8")]
+        atomic_write(net_path, net_bytes)
+        atomic_write(state_path, state_bytes)
+        files = {net_path.name: digest(net_bytes), state_path.name: digest(state_bytes)}
+        config = digest_file(self.config_path)
+        atomic_write(
+            self.manifest_path, [manifest.with_checkpoint(generation, files, config).to_bytes()]
+        )
 
     def generations(self) -> list[int]:
-        """Generations with a complete checkpoint, ascending."""
-        found = []
-        for p in self.checkpoints.iterdir():
-            m = _CKPT.match(p.name)
-            if m and self.checkpoint_paths(int(m.group(1)))[0].exists():
-                found.append(int(m.group(1)))
-        return sorted(found)
+        """Generations with a complete checkpoint (listed in the manifest), ascending.
+
+        Raises:
+            SerializationError: The manifest is invalid.
+        """
+        manifest = Manifest.read(self.manifest_path)
+        return [] if manifest is None else sorted(manifest.entries)
 
     def load_checkpoint(self, generation: int) -> tuple[Network, dict[str, Any]]:
-        """The network and state saved for ``generation``."""
+        """The network and state saved for ``generation``, after verifying them.
+
+        Raises:
+            SerializationError: No manifest or no entry for ``generation``; a file that does
+                not match its digest (changed, corrupted, swapped, older), a ``config.json``
+                other than the one the checkpoint was written with, or an unreadable file.
+                The message names the file.
+        """
         net_path, state_path = self.checkpoint_paths(generation)
+        manifest = Manifest.read(self.manifest_path)
+        if manifest is None:
+            raise SerializationError(f"{self.manifest_path} is missing: no checkpoint to load")
+        manifest.verify(self.path, generation, self.config_path)
         try:
-            state = json.loads(state_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            raw = state_path.read_bytes()
+        except OSError as exc:
             raise SerializationError(f"cannot read checkpoint {state_path}: {exc}") from exc
-        return Network.load(net_path), dict(state)
+        if digest([raw]) != manifest.entries[generation][state_path.name]:
+            raise SerializationError(f"checkpoint file {state_path} changed while being read")
+        state = self._read_json(state_path, raw)
+        return Network.load(net_path), state
 
     def latest_checkpoint(self) -> tuple[int, Network, dict[str, Any]] | None:
-        """``(generation, network, state)`` of the newest complete checkpoint, or ``None``."""
+        """``(generation, network, state)`` of the newest complete checkpoint, or ``None``.
+
+        ``None`` when the folder has no manifest (no checkpoint was completed); otherwise see
+        :meth:`load_checkpoint` for the checks and errors.
+        """
         gens = self.generations()
         if not gens:
             return None

@@ -22,6 +22,10 @@ pub enum Error {
     /// A structural edit cannot be applied.
     #[error("{0}")]
     InvalidMorphism(String),
+    /// A request needs more memory or threads than the resource limits allow, or an
+    /// allocation failed (see [`crate::limits`]).
+    #[error("{0}")]
+    Resource(String),
 }
 
 /// Result alias used throughout the core.

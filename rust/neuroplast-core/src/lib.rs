@@ -8,6 +8,7 @@
 pub mod engine;
 pub mod error;
 pub mod kernels;
+pub mod limits;
 pub mod linalg;
 pub mod lp;
 pub mod metrics;

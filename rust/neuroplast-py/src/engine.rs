@@ -215,7 +215,7 @@ fn opt_state(
     step: u64,
 ) -> PyResult<OptState> {
     if slots.is_empty() {
-        return Ok(OptState::zeros(g, opt));
+        return OptState::try_zeros(g, opt).map_err(|e| to_py(py, e));
     }
     let slots = slots.iter().map(|s| convert::vecs_in(py, s)).collect::<PyResult<Vec<_>>>()?;
     Ok(OptState { step, slots })

@@ -17,6 +17,7 @@ fn class_name(e: &Error) -> &'static str {
         Error::Config(_) => "ConfigError",
         Error::Numerical(_) => "NumericalError",
         Error::InvalidMorphism(_) => "InvalidMorphismError",
+        Error::Resource(_) => "ResourceLimitError",
     }
 }
 

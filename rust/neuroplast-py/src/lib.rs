@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod convert;
 mod engine;
 mod errors;
+mod limits;
 mod linalg;
 mod lp;
 mod metrics;
@@ -17,6 +18,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(limits::set_limits, m)?)?;
+    m.add_function(wrap_pyfunction!(limits::get_limits, m)?)?;
     m.add_function(wrap_pyfunction!(engine::compile_spec, m)?)?;
     m.add_function(wrap_pyfunction!(engine::predict, m)?)?;
     m.add_function(wrap_pyfunction!(engine::evaluate, m)?)?;

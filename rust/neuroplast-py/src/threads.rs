@@ -6,20 +6,15 @@ use pyo3::prelude::*;
 
 static THREADS: AtomicUsize = AtomicUsize::new(2);
 
-/// Current thread count.
+/// Current thread count (never above the `max_threads` limit, even if it was lowered later).
 pub fn num_threads() -> usize {
-    THREADS.load(Ordering::Relaxed)
+    THREADS.load(Ordering::Relaxed).min(neuroplast_core::limits::max_threads())
 }
 
 /// Sets the thread count used by subsequent calls (validated on the Python side as well).
 #[pyfunction]
 pub fn set_num_threads(py: Python<'_>, n: usize) -> PyResult<()> {
-    if n == 0 {
-        return Err(crate::errors::to_py(
-            py,
-            neuroplast_core::Error::Config("the number of threads must be at least 1".into()),
-        ));
-    }
+    neuroplast_core::limits::check_threads(n).map_err(|e| crate::errors::to_py(py, e))?;
     THREADS.store(n, Ordering::Relaxed);
     Ok(())
 }

@@ -15,7 +15,7 @@ from neuroplast.search.mcts.actions import (
     IllegalActionError,
     random_action,
 )
-from neuroplast.search.mcts.config import MCTSConfig, score
+from neuroplast.search.mcts.config import MCTSConfig, penalized_score, score
 from neuroplast.search.mcts.controller import MCTS, MCTSResult
 from neuroplast.search.mcts.search import Decision, Searcher
 from neuroplast.search.mcts.tree import Node, backup, most_visited, select_child, ucb1
@@ -33,6 +33,7 @@ __all__ = [
     "Searcher",
     "backup",
     "most_visited",
+    "penalized_score",
     "predict_params",
     "random_action",
     "score",

@@ -19,13 +19,21 @@ from neuroplast.errors import ConfigError
 from neuroplast.morph import NARROW_METHODS
 from neuroplast.network import Network
 from neuroplast.optim import Adam
+from neuroplast.search._budget import parse_max_drop
 from neuroplast.search._cli import Command
 from neuroplast.search._splits import Splits
 from neuroplast.search.mcts.config import MCTSConfig
 from neuroplast.search.mcts.controller import MCTS
 from neuroplast.spec import Spec
 
-__all__ = ["COMMAND", "add_arguments", "configure", "parse_budget", "start_network"]
+__all__ = [
+    "COMMAND",
+    "add_arguments",
+    "configure",
+    "parse_budget",
+    "parse_max_drop",
+    "start_network",
+]
 
 # Option name -> config field, for options copied as they are when given.
 _FIELDS = (
@@ -36,6 +44,8 @@ _FIELDS = (
     ("train_samples", "train_samples"),
     ("val_size", "val_size"),
     ("target_accuracy", "target_accuracy"),
+    ("max_drop", "max_drop"),
+    ("final_epochs", "final_epochs"),
 )
 
 
@@ -67,6 +77,15 @@ def add_arguments(g: Any) -> None:
     )
     _preset_option(g, "--target-accuracy", "validation accuracy ending phase 1", type=float)
     _preset_option(g, "--narrow-method", "neuron removal", choices=NARROW_METHODS)
+    _preset_option(
+        g,
+        "--max-drop",
+        "validation accuracy budget below the start network's, or 'none' (phase 2)",
+        type=parse_max_drop,
+    )
+    _preset_option(
+        g, "--final-epochs", "early-stopped fine-tuning of the result (0: none)", type=int
+    )
     g.add_argument(
         "--parallel",
         type=int,

@@ -98,7 +98,7 @@ class MCTSConfig(ConfigBase):
             budget when one is set).
     Budget (not in the paper; phases ``"optimize"`` and ``None``):
         max_drop: Validation accuracy may fall at most this much below generation 0's (the
-            start network's; :class:`~neuroplast.search.Budget`). The run returns the
+            start network's; :class:`~neuroplast.search._budget.Budget`). The run returns the
             network of the generation with the fewest parameters among those within the
             budget (ties: higher validation accuracy), never the last one by default, never
             a collapsed one (accuracy at or below the majority-class rate); and it stops
@@ -153,7 +153,7 @@ class MCTSConfig(ConfigBase):
     max_drop: float | None = 0.01
     budget_score: bool = True
     final_epochs: int = 0
-    final_patience: int = 5
+    final_patience: int = 10
     actions: ActionSpace = field(default_factory=ActionSpace)
 
     def __post_init__(self) -> None:
@@ -265,7 +265,13 @@ class MCTSConfig(ConfigBase):
         """Quick runs: 8 generations of 5 epochs, 24 evaluations per decision, depth 1.
 
         w_params is 2 for phase 2 and 0.5 otherwise, as in :meth:`paper`; phase 1 trains 5
-        initial epochs.
+        initial epochs. Unlike the paper, phases ``"optimize"`` and ``None`` work within an
+        accuracy budget (``max_drop=0.01``, ``budget_score=True``), remove neurons by data-aware
+        selection with a least-squares refit of the consumers (``narrow_method="select"``,
+        ``narrow_compensate="lstsq"``: the paper's quasi-identity resampling loses more than
+        the budget allows at every step, so it could not shrink at all) and fine-tune the
+        chosen network at the end (``final_epochs=50``, early stopping with
+        ``final_patience=10``).
 
         Args:
             phase: ``"optimize"``, ``"grow"`` or ``None`` (see :meth:`paper`).
@@ -286,5 +292,7 @@ class MCTSConfig(ConfigBase):
             val_size=300,
             phase=phase,
             initial_epochs=0 if phase == "optimize" else 5,
+            actions=ActionSpace(narrow_method="select", narrow_compensate="lstsq"),
+            final_epochs=0 if phase == "grow" else 50,
         )
         return base.replace(**overrides)

@@ -14,12 +14,13 @@ read here (the base class reports it).
 
 The accuracy budget (``max_drop``, phases ``"optimize"`` and ``None``): generation 0's
 validation accuracy (the start network's) minus ``max_drop`` is the floor. Every generation's
-trained network is offered to a :class:`~neuroplast.search.BestUnderBudget`; the run returns
-the one with the fewest parameters at or above the floor (``chosen_step``), not the last one.
-The search gets the floor on its validation subset (generation 0's accuracy there minus
-``max_drop``): with ``budget_score`` its candidates below it score below every candidate above
-it, and a decision whose candidates all fall below it ends the run (``stop_reason``
-``"budget: ..."``).
+trained network is offered to a :class:`~neuroplast.search._budget.BestUnderBudget`; the run
+returns the one with the fewest parameters at or above the floor (``chosen_step``), not the
+last one. The search gets the floor on its validation subset (generation 0's accuracy there
+minus ``max_drop``, calibrated by what its short training alone does to the root, see
+:mod:`~neuroplast.search.mcts.search`): with ``budget_score`` its candidates below it score
+below every candidate above it, and a decision whose candidates all fall below it ends the run
+(``stop_reason`` ``"budget: ..."``).
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ from neuroplast._seeds import derive_seed
 from neuroplast.morph.record import EditLog, EditRecord
 from neuroplast.network import Network
 from neuroplast.optim import Adam
-from neuroplast.search._budget import BestUnderBudget, Budget, chance_level
+from neuroplast.search._budget import BestUnderBudget, Budget, chance_level, fine_tune
 from neuroplast.search._contract import Controller, Result, RunContext
 from neuroplast.search._evaluate import DataRef, shared_data
 from neuroplast.search._progress import Progress
 from neuroplast.search._report import layer_widths, plot_architectures, plot_epochs
 from neuroplast.search._splits import Splits
+from neuroplast.search.mcts._checkpoint import load_state, save_state
 from neuroplast.search.mcts.config import MCTSConfig
 from neuroplast.search.mcts.search import Decision, Searcher
 
@@ -76,8 +78,8 @@ class MCTSResult(Result):
     Attributes:
         chosen_step: The generation whose network is returned (the last one without a
             budget).
-        budget: :meth:`Budget.to_dict <neuroplast.search.Budget.to_dict>` of the run's budget
-            (``start_accuracy``, ``max_drop``, ``chance``, ``floor``); ``None`` without one.
+        budget: The run's budget (:meth:`neuroplast.search._budget.Budget.to_dict`:
+            ``start_accuracy``, ``max_drop``, ``chance``, ``floor``); ``None`` without one.
         final_tuning: What the final fine-tuning did (``epochs`` run, ``best_epoch``,
             validation accuracy ``before`` and ``after``, whether it was ``kept``); ``None``
             without it.
@@ -98,8 +100,10 @@ class MCTSResult(Result):
         return [str(r["edit"]) for r in self.history if r.get("edit")]
 
     def summary(self) -> dict[str, Any]:
-        """The base summary plus ``generations``, ``actions`` (labels, comma-separated),
-        ``chosen_step`` and, with a budget, its ``floor``."""
+        """The base summary plus ``generations``, ``actions``, ``chosen_step`` and ``floor``.
+
+        ``actions`` are the labels, comma-separated; ``floor`` is there with a budget.
+        """
         out = super().summary()
         out["generations"] = self.generations
         out["actions"] = ", ".join(self.actions) or "none"
@@ -113,9 +117,7 @@ class MCTSResult(Result):
     def to_dict(self) -> dict[str, Any]:
         """``history.json``: the shared content plus the budget and the chosen step."""
         out = super().to_dict()
-        out.update(
-            chosen_step=self.chosen_step, budget=self.budget, final_tuning=self.final_tuning
-        )
+        out.update(chosen_step=self.chosen_step, budget=self.budget, final_tuning=self.final_tuning)
         return out
 
 
@@ -169,7 +171,7 @@ class MCTS(Controller[MCTSConfig, MCTSResult]):
     # ------------------------------------------------------------------ the run
     def _run(self, net: Network, data: Splits, ctx: RunContext) -> MCTSResult:
         cfg = self.config
-        net, history, log, best = self._start(net, ctx)
+        net, history, log, best = load_state(net, ctx)
         start = len(history)
         opt = Adam(lr=cfg.lr)
         reason: str | None = None
@@ -192,12 +194,12 @@ class MCTS(Controller[MCTSConfig, MCTSResult]):
                     search = Searcher(
                         net, cfg, ref, ctx.seed_for(g, _SEARCH), ctx.executor, ctx.progress, floor
                     )
-                    net, edit, reason = self._act(net, search.run(), rec, data, floor)
+                    net, edit, reason = self._act(net, search.run(), rec, data)
                     log = log if edit is None else log.append(edit)
                 bar.update(1, acc=rec["val_accuracy"], params=rec["n_params"])
                 if reason is not None:
                     break
-                self._checkpoint(ctx, g + 1, net, history, log, best)
+                save_state(ctx, g + 1, net, history, log, best)
         return self._result(net, history, log, best, data, reason or "generation limit", ctx)
 
     def _budget(self, first: dict[str, Any], data: Splits) -> Budget:
@@ -242,83 +244,17 @@ class MCTS(Controller[MCTSConfig, MCTSResult]):
     def _fine_tune(
         self, net: Network, data: Splits, ctx: RunContext
     ) -> tuple[Network, dict[str, Any]]:
-        """Early-stopped fine-tuning of ``net``; the tuned copy only if it is not worse."""
+        """:func:`~neuroplast.search._budget.fine_tune` with the run's Adam settings."""
         cfg = self.config
-        before = _accuracy(net, data.X_val, data.y_val)
-        tuned = net.copy()
-        hist = tuned.fit(
-            data.X_train,
-            data.y_train,
+        return fine_tune(
+            net,
+            data,
             epochs=cfg.final_epochs,
-            batch_size=cfg.batch_size,
-            optimizer=Adam(lr=cfg.lr),
-            seed=ctx.seed_for(_FINAL),
-            validation_data=(data.X_val, data.y_val),
             patience=cfg.final_patience,
-            monitor="val_accuracy",
-            restore_best=True,
+            optimizer=Adam(lr=cfg.lr),
+            batch_size=cfg.batch_size,
+            seed=ctx.seed_for(_FINAL),
         )
-        after = _accuracy(tuned, data.X_val, data.y_val)
-        kept = after >= before
-        info = {
-            "epochs": len(hist.val_accuracy),
-            "best_epoch": hist.best_epoch,
-            "before": before,
-            "after": after,
-            "kept": kept,
-        }
-        return (tuned if kept else net), info
-
-    def _start(
-        self, net: Network, ctx: RunContext
-    ) -> tuple[Network, list[dict[str, Any]], EditLog, BestUnderBudget | None]:
-        """``(network, history, edit log, best so far)`` of a fresh run or of a checkpoint."""
-        ckpt = ctx.folder.latest_checkpoint() if ctx.folder is not None and ctx.resume else None
-        if ckpt is None:
-            return net.copy(), [], EditLog(), None
-        _, saved, state = ckpt
-        log = EditLog(tuple(EditRecord.from_dict(d) for d in state["edits"]))
-        history = list(state["history"])
-        best = None
-        kept = state.get("best")
-        if kept is not None and ctx.folder is not None:
-            b = kept["budget"]
-            best = BestUnderBudget(Budget(b["start_accuracy"], b["max_drop"], b["chance"]))
-            if kept["step"] is not None:
-                path = _best_path(ctx.folder.checkpoints, int(kept["step"]))
-                best.restore(Network.load(path), kept["accuracy"], kept["step"])
-        return saved, history, log, best
-
-    @staticmethod
-    def _checkpoint(
-        ctx: RunContext,
-        g: int,
-        net: Network,
-        history: list[dict[str, Any]],
-        log: EditLog,
-        best: BestUnderBudget | None,
-    ) -> None:
-        """Saves the state from which generation ``g`` starts (the history holds ``0..g-1``).
-
-        The best network under the budget so far is saved first (as
-        ``checkpoints/best_XXXX.npl``, ``XXXX`` its generation), the JSON last.
-        """
-        if ctx.folder is None:
-            return
-        state: dict[str, Any] = {
-            "generation": g,
-            "history": history,
-            "edits": [r.to_dict() for r in log.records],
-        }
-        if best is not None:
-            if best.network is not None and best.step is not None:
-                best.network.save(_best_path(ctx.folder.checkpoints, best.step))
-            state["best"] = {
-                "budget": best.budget.to_dict(),
-                "step": best.step,
-                "accuracy": best.accuracy if best.step is not None else None,
-            }
-        ctx.folder.save_checkpoint(g, net, state)
 
     def _shared(self, data: Splits, seed: int) -> AbstractContextManager[DataRef]:
         """:func:`shared_data` of the training split and the search's validation subset."""
@@ -360,14 +296,16 @@ class MCTS(Controller[MCTSConfig, MCTSResult]):
         decision: Decision,
         rec: dict[str, Any],
         data: Splits,
-        floor: float | None,
     ) -> tuple[Network, EditRecord | None, str | None]:
         """Applies the decision's action: ``(network, edit, stop reason)``; updates ``rec``."""
         if decision.action is None:
             if decision.stop == "budget":
                 rec["decision"] = _decision_fields(decision)
-                return net, None, (
-                    f"budget: no action keeps the search's validation accuracy >= {floor:.4f}"
+                return (
+                    net,
+                    None,
+                    "budget: no action keeps the search's validation accuracy >= "
+                    f"{decision.floor:.4f}",
                 )
             return net, None, "no legal action"
         n = self.config.actions.calibration
@@ -424,16 +362,13 @@ def _accuracy(net: Network, X: Any, y: Any) -> float:
     return float(net.evaluate(X, y).get("accuracy", float("nan")))
 
 
-def _best_path(folder: Path, step: int) -> Path:
-    return folder / f"best_{step:04d}.npl"
-
-
 def _decision_fields(decision: Decision) -> dict[str, Any]:
     return {
         "rollouts": decision.rollouts,
         "seconds": round(decision.seconds, 4),
         "nodes": decision.nodes,
         "children": list(decision.children),
+        "floor": decision.floor,
     }
 
 

@@ -89,7 +89,8 @@ def load_state(folder: RunFolder) -> LoopState | None:
     for k, meta in enumerate(state["branches"]):
         net = first if k == 0 else Network.load(_branch_path(folder, gen, int(meta["id"])))
         branches.append(Branch.from_meta(meta, net))
-    best = state.get("best")
+    meta = state.get("best")
+    best = None if meta is None else Branch.from_meta(meta, Network.load(_best_path(folder, gen)))
     return LoopState(
         epoch=int(state["epoch"]),
         decision=gen,
@@ -98,6 +99,6 @@ def load_state(folder: RunFolder) -> LoopState | None:
         history=[dict(r) for r in state["history"]],
         next_id=int(state["next_id"]),
         batches=int(state["batches"]),
-        best=None if best is None else Branch.from_meta(best, Network.load(_best_path(folder, gen))),
+        best=best,
         best_step=state.get("best_step"),
     )

@@ -18,6 +18,7 @@ import numpy as np
 from neuroplast import data
 from neuroplast.errors import ConfigError
 from neuroplast.network import Network
+from neuroplast.search._budget import parse_max_drop
 from neuroplast.search._cli import Command
 from neuroplast.search._splits import Splits
 from neuroplast.search.surgeon.algorithm import Surgeon
@@ -75,6 +76,18 @@ def _add_arguments(g: Any) -> None:
         type=int,
         help="fashion-mnist only: train on a stratified subset of this size",
     )
+    g.add_argument(
+        "--max-drop",
+        type=parse_max_drop,
+        default=argparse.SUPPRESS,
+        help="validation accuracy budget below the start topology trained directly, or "
+        "'none' (default: the preset's)",
+    )
+    g.add_argument(
+        "--final-epochs",
+        type=int,
+        help="override the preset's early-stopped fine-tuning of the result (0: none)",
+    )
 
 
 def _configure(args: argparse.Namespace, cfg: SurgeonConfig) -> SurgeonConfig:
@@ -88,6 +101,10 @@ def _configure(args: argparse.Namespace, cfg: SurgeonConfig) -> SurgeonConfig:
         initial = over.get("decision_every", cfg.initial_epochs)
     # A short --total-epochs caps the pre-training instead of failing validation.
     over["initial_epochs"] = min(initial, over.get("total_epochs", cfg.total_epochs))
+    if "max_drop" in vars(args):
+        over["max_drop"] = args.max_drop
+    if args.final_epochs is not None:
+        over["final_epochs"] = args.final_epochs
     if args.memory:
         over["memory"] = True
     if args.baseline:

@@ -47,7 +47,7 @@ from neuroplast.errors import ConfigError, NumericalError
 from neuroplast.morph import EditLog, EditRecord
 from neuroplast.network import Network
 from neuroplast.optim import SGD
-from neuroplast.search._budget import BestUnderBudget, Budget, chance_level
+from neuroplast.search._budget import Budget, chance_level, fine_tune
 from neuroplast.search._contract import Controller, RunContext
 from neuroplast.search._evaluate import shared_data
 from neuroplast.search._progress import Progress
@@ -60,6 +60,14 @@ from neuroplast.search.surgeon._lineage import (
     curve,
     log_step,
     widths,
+)
+from neuroplast.search.surgeon._reference import (
+    OnTrack,
+    Reference,
+    on_track,
+    reference,
+    returned,
+    track,
 )
 from neuroplast.search.surgeon._train import Trainer, TrainJob, TrainOutcome
 from neuroplast.search.surgeon.config import SurgeonConfig
@@ -84,19 +92,6 @@ PROPOSE_STREAM, DRAW_STREAM = 1, 2
 #: Seed key of the final fine-tuning's shuffling.
 FINAL_STREAM = 3
 
-Curve = tuple[tuple[float, float], ...]
-
-
-@dataclass(frozen=True)
-class _Reference:
-    """The budget's reference: the start network as given or the baseline, and its curve."""
-
-    net: Network
-    accuracy: float
-    name: str
-    curve: Curve
-    baseline_curve: Curve
-
 
 @dataclass
 class _Round:
@@ -109,6 +104,7 @@ class _Round:
         B: Batches per epoch.
         run_jobs: Runs training jobs.
         previous_best: Best validation accuracy of the branches at the decision point.
+        on_track: The budget along the baseline's trajectory (``None``: rank by score).
         records: Every competitor of every draw so far.
     """
 
@@ -118,6 +114,7 @@ class _Round:
     B: int
     run_jobs: EvaluateFn
     previous_best: float
+    on_track: OnTrack | None = None
     records: list[CandidateRecord] = field(default_factory=list)
 
 
@@ -173,39 +170,25 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
             )
             B = trainer.batches_per_epoch
             run_jobs: EvaluateFn = self._evaluate or trainer
-            reference = self._reference(net, data, B, run_jobs)
+            base = None
+            if cfg.baseline or cfg.max_drop is not None:
+                base = reference(net, data, cfg.total_epochs * B, run_jobs)
             budget = None
-            if cfg.max_drop is not None and reference is not None:
-                budget = Budget(reference.accuracy, cfg.max_drop, chance_level(data.y_val))
+            if cfg.max_drop is not None and base is not None:
+                budget = Budget(base.accuracy, cfg.max_drop, chance_level(data.y_val))
             st = load_state(ctx.folder) if ctx.resume and ctx.folder is not None else None
             if st is None:
                 st = self._start(net, trainer, run_jobs, budget)
                 if ctx.folder is not None:
                     save_state(ctx.folder, st)
-            self._loop(st, B, run_jobs, ctx, budget)
-        result = self._result(st, net.n_params, B, ctx.seed, reference, budget)
+            gate = None
+            if budget is not None and base is not None and cfg.budget_decisions:
+                gate = on_track(base.baseline_curve, budget.max_drop or 0.0)
+            self._loop(st, B, run_jobs, ctx, budget, gate)
+        result = self._result(st, net.n_params, B, ctx.seed, base, budget)
         if cfg.final_epochs > 0:
             self._fine_tune(result, data, ctx)
         return result
-
-    def _reference(
-        self, net: Network, data: Splits, B: int, run_jobs: EvaluateFn
-    ) -> _Reference | None:
-        """The baseline (when asked for or needed by the budget) and the budget's reference.
-
-        Raises:
-            NumericalError: The baseline's training diverged.
-        """
-        cfg = self.config
-        if not cfg.baseline and cfg.max_drop is None:
-            return None
-        (out,) = run_jobs([TrainJob(net, 0, cfg.total_epochs * B, curve=True)])
-        if out.net is None:
-            raise NumericalError(f"baseline training diverged: {out.error}")
-        start = float(net.evaluate(data.X_val, data.y_val).get("accuracy", math.nan))
-        if start > out.val_accuracy:
-            return _Reference(net.copy(), start, "start", (), out.curve)
-        return _Reference(out.net, out.val_accuracy, "baseline", out.curve, out.curve)
 
     # ------------------------------------------------------------------ steps
     def _loop(
@@ -215,6 +198,7 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
         run_jobs: EvaluateFn,
         ctx: RunContext,
         budget: Budget | None,
+        gate: OnTrack | None = None,
     ) -> None:
         """Decision points until ``total_epochs``, each logged and checkpointed."""
         cfg = self.config
@@ -222,9 +206,9 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
         with Progress(total, self.name, enabled=ctx.progress, unit="decision") as bar:
             bar.update(st.decision)
             while st.epoch < cfg.total_epochs:
-                self._decide(st, B, run_jobs, ctx)
+                self._decide(st, B, run_jobs, ctx, gate)
                 best = log_step(st, budget)
-                _track(st, best, budget)
+                track(st, best, budget)
                 if ctx.folder is not None:
                     save_state(ctx.folder, st)
                 bar.update(1, acc=best.accuracy, params=best.net.n_params)
@@ -248,10 +232,17 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
             topology=((0.0, widths(net)),),
         )
         st = LoopState(cfg.initial_epochs, 0, [root], batches=n)
-        _track(st, log_step(st, budget), budget)
+        track(st, log_step(st, budget), budget)
         return st
 
-    def _decide(self, st: LoopState, B: int, run_jobs: EvaluateFn, ctx: RunContext) -> None:
+    def _decide(
+        self,
+        st: LoopState,
+        B: int,
+        run_jobs: EvaluateFn,
+        ctx: RunContext,
+        gate: OnTrack | None = None,
+    ) -> None:
         """One decision point: draws until one improves (or the re-draws run out)."""
         cfg = self.config
         target_epoch = min(st.epoch + cfg.decision_every, cfg.total_epochs)
@@ -262,6 +253,7 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
             B,
             run_jobs,
             max(b.accuracy for b in st.branches),
+            gate,
         )
         new, improved, attempts = self._draws(rnd, self._pool(st, ctx), ctx)
         backtracked = not (improved or (new and not cfg.memory))
@@ -342,6 +334,12 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
         ]
         scores = {i: score(outs[i].val_accuracy, gains[i], draw[i].param_fraction) for i in ok}
         order = rank(ok, [scores[i] for i in ok], [draw[i].n_params for i in ok])
+        fit: dict[int, bool] = {}
+        if rnd.on_track is not None:
+            for i in ok:
+                epoch = (rnd.parents[draw[i].branch].position + outs[i].batches) / rnd.B
+                fit[i] = rnd.on_track(epoch, outs[i].val_accuracy)
+            order = sorted(order, key=lambda k: not fit[ok[k]])  # stable: score order within
         win = [ok[k] for k in order[: self.config.branches]]
         for i, (p, o) in enumerate(zip(draw, outs, strict=True)):
             rnd.records.append(
@@ -358,6 +356,7 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
                     p.n_params,
                     i >= n_fixed,
                     i in win,
+                    fit.get(i),
                 )
             )
         return win
@@ -406,29 +405,12 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
         n_initial: int,
         B: int,
         seed: int,
-        reference: _Reference | None,
+        ref: Reference | None,
         budget: Budget | None,
     ) -> SurgeonResult:
         cfg = self.config
-        base_curve = () if reference is None else reference.baseline_curve
-        if budget is None:
-            best, step = chosen(st.branches), len(st.history) - 1
-        elif st.best is not None:
-            best, step = st.best, st.best_step
-        else:
-            assert reference is not None  # a budget has a reference
-            best = Branch(
-                -1,
-                reference.net,
-                0,
-                reference.accuracy,
-                label=reference.name,
-                curve=reference.curve,
-                topology=((0.0, widths(reference.net)),),
-                op=reference.name,
-            )
-            step = None
-        extra = 0 if reference is None else cfg.total_epochs * B
+        best, step = returned(st, ref, budget)
+        extra = 0 if ref is None else cfg.total_epochs * B
         return SurgeonResult(
             network=best.net,
             history=st.history,
@@ -444,39 +426,25 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
             decisions=tuple(st.decisions),
             config=cfg,
             seed=seed,
-            baseline_curve=base_curve,
+            baseline_curve=() if ref is None else ref.baseline_curve,
             chosen_step=step,
-            budget=None if budget is None else {**budget.to_dict(), "reference": _name(reference)},
+            budget=None if budget is None or ref is None else _budget_info(budget, ref),
         )
 
     def _fine_tune(self, result: SurgeonResult, data: Splits, ctx: RunContext) -> None:
-        """Early-stopped fine-tuning of the result's network; kept only if not worse."""
+        """:func:`~neuroplast.search._budget.fine_tune` of the result with the run's SGD."""
         cfg = self.config
-        tuned = result.network.copy()
-        hist = tuned.fit(
-            data.X_train,
-            data.y_train,
+        result.network, result.final_tuning = fine_tune(
+            result.network,
+            data,
             epochs=cfg.final_epochs,
-            batch_size=cfg.batch_size,
-            optimizer=SGD(lr=cfg.lr, momentum=cfg.momentum),
-            seed=ctx.seed_for(FINAL_STREAM),
-            validation_data=(data.X_val, data.y_val),
             patience=cfg.final_patience,
-            monitor="val_accuracy",
-            restore_best=True,
+            optimizer=SGD(lr=cfg.lr, momentum=cfg.momentum),
+            batch_size=cfg.batch_size,
+            seed=ctx.seed_for(FINAL_STREAM),
         )
-        before = float(result.network.evaluate(data.X_val, data.y_val).get("accuracy", math.nan))
-        after = float(tuned.evaluate(data.X_val, data.y_val).get("accuracy", math.nan))
-        kept = after >= before
-        result.final_tuning = {
-            "epochs": len(hist.val_accuracy),
-            "best_epoch": hist.best_epoch,
-            "before": before,
-            "after": after,
-            "kept": kept,
-        }
-        if kept:
-            result.network, result.val_accuracy = tuned, after
+        if result.final_tuning["kept"]:
+            result.val_accuracy = result.final_tuning["after"]
 
     def report(self, result: SurgeonResult, out: Path) -> None:
         """Draws the shared overview, ``topology.png`` (Fig. 3) and ``accuracy.png`` (Fig. 4)."""
@@ -486,16 +454,5 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
         write_report(out, result)
 
 
-def _name(reference: _Reference | None) -> str | None:
-    return None if reference is None else reference.name
-
-
-def _track(st: LoopState, branch: Branch, budget: Budget | None) -> None:
-    """Keeps ``branch`` as the run's best if the budget admits it and it is smaller."""
-    if budget is None:
-        return
-    tracker = BestUnderBudget(budget)
-    if st.best is not None and st.best_step is not None:
-        tracker.restore(st.best.net, st.best.accuracy, st.best_step)
-    if tracker.better(branch.net.n_params, branch.accuracy):
-        st.best, st.best_step = branch, st.decision
+def _budget_info(budget: Budget, ref: Reference) -> dict[str, Any]:
+    return {**budget.to_dict(), "reference": ref.name}

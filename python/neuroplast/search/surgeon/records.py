@@ -99,7 +99,11 @@ class Branch:
 
 @dataclass(frozen=True)
 class CandidateRecord:
-    """One competitor of one draw after recuperative training (the columns of Table 1)."""
+    """One competitor of one draw after recuperative training (the columns of Table 1).
+
+    ``on_track``: with a budget and ``budget_decisions``, whether its accuracy after the
+    recuperative training was within ``max_drop`` of the baseline's at that epoch.
+    """
 
     attempt: int
     branch: int
@@ -113,6 +117,7 @@ class CandidateRecord:
     n_params: int
     random: bool
     chosen: bool
+    on_track: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 //! Training: whole epochs (seeded shuffle, minibatches, forward, backward, update) in one call.
 
+use super::budget::{infer_rows, params_bytes};
 use super::data::{check_batch_norm_batch, check_finite, validate_masks, validate_params, DataRef};
+use super::divergence::{diverged, trivial_loss, Watch};
 use super::early_stop::{EarlyStopping, Tracker};
 use super::graph::Graph;
 use super::infer::{evaluate_unchecked, Evaluation};
@@ -8,6 +10,7 @@ use super::pass::{loss_and_gradients, update_running_stats, Masks, Workspace};
 use crate::error::{ensure_config, Error, Result};
 use crate::kernels::loss::{BatchLoss, Loss};
 use crate::kernels::optim::{self, Optimizer};
+use crate::limits;
 use crate::rng::Rng;
 use rayon::prelude::*;
 
@@ -39,6 +42,15 @@ impl OptState {
     pub fn zeros(graph: &Graph, opt: &Optimizer) -> Self {
         let slots = graph.params.iter().map(|p| vec![vec![0.0; p.len()]; opt.n_slots()]).collect();
         Self { step: 0, slots }
+    }
+
+    /// [`OptState::zeros`], or [`Error::Resource`] when the buffers cannot be allocated.
+    pub fn try_zeros(graph: &Graph, opt: &Optimizer) -> Result<Self> {
+        let what = "the optimizer state";
+        limits::ensure(params_bytes(graph).saturating_mul(opt.n_slots() as u64), what)?;
+        let per_param = |len: usize| (0..opt.n_slots()).map(|_| limits::zeros(len, what)).collect();
+        let slots = graph.params.iter().map(|p| per_param(p.len())).collect::<Result<_>>()?;
+        Ok(Self { step: 0, slots })
     }
 
     /// Checks that the state fits `graph` and `opt`.
@@ -114,13 +126,17 @@ pub fn fit(
     let mut tracker = cfg.early_stopping.map(Tracker::new);
     let batch = cfg.batch_size.min(train.n);
     check_batch_norm_batch(graph, train.n, batch)?;
-    let mut ws = Workspace::new(graph, batch, true, cfg.threads);
-    let val_block = val.map_or(1, |v| v.n.min(1024));
-    let mut val_ws = val.map(|_| Workspace::new(graph, val_block, false, cfg.threads));
-    let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
+    let mut ws = Workspace::new(graph, batch, true, cfg.threads)?;
+    let val_block = val.map_or(1, |v| infer_rows(graph, v.n));
+    let mut val_ws = val.map(|_| Workspace::new(graph, val_block, false, cfg.threads)).transpose()?;
+    limits::ensure(params_bytes(graph), "the gradients")?;
+    let grads = graph.params.iter().map(|p| limits::zeros(p.len(), "the gradients"));
+    let mut grads: Vec<Vec<f32>> = grads.collect::<Result<_>>()?;
     let n_in = graph.n_inputs();
-    let mut xb = vec![0.0f32; batch * n_in];
-    let mut order: Vec<usize> = (0..train.n).collect();
+    let mut xb = limits::zeros(batch.saturating_mul(n_in), "a minibatch")?;
+    let mut order: Vec<usize> = limits::zeros(train.n, "the shuffle order")?;
+    let trivial = trivial_loss(train.targets, train.n, graph.n_outputs());
+    let mut watch = Watch::new(trivial, train.n.div_ceil(batch));
     // Grows with the epochs actually run: `epochs` may be huge when a callback stops early.
     let mut history = Vec::new();
     for e in 0..cfg.epochs as u64 {
@@ -147,23 +163,14 @@ pub fn fit(
                 &mut grads,
                 cfg,
             )?;
-            if !r.loss_sum.is_finite() {
-                return Err(Error::Numerical(format!(
-                    "training diverged: the loss became {} in epoch {epoch} at update {}; \
-                     lower the learning rate or check the data scale",
-                    r.loss_sum, state.step
-                )));
-            }
+            watch.observe(r.loss_sum, rows, epoch, state.step)?;
             loss_sum += r.loss_sum;
             correct += r.correct;
         }
         // A last update can overflow without a later loss to reveal it; check once per epoch.
         if let Some(bad) = params.iter().position(|p| check_finite(p, "").is_err()) {
-            return Err(Error::Numerical(format!(
-                "training diverged: parameter {} became non-finite in epoch {epoch}; \
-                 lower the learning rate or check the data scale",
-                graph.params[bad].name
-            )));
+            let name = &graph.params[bad].name;
+            return Err(diverged(format!("parameter {name} became non-finite in epoch {epoch}")));
         }
         let val_eval = match (val, val_ws.as_mut()) {
             (Some(v), Some(vws)) => Some(evaluate_unchecked(graph, params, masks, v, vws, val_block)),

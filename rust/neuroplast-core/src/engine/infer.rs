@@ -1,13 +1,12 @@
 //! Inference: batched forward passes and evaluation without parameter updates.
 
+use super::budget::{infer_rows, params_bytes};
 use super::data::{check_batch_norm_batch, validate_features, validate_masks, validate_params, DataRef};
 use super::graph::Graph;
 use super::pass::{forward, loss_and_gradients, Masks, Mode, Workspace};
 use crate::error::{Error, Result};
 use crate::kernels::loss::{batch_loss, Loss};
-
-/// Rows per forward block during inference (bounds memory independent of data size).
-const BLOCK: usize = 1024;
+use crate::limits::{self, bytes_of, total};
 
 /// Mean loss and accuracy (accuracy only for classification).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,10 +28,12 @@ pub fn predict(
     let masks = validate_masks(graph, masks)?;
     validate_features(graph, x, n, "X")?;
     let (n_in, n_out) = (graph.n_inputs(), graph.n_outputs());
-    let mut ws = Workspace::new(graph, BLOCK.min(n), false, threads);
-    let mut y = vec![0.0f32; n * n_out];
-    for (start, yb) in (0..n).step_by(BLOCK).zip(y.chunks_mut(BLOCK * n_out)) {
-        let rows = BLOCK.min(n - start);
+    let block = infer_rows(graph, n);
+    limits::ensure(bytes_of(n, 4 * n_out), "the predictions")?;
+    let mut ws = Workspace::new(graph, block, false, threads)?;
+    let mut y = limits::zeros(n.saturating_mul(n_out), "the predictions")?;
+    for (start, yb) in (0..n).step_by(block).zip(y.chunks_mut(block * n_out)) {
+        let rows = block.min(n - start);
         let xb = &x[start * n_in..(start + rows) * n_in];
         forward(graph, params, &masks, xb, rows, &mut ws, Mode::Eval);
         yb.copy_from_slice(ws.output(xb, graph.output, rows * n_out));
@@ -79,8 +80,17 @@ pub fn evaluate(
     validate_params(graph, params)?;
     let masks = validate_masks(graph, masks)?;
     data.validate(graph, "evaluation data")?;
-    let mut ws = Workspace::new(graph, BLOCK.min(data.n), false, threads);
-    Ok(evaluate_unchecked(graph, params, &masks, data, &mut ws, BLOCK))
+    let block = infer_rows(graph, data.n);
+    let mut ws = Workspace::new(graph, block, false, threads)?;
+    let e = evaluate_unchecked(graph, params, &masks, data, &mut ws, block);
+    if !e.loss.is_finite() {
+        return Err(Error::Numerical(format!(
+            "the loss is not finite ({}): the network's outputs overflow on these data \
+             (check the input scale)",
+            e.loss
+        )));
+    }
+    Ok(e)
 }
 
 /// Mean loss over `data` and its gradient with respect to every parameter (one full batch).
@@ -115,9 +125,11 @@ fn full_batch(
     data.validate(graph, "data")?;
     let n = data.n;
     check_batch_norm_batch(graph, n, n)?;
-    let mut ws = Workspace::new(graph, n, true, threads);
+    limits::ensure(params_bytes(graph), "the gradients")?;
+    let mut ws = Workspace::new(graph, n, true, threads)?;
     let idx: Vec<usize> = (0..n).collect();
-    let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
+    let grads = graph.params.iter().map(|p| limits::zeros(p.len(), "the gradients"));
+    let mut grads: Vec<Vec<f32>> = grads.collect::<Result<_>>()?;
     let r = loss_and_gradients(graph, params, &masks, data.x, data.targets, &idx, &mut ws, &mut grads);
     Ok((r.loss_sum / n as f64, grads, ws))
 }
@@ -152,11 +164,14 @@ pub fn node_values(
     let masks = validate_masks(graph, masks)?;
     validate_features(graph, x, n, "X")?;
     let n_in = graph.n_inputs();
-    let mut ws = Workspace::new(graph, BLOCK.min(n), false, threads);
-    let mut out: Vec<Vec<f32>> =
-        nodes.iter().map(|&i| Vec::with_capacity(n * graph.nodes[i].width)).collect();
-    for start in (0..n).step_by(BLOCK) {
-        let rows = BLOCK.min(n - start);
+    let sizes: Vec<u64> = nodes.iter().map(|&i| bytes_of(n, 4 * graph.nodes[i].width)).collect();
+    limits::ensure(total(&sizes), "the requested activations")?;
+    let block = infer_rows(graph, n);
+    let mut ws = Workspace::new(graph, block, false, threads)?;
+    let out = nodes.iter().map(|&i| limits::with_capacity(n.saturating_mul(graph.nodes[i].width), "activations"));
+    let mut out: Vec<Vec<f32>> = out.collect::<Result<_>>()?;
+    for start in (0..n).step_by(block) {
+        let rows = block.min(n - start);
         let xb = &x[start * n_in..(start + rows) * n_in];
         forward(graph, params, &masks, xb, rows, &mut ws, Mode::Eval);
         for (dst, &i) in out.iter_mut().zip(nodes) {
@@ -179,6 +194,8 @@ pub fn node_gradients(
     nodes: &[usize],
     threads: usize,
 ) -> Result<(f64, Vec<Vec<f32>>)> {
+    let sizes: Vec<u64> = nodes.iter().map(|&i| bytes_of(data.n, 4 * graph.nodes[i].width)).collect();
+    limits::ensure(total(&sizes), "the requested gradients")?;
     let (loss, _, ws) = full_batch(graph, params, masks, data, threads)?;
     let out = nodes
         .iter()

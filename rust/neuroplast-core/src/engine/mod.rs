@@ -1,7 +1,9 @@
 //! The training engine: compiled graphs, forward/backward passes, training and inference.
 
+pub mod budget;
 pub mod compile;
 pub mod data;
+pub mod divergence;
 pub mod early_stop;
 pub mod fit;
 pub mod graph;

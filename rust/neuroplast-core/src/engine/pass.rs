@@ -1,6 +1,8 @@
 //! Forward and backward passes over a compiled [`Graph`] for one block of rows.
 
 use super::graph::{Graph, Node, NodeKind};
+use crate::error::Result;
+use crate::limits;
 use crate::kernels::activation;
 use crate::kernels::gemm::{gemm, Mat};
 use crate::kernels::loss::{batch_loss, BatchLoss, Targets};
@@ -37,32 +39,38 @@ pub type Masks = [Option<Vec<f32>>];
 
 impl Workspace {
     /// Buffers for blocks of at most `rows` rows; `train` also allocates gradient buffers.
-    pub fn new(graph: &Graph, rows: usize, train: bool, threads: usize) -> Self {
-        let sized = |i: usize| vec![0.0f32; if i == 0 { 0 } else { rows * graph.nodes[i].width }];
+    ///
+    /// The working set ([`super::budget::working_set`]) is checked against the memory limit
+    /// first and every buffer is allocated fallibly: [`Error::Resource`] instead of an abort.
+    pub fn new(graph: &Graph, rows: usize, train: bool, threads: usize) -> Result<Self> {
+        limits::ensure(super::budget::working_set(graph, rows, train, threads), "the network's buffers")?;
+        let what = "a network buffer";
+        let sized = |i: usize| limits::zeros(if i == 0 { 0 } else { rows.saturating_mul(graph.nodes[i].width) }, what);
         let n = graph.nodes.len();
-        Self {
-            pre: (0..n).map(sized).collect(),
-            out: (0..n).map(sized).collect(),
-            grad: (0..n).map(|i| if train { sized(i) } else { Vec::new() }).collect(),
+        let empty = |_| Ok(Vec::new());
+        Ok(Self {
+            pre: (0..n).map(sized).collect::<Result<_>>()?,
+            out: (0..n).map(sized).collect::<Result<_>>()?,
+            grad: (0..n).map(|i| if train { sized(i) } else { empty(i) }).collect::<Result<_>>()?,
             has_grad: vec![false; n],
             stats: graph
                 .nodes
                 .iter()
                 .map(|nd| match nd.kind {
-                    NodeKind::BatchNorm { .. } => vec![0.0; 2 * nd.shape.c],
-                    _ => Vec::new(),
+                    NodeKind::BatchNorm { .. } => limits::zeros(2 * nd.shape.c, what),
+                    _ => Ok(Vec::new()),
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             argmax: graph
                 .nodes
                 .iter()
                 .map(|nd| match nd.kind {
-                    NodeKind::MaxPool(_) => vec![0; rows * nd.width],
-                    _ => Vec::new(),
+                    NodeKind::MaxPool(_) => limits::zeros(rows.saturating_mul(nd.width), what),
+                    _ => Ok(Vec::new()),
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             threads,
-        }
+        })
     }
 
     /// Output of node `i` for the current block (`x` is the input block).

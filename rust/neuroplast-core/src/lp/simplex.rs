@@ -200,7 +200,10 @@ impl<'a> Tableau<'a> {
     /// Leaving row for entering column `q` moving in direction `dir`, with its step length.
     fn leaving(&self, q: usize, dir: f64, bland: bool) -> Option<(usize, f64)> {
         let g = |i: usize| dir * self.t[i * self.w + q];
-        let slack = if bland { 0.0 } else { self.tol_p };
+        // Both rules take the rows within the feasibility tolerance of the smallest ratio
+        // (Harris' first pass); Bland's rule then picks the smallest basic index among them,
+        // so rounding noise in degenerate values cannot reorder its ties.
+        let slack = self.tol_p;
         let colmax = (0..self.m).fold(0.0f64, |a, i| a.max(g(i).abs()));
         let piv_tol = PIV_TOL.max(REL_PIV * colmax);
         let ratio = |i: usize, slack: f64| self.ratio(i, g(i), slack, piv_tol);
@@ -216,7 +219,7 @@ impl<'a> Tableau<'a> {
             }
             let better = match best {
                 None => true,
-                Some((b, rb)) if bland => r < rb || (r == rb && self.basis[i] < self.basis[b]),
+                Some((b, _)) if bland => self.basis[i] < self.basis[b],
                 Some((b, _)) => g(i).abs() > g(b).abs(),
             };
             if better {
@@ -301,6 +304,17 @@ impl<'a> Tableau<'a> {
             rhs.iter_mut().zip(&col).for_each(|(r, a)| *r -= self.upper[j] * a);
         }
         self.xb = lu.solve(&rhs);
+        // Degenerate values land exactly on their bounds, as the pivots themselves leave them.
+        for (i, &j) in self.basis.iter().enumerate() {
+            let (x, u) = (self.xb[i], self.upper[j]);
+            self.xb[i] = if x.abs() <= self.tol_p {
+                0.0
+            } else if (x - u).abs() <= self.tol_p {
+                u
+            } else {
+                x
+            };
+        }
         self.lu = Some(lu);
         self.since = 0;
         self.price(cost);

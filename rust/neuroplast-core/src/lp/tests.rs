@@ -184,21 +184,3 @@ fn interior_point_ends_on_a_vertex_of_a_non_unique_optimum() {
     assert!(s.x[0] == 0.0 || s.x[1] == 0.0, "{:?}", s.x);
     assert!(s.x[2] == 0.0 || s.x[2] == 2.0, "{:?}", s.x);
 }
-
-#[test]
-#[ignore]
-fn debug_file_lp() {
-    let path = std::env::var("LP_FILE").unwrap();
-    let bytes = std::fs::read(path).unwrap();
-    let v: Vec<f64> = bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect();
-    let (m, n) = (v[0] as usize, v[1] as usize);
-    let c = v[2..2 + n].to_vec();
-    let a = v[2 + n..2 + n + m * n].to_vec();
-    let b = v[2 + n + m * n..2 + n + m * n + m].to_vec();
-    let lp = Lp::new(&c, &[], &[]).eq(&a, &b);
-    for method in [Method::Simplex, Method::Ipm] {
-        let t = std::time::Instant::now();
-        let s = lp.solve(method);
-        eprintln!("{method:?}: {:?} fun {} nit {} {:?}", s.status, s.fun, s.iterations, t.elapsed());
-    }
-}

@@ -53,6 +53,12 @@ pub fn auxiliary_gradient_matrix(
     check_matrix(grad_next, samples, out_units, "grad_next")?;
     check_matrix(h_prev, samples, in_units, "h_prev")?;
     let parts = threads.min(samples.div_ceil(BLOCK)).max(1);
+    // One f64 product per part, the sum, a row-major copy and the SVD of the result.
+    let product = (out_units as u64).saturating_mul(in_units as u64).saturating_mul(8);
+    let blocks = crate::limits::bytes_of(BLOCK * parts, 8 * (out_units + in_units));
+    let svd = super::spectrum::spectrum_bytes(out_units, in_units, threads);
+    let need = crate::limits::total(&[product.saturating_mul(parts as u64 + 3), blocks, svd]);
+    crate::limits::ensure(need, &format!("the {out_units} × {in_units} auxiliary gradient"))?;
     let partials: Vec<Mat<f64>> = (0..parts)
         .into_par_iter()
         .map(|i| {

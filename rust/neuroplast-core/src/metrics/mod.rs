@@ -64,7 +64,7 @@ pub fn effective_dimension_activations(
     threads: usize,
 ) -> Result<f64> {
     check_eps(eps, "eps")?;
-    check_matrix(h, samples, units, "activations")?;
+    spectrum::check_spectral(h, samples, units, threads, "activations")?;
     if samples < units {
         return Err(Error::Data(format!(
             "the effective dimension needs at least as many samples as units, got {samples} samples for {units} units"
@@ -87,6 +87,7 @@ pub fn effective_dimension_weights(
 ) -> Result<f64> {
     check_eps(eps, "eps")?;
     check_matrix(w, units, fan_in, "weights")?;
+    crate::limits::ensure(crate::limits::bytes_of(units, 4 * (fan_in + 1)), "a copy of the weights")?;
     let (m, cols) = match bias {
         None => (w.to_vec(), fan_in),
         Some(b) => {
@@ -108,7 +109,7 @@ pub fn effective_dimension_weights(
 /// 0) with `Σσ² = trace(G)` and `Σσ⁴ = ‖G‖_F²` for the `f64` Gram matrix `G` of the short side
 /// (no spectrum needed). `φ_OG = 1 − gap`. A zero matrix is [`Error::Data`].
 pub fn orthogonality_gap(h: &[f32], samples: usize, features: usize, threads: usize) -> Result<f64> {
-    check_matrix(h, samples, features, "activations")?;
+    spectrum::check_spectral(h, samples, features, threads, "activations")?;
     let g = spectrum::gram(h, samples, features, threads);
     let n = g.nrows();
     let s2: f64 = (0..n).map(|i| g[(i, i)]).sum();

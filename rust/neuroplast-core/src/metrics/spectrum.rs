@@ -47,6 +47,28 @@ pub fn check_matrix(a: &[f32], rows: usize, cols: usize, what: &str) -> Result<(
     Ok(())
 }
 
+/// Bytes the spectral routes may need for a `rows × cols` matrix on `threads` threads (Gram
+/// partials, eigensolver, or an `f64` copy plus SVD workspace), an upper estimate checked
+/// against [`crate::limits`] before anything is allocated.
+pub fn spectrum_bytes(rows: usize, cols: usize, threads: usize) -> u64 {
+    let (short, long) = (rows.min(cols) as u64, rows.max(cols) as u64);
+    let t = threads.max(1) as u64;
+    let sq = short.saturating_mul(short);
+    let gram = sq.saturating_mul(t + 3).saturating_add(short.saturating_mul(t * BLOCK as u64));
+    let words = if long >= GRAM_RATIO as u64 * short {
+        gram
+    } else {
+        gram.saturating_add(short.saturating_mul(long).saturating_mul(2)).saturating_add(sq.saturating_mul(4))
+    };
+    words.saturating_mul(8)
+}
+
+/// [`check_matrix`], then the memory limit for the spectral routes.
+pub(crate) fn check_spectral(a: &[f32], rows: usize, cols: usize, threads: usize, what: &str) -> Result<()> {
+    check_matrix(a, rows, cols, what)?;
+    crate::limits::ensure(spectrum_bytes(rows, cols, threads), &format!("the spectrum of the {rows} × {cols} {what}"))
+}
+
 pub(crate) fn par(threads: usize) -> Par {
     if threads <= 1 {
         Par::Seq
@@ -176,6 +198,7 @@ fn svd_singular_values(x: MatRef<'_, f64>, p: Par) -> Result<Vec<f64>> {
 /// Errors: as [`singular_values`].
 pub fn singular_values_f64(a: &[f64], rows: usize, cols: usize) -> Result<Vec<f64>> {
     crate::linalg::check_matrix64(a, rows, cols, "matrix")?;
+    crate::limits::ensure(spectrum_bytes(rows, cols, 1), "the singular values")?;
     svd_singular_values(MatRef::from_row_major_slice(a, rows, cols), Par::Seq)
 }
 
@@ -185,7 +208,7 @@ pub fn singular_values_f64(a: &[f64], rows: usize, cols: usize) -> Result<Vec<f6
 /// Errors: [`Error::Data`] for an empty or non-finite matrix, [`Error::Shape`] when
 /// `a.len() != rows·cols`, [`Error::Numerical`] if the solver does not converge.
 pub fn singular_values(a: &[f32], rows: usize, cols: usize, threads: usize) -> Result<Vec<f64>> {
-    check_matrix(a, rows, cols, "matrix")?;
+    check_spectral(a, rows, cols, threads, "matrix")?;
     let (short, long) = (rows.min(cols), rows.max(cols));
     if long >= GRAM_RATIO * short {
         gram_singular_values(a, rows, cols, threads)
@@ -216,7 +239,7 @@ const PAR_LBLT: usize = 1024;
 /// - otherwise the inertia count, which equals the count of the exact singular values unless
 ///   one lies within about `tol / (2t)` of `t`.
 pub fn count_above(a: &[f32], rows: usize, cols: usize, t: f64, threads: usize) -> Result<usize> {
-    check_matrix(a, rows, cols, "matrix")?;
+    check_spectral(a, rows, cols, threads, "matrix")?;
     count_checked(a, rows, cols, t, threads)
 }
 

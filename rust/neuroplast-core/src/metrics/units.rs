@@ -93,6 +93,10 @@ pub fn cosine_redundancy_order(
     if n_remove > units {
         return Err(Error::Config(format!("n_remove must be in [0, {units}], got {n_remove}")));
     }
+    // The normalized copy (units × samples) and the cosine matrix (units × units), in f64.
+    let words = (units as u64).saturating_mul((samples as u64).saturating_add(units as u64));
+    let need = words.saturating_mul(8);
+    crate::limits::ensure(need, &format!("the cosine similarities of {units} units over {samples} samples"))?;
     let mut norm2 = vec![0.0f64; units];
     for row in h.chunks_exact(units) {
         for (acc, &v) in norm2.iter_mut().zip(row) {
