@@ -1,4 +1,4 @@
-"""The accuracy budget: the shared helper, and MCTS and the Surgeon returning its best network.
+"""The accuracy budget: the shared helper, and every controller returning its best network.
 
 Every controller run here is checked the same way: the returned network's validation accuracy,
 measured with ``net.evaluate(data.X_val, data.y_val)``, is at least the floor (start − max_drop),
@@ -12,15 +12,27 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from neuroplast import ConfigError, Network, Spec, data
+from neuroplast.lp import LPPrune, LPPruneConfig
 from neuroplast.optim import Adam
-from neuroplast.search import MCTS, MCTSConfig, Splits
+from neuroplast.search import (
+    DYNO,
+    MCTS,
+    Compress,
+    CompressConfig,
+    DYNOConfig,
+    MCTSConfig,
+    Neurogenesis,
+    NeurogenesisConfig,
+    Splits,
+)
 from neuroplast.search._budget import (
     BestUnderBudget,
     Budget,
+    MostAccurate,
     chance_level,
     check_max_drop,
     fine_tune,
@@ -324,3 +336,198 @@ def test_surgeon_budget_decisions_rank_on_track_candidates_first(small: Splits) 
     assert seen > 0
     off = Surgeon(_surgeon_cfg(0.02)).run(start, small, seed=1, progress=False)
     assert all(c.on_track is None for d in off.decisions for c in d.candidates)
+
+
+# ----------------------------------------------------------------------------- the keepers
+def test_most_accurate_and_checkpointed_keepers(tmp_path: Any) -> None:
+    nets = [Network.init(Spec.mlp(3, [w], 2), seed=0) for w in (2, 6, 4)]
+    best = MostAccurate(Budget(0.3, None, chance=0.5))
+    for step, (net, acc) in enumerate(zip(nets, (0.5, 0.8, 0.8), strict=True)):
+        best.offer(net, acc, step)
+    assert best.step == 2 and best.accuracy == 0.8  # the tie goes to the smaller network
+    state = best.state(tmp_path)
+    again = MostAccurate(Budget(0.3, None, chance=0.5))
+    again.load_state(state, tmp_path)
+    assert again.step == 2 and again.network is not None and again.network.spec == nets[2].spec
+    empty = BestUnderBudget(Budget(0.3, 0.0)).state(tmp_path)
+    assert empty["step"] is None and empty["budget"]["floor"] == 0.3
+
+
+# ----------------------------------------------------------------------------- DYNO
+def _history_check(res: Any, splits: Splits, floor: float) -> dict[str, Any]:
+    """The returned network is within ``floor`` and the smallest in-budget history record."""
+    assert _val(res.network, splits) >= floor
+    assert res.after["val_accuracy"] == _val(res.network, splits)
+    within = [r for r in res.history if r["val_accuracy"] >= floor]
+    assert res.network.n_params == min(r["n_params"] for r in within)
+    chosen = [r for r in res.history if r["step"] == res.chosen_step]
+    assert len(chosen) == 1 and chosen[0]["n_params"] == res.network.n_params
+    assert chosen[0]["in_budget"]
+    return chosen[0]
+
+
+@RUNS
+@given(
+    max_drop=st.sampled_from([0.0, 0.01, 0.05, 0.2]),
+    seed=st.integers(0, 3),
+    lr=st.sampled_from([3e-4, 1e-2]),
+)
+def test_dyno_returns_the_smallest_network_within_the_budget(
+    small: Splits, trained: Network, max_drop: float, seed: int, lr: float
+) -> None:
+    cfg = DYNOConfig.fast(
+        steps=40, eval_every=10, batch_size=32, lr=lr, max_drop=max_drop, final_epochs=0
+    )
+    res = DYNO(cfg).run(trained, small, seed=seed, progress=False)
+    floor = _val(trained, small) - max_drop
+    assert res.budget is not None and res.budget["floor"] == pytest.approx(floor)
+    chosen = _history_check(res, small, floor)
+    assert _val(res.network, small) == chosen["val_accuracy"]
+    assert len(res.edits) == sum(e["step"] < res.chosen_step for e in res.events)
+
+
+def test_dyno_fine_tuning_and_paper_preset(small: Splits, trained: Network) -> None:
+    cfg = DYNOConfig.fast(steps=40, eval_every=10, batch_size=32, final_epochs=4, final_patience=2)
+    res = DYNO(cfg).run(trained, small, seed=0, progress=False)
+    tuning = res.final_tuning
+    assert tuning is not None and tuning["epochs"] <= 4
+    assert _val(res.network, small) == max(tuning["before"], tuning["after"])
+    assert res.budget is not None and _val(res.network, small) >= res.budget["floor"]
+    assert res.summary()["chosen_step"] == res.chosen_step
+    paper = DYNOConfig.paper()
+    assert paper.max_drop is None and paper.final_epochs == 0
+    last = DYNO(paper.replace(steps=40, eval_every=10, batch_size=32)).run(
+        trained, small, seed=0, progress=False
+    )
+    assert last.budget is None and last.chosen_step == last.history[-1]["step"] == 40
+    assert last.network.n_params == last.history[-1]["n_params"]
+    assert len(last.edits) == len(last.events)
+
+
+def test_dyno_resume_with_a_budget_returns_the_same_network(
+    small: Splits, trained: Network, tmp_path: Any
+) -> None:
+    from neuroplast.search.growth import StepTrainer
+
+    cfg = DYNOConfig.fast(steps=40, eval_every=10, batch_size=32, final_epochs=3, final_patience=1)
+    full = DYNO(cfg).run(trained, small, seed=1, run_dir=tmp_path / "a", progress=False)
+    assert full.chosen_step is not None and full.chosen_step < 40  # kept before the interruption
+    real, calls = StepTrainer.run, {"n": 0}
+
+    def killed(self: Any, net: Network, steps: int) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, net, steps)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(StepTrainer, "run", killed)
+        with pytest.raises(KeyboardInterrupt):
+            DYNO(cfg).run(trained, small, seed=1, run_dir=tmp_path / "b", progress=False)
+    resumed = DYNO(cfg).run(
+        trained, small, seed=1, run_dir=tmp_path / "b", resume=True, progress=False
+    )
+    assert resumed.chosen_step == full.chosen_step and resumed.budget == full.budget
+    assert (tmp_path / "a/final.npl").read_bytes() == (tmp_path / "b/final.npl").read_bytes()
+
+
+# ----------------------------------------------------------------------------- Neurogenesis
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 3), lr=st.sampled_from([1e-2, 0.1]))
+@example(seed=3, lr=0.1)  # validation accuracy falls in the last epoch: not the last network
+def test_neurogenesis_restores_the_best_validation_epoch(seed: int, lr: float) -> None:
+    ds = data.load("digits", seed=0)
+    X, y = ds.X_train, ds.y_train
+    splits = Splits(X[:300], y[:300], X[300:450], y[300:450])
+    start = Network.init(Spec.mlp(64, [6], 10), seed=seed)
+    cfg = NeurogenesisConfig.fast(
+        strategy="north-random",
+        epochs=4,
+        batch_size=16,
+        eval_every=5,
+        lr=lr,
+        max_width=24,
+        final_epochs=0,
+    )
+    res = Neurogenesis(cfg).run(start, splits, seed=seed, progress=False)
+    top = max(r["val_accuracy"] for r in res.history)
+    best = min((r for r in res.history if r["val_accuracy"] == top), key=lambda r: r["n_params"])
+    assert res.chosen_step == best["step"] and res.budget is None
+    assert _val(res.network, splits) == top and res.network.n_params == best["n_params"]
+    assert len(res.edits) == sum(e["step"] < res.chosen_step for e in res.events)
+    tuned = Neurogenesis(cfg.replace(final_epochs=3, final_patience=1)).run(
+        start, splits, seed=seed, progress=False
+    )
+    assert tuned.final_tuning is not None and _val(tuned.network, splits) >= top
+    last = Neurogenesis(cfg.replace(restore_best=False)).run(
+        start, splits, seed=seed, progress=False
+    )
+    assert last.chosen_step == last.history[-1]["step"]
+    assert last.network.n_params == last.history[-1]["n_params"]
+    paper = NeurogenesisConfig.paper()
+    assert paper.max_drop is None and not paper.restore_best and paper.final_epochs == 0
+
+
+# ----------------------------------------------------------------------------- LP pruning
+@pytest.fixture(scope="module")
+def tanh_net(small: Splits) -> Network:
+    """A trained 64-6-10 tanh network: small LPs on 40 samples."""
+    net = Network.init(Spec.mlp(64, [6], 10, "tanh"), seed=0)
+    net.fit(small.X_train, small.y_train, epochs=20, optimizer=Adam(lr=3e-3), seed=0)
+    return net
+
+
+@RUNS
+@given(
+    max_drop=st.sampled_from([0.0, 0.01, 0.1, 0.5]),
+    multilevel=st.booleans(),
+    samples=st.sampled_from([20, 40]),
+)
+def test_lp_returns_the_smallest_network_within_the_budget(
+    small: Splits, tanh_net: Network, max_drop: float, multilevel: bool, samples: int
+) -> None:
+    cfg = LPPruneConfig.fast(samples=samples, multilevel=multilevel, max_drop=max_drop)
+    res = LPPrune(cfg).run(tanh_net, small, progress=False)
+    floor = _val(tanh_net, small) - max_drop
+    assert res.budget is not None and res.budget["floor"] == pytest.approx(floor)
+    chosen = _history_check(res, small, floor)
+    assert _val(res.network, small) == chosen["val_accuracy"]
+    last = res.history[-1]
+    if res.chosen_step != last["step"]:
+        assert "budget: returned" in res.stop_reason
+    if res.chosen_step == 0:
+        assert res.network is not tanh_net and res.network.spec == tanh_net.spec
+        assert (res.links_after, res.units_after) == (res.links_before, res.units_before)
+
+
+def test_lp_without_a_budget_returns_the_last_phase(small: Splits, tanh_net: Network) -> None:
+    res = LPPrune(LPPruneConfig.paper(samples=20)).run(tanh_net, small, progress=False)
+    assert res.budget is None and res.chosen_step == 2 and "budget" not in res.stop_reason
+    assert res.network.n_params == res.history[-1]["n_params"]
+    assert LPPruneConfig().max_drop == 0.01
+    with pytest.raises(ConfigError):
+        LPPruneConfig(max_drop=2.0)
+
+
+# ----------------------------------------------------------------------------- compress
+@RUNS
+@given(max_drop=st.sampled_from([0.0, 0.01, 0.05, 0.2]), seed=st.integers(0, 3))
+def test_compress_returns_the_smallest_network_within_the_budget(
+    small: Splits, trained: Network, max_drop: float, seed: int
+) -> None:
+    cfg = CompressConfig.fast(
+        max_drop=max_drop, max_rounds=2, tune_epochs=1, final_epochs=2, patience=1, calibration=200
+    )
+    res = Compress(cfg).run(trained, small, seed=seed, progress=False)
+    floor = _val(trained, small) - max_drop
+    assert res.floor == pytest.approx(floor) and res.budget is not None
+    assert res.budget["chance"] == chance_level(small.y_val)
+    assert _val(res.network, small) >= floor
+    within = [r for r in res.history if r["val_accuracy"] >= floor]
+    assert res.network.n_params == min(r["n_params"] for r in within)
+    tuning = res.final_tuning
+    assert tuning is not None
+    assert _val(res.network, small) == max(tuning["before"], tuning["after"])
+    assert all(
+        r["val_accuracy"] < floor or r["val_accuracy"] <= res.budget["chance"] for r in res.rejected
+    )

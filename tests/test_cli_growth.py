@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from neuroplast import Network, Spec
+from neuroplast import Network, Spec, data
 from neuroplast.cli import main
 from neuroplast.morph import EditLog
 from neuroplast.search.growth._command import COMMANDS, DYNO_COMMAND, NEUROGENESIS_COMMAND
@@ -41,10 +41,13 @@ def test_neurogenesis_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert [h["epoch"] for h in history["history"]] == [0, 1, 2]
     assert history["initial_widths"] == {"dense_0": 4}
     final = Network.load(run / "final.npl")
-    assert final.spec.widths["dense_0"] == history["history"][-1]["widths"]["dense_0"]
+    # The fast preset returns the epoch with the best validation accuracy.
+    chosen = [h for h in history["history"] if h["step"] == result["chosen_step"]]
+    assert final.spec.widths["dense_0"] == chosen[0]["widths"]["dense_0"]
     assert f"dense_0={final.spec.widths['dense_0']}" == result["widths"]
     log = EditLog.from_json((run / "edits.json").read_text())
-    assert len(log) == result["edits"] == len(history["events"])
+    made = [e for e in history["events"] if e["step"] < result["chosen_step"]]
+    assert len(log) == result["edits"] == len(made)
     config = json.loads((run / "config.json").read_text())
     assert config["config"]["strategy"] == "north-random" and config["config"]["epochs"] == 2
     for figure in ("overview.png", "widths.png", "accuracy.png"):
@@ -81,10 +84,41 @@ def test_dyno_fine_tunes_a_saved_model(tmp_path: Path, capsys: pytest.CaptureFix
     assert "dense_0=" in result["widths"]
 
 
+def test_budget_and_final_tuning_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = tmp_path / "m.npl"
+    net = Network.init(Spec.mlp(64, [12], 10), seed=0)
+    ds = data.load("digits", seed=0)
+    net.fit(ds.X_train, ds.y_train, epochs=3, seed=0)
+    net.save(model)
+    dyno = ["optimize", "dyno", "--dataset", "digits", "--model", str(model), "--steps", "20"]
+    run = tmp_path / "dyno"
+    argv = [*dyno, "--max-drop", "none", "--final-epochs", "0", "--run-dir", str(run)]
+    assert main([*argv, "--no-progress", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["max_drop"] is None and config["final_epochs"] == 0
+    assert result["chosen_step"] == 20 and "floor" not in result
+    assert (
+        main([*dyno, "--max-drop", "0.05", "--final-epochs", "2", "--no-progress", "--json"]) == 0
+    )
+    result = json.loads(capsys.readouterr().out)
+    assert result["floor"] == pytest.approx(result["val_accuracy_before"] - 0.05)
+    assert result["val_accuracy_after"] >= result["floor"] and result["final_tuning"]["epochs"] <= 2
+    run = tmp_path / "neurogenesis"
+    argv = [*NEUROGENESIS, *TINY, "--final-epochs", "3", "--run-dir", str(run), "--no-progress"]
+    assert main(argv) == 0
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["final_epochs"] == 3 and config["restore_best"] and config["max_drop"] is None
+
+
 @pytest.mark.parametrize(
     "argv",
     [
         ["optimize", "dyno", "--strategy", "gradmax"],  # a neurogenesis option
+        ["optimize", "neurogenesis", "--max-drop", "0.1"],  # no budget from an untrained start
+        ["optimize", "dyno", "--max-drop", "lots"],  # not a number nor 'none'
         ["optimize", "neurogenesis", "--steps", "10"],  # a DYNO option
         ["optimize", "neurogenesis", "--budget", "4"],  # an MCTS option
         ["optimize", "north-select"],  # the old per-strategy controller names are gone

@@ -92,6 +92,20 @@ def test_options_override_the_preset() -> None:
     assert COMMAND.name == "lp" and "xor" in (COMMAND.datasets or ())
 
 
+def test_max_drop_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert configure(argparse.Namespace(max_drop=None), LPPruneConfig.fast()).max_drop is None
+    xor = [*XOR, "--seed", "354", "--json"]
+    assert main([*xor, "--max-drop", "none"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["chosen_step"] == 1 and "floor" not in result
+    assert main([*xor, "--max-drop", "0.05"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["floor"] == pytest.approx(0.95) and result["chosen_step"] == 1
+    with pytest.raises(SystemExit) as exc:
+        main([*XOR, "--max-drop", "lots"])
+    assert exc.value.code == 2
+
+
 def test_errors_are_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*XOR, "--model", str(tmp_path / "x.npl")]) == 2
     missing = ["optimize", "lp", "--dataset", "digits", "--model", str(tmp_path / "x.npl")]

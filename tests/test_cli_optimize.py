@@ -87,3 +87,25 @@ def test_an_occupied_run_folder_is_refused(
     )
     assert code == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_convert_and_export_through_onnx(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("onnx")
+    import numpy as np
+
+    from neuroplast import Network, Spec
+
+    net = Network.init(Spec.mlp(64, [16], 10), seed=0)
+    net.save(tmp_path / "m.npl")
+    assert cli.main(["convert", str(tmp_path / "m.npl"), str(tmp_path / "m.onnx")]) == 0
+    code = cli.main(
+        ["optimize", "lp", "--model", str(tmp_path / "m.onnx"), "--samples", "40"]
+        + ["--method", "ipm", "--no-progress", "--json", "--export", str(tmp_path / "o.onnx")]
+    )
+    assert code == 0
+    back = cli.main(["convert", str(tmp_path / "o.onnx"), str(tmp_path / "o.npl")])
+    assert back == 0
+    x = np.random.default_rng(0).normal(size=(5, 64)).astype(np.float32)
+    assert Network.load(tmp_path / "o.npl").forward(x).shape == (5, 10)
+    assert "--opset" not in capsys.readouterr().err
+    assert cli.main(["convert", str(tmp_path / "m.npl"), str(tmp_path / "x.npl"), "--softmax"]) == 2

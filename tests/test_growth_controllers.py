@@ -95,6 +95,8 @@ def test_preset_schedules_reach_the_target(schedule: str, eval_every: int) -> No
         epochs=4,
         batch_size=32,
         eval_every=eval_every,
+        restore_best=False,
+        final_epochs=0,
     )
     res = Neurogenesis(cfg).run(net, _splits(), progress=False)
     # Units planned between two evaluations are added at the next one.
@@ -119,7 +121,7 @@ def test_dyno_prunes_planted_dead_and_duplicate_units_first() -> None:
     live = [i for i in range(19) if w[i].any()]
     twins = [(i, j) for i in live for j in live if i < j and np.array_equal(w[i], w[j])]
     assert twins
-    res = DYNO(eval_every=10, steps=40).run(planted, (X, y), seed=0, progress=False)
+    res = DYNO(eval_every=10, steps=40, max_drop=None).run(planted, (X, y), seed=0, progress=False)
     first = res.edits.records[0]
     assert first.name == "narrow" and res.events[0]["kind"] == "prune"
     assert res.history[0]["step"] == 0 and res.history[0]["edit_kind"] == "prune"
@@ -168,7 +170,9 @@ def test_bad_configurations_are_typed() -> None:
 def test_presets_round_trip_and_differ() -> None:
     for cls in (NeurogenesisConfig, DYNOConfig):
         paper, fast = cls.preset("paper"), cls.preset("fast")
-        assert paper == cls() and fast != paper
+        assert fast != paper
+        # The field defaults are the thesis' settings; DYNO's add the accuracy budget.
+        assert paper == (cls() if cls is NeurogenesisConfig else cls(max_drop=None))
         assert cls.from_dict(json.loads(json.dumps(fast.to_dict()))) == fast
     cfg = NeurogenesisConfig.fast(max_width={"dense_0": 9}, layers=["dense_0"])
     assert cfg.layers == ("dense_0",) and NeurogenesisConfig.from_dict(cfg.to_dict()) == cfg

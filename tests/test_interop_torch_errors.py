@@ -124,3 +124,24 @@ def test_interop_error_is_exported_from_errors() -> None:
     from neuroplast.errors import InteropError as FromErrors
 
     assert FromErrors is InteropError
+
+
+class CatBatch(nn.Module):
+    def forward(self, x: Any) -> Any:
+        return torch.cat([x, x], 0)
+
+
+class AddScaled(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x: Any) -> Any:
+        return torch.add(self.fc(x), x, alpha=2)
+
+
+def test_cat_off_the_channel_axis_and_scaled_add_are_refused() -> None:
+    with pytest.raises(UnsupportedOpError, match="dim 1"):
+        convert(CatBatch(), 3)
+    with pytest.raises(UnsupportedOpError, match="x \\+ y"):
+        convert(AddScaled(), 3)

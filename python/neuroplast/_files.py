@@ -44,15 +44,17 @@ def _target(path: Path, error: type[NeuroplastError]) -> Path:
     """The file a write to ``path`` replaces (symlinks followed), checked writable in principle."""
     try:
         target = Path(os.path.realpath(path))
+        if target.is_dir():
+            raise error(f"cannot write {path}: it is a folder")
+        parent = target.parent
+        if not parent.exists():
+            raise error(f"cannot write {path}: the folder {parent} does not exist")
+        if not parent.is_dir():
+            raise error(f"cannot write {path}: {parent} is not a folder")
     except (OSError, ValueError) as exc:
+        if isinstance(exc, NeuroplastError):
+            raise
         raise error(f"cannot write {path}: {exc}") from exc
-    if target.is_dir():
-        raise error(f"cannot write {path}: it is a folder")
-    parent = target.parent
-    if not parent.exists():
-        raise error(f"cannot write {path}: the folder {parent} does not exist")
-    if not parent.is_dir():
-        raise error(f"cannot write {path}: {parent} is not a folder")
     return target
 
 

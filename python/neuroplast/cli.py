@@ -190,6 +190,30 @@ def _compress_parser(sub: Any) -> None:
     c.set_defaults(func=_optimize, command_spec=cmd)
 
 
+def _convert_parser(sub: Any) -> None:
+    c = sub.add_parser(
+        "convert",
+        help="convert a network between .npl and .onnx",
+        description="Convert a network file by suffix: .npl (neuroplast) or .onnx.",
+        formatter_class=_Formatter,
+    )
+    c.add_argument("source", metavar="IN", help="the network to read (.npl or .onnx)")
+    c.add_argument("target", metavar="OUT", help="the file to write (.npl or .onnx)")
+    c.add_argument("--opset", type=int, help="ONNX opset of an .onnx target (default: 17)")
+    c.add_argument("--softmax", action="store_true", help="an .onnx target ends with a Softmax")
+    c.set_defaults(func=_convert)
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from neuroplast.interop import load_model
+    from neuroplast.search._cli import export_network
+
+    net = load_model(args.source)
+    export_network(net, args.target, opset=args.opset, softmax=args.softmax)
+    print(f"{args.source} -> {args.target}: {net.n_params} parameters, {net.flops} FLOPs/sample")
+    return 0
+
+
 def _optimize(args: argparse.Namespace) -> int:
     if getattr(args, "model_path", None):
         if args.model:
@@ -256,6 +280,7 @@ def _parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_train)
     _optimize_parser(sub)
     _compress_parser(sub)
+    _convert_parser(sub)
     return p
 
 

@@ -181,8 +181,8 @@ def check_bytes(nbytes: int, what: str) -> None:
     limit = _current.max_bytes
     if nbytes > limit:
         raise ResourceLimitError(
-            f"{what} needs {human_bytes(nbytes)} ({nbytes} bytes), more than the max_bytes "
-            f"limit of {human_bytes(limit)} (see neuroplast.limits)"
+            f"{what} would need {human_bytes(nbytes)} ({nbytes} bytes), more than the "
+            f"max_bytes limit of {human_bytes(limit)} (see neuroplast.limits)"
         )
 
 

@@ -2,7 +2,9 @@
 
 ``neuroplast optimize lp --dataset digits`` trains a quick tanh MLP (``--hidden``,
 ``--epochs``) unless ``--model`` is given, prunes it by the LP on the first ``--samples``
-training samples and prints the before/after table. ``--dataset xor`` runs the seed's demo
+training samples and prints the before/after table; ``--max-drop`` is the validation accuracy
+budget below the start network's (the start network is returned when the LP's result breaks
+it), as for ``mcts`` and ``surgeon``. ``--dataset xor`` runs the seed's demo
 instead: :func:`~neuroplast.lp.xor_example` builds the four XOR samples and its own dense
 10-hidden-unit sign network, and the four samples serve as training and validation data.
 """
@@ -21,14 +23,16 @@ from neuroplast.lp.controller import LPPrune, LPPruneConfig
 from neuroplast.lp.examples import xor_example
 from neuroplast.network import Network
 from neuroplast.optim import Adam
+from neuroplast.search._budget import parse_max_drop
 from neuroplast.search._cli import Command, load_splits
+from neuroplast.search._cli import start_network as shared_start
 from neuroplast.search._splits import Splits
 from neuroplast.spec import Spec
 
 __all__ = ["COMMAND"]
 
 #: Options that default to the preset's value (absent from the namespace unless given).
-_CONFIG_OPTIONS = ("method", "big_m", "multilevel", "samples")
+_CONFIG_OPTIONS = ("method", "big_m", "multilevel", "samples", "max_drop")
 
 
 def _preset_default(name: str) -> str:
@@ -67,6 +71,13 @@ def add_arguments(g: Any) -> None:
         default=argparse.SUPPRESS,
         help=f"training samples in the LP (the first ones) {_preset_default('samples')}",
     )
+    g.add_argument(
+        "--max-drop",
+        type=parse_max_drop,
+        default=argparse.SUPPRESS,
+        help="validation accuracy budget below the start network's, or 'none' (the last LP "
+        f"result); out of budget, the start network is returned {_preset_default('max_drop')}",
+    )
     g.add_argument("--hidden", type=int, default=32, help="hidden units of the quick tanh network")
     g.add_argument("--epochs", type=int, default=30, help="training epochs of that network")
 
@@ -99,7 +110,7 @@ def start_network(args: argparse.Namespace, splits: Splits) -> Network:
 def _inputs(args: argparse.Namespace) -> tuple[Network, Splits]:
     if args.dataset != "xor":
         splits = load_splits(args)
-        net = Network.load(args.model) if args.model else start_network(args, splits)
+        net = shared_start(args, splits, start_network)
         return net, splits
     if args.model:
         raise ConfigError("--model cannot be combined with --dataset xor (it builds its own)")

@@ -24,6 +24,17 @@ result's edit log is empty; the phases are the history's ``edit`` labels. ``n_pa
 the dense parameters of the network form, zeros included (a DAG node that reads the inputs
 holds a weight for every input); ``links`` count the nonzero weights the LP minimizes.
 
+The accuracy budget (``max_drop``, not in the paper; ``None`` in the ``paper`` preset): the LP
+fits the training samples it sees, not the validation split, so its network may lose
+accuracy. The start network's validation accuracy minus ``max_drop`` is the floor, and the
+run returns, among the start network and the network of each phase, the one with the fewest
+parameters at or above it (:class:`~neuroplast.search.BestUnderBudget`; never a collapsed
+one): the start network itself (a copy) when no LP result is within the budget, or the
+hidden-layer LP's when the multi-level one is not (or is larger: its nodes read every input).
+``n_params`` counts zeros, so an LP that removes links but no unit keeps the count, and the tie
+goes to the more accurate network. ``stop_reason`` says which was returned and why;
+:attr:`LPPruneRunResult.chosen_step` is its history step.
+
 Example:
     >>> import numpy as np
     >>> from neuroplast.lp import xor_example
@@ -58,6 +69,7 @@ from neuroplast.lp.networks import PerceptronDAG, PerceptronNetwork
 from neuroplast.lp.perceptron import DEFAULT_BIG_M
 from neuroplast.lp.prune import PruneReport, optimize_multilevel, prune_hidden_lp
 from neuroplast.network import Network
+from neuroplast.search._budget import BestUnderBudget, Budget, chance_level, check_max_drop
 from neuroplast.search._contract import ConfigBase, Controller, Result, RunContext
 from neuroplast.search._progress import Progress
 from neuroplast.search._splits import Splits
@@ -66,6 +78,11 @@ __all__ = ["LPPrune", "LPPruneConfig", "LPPruneRunResult"]
 
 #: History step after each phase.
 START, HIDDEN, MULTILEVEL = 0, 1, 2
+_NAMES = {
+    START: "the start network",
+    HIDDEN: "the hidden-layer LP",
+    MULTILEVEL: "the multi-level LP",
+}
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,10 @@ class LPPruneConfig(ConfigBase):
         samples: Training samples in the LP (the first ``samples`` of the training split).
         tol: Weights below this magnitude count as zero (removed links).
         options: Solver options passed to :func:`neuroplast.lp.linprog` (``None``: defaults).
+        max_drop: Accuracy budget (not in the paper): the returned network's validation
+            accuracy may fall at most this much below the start network's; the smallest of
+            the start network and the phases' networks within it is returned (see the module
+            docstring). ``None`` (the ``paper`` preset): the last phase's network.
     """
 
     PRESETS: ClassVar[tuple[str, ...]] = ("paper", "fast")
@@ -92,8 +113,10 @@ class LPPruneConfig(ConfigBase):
     samples: int = 500
     tol: float = 1e-7
     options: Mapping[str, Any] | None = None
+    max_drop: float | None = 0.01
 
     def __post_init__(self) -> None:
+        check_max_drop(self.max_drop)
         if not isinstance(self.method, str) or self.method not in METHODS:
             raise ConfigError(f"method must be one of {METHODS}, got {self.method!r}")
         if not _positive(self.big_m):
@@ -110,13 +133,13 @@ class LPPruneConfig(ConfigBase):
 
     @classmethod
     def paper(cls, **overrides: Any) -> LPPruneConfig:
-        """The seed's procedure: simplex, the two-phase LP, then the multi-level LP."""
-        return cls(**{"method": "simplex", "multilevel": True, **overrides})
+        """The seed's procedure: simplex, the two-phase LP, then the multi-level LP; no budget."""
+        return cls(**{"method": "simplex", "multilevel": True, "max_drop": None, **overrides})
 
     @classmethod
     def fast(cls, **overrides: Any) -> LPPruneConfig:
-        """The two-phase hidden-layer LP alone, with the solver chosen per problem."""
-        return cls(**{"method": "auto", "multilevel": False, **overrides})
+        """The two-phase hidden-layer LP alone, solver chosen per problem, ``max_drop=0.01``."""
+        return cls(**{"method": "auto", "multilevel": False, "max_drop": 0.01, **overrides})
 
 
 def _positive(x: object) -> bool:
@@ -128,19 +151,23 @@ class LPPruneRunResult(Result):
     """What :meth:`LPPrune.run` returns: the shared :class:`~neuroplast.search.Result` and more.
 
     Links are nonzero weights between inputs and perceptrons (biases not counted); units are
-    perceptrons, hidden and output, of the start network's perceptron reading and the result.
+    perceptrons, hidden and output, of the start network's perceptron reading and of the
+    returned network (the start network's when the budget returned it).
 
     Attributes:
         links_before: Links of the start network.
-        links_after: Links of the result.
+        links_after: Links of the returned network.
         units_before: Units of the start network.
-        units_after: Units of the result.
+        units_after: Units of the returned network.
         lp_error: Total training error left by the LPs (sum of artificials; 0: every LP
             sample is realized).
         iterations: Solver iterations of all LPs.
         samples: Training samples in the LPs.
         perceptron: The layered float64 network after the hidden-layer LP.
         dag: The float64 multi-level DAG (``None`` without ``multilevel``).
+        chosen_step: The history step whose network is returned (0: the start network).
+        budget: The run's budget (:meth:`neuroplast.search.Budget.to_dict`); ``None``
+            without one.
     """
 
     links_before: int
@@ -152,9 +179,12 @@ class LPPruneRunResult(Result):
     samples: int
     perceptron: PerceptronNetwork
     dag: PerceptronDAG | None = None
+    chosen_step: int = HIDDEN
+    budget: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
-        """The shared summary plus links/units before/after, LP error and iterations."""
+        """The shared summary plus links, units, LP error, iterations, chosen step and floor."""
+        floor = {} if self.budget is None else {"floor": self.budget["floor"]}
         return {
             **super().summary(),
             "links_before": self.links_before,
@@ -165,7 +195,13 @@ class LPPruneRunResult(Result):
             "iterations": self.iterations,
             "samples": self.samples,
             "structure": "layers" if self.dag is None else "dag",
+            "chosen_step": self.chosen_step,
+            **floor,
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """``history.json``: the shared content plus the chosen step and the budget."""
+        return {**super().to_dict(), "chosen_step": self.chosen_step, "budget": self.budget}
 
 
 @dataclass
@@ -233,7 +269,7 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
                 state.dag = res.network
                 self._finish(state, MULTILEVEL, res.network, res.report, data, net.spec.loss, ctx)
                 bar.update(1, links=res.report.links_after, units=res.report.units_after)
-        return self._result(state, start, net.spec.loss, int(X.shape[0]))
+        return self._result(state, net, start, data, int(X.shape[0]))
 
     # ------------------------------------------------------------------ phases
     def _solver(self) -> dict[str, Any]:
@@ -291,25 +327,70 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
         return rec
 
     def _result(
-        self, state: _State, start: PerceptronNetwork, loss: str, samples: int
+        self, state: _State, net: Network, start: PerceptronNetwork, data: Splits, samples: int
     ) -> LPPruneRunResult:
         assert state.perceptron is not None  # the hidden-layer phase always runs
-        final: PerceptronNetwork | PerceptronDAG = state.dag or state.perceptron
+        options: dict[int, tuple[Network, PerceptronNetwork | PerceptronDAG]] = {
+            START: (net, start),
+            HIDDEN: (_as_network(state.perceptron, net.spec.loss), state.perceptron),
+        }
+        if state.dag is not None:
+            options[MULTILEVEL] = (_as_network(state.dag, net.spec.loss), state.dag)
+        step, reason, best = self._choose(state.history, options, data)
+        network, chosen = options[step]
+        if best is not None and best.network is not None:
+            network = best.network  # a copy: never the input network
+        elif step == START:
+            network = network.copy()
         phases = state.history[1:]
         return LPPruneRunResult(
-            network=_as_network(final, loss),
+            network=network,
             history=state.history,
-            stop_reason=f"{len(phases)} LP phase{'s' * (len(phases) > 1)} solved",
+            stop_reason=f"{len(phases)} LP phase{'s' * (len(phases) > 1)} solved{reason}",
             links_before=start.n_links,
-            links_after=final.n_links,
+            links_after=chosen.n_links,
             units_before=start.n_units,
-            units_after=final.n_units,
+            units_after=chosen.n_units,
             lp_error=float(sum(r["lp_error"] for r in phases)),
             iterations=int(sum(r["iterations"] for r in phases)),
             samples=samples,
             perceptron=state.perceptron,
             dag=state.dag,
+            chosen_step=step,
+            budget=None if best is None else best.budget.to_dict(),
         )
+
+    def _choose(
+        self,
+        history: list[dict[str, Any]],
+        options: Mapping[int, tuple[Network, Any]],
+        data: Splits,
+    ) -> tuple[int, str, BestUnderBudget | None]:
+        """``(step returned, what to add to the stop reason, the budget's keeper)``.
+
+        Marks every record ``in_budget`` when there is a budget.
+        """
+        last = max(options)
+        start_accuracy = history[START]["val_accuracy"]
+        if self.config.max_drop is None or start_accuracy is None:
+            return last, "", None
+        budget = Budget(float(start_accuracy), self.config.max_drop, chance_level(data.y_val))
+        best = BestUnderBudget(budget)
+        for rec in history:
+            rec["in_budget"] = budget.admits(rec["val_accuracy"])
+            best.offer(options[rec["step"]][0], rec["val_accuracy"], rec["step"])
+        step = START if best.step is None else best.step
+        if step == last:
+            return step, "", best
+        acc = float(history[last]["val_accuracy"])
+        if history[last]["in_budget"]:
+            n, m = history[last]["n_params"], history[step]["n_params"]
+            why = f"{n} parameters against {m}" + (", less accurate" if n == m else "")
+        elif acc < budget.floor:
+            why = f"its validation accuracy {acc:.4f} is below the floor {budget.floor:.4f}"
+        else:
+            why = f"its validation accuracy {acc:.4f} is at the chance level {budget.chance:.4f}"
+        return step, f"; budget: returned {_NAMES[step]}, not {_NAMES[last]} ({why})", best
 
     # ------------------------------------------------------------------ report
     def report(self, result: LPPruneRunResult, out: Path) -> None:

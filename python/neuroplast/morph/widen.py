@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -13,6 +14,7 @@ from neuroplast import _linalg
 from neuroplast._arrays import check_int
 from neuroplast.activations import ZERO_AT_ZERO
 from neuroplast.errors import ConfigError, InvalidMorphismError, ShapeError
+from neuroplast.limits import check_count
 from neuroplast.morph._apply import apply_plan
 from neuroplast.morph.deps import Atom, CoupledGroup, UnitGraph, coupled_group, unit_graph
 from neuroplast.morph.record import Calibration, EditRecord, measure
@@ -259,6 +261,13 @@ def widen(
     seed = check_int(seed, "seed", 0, 2**63 - 1)
     ug = unit_graph(net.spec)
     group = coupled_group(net.spec, layer, ug)
+    # Refuse sizes beyond the resource policy before building anything of size n_new.
+    per_unit = math.prod(net.spec.shapes[layer][1:])
+    check_count(
+        (group.units + n_new) * per_unit,
+        "max_units",
+        f"the values per sample of {layer!r} widened by {n_new}",
+    )
     init = _Init(method, layer, seed, weights)
     if method == "net2wider":
         sources: list[int | None] = _net2wider_sources(ug, group, n_new, seed)

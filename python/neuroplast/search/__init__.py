@@ -15,6 +15,10 @@ Shared infrastructure (used by every controller):
 * :mod:`~neuroplast.search._report`: PNG plots (metric per generation with actions marked,
   architecture per generation).
 * :mod:`~neuroplast.search._progress`: tqdm progress bars, off with ``progress=False``.
+* :mod:`~neuroplast.search._budget`: the accuracy budget (``max_drop``) every controller that
+  starts from a trained network keeps: :class:`Budget` (floor and chance-level guard),
+  :class:`BestUnderBudget` (the smallest network within it, the one returned) and
+  :class:`MostAccurate` (the most accurate network, for growth from an untrained start).
 
 Controllers: :class:`MCTS` (Świdorski and Jastrzębska, :mod:`neuroplast.search.mcts`),
 :class:`Surgeon` (Schiessler et al. 2021, :mod:`neuroplast.search.surgeon`),
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from neuroplast.search._budget import BestUnderBudget, Budget, MostAccurate
 from neuroplast.search._contract import ConfigBase, Controller, Result, RunContext, measure
 from neuroplast.search._evaluate import (
     DataRef,
@@ -74,6 +79,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTION_KINDS",
+    "BestUnderBudget",
+    "Budget",
+    "MostAccurate",
     "Compress",
     "CompressConfig",
     "CompressResult",

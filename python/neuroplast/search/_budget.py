@@ -7,8 +7,12 @@ network). :class:`Budget` is that rule; :class:`BestUnderBudget` keeps, among th
 run offers it, the one to return: the fewest parameters among those whose validation accuracy
 reaches the floor (ties: the higher validation accuracy, then the earlier offer), never a
 collapsed one (validation accuracy at or below the majority-class rate, :func:`chance_level`).
-:func:`fine_tune` is the optional early-stopped fine-tuning of the chosen network, which keeps
-the budget (the tuned network is only taken when it is not worse on validation).
+:class:`MostAccurate` keeps the most accurate admitted network instead (for controllers that
+grow from an untrained start, where a budget relative to the start means nothing); both save
+and restore what they keep in a run folder's checkpoints (:meth:`BestUnderBudget.state`,
+:meth:`BestUnderBudget.load_state`). :func:`fine_tune` is the optional early-stopped
+fine-tuning of the chosen network, which keeps the budget (the tuned network is only taken
+when it is not worse on validation).
 
 Example:
     >>> from neuroplast import Network, Spec
@@ -25,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,6 +45,7 @@ from neuroplast.search._splits import Splits
 __all__ = [
     "BestUnderBudget",
     "Budget",
+    "MostAccurate",
     "chance_level",
     "check_max_drop",
     "fine_tune",
@@ -166,6 +173,57 @@ class BestUnderBudget:
         """Sets the kept network (from a checkpoint) without checking it."""
         self.network, self.accuracy, self.step = net, float(accuracy), int(step)
 
+    def state(self, folder: Path) -> dict[str, Any]:
+        """JSON state for a checkpoint; the kept network is saved as ``folder/best_XXXX.npl``.
+
+        ``XXXX`` is its step; save the state only after this returns, so that a complete
+        checkpoint always finds the file.
+        """
+        if self.network is not None and self.step is not None:
+            self.network.save(_kept_path(folder, self.step))
+        kept = self.step is not None
+        return {
+            "budget": self.budget.to_dict(),
+            "step": self.step,
+            "accuracy": self.accuracy if kept else None,
+        }
+
+    def load_state(self, state: Mapping[str, Any], folder: Path) -> None:
+        """Restores what :meth:`state` saved (nothing when no network was kept yet)."""
+        if state.get("step") is not None:
+            step = int(state["step"])
+            self.restore(Network.load(_kept_path(folder, step)), state["accuracy"], step)
+
+
+class MostAccurate(BestUnderBudget):
+    """Keeps the admitted network with the highest validation accuracy.
+
+    Ties go to the fewer parameters, then to the earlier offer. Use it with a budget without
+    ``max_drop`` (``Budget(start, None, chance)``): every non-collapsed network is admitted.
+
+    Example:
+        >>> from neuroplast import Network, Spec
+        >>> best = MostAccurate(Budget(0.2, None, chance=0.1))
+        >>> nets = [Network.init(Spec.mlp(4, [w], 2), seed=0) for w in (2, 8, 4)]
+        >>> [best.offer(n, a, s) for s, (n, a) in enumerate(zip(nets, (0.6, 0.9, 0.9)))]
+        [True, True, True]
+        >>> best.step, best.network.n_params
+        (2, 30)
+    """
+
+    def better(self, n_params: int, accuracy: float) -> bool:
+        """Whether a network of this size and accuracy would replace the kept one."""
+        if not self.budget.admits(accuracy):
+            return False
+        if self.network is None:
+            return True
+        acc = float(accuracy)
+        return acc > self.accuracy or (acc == self.accuracy and n_params < self.network.n_params)
+
+
+def _kept_path(folder: Path, step: int) -> Path:
+    return Path(folder) / f"best_{step:04d}.npl"
+
 
 def fine_tune(
     net: Network,
@@ -176,6 +234,7 @@ def fine_tune(
     optimizer: Optimizer,
     batch_size: int,
     seed: int,
+    fit_options: Mapping[str, Any] | None = None,
 ) -> tuple[Network, dict[str, Any]]:
     """Early-stopped fine-tuning of a copy of ``net``, kept only when it is not worse.
 
@@ -183,6 +242,8 @@ def fine_tune(
     ``patience`` epochs without a better validation accuracy and restoring the best epoch
     (:meth:`Network.fit <neuroplast.Network.fit>`). The tuned copy is returned when its
     validation accuracy is at least ``net``'s, so a network within a budget stays within it.
+    ``fit_options`` are further :meth:`~neuroplast.Network.fit` arguments, or replace the
+    ones above (e.g. ``monitor="val_loss"``, or ``teacher`` for distillation).
 
     Returns:
         ``(network, info)``: the tuned copy or ``net`` itself, and ``epochs`` (run),
@@ -190,6 +251,8 @@ def fine_tune(
     """
     before = _accuracy(net, data)
     tuned = net.copy()
+    options: dict[str, Any] = {"monitor": "val_accuracy", "restore_best": True}
+    options.update(fit_options or {})
     hist = tuned.fit(
         data.X_train,
         data.y_train,
@@ -199,8 +262,7 @@ def fine_tune(
         seed=seed,
         validation_data=(data.X_val, data.y_val),
         patience=patience,
-        monitor="val_accuracy",
-        restore_best=True,
+        **options,
     )
     after = _accuracy(tuned, data)
     kept = after >= before

@@ -13,15 +13,24 @@ import argparse
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from neuroplast import data
 from neuroplast.errors import ConfigError
+from neuroplast.interop import load_model
 from neuroplast.network import Network
 from neuroplast.search._contract import ConfigBase, Controller
 from neuroplast.search._splits import DEFAULT_VAL_FRACTION, Splits
 
-__all__ = ["Command", "add_shared", "load_splits", "run_command"]
+__all__ = [
+    "Command",
+    "add_shared",
+    "export_network",
+    "load_splits",
+    "run_command",
+    "start_network",
+]
 
 Inputs = Callable[[argparse.Namespace], tuple[Network, Splits]]
 
@@ -65,7 +74,7 @@ def add_shared(p: argparse.ArgumentParser, cmd: Command) -> None:
         choices=cmd.datasets or data.available(),
         help="data set to optimize on (its test split is only reported)",
     )
-    g.add_argument("--model", metavar="PATH", help="start from this saved network (.npl)")
+    g.add_argument("--model", metavar="PATH", help="start from this saved network (.npl or .onnx)")
     g.add_argument(
         "--val-fraction",
         type=float,
@@ -85,6 +94,11 @@ def add_shared(p: argparse.ArgumentParser, cmd: Command) -> None:
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     o = p.add_argument_group("output")
     o.add_argument("--save", metavar="PATH", help="write the optimized network (.npl)")
+    o.add_argument(
+        "--export", metavar="PATH", help="also write the optimized network as .onnx (or .npl)"
+    )
+    o.add_argument("--opset", type=int, help="ONNX opset of --export (default: 17)")
+    o.add_argument("--softmax", action="store_true", help="--export ends with a Softmax")
     o.add_argument("--json", action="store_true", help="print the result as one JSON line")
 
 
@@ -94,12 +108,20 @@ def load_splits(args: argparse.Namespace) -> Splits:
     return Splits.from_dataset(ds, val_fraction=args.val_fraction, seed=args.seed)
 
 
+def start_network(
+    args: argparse.Namespace,
+    splits: Splits,
+    build: Callable[[argparse.Namespace, Splits], Network],
+) -> Network:
+    """The ``--model`` file (``.npl`` or ``.onnx``) or, without one, ``build(args, splits)``."""
+    return load_model(args.model) if args.model else build(args, splits)
+
+
 def _inputs(args: argparse.Namespace, cmd: Command) -> tuple[Network, Splits]:
     if cmd.inputs is not None:
         return cmd.inputs(args)
     splits = load_splits(args)
-    net = Network.load(args.model) if args.model else cmd.start_network(args, splits)
-    return net, splits
+    return start_network(args, splits, cmd.start_network), splits
 
 
 def run_command(args: argparse.Namespace, cmd: Command) -> dict[str, Any]:
@@ -135,4 +157,21 @@ def run_command(args: argparse.Namespace, cmd: Command) -> dict[str, Any]:
     if args.save:
         result.network.save(args.save)
         out["saved"] = args.save
+    if args.export:
+        export_network(result.network, args.export, opset=args.opset, softmax=args.softmax)
+        out["exported"] = args.export
     return out
+
+
+def export_network(net: Network, path: str, *, opset: int | None, softmax: bool) -> None:
+    """Writes ``net`` by the suffix of ``path`` (ONNX options apply to ``.onnx`` only)."""
+    from neuroplast.interop import export
+
+    options: dict[str, Any] = {}
+    if Path(path).suffix.lower() == ".onnx":
+        options["softmax"] = softmax
+        if opset is not None:
+            options["opset"] = opset
+    elif softmax or opset is not None:
+        raise ConfigError("--opset and --softmax apply to an .onnx export only")
+    export(net, path, **options)

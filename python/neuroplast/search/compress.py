@@ -10,9 +10,13 @@ keeping ``1 − step`` of its units, chosen by their activation energy on calibr
 the consumers refit by least squares (``compensate="lstsq"``), then fine-tunes the candidate
 for ``tune_epochs`` epochs with knowledge distillation from the start network (soft targets
 at ``temperature``, mixed by ``alpha``). The candidate removing the most parameters per
-point of validation accuracy lost is kept if it respects the budget; when no candidate does,
-the step is halved (down to ``min_step``). A final fine-tune with early stopping and best-weights
-restore ends the run; the best network seen under the budget is returned, never a worse one.
+point of validation accuracy lost is kept if it respects the budget
+(:class:`~neuroplast.search.Budget`: at or above the floor and above the chance level, so never
+a collapsed network); when no candidate does, the step is halved (down to ``min_step``). The
+smallest network seen under the budget (:class:`~neuroplast.search.BestUnderBudget`) gets a
+final fine-tune with early stopping and best-weights restore
+(:func:`~neuroplast.search._budget.fine_tune`, on the validation loss, with distillation), taken
+only when its validation accuracy is not worse: the budget holds for the returned network.
 
 Example:
     >>> from neuroplast import Network, Spec, data
@@ -33,11 +37,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from neuroplast.errors import ConfigError, NeuroplastError
-from neuroplast.morph import narrow
 from neuroplast.morph.deps import group_leaders
+from neuroplast.morph.narrow import narrow
 from neuroplast.morph.record import EditLog, EditRecord
 from neuroplast.network import Network
 from neuroplast.optim import Adam
+from neuroplast.search._budget import BestUnderBudget, Budget, chance_level, fine_tune
 from neuroplast.search._contract import ConfigBase, Controller, Result, RunContext
 from neuroplast.search._progress import Progress
 from neuroplast.search._splits import Splits
@@ -116,10 +121,15 @@ class CompressResult(Result):
     Attributes:
         floor: The validation accuracy the budget allows (start minus ``max_drop``).
         rejected: Candidate edits tried and refused (layer, step, validation accuracy).
+        budget: The budget (:meth:`neuroplast.search.Budget.to_dict`).
+        final_tuning: What the final fine-tuning did (:func:`~neuroplast.search._budget.fine_tune`'s
+            ``epochs``, ``best_epoch``, ``before``, ``after``, ``kept``); ``None`` without it.
     """
 
     floor: float = 0.0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    budget: dict[str, Any] | None = None
+    final_tuning: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """The base summary plus the accuracy floor of the budget."""
@@ -136,13 +146,23 @@ class Compress(Controller[CompressConfig, CompressResult]):
         cfg = self.config
         if net.spec.loss != "cross_entropy":
             raise ConfigError("compress keeps a validation-accuracy budget: it needs a classifier")
-        floor = _val_accuracy(net, data) - cfg.max_drop
+        budget = Budget(_val_accuracy(net, data), cfg.max_drop, chance_level(data.y_val))
         teacher = net.forward(data.X_train) if cfg.distill else None
-        cal = _calibration(data, cfg.calibration, ctx.seed_for(0))
         st = _State(net.copy(), EditLog(), [_record(net, data, 0)], [], cfg.step, 0)
         ckpt = ctx.folder.latest_checkpoint() if ctx.folder is not None and ctx.resume else None
         if ckpt is not None:
             st = _State.restore(ckpt[1], ckpt[2])
+        best = BestUnderBudget(budget)
+        best.offer(st.net, st.history[-1]["val_accuracy"], len(st.log))
+        self._search(st, best, data, teacher, ctx)
+        return self._result(st, best, data, teacher, ctx)
+
+    def _search(
+        self, st: _State, best: BestUnderBudget, data: Splits, teacher: Any, ctx: RunContext
+    ) -> None:
+        """Accepts edits until the target, the round limit or the smallest step is reached."""
+        cfg = self.config
+        cal = _calibration(data, cfg.calibration, ctx.seed_for(0))
         with Progress(cfg.max_rounds, "compress", enabled=ctx.progress, unit="edit") as bar:
             bar.update(len(st.log))
             while (
@@ -151,41 +171,64 @@ class Compress(Controller[CompressConfig, CompressResult]):
                 seed = ctx.seed_for(1, len(st.log), round(st.step * 1e6))
                 found = self._round(st.net, data, cal, teacher, st.step, seed)
                 accepted = len(st.log)
-                self._accept(st, found, floor, data)
+                self._accept(st, found, best.budget, data)
+                if len(st.log) > accepted:
+                    best.offer(st.net, st.history[-1]["val_accuracy"], len(st.log))
                 st.rounds += 1
                 if ctx.folder is not None:
                     ctx.folder.save_checkpoint(st.rounds, st.net, st.state())
                 bar.update(len(st.log) - accepted, params=st.net.n_params)
-        best = st.net
-        final = self._tune(best, data, teacher, cfg.final_epochs, ctx.seed_for(2), cfg.patience)
-        if _val_accuracy(final, data) >= _val_accuracy(best, data):
-            best = final
-            st.history.append(_record(best, data, len(st.log) + 1))
-            st.history[-1]["edit"] = None
-        reason = "target reached" if self._done(best) else "budget reached"
+
+    def _result(
+        self, st: _State, best: BestUnderBudget, data: Splits, teacher: Any, ctx: RunContext
+    ) -> CompressResult:
+        """The smallest network under the budget (else the last), fine-tuned if not worse."""
+        cfg = self.config
+        chosen = st.net if best.network is None else best.network
+        tuning = None
+        if cfg.final_epochs > 0:
+            chosen, tuning = fine_tune(
+                chosen,
+                data,
+                epochs=cfg.final_epochs,
+                patience=cfg.patience,
+                optimizer=Adam(lr=cfg.lr),
+                batch_size=cfg.batch_size,
+                seed=ctx.seed_for(2),
+                fit_options={"monitor": "val_loss", **self._distill(teacher)},
+            )
+            if tuning["kept"]:
+                st.history.append(_record(chosen, data, len(st.log) + 1))
+                st.history[-1]["edit"] = None
         return CompressResult(
-            network=best,
+            network=chosen,
             history=st.history,
             edits=st.log,
-            stop_reason=reason,
-            floor=floor,
+            stop_reason="target reached" if self._done(chosen) else "budget reached",
+            floor=best.budget.floor,
             rejected=st.rejected,
+            budget=best.budget.to_dict(),
+            final_tuning=tuning,
         )
 
     def _accept(
-        self, st: _State, found: list[tuple[Network, EditRecord, float]], floor: float, data: Splits
+        self,
+        st: _State,
+        found: list[tuple[Network, EditRecord, float]],
+        budget: Budget,
+        data: Splits,
     ) -> None:
         """Keeps the most efficient in-budget candidate, or halves the step when none is."""
-        ok = [c for c in found if c[2] >= floor]
+        ok = [c for c in found if budget.admits(c[2])]
         st.rejected += [
             {"layer": c[1].args.get("layer"), "step": st.step, "val_accuracy": c[2]}
             for c in found
-            if c[2] < floor
+            if not budget.admits(c[2])
         ]
         if not ok:
             st.step /= 2
             return
-        start = floor + self.config.max_drop
+        start = budget.start_accuracy
         cand, edit, _ = max(ok, key=lambda c: _gain(st.net, c[0], start - c[2]))
         st.history[-1]["edit"] = f"narrow {edit.args.get('layer')}"
         st.history[-1]["edit_kind"] = "remove_neurons"
@@ -226,28 +269,23 @@ class Compress(Controller[CompressConfig, CompressResult]):
                 )
             except NeuroplastError:
                 continue  # a layer that cannot shrink (e.g. coupled to the output)
-            cand = self._tune(cand, data, teacher, self.config.tune_epochs, seed, None)
+            cand = self._tune(cand, data, teacher, self.config.tune_epochs, seed)
             out.append((cand, edit, _val_accuracy(cand, data)))
         return out
 
-    def _tune(
-        self,
-        net: Network,
-        data: Splits,
-        teacher: Any,
-        epochs: int,
-        seed: int,
-        patience: int | None,
-    ) -> Network:
+    def _distill(self, teacher: Any) -> dict[str, Any]:
+        """The distillation arguments of :meth:`Network.fit` (none without a teacher)."""
+        cfg = self.config
+        if teacher is None:
+            return {}
+        return {"teacher": teacher, "temperature": cfg.temperature, "alpha": cfg.alpha}
+
+    def _tune(self, net: Network, data: Splits, teacher: Any, epochs: int, seed: int) -> Network:
+        """A copy of ``net`` trained ``epochs`` epochs (a candidate's short fine-tuning)."""
         cfg = self.config
         out = net.copy()
         if epochs == 0:
             return out
-        kw: dict[str, Any] = {}
-        if teacher is not None:
-            kw.update(teacher=teacher, temperature=cfg.temperature, alpha=cfg.alpha)
-        if patience is not None:
-            kw.update(patience=patience, restore_best=True)
         out.fit(
             data.X_train,
             data.y_train,
@@ -256,7 +294,7 @@ class Compress(Controller[CompressConfig, CompressResult]):
             optimizer=Adam(lr=cfg.lr),
             seed=seed,
             validation_data=(data.X_val, data.y_val),
-            **kw,
+            **self._distill(teacher),
         )
         return out
 

@@ -58,8 +58,8 @@ pub fn total(parts: &[u64]) -> u64 {
 
 fn refuse(what: &str, bytes: u64, why: &str) -> Error {
     Error::Resource(format!(
-        "{what} needs {} ({bytes} bytes), {why}; the max_bytes limit is {} \
-         (see neuroplast.limits)",
+        "{what} would need {} ({bytes} bytes), {why} (the max_bytes limit is {}; see \
+         neuroplast.limits)",
         human(bytes),
         human(max_bytes())
     ))
@@ -73,9 +73,10 @@ pub fn ensure(bytes: u64, what: &str) -> Result<()> {
     if bytes > max_bytes() {
         return Err(refuse(what, bytes, "more than allowed"));
     }
-    let len = usize::try_from(bytes).map_err(|_| refuse(what, bytes, "more than addressable"))?;
+    let len =
+        usize::try_from(bytes).map_err(|_| refuse(what, bytes, "more than this machine can address"))?;
     let mut probe: Vec<u8> = Vec::new();
-    probe.try_reserve_exact(len).map_err(|_| refuse(what, bytes, "and the allocation failed"))?;
+    probe.try_reserve_exact(len).map_err(|_| refuse(what, bytes, "but allocating it failed"))?;
     Ok(())
 }
 
@@ -90,7 +91,7 @@ pub fn zeros<T: Clone + Default>(len: usize, what: &str) -> Result<Vec<T>> {
 pub fn with_capacity<T>(len: usize, what: &str) -> Result<Vec<T>> {
     let bytes = bytes_of(len, std::mem::size_of::<T>());
     let mut v = Vec::new();
-    v.try_reserve_exact(len).map_err(|_| refuse(what, bytes, "and the allocation failed"))?;
+    v.try_reserve_exact(len).map_err(|_| refuse(what, bytes, "but allocating it failed"))?;
     Ok(v)
 }
 

@@ -5,6 +5,9 @@
 ``neuroplast optimize dyno`` fine-tunes a trained network with grow-and-prune (Algorithm 5;
 without ``--model`` an MLP of ``--hidden`` units is trained first). With ``--run-dir`` both
 write the shared run folder plus ``report/widths.png`` and ``report/accuracy.png``.
+``--max-drop`` (DYNO) is the validation accuracy budget below the start network's, as for
+``mcts`` and ``surgeon``; ``--final-epochs`` (both) the early-stopped fine-tuning of the
+returned network.
 
 Options whose default depends on ``--preset`` default to the preset's value.
 """
@@ -21,6 +24,7 @@ import numpy as np
 from neuroplast.errors import ConfigError
 from neuroplast.network import Network
 from neuroplast.optim import Adam
+from neuroplast.search._budget import parse_max_drop
 from neuroplast.search._cli import Command
 from neuroplast.search._splits import Splits
 from neuroplast.search.growth.config import SCHEDULES, STRATEGIES, DYNOConfig, NeurogenesisConfig
@@ -45,8 +49,18 @@ _NEUROGENESIS_FIELDS = (
     "target_width",
     "gamma_a",
     "candidates",
+    "final_epochs",
 )
-_DYNO_FIELDS = ("steps", "batch_size", "lr", "eval_every", "max_width", "delta")
+_DYNO_FIELDS = (
+    "steps",
+    "batch_size",
+    "lr",
+    "eval_every",
+    "max_width",
+    "delta",
+    "max_drop",
+    "final_epochs",
+)
 
 
 def _preset_default(cls: Any, field: str, none: str = "") -> str:
@@ -69,6 +83,16 @@ def _add_training(g: Any, cls: Any, length: str, what: str) -> None:
     ):
         help_text = f"{text} {_preset_default(cls, field)}"
         g.add_argument(option, type=kind, default=_PRESET, help=help_text)
+
+
+def _add_final_epochs(g: Any, cls: Any) -> None:
+    g.add_argument(
+        "--final-epochs",
+        type=int,
+        default=_PRESET,
+        help="early-stopped fine-tuning of the returned network, most epochs (0: none) "
+        + _preset_default(cls, "final_epochs"),
+    )
 
 
 def _add_start(g: Any, hidden: int) -> None:
@@ -120,6 +144,7 @@ def _add_neurogenesis(g: Any) -> None:
         help="candidates of the candidate-based initializations "
         + _preset_default(cls, "candidates", none="1000 dense/100 conv"),
     )
+    _add_final_epochs(g, cls)
     _add_start(g, 8)
 
 
@@ -133,6 +158,14 @@ def _add_dyno(g: Any) -> None:
         default=_PRESET,
         help=f"delta of the prune and grow triggers {_preset_default(cls, 'delta')}",
     )
+    g.add_argument(
+        "--max-drop",
+        type=parse_max_drop,
+        default=_PRESET,
+        help="validation accuracy budget below the start network's, or 'none' (the last "
+        f"network) {_preset_default(cls, 'max_drop', none='none')}",
+    )
+    _add_final_epochs(g, cls)
     _add_start(g, 32)
     g.add_argument(
         "--pretrain-epochs",

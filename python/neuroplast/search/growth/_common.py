@@ -12,6 +12,7 @@ from neuroplast.network import Network
 from neuroplast.spec import Spec
 
 __all__ = [
+    "FINAL_STREAM",
     "GROW_STREAM",
     "TRAIN_STREAM",
     "growable_layers",
@@ -26,6 +27,8 @@ __all__ = [
 TRAIN_STREAM = 1
 #: First key of the seeds of the growth initializations (then the step and the layer index).
 GROW_STREAM = 2
+#: Key of the final fine-tuning's sample order.
+FINAL_STREAM = 3
 
 
 def growable_layers(spec: Spec, layers: Sequence[str] | None = None) -> list[str]:

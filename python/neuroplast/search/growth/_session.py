@@ -2,16 +2,18 @@
 
 A :class:`Session` trains in chunks (:class:`~neuroplast.search.growth._steps.StepTrainer`),
 feeds the activation buffer with every sample trained on, appends history records measured on
-the validation split, applies edits, and saves or restores all of that in a run folder's
-checkpoints. The buffer is stored as the training-set indices of the samples it holds (the
-run folder checks that a resumed run sees the same data), so a restored buffer holds exactly
-the arrays it held when the checkpoint was written.
+the validation split, offers every record's network to the network to return
+(:func:`keeper`: the smallest within a budget, or the most accurate), applies edits, saves or
+restores all of that in a run folder's checkpoints, and builds the result
+(:meth:`Session.finish`). The buffer is stored as the training-set indices of the samples it
+holds (the run folder checks that a resumed run sees the same data), so a restored buffer
+holds exactly the arrays it held when the checkpoint was written.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,13 +23,39 @@ from neuroplast.growth import ActivationBuffer
 from neuroplast.morph import EditLog
 from neuroplast.morph.record import EditRecord
 from neuroplast.network import Network
+from neuroplast.optim import Adam
+from neuroplast.search._budget import (
+    BestUnderBudget,
+    Budget,
+    MostAccurate,
+    chance_level,
+    fine_tune,
+)
 from neuroplast.search._contract import RunContext
 from neuroplast.search._splits import Splits
 from neuroplast.search.growth._common import mean_loss, restore_trigger, snapshot, trigger_state
 from neuroplast.search.growth._steps import Chunk, StepTrainer
 from neuroplast.search.growth.result import GrowthResult
 
-__all__ = ["Session"]
+__all__ = ["Keep", "Session", "keeper"]
+
+#: Builds the keeper of the network to return from the start network's validation accuracy.
+Keep = Callable[[float], BestUnderBudget]
+
+
+def keeper(max_drop: float | None, restore_best: bool, data: Splits) -> Keep | None:
+    """Builds the keeper of the network a growth run returns (``None``: the last one).
+
+    The smallest network within ``max_drop`` of the start (:class:`BestUnderBudget`) or,
+    without ``max_drop`` but with ``restore_best``, the most accurate one (:class:`MostAccurate`).
+    """
+    chance = chance_level(data.y_val)
+    if max_drop is not None:
+        return lambda start: BestUnderBudget(Budget(start, max_drop, chance))
+    if restore_best:
+        # No chance-level guard: the most accurate record is collapsed only if all are.
+        return lambda start: MostAccurate(Budget(start, None))
+    return None
 
 
 class Session:
@@ -43,6 +71,12 @@ class Session:
         trainer: Trains the network in chunks of steps.
         capacity: Samples kept in the activation buffer.
         layers: The layers that change (their widths go into every record).
+        keep: Builds the keeper of the network to return (:func:`keeper`); ``None``: the
+            last network is returned.
+
+    Attributes:
+        best: The keeper, built at the first record (``None`` without ``keep``, or when the
+            records have no accuracy).
     """
 
     def __init__(
@@ -52,8 +86,11 @@ class Session:
         trainer: StepTrainer,
         capacity: int,
         layers: Sequence[str],
+        keep: Keep | None = None,
     ) -> None:
         self.data = data
+        self._keep = keep
+        self.best: BestUnderBudget | None = None
         self.trainer = trainer
         self.layers = list(layers)
         self.buffer = ActivationBuffer(capacity)
@@ -97,7 +134,19 @@ class Session:
         }
         self._losses.clear()
         self.out.history.append(rec)
+        self._offer(net, rec)
         return rec
+
+    def _offer(self, net: Network, rec: dict[str, Any]) -> None:
+        """Offers the record's network to the keeper (the first record builds it)."""
+        acc = rec["val_accuracy"]
+        if self._keep is None or acc is None:
+            return
+        if self.best is None:
+            self.best = self._keep(float(acc))
+        if self.best.budget.max_drop is not None:
+            rec["in_budget"] = self.best.budget.admits(acc)
+        self.best.offer(net, acc, rec["step"])
 
     def edit(self, net: Network, record: EditRecord, layer: str, kind: str, units: int) -> None:
         """Adopts ``net``, the result of growing (``kind="grow"``) or pruning ``layer``.
@@ -137,6 +186,8 @@ class Session:
             "edits": json.loads(self.out.edits.to_json()),
             "triggers": {name: trigger_state(t) for name, t in triggers.items()},
         }
+        if self.best is not None:
+            state["best"] = self.best.state(ctx.folder.checkpoints)
         ctx.folder.save_checkpoint(generation, self.out.network, state)
 
     def resume(self, ctx: RunContext, triggers: Mapping[str, Any]) -> bool:
@@ -145,7 +196,7 @@ class Session:
         ``triggers`` (the same names as at :meth:`checkpoint`) get their saved state back.
         """
         found = ctx.folder.latest_checkpoint() if ctx.resume and ctx.folder else None
-        if found is None:
+        if found is None or ctx.folder is None:
             return False
         _, net, state = found
         self.trainer.restore(state["trainer"])
@@ -160,4 +211,48 @@ class Session:
         out.edits = EditLog.from_json(json.dumps(state["edits"]))
         for name, trigger in triggers.items():
             restore_trigger(trigger, state["triggers"][name])
+        kept = state.get("best")
+        if kept is not None and self._keep is not None:
+            self.best = self._keep(float(kept["budget"]["start_accuracy"]))
+            self.best.load_state(kept, ctx.folder.checkpoints)
         return True
+
+    # ------------------------------------------------------------------ the result
+    def finish(self, reason: str, cfg: Any, seed: int) -> GrowthResult:
+        """The result: the kept network (else the last), the edits leading to it, tuned.
+
+        Args:
+            reason: Why the run ended.
+            cfg: The run's config (``lr``, ``weight_decay``, ``batch_size``,
+                ``final_epochs``, ``final_patience``).
+            seed: Seed of the final fine-tuning's sample order.
+        """
+        out, best = self.out, self.best
+        out.stop_reason, out.chosen_step = reason, out.history[-1]["step"]
+        if best is not None and best.budget.max_drop is not None:
+            out.budget = best.budget.to_dict()
+            if best.network is None:
+                out.stop_reason += "; no network within the budget: returned the last one"
+        if best is not None and best.network is not None and best.step is not None:
+            if best.step != out.chosen_step:
+                why = (
+                    "the highest validation accuracy"
+                    if isinstance(best, MostAccurate)
+                    else f"the fewest parameters within the budget (floor {best.budget.floor:.4f})"
+                )
+                out.stop_reason += f"; returned the network of step {best.step}: {why}"
+            # Edits after a record's step were made after its network was measured.
+            made = sum(1 for e in out.events if e["step"] < best.step)
+            out.network, out.chosen_step = best.network, best.step
+            out.edits = EditLog(out.edits.records[:made])
+        if cfg.final_epochs > 0:
+            out.network, out.final_tuning = fine_tune(
+                out.network,
+                self.data,
+                epochs=cfg.final_epochs,
+                patience=cfg.final_patience,
+                optimizer=Adam(lr=cfg.lr, weight_decay=cfg.weight_decay),
+                batch_size=cfg.batch_size,
+                seed=seed,
+            )
+        return out

@@ -1,15 +1,18 @@
 """Settings of the dynamic growth controllers: :class:`NeurogenesisConfig` and :class:`DYNOConfig`.
 
-Both are frozen dataclasses with two presets: ``paper`` (the thesis' settings, also the field
-defaults) and ``fast`` (a quick setting for demos and tests). Every setting of a run lives
+Both are frozen dataclasses with two presets: ``paper`` (the thesis' settings) and ``fast``
+(a quick setting for demos, tests and the frontier protocol: it returns the best network seen
+rather than the last and ends with an early-stopped fine-tuning). Every setting of a run lives
 here, training included (epochs or steps, batch size, learning rate), so that ``config.json``
 of a run folder describes the run completely.
 
 Example:
     >>> NeurogenesisConfig.fast(strategy="gradmax").eval_every
     10
-    >>> DYNOConfig.paper().steps, DYNOConfig.paper().eval_every
-    (1000, 50)
+    >>> DYNOConfig.paper().steps, DYNOConfig.paper().eval_every, DYNOConfig.paper().max_drop
+    (1000, 50, None)
+    >>> DYNOConfig().max_drop, DYNOConfig.fast().final_epochs
+    (0.01, 50)
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from neuroplast._arrays import check_int
 from neuroplast.errors import ConfigError
 from neuroplast.growth import ActivationTrigger, GradientTrigger, PruneGrowTrigger, WeightTrigger
 from neuroplast.optim import Adam
+from neuroplast.search._budget import check_max_drop
 from neuroplast.search._contract import ConfigBase
 
 __all__ = ["SCHEDULES", "STRATEGIES", "DYNOConfig", "NeurogenesisConfig", "Schedule"]
@@ -74,13 +78,26 @@ def _training(cfg: Any, length: str) -> None:
     Adam(lr=cfg.lr, weight_decay=cfg.weight_decay)  # validates lr and weight_decay
 
 
+def _returned(cfg: Any) -> None:
+    """Checks the settings of the returned network: budget and final fine-tuning."""
+    check_max_drop(cfg.max_drop)
+    check_int(cfg.final_epochs, "final_epochs", 0, 2**31)
+    check_int(cfg.final_patience, "final_patience", 1, 2**31)
+
+
 @dataclass(frozen=True, kw_only=True)
 class NeurogenesisConfig(ConfigBase):
     """Every setting of :class:`~neuroplast.search.growth.Neurogenesis` (Algorithm 4).
 
     The defaults are the ``paper`` preset (thesis Table 8, MLP columns; the reference code's
-    learning rate); ``fast`` evaluates the trigger every 10 steps, scores 50 candidates and
-    trains 5 epochs.
+    learning rate; the last network is returned); ``fast`` evaluates the trigger every 10
+    steps, scores 50 candidates, trains 5 epochs, returns the network of the epoch with the
+    best validation accuracy (``restore_best``) and fine-tunes it (``final_epochs=50``).
+
+    Neurogenesis grows from a small, usually untrained network, so an accuracy budget
+    relative to the start network (``max_drop``, as the pruning controllers have) means
+    nothing here: ``max_drop`` is ``None`` in both presets, and ``restore_best`` picks the
+    returned network instead.
 
     Args:
         strategy: A key of :data:`STRATEGIES` (thesis Table 7): its trigger and initialization.
@@ -106,6 +123,19 @@ class NeurogenesisConfig(ConfigBase):
         layers: Hidden layers that grow (default: every growable one).
         grow_fraction: Fraction of training during which the preset schedules grow (0.75).
         events: Growth events of the ``"batched"`` schedule (8).
+        restore_best: Return the network of the history record (the start, then every
+            epoch's end) with the highest validation accuracy (ties: the smaller, then the
+            earlier), not the last one (not in the thesis).
+        max_drop: An accuracy budget relative to the start network
+            (:class:`~neuroplast.search.Budget`): the returned network is the smallest record
+            within it (overrides ``restore_best``). Only meaningful for a trained start
+            network — which is itself within the budget, so the start is returned unless it
+            is collapsed; ``None`` (both presets): no budget.
+        final_epochs: Fine-tune the returned network for at most this many epochs (the
+            run's Adam settings) with early stopping on validation accuracy
+            (``final_patience``), restoring the best epoch; the tuned network is kept only
+            when its validation accuracy is at least the untuned one's. ``0``: none.
+        final_patience: Epochs without improvement before the fine-tuning stops.
     """
 
     PRESETS: ClassVar[tuple[str, ...]] = ("paper", "fast")
@@ -129,6 +159,10 @@ class NeurogenesisConfig(ConfigBase):
     layers: Sequence[str] | None = None
     grow_fraction: float = 0.75
     events: int = 8
+    restore_best: bool = False
+    max_drop: float | None = None
+    final_epochs: int = 0
+    final_patience: int = 10
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -140,6 +174,9 @@ class NeurogenesisConfig(ConfigBase):
         _training(self, "epochs")
         check_int(self.events, "events", 1, 2**31)
         _fraction(self.grow_fraction, "grow_fraction")
+        _returned(self)
+        if not isinstance(self.restore_best, bool):
+            raise ConfigError(f"restore_best must be a bool, got {self.restore_best!r}")
         for name in ("buffer_size", "candidates"):
             if getattr(self, name) is not None:
                 check_int(getattr(self, name), name, 1, 2**31)
@@ -168,8 +205,20 @@ class NeurogenesisConfig(ConfigBase):
 
     @classmethod
     def fast(cls, **overrides: Any) -> NeurogenesisConfig:
-        """A quick setting: 5 epochs, triggers every 10 steps, 50 candidates."""
-        return cls().replace(**{"epochs": 5, "eval_every": 10, "candidates": 50, **overrides})
+        """A quick setting: 5 epochs, triggers every 10 steps, 50 candidates, best epoch tuned.
+
+        The network of the best epoch is returned (``restore_best``), fine-tuned for at most
+        50 epochs (``final_patience=10``).
+        """
+        fast: dict[str, Any] = {
+            "epochs": 5,
+            "eval_every": 10,
+            "candidates": 50,
+            "restore_best": True,
+            "final_epochs": 50,
+            "final_patience": 10,
+        }
+        return cls().replace(**{**fast, **overrides})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,8 +227,10 @@ class DYNOConfig(ConfigBase):
 
     The defaults are the ``paper`` preset (thesis Sec. 7.3: 1000 steps of 64 samples, Adam lr
     3e-4 with weight decay 1e-3, triggers every 50 steps, δ = 0.03, ε = 0.01, 100 candidates
-    per unit added); ``fast`` trains 200 steps with triggers every 20 and 20 candidates per
-    unit.
+    per unit added) but for the accuracy budget (``max_drop=0.01``), which the ``paper``
+    preset turns off (the thesis returns the last network); ``fast`` trains 200 steps with
+    triggers every 20 and 20 candidates per unit, and fine-tunes the returned network
+    (``final_epochs=50``).
 
     Args:
         steps: Gradient steps in total.
@@ -198,6 +249,19 @@ class DYNOConfig(ConfigBase):
         buffer_factor: The activation buffer holds ``buffer_factor ×`` the widest layer's
             maximum width (> 1; reference code subsamples to 3× the width).
         layers: Layers that change (default: every growable hidden layer).
+        max_drop: Accuracy budget (not in the thesis): the validation accuracy of the
+            returned network may fall at most this much below the start network's
+            (:class:`~neuroplast.search.Budget`). Every history record's network (the start,
+            then after every chunk of ``eval_every`` steps) is a candidate; the run returns
+            the one with the fewest parameters within the budget (ties: the higher
+            validation accuracy, then the earlier), never a collapsed one (at or below the
+            majority-class rate) and not the last one by default. ``None``: the last network.
+        final_epochs: Fine-tune the returned network for at most this many epochs (the
+            run's Adam settings) with early stopping on validation accuracy
+            (``final_patience``), restoring the best epoch; the tuned network is kept only
+            when its validation accuracy is at least the untuned one's (so it stays within
+            the budget). ``0``: none.
+        final_patience: Epochs without improvement before the fine-tuning stops.
     """
 
     PRESETS: ClassVar[tuple[str, ...]] = ("paper", "fast")
@@ -215,9 +279,13 @@ class DYNOConfig(ConfigBase):
     min_width: Widths = None
     buffer_factor: float = 3.0
     layers: Sequence[str] | None = None
+    max_drop: float | None = 0.01
+    final_epochs: int = 0
+    final_patience: int = 10
 
     def __post_init__(self) -> None:
         _training(self, "steps")
+        _returned(self)
         check_int(self.candidates_factor, "candidates_factor", 1, 2**31)
         factor = self.buffer_factor
         if isinstance(factor, bool) or not isinstance(factor, int | float) or not factor > 1:
@@ -238,12 +306,21 @@ class DYNOConfig(ConfigBase):
 
     @classmethod
     def paper(cls, **overrides: Any) -> DYNOConfig:
-        """The thesis' settings (the field defaults) with ``overrides``."""
-        return cls().replace(**overrides)
+        """The thesis' settings (the field defaults without a budget) with ``overrides``."""
+        return cls().replace(**{"max_drop": None, **overrides})
 
     @classmethod
     def fast(cls, **overrides: Any) -> DYNOConfig:
-        """A quick setting: 200 steps, triggers every 20 steps, 20 candidates per unit."""
-        return cls().replace(
-            **{"steps": 200, "eval_every": 20, "candidates_factor": 20, **overrides}
-        )
+        """A quick setting: 200 steps, triggers every 20 steps, 20 candidates per unit.
+
+        The smallest network within ``max_drop=0.01`` is returned, fine-tuned for at most 50
+        epochs (``final_patience=10``).
+        """
+        fast: dict[str, Any] = {
+            "steps": 200,
+            "eval_every": 20,
+            "candidates_factor": 20,
+            "final_epochs": 50,
+            "final_patience": 10,
+        }
+        return cls().replace(**{**fast, **overrides})

@@ -19,6 +19,13 @@ NORTH-Select with ``100 ×`` the number of units added as candidates. Dense laye
 pruned below the number of classes. Defaults follow Sec. 7.3: triggers every 50 steps,
 δ = 0.03, ε = 0.01. The loop ends with training: no evaluation follows the last chunk (a
 change then would never be trained).
+
+The accuracy budget (``max_drop``, not in the thesis; ``None`` in the ``paper`` preset): the
+start network's validation accuracy minus ``max_drop`` is the floor; every history record's
+network (the start, then after every chunk) is offered to a
+:class:`~neuroplast.search.BestUnderBudget`, and the run returns the one with the fewest
+parameters at or above the floor (``chosen_step``), not the last one. ``final_epochs``
+fine-tunes it with early stopping (:func:`~neuroplast.search._budget.fine_tune`).
 """
 
 from __future__ import annotations
@@ -38,13 +45,14 @@ from neuroplast.search._contract import Controller, RunContext
 from neuroplast.search._progress import Progress
 from neuroplast.search._splits import Splits
 from neuroplast.search.growth._common import (
+    FINAL_STREAM,
     GROW_STREAM,
     TRAIN_STREAM,
     growable_layers,
     resolve_widths,
     snapshot,
 )
-from neuroplast.search.growth._session import Session
+from neuroplast.search.growth._session import Session, keeper
 from neuroplast.search.growth._steps import StepTrainer
 from neuroplast.search.growth.config import DYNOConfig
 from neuroplast.search.growth.result import GrowthResult
@@ -57,17 +65,20 @@ class DYNO(Controller[DYNOConfig, GrowthResult]):
 
     Trains a copy of the network for ``config.steps`` steps on the training split; after
     every chunk of ``eval_every`` steps a history record is measured on the validation split
-    and a run folder gets a checkpoint.
+    and a run folder gets a checkpoint. Returns the smallest record's network within the
+    budget (``max_drop``; the last one without), fine-tuned when ``final_epochs > 0``.
 
     Example:
         >>> import numpy as np
         >>> from neuroplast import Network, Spec
         >>> rng = np.random.default_rng(0)
         >>> X = rng.normal(size=(512, 8)).astype(np.float32); y = (X[:, 0] > 0).astype(int)
-        >>> res = DYNO(DYNOConfig.fast(steps=32, eval_every=8)).run(
-        ...     Network.init(Spec.mlp(8, [6], 2), seed=0), (X, y), progress=False)
+        >>> cfg = DYNOConfig.fast(steps=32, eval_every=8, lr=1e-2, final_epochs=0)
+        >>> res = DYNO(cfg).run(Network.init(Spec.mlp(8, [6], 2), seed=0), (X, y), progress=False)
         >>> res.network.spec.widths["dense_0"] >= 2, len(res.history)
         (True, 5)
+        >>> res.chosen_step, res.after["val_accuracy"] >= res.budget["floor"]
+        (32, True)
     """
 
     name: ClassVar[str] = "dyno"
@@ -82,7 +93,8 @@ class DYNO(Controller[DYNOConfig, GrowthResult]):
         opt = Adam(lr=cfg.lr, weight_decay=cfg.weight_decay)
         seed = ctx.seed_for(TRAIN_STREAM)
         trainer = StepTrainer(data.X_train, data.y_train, cfg.batch_size, opt, seed)
-        session = Session(net, data, trainer, capacity, layers)
+        keep = keeper(cfg.max_drop, False, data)
+        session = Session(net, data, trainer, capacity, layers, keep)
         triggers = {"prune_grow": trigger}
         if not session.resume(ctx, triggers):
             session.record()
@@ -98,8 +110,7 @@ class DYNO(Controller[DYNOConfig, GrowthResult]):
                     self._evaluate(session, trigger, min_w, max_w, ctx)
                 bar.update(chunk.steps, val_accuracy=rec["val_accuracy"], params=rec["n_params"])
                 session.checkpoint(ctx, -(-trainer.step // cfg.eval_every), triggers)
-        session.out.stop_reason = f"trained {cfg.steps} steps"
-        return session.out
+        return session.finish(f"trained {cfg.steps} steps", cfg, ctx.seed_for(FINAL_STREAM))
 
     def report(self, result: GrowthResult, out: Path) -> None:
         """The overview figure, ``widths.png`` and ``accuracy.png``."""

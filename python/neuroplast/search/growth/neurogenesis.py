@@ -30,6 +30,14 @@ replaces the trigger by the thesis' preset schedules (Sec. 6.3.3: growing to ``t
 during the first 75 % of training, one unit at a time or in 8 equal events), to isolate the
 initializations; units a schedule adds at steps between two evaluations are added at the
 next evaluation. No evaluation follows the last step (units added then would never train).
+
+The returned network (not in the thesis, which returns the last one): with ``restore_best``
+(the ``fast`` preset) the network of the history record — the start, then every epoch's end —
+with the highest validation accuracy (:class:`~neuroplast.search._budget.MostAccurate`), and
+``final_epochs`` fine-tunes it with early stopping
+(:func:`~neuroplast.search._budget.fine_tune`). Neurogenesis grows from a small, usually
+untrained start, so the pruning controllers' budget relative to the start network does not
+apply: ``max_drop`` is ``None`` by default (set, the smallest record within it is returned).
 """
 
 from __future__ import annotations
@@ -54,13 +62,14 @@ from neuroplast.search._contract import Controller, RunContext
 from neuroplast.search._progress import Progress
 from neuroplast.search._splits import Splits
 from neuroplast.search.growth._common import (
+    FINAL_STREAM,
     GROW_STREAM,
     TRAIN_STREAM,
     growable_layers,
     resolve_widths,
     snapshot,
 )
-from neuroplast.search.growth._session import Session
+from neuroplast.search.growth._session import Session, keeper
 from neuroplast.search.growth._steps import StepTrainer
 from neuroplast.search.growth.config import NeurogenesisConfig
 from neuroplast.search.growth.result import GrowthResult
@@ -75,7 +84,8 @@ class Neurogenesis(Controller[NeurogenesisConfig, GrowthResult]):
 
     Trains a copy of the network for ``config.epochs`` epochs on the training split, growing
     its hidden layers; every epoch's record is measured on the validation split, and a run
-    folder gets a checkpoint at the end of every epoch.
+    folder gets a checkpoint at the end of every epoch. Returns the last network, or with
+    ``restore_best`` the most accurate record's, fine-tuned when ``final_epochs > 0``.
 
     Example:
         >>> import numpy as np
@@ -107,7 +117,8 @@ class Neurogenesis(Controller[NeurogenesisConfig, GrowthResult]):
         opt = Adam(lr=cfg.lr, weight_decay=cfg.weight_decay)
         seed = ctx.seed_for(TRAIN_STREAM)
         trainer = StepTrainer(data.X_train, data.y_train, cfg.batch_size, opt, seed)
-        session = Session(net, data, trainer, capacity, layers)
+        keep = keeper(cfg.max_drop, cfg.restore_best, data)
+        session = Session(net, data, trainer, capacity, layers, keep)
         triggers = self._triggers(layers, conv, max_w)
         total = cfg.epochs * trainer.steps_per_epoch
         plan = self._plan(layers, initial, total)
@@ -125,8 +136,8 @@ class Neurogenesis(Controller[NeurogenesisConfig, GrowthResult]):
                 if rec is not None:
                     bar.update(len(chunk.epoch_ends), loss=rec["loss"], params=rec["n_params"])
                     session.checkpoint(ctx, trainer.epoch, triggers)
-        session.out.stop_reason = f"trained {cfg.epochs} epochs"
-        return session.out
+        reason = f"trained {cfg.epochs} epochs"
+        return session.finish(reason, cfg, ctx.seed_for(FINAL_STREAM))
 
     def report(self, result: GrowthResult, out: Path) -> None:
         """The overview figure, ``widths.png`` and ``accuracy.png``."""

@@ -23,19 +23,32 @@ class GrowthResult(Result):
     ``val_loss``, ``val_accuracy``, ``n_params``, ``widths`` and, where units were added or
     removed after the record's step and before the next record, ``edit`` (e.g.
     ``"+3 dense_0, -1 dense_1"``) and ``edit_kind`` (``"grow"``, ``"prune"`` or
-    ``"grow_and_prune"``). ``edits`` is the :class:`~neuroplast.morph.EditLog` of every
-    change, in order.
+    ``"grow_and_prune"``). With a budget every record also has ``in_budget``.
+
+    The returned :attr:`network` is that of the record at :attr:`chosen_step` (the last one
+    unless a budget or ``restore_best`` chose another), fine-tuned when the config asks for
+    it. ``edits`` is the :class:`~neuroplast.morph.EditLog` of the changes that lead to it (those
+    made before :attr:`chosen_step`), in order; ``events`` lists every change of the run.
 
     Attributes:
         events: One dict per structural change: ``step``, ``epoch``, ``layer``, ``kind``
             (``"grow"``/``"prune"``), ``units`` and the resulting ``width``.
         initial_widths: Widths of the changing layers at the start.
         steps_per_epoch: Minibatch steps per epoch (to place steps on an epoch axis).
+        chosen_step: The ``step`` of the history record whose network is returned.
+        budget: The run's budget (:meth:`neuroplast.search.Budget.to_dict`:
+            ``start_accuracy``, ``max_drop``, ``chance``, ``floor``); ``None`` without one.
+        final_tuning: What the final fine-tuning did (``epochs`` run, ``best_epoch``,
+            validation accuracy ``before`` and ``after``, whether it was ``kept``); ``None``
+            without it.
     """
 
     events: list[dict[str, Any]] = field(default_factory=list)
     initial_widths: dict[str, int] = field(default_factory=dict)
     steps_per_epoch: int = 1
+    chosen_step: int | None = None
+    budget: dict[str, Any] | None = None
+    final_tuning: dict[str, Any] | None = None
 
     @property
     def steps(self) -> int:
@@ -60,19 +73,35 @@ class GrowthResult(Result):
         return out
 
     def summary(self) -> dict[str, Any]:
-        """The shared summary plus final ``widths`` and the units grown and pruned."""
+        """The shared summary plus the returned ``widths``, units grown and pruned, and more.
+
+        The units grown and pruned count every change of the run; ``chosen_step`` and, where
+        they exist, the budget's ``floor`` and ``final_tuning`` follow.
+        """
         out = super().summary()
         widths = self.history[-1]["widths"] if self.history else self.initial_widths
         final = {name: self.network.spec.widths.get(name, w) for name, w in widths.items()}
         out["widths"] = " ".join(f"{k}={v}" for k, v in final.items())
         out["units_grown"] = sum(int(e["units"]) for e in self.events if e["kind"] == "grow")
         out["units_pruned"] = sum(int(e["units"]) for e in self.events if e["kind"] == "prune")
+        out["chosen_step"] = self.chosen_step
+        if self.budget is not None:
+            out["floor"] = self.budget["floor"]
+        if self.final_tuning is not None:
+            out["final_tuning"] = self.final_tuning
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The shared ``history.json`` content plus events, initial widths, steps per epoch."""
+        """``history.json``: the shared content plus events, widths, budget and the like.
+
+        Added: ``events``, ``initial_widths``, ``steps_per_epoch``, ``chosen_step``,
+        ``budget`` and ``final_tuning``.
+        """
         out = super().to_dict()
         out["events"] = self.events
         out["initial_widths"] = self.initial_widths
         out["steps_per_epoch"] = self.steps_per_epoch
+        out["chosen_step"] = self.chosen_step
+        out["budget"] = self.budget
+        out["final_tuning"] = self.final_tuning
         return out

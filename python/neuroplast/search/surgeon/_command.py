@@ -20,6 +20,7 @@ from neuroplast.errors import ConfigError
 from neuroplast.network import Network
 from neuroplast.search._budget import parse_max_drop
 from neuroplast.search._cli import Command
+from neuroplast.search._cli import start_network as shared_start
 from neuroplast.search._splits import Splits
 from neuroplast.search.surgeon.algorithm import Surgeon
 from neuroplast.search.surgeon.config import SurgeonConfig
@@ -141,7 +142,7 @@ def _inputs(args: argparse.Namespace) -> tuple[Network, Splits]:
         kw["n_train"] = args.train_samples
     ds = data.load(args.dataset, seed=args.seed, **kw)
     splits = Splits.from_dataset(ds, val_fraction=args.val_fraction, seed=args.seed)
-    net = Network.load(args.model) if args.model else _start_network(args, splits)
+    net = shared_start(args, splits, _start_network)
     return net, splits
 
 

@@ -168,7 +168,8 @@ pub fn node_values(
     limits::ensure(total(&sizes), "the requested activations")?;
     let block = infer_rows(graph, n);
     let mut ws = Workspace::new(graph, block, false, threads)?;
-    let out = nodes.iter().map(|&i| limits::with_capacity(n.saturating_mul(graph.nodes[i].width), "activations"));
+    let out =
+        nodes.iter().map(|&i| limits::with_capacity(n.saturating_mul(graph.nodes[i].width), "activations"));
     let mut out: Vec<Vec<f32>> = out.collect::<Result<_>>()?;
     for start in (0..n).step_by(block) {
         let rows = block.min(n - start);

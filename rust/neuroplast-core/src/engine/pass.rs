@@ -2,7 +2,6 @@
 
 use super::graph::{Graph, Node, NodeKind};
 use crate::error::Result;
-use crate::limits;
 use crate::kernels::activation;
 use crate::kernels::gemm::{gemm, Mat};
 use crate::kernels::loss::{batch_loss, BatchLoss, Targets};
@@ -13,6 +12,7 @@ use crate::kernels::spatial::conv::{conv2d_backward, conv2d_forward};
 use crate::kernels::spatial::pool::{
     avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward,
 };
+use crate::limits;
 
 /// Per-node buffers, sized once for the largest block of rows.
 pub struct Workspace {
@@ -45,7 +45,9 @@ impl Workspace {
     pub fn new(graph: &Graph, rows: usize, train: bool, threads: usize) -> Result<Self> {
         limits::ensure(super::budget::working_set(graph, rows, train, threads), "the network's buffers")?;
         let what = "a network buffer";
-        let sized = |i: usize| limits::zeros(if i == 0 { 0 } else { rows.saturating_mul(graph.nodes[i].width) }, what);
+        let sized = |i: usize| {
+            limits::zeros(if i == 0 { 0 } else { rows.saturating_mul(graph.nodes[i].width) }, what)
+        };
         let n = graph.nodes.len();
         let empty = |_| Ok(Vec::new());
         Ok(Self {

@@ -84,7 +84,8 @@ pub fn svd(a: &[f64], rows: usize, cols: usize, full: bool) -> Result<Svd> {
     let (ur, vc) = if full { (rows, cols) } else { (k, k) };
     // U and V (twice: faer's and the row-major copies), the workspace (about the input's size).
     let vectors = crate::limits::bytes_of(rows, ur).saturating_add(crate::limits::bytes_of(cols, vc));
-    let words = vectors.saturating_mul(2).saturating_add(crate::limits::bytes_of(rows, cols).saturating_mul(2));
+    let words =
+        vectors.saturating_mul(2).saturating_add(crate::limits::bytes_of(rows, cols).saturating_mul(2));
     crate::limits::ensure(words.saturating_mul(8), &format!("the SVD of a {rows} × {cols} matrix"))?;
     let kind = if full { ComputeSvdVectors::Full } else { ComputeSvdVectors::Thin };
     let x = MatRef::from_row_major_slice(a, rows, cols);

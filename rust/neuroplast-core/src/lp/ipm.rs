@@ -198,6 +198,9 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
             break;
         }
         let rel = parts.iter().fold(0.0f64, |a, &b| a.max(b));
+        if std::env::var("LP_DEBUG").is_ok() {
+            eprintln!("it {it} eb {eb:.1e} ec {ec:.1e} eu {eu:.1e} gap {:.1e} pobj {pobj:.6e} mu {:.1e} wood {}", parts[3], p.mu(), nm.is_woodbury());
+        }
         if rel <= CROSS_TOL {
             // Close enough to try crossover, whose result is verified on its own; this saves
             // the last, most expensive iterations whenever the optimal basis is already clear.

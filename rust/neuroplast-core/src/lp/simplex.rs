@@ -238,10 +238,6 @@ impl<'a> Tableau<'a> {
             // Rebuild before the next choice rather than let the growth compound.
             self.since = self.since.max(self.refactor);
         }
-        let colmax = (0..self.m).fold(0.0f64, |a, i| a.max(self.t[i * w + q].abs()));
-        if std::env::var("LP_DRIFT").is_ok() && piv.abs() < 1e-5 * colmax {
-            eprintln!("tiny pivot it {} piv {piv:e} colmax {colmax:e}", self.iters);
-        }
         self.t[r * w..(r + 1) * w].iter_mut().for_each(|a| *a /= piv);
         let (head, rest) = self.t.split_at_mut(r * w);
         let (prow, tail) = rest.split_at_mut(w);
@@ -423,7 +419,8 @@ impl<'a> Tableau<'a> {
 pub(crate) fn simplex(sf: &StdForm, max_iter: usize) -> Result<SimplexOut> {
     let n = sf.n();
     let (mut tab, n_art) = Tableau::new(sf)?;
-    let out = |tab: &Tableau<'_>, status, cert| SimplexOut { x: tab.point(n), status, iterations: tab.iters, cert };
+    let out =
+        |tab: &Tableau<'_>, status, cert| SimplexOut { x: tab.point(n), status, iterations: tab.iters, cert };
     if n_art > 0 {
         let mut cost = vec![0.0; tab.w];
         cost[n..].iter_mut().for_each(|c| *c = 1.0);

@@ -184,3 +184,123 @@ fn interior_point_ends_on_a_vertex_of_a_non_unique_optimum() {
     assert!(s.x[0] == 0.0 || s.x[1] == 0.0, "{:?}", s.x);
     assert!(s.x[2] == 0.0 || s.x[2] == 2.0, "{:?}", s.x);
 }
+
+#[test]
+fn infeasible_and_unbounded_carry_verified_certificates() {
+    let infeasible = [
+        Lp::new(&[1.0], &[-1.0, 1.0], &[-2.0, 1.0]),
+        Lp::new(&[0.0, 0.0], &[], &[]).eq(&[1.0, 1.0, 1.0, 1.0], &[1.0, 2.0]),
+        // x0 + x1 ≤ 1 and x0 + x1 ≥ 3 with x0 free and x1 ≤ 5.
+        Lp::new(&[1.0, 1.0], &[1.0, 1.0, -1.0, -1.0], &[1.0, -3.0]).bounds(&[-INF, -INF], &[INF, 5.0]),
+    ];
+    for lp in &infeasible {
+        for method in [Method::Simplex, Method::Ipm, Method::Auto] {
+            let s = lp.solve(method);
+            assert_eq!(s.status, LpStatus::Infeasible, "{method:?}");
+            let Some(Certificate::Farkas { y_ub, y_eq, margin, .. }) = &s.certificate else {
+                panic!("{method:?}: no Farkas vector: {:?}", s.certificate)
+            };
+            assert!(*margin > 0.0 && y_ub.iter().all(|y| *y >= 0.0));
+            // Re-checking the reported vector on the data passes again.
+            let y: Vec<f64> = y_ub.iter().chain(y_eq).copied().collect();
+            assert!(certificate::farkas(&lp.problem().unwrap(), &y).is_some());
+        }
+    }
+    let unbounded = [
+        Lp::new(&[-1.0, -1.0], &[1.0, -1.0], &[1.0]),
+        Lp::new(&[1.0], &[], &[]).bounds(&[-INF], &[INF]),
+        // x0 - x1 = 2, both free: cost 2 x1 + 2.
+        Lp::new(&[1.0, 1.0], &[], &[]).eq(&[1.0, -1.0], &[2.0]).bounds(&[-INF, -INF], &[INF, INF]),
+    ];
+    for lp in &unbounded {
+        for method in [Method::Simplex, Method::Ipm, Method::Auto] {
+            let s = lp.solve(method);
+            assert_eq!(s.status, LpStatus::Unbounded, "{method:?}");
+            let Some(Certificate::Ray { ray, point, margin, .. }) = &s.certificate else {
+                panic!("{method:?}: no ray: {:?}", s.certificate)
+            };
+            assert!(*margin > 0.0);
+            assert!(certificate::ray(&lp.problem().unwrap(), ray, point).is_some());
+        }
+    }
+    let crossed = Lp::new(&[1.0], &[], &[]).bounds(&[2.0], &[1.0]).solve(Method::Auto);
+    assert!(matches!(crossed.certificate, Some(Certificate::Farkas { margin, .. }) if margin == 1.0));
+    assert!(Lp::new(&[1.0], &[1.0], &[1.0]).solve(Method::Auto).certificate.is_none());
+}
+
+#[test]
+fn false_certificates_are_rejected() {
+    // A feasible, bounded LP with c ≥ 0 and x ≥ 0: no Farkas vector or ray can pass.
+    let lp = perceptron(40, 5, 3);
+    let p = lp.problem().unwrap();
+    let x = lp.solve(Method::Simplex).x;
+    for d in [vec![1.0; p.n()], (0..p.n()).map(|j| if j % 2 == 0 { -1.0 } else { 1.0 }).collect()] {
+        assert!(certificate::ray(&p, &d, &x).is_none());
+    }
+    for y in [vec![1.0; p.m_ub()], vec![-1.0; p.m_ub()], vec![0.0; p.m_ub()]] {
+        assert!(certificate::farkas(&p, &y).is_none());
+    }
+    // A ray from an infeasible point is no proof either.
+    let unb = Lp::new(&[-1.0, -1.0], &[1.0, -1.0], &[1.0]);
+    assert!(certificate::ray(&unb.problem().unwrap(), &[1.0, 1.0], &[5.0, 0.0]).is_none());
+    assert!(certificate::ray(&unb.problem().unwrap(), &[1.0, 1.0], &[0.0, 0.0]).is_some());
+}
+
+/// A perceptron LP in equality form whose targets sit on and inside the limits, as in the
+/// hidden-layer LPs of `prune_hidden_lp`: heavily degenerate for the primal simplex.
+fn degenerate_data_lp(t: usize, n: usize, seed: u64) -> Lp {
+    let mut rng = Rng::new(seed, 0);
+    let w: Vec<f64> = (0..n).map(|_| 4.0 * rng.uniform_f32() as f64 - 2.0).collect();
+    let cols = 2 * n + 2 + 2 * t;
+    let (mut a, mut b, mut c) = (vec![0.0; t * cols], vec![0.0; t], vec![1.0; cols]);
+    c[2 * n + 2..].iter_mut().for_each(|v| *v = 1e4);
+    for r in 0..t {
+        let x: Vec<f64> =
+            (0..n).map(|_| if rng.uniform_f32() < 0.3 { 0.0 } else { rng.uniform_f32() as f64 }).collect();
+        let y = (x.iter().zip(&w).map(|(x, w)| x * w).sum::<f64>() - 0.3).clamp(-1.0, 1.0);
+        let row = &mut a[r * cols..(r + 1) * cols];
+        for j in 0..n {
+            (row[j], row[n + j]) = (x[j], -x[j]);
+        }
+        (row[2 * n], row[2 * n + 1]) = (1.0, -1.0);
+        let sign = if y <= -1.0 { -1.0 } else { 1.0 };
+        (row[2 * n + 2 + r], row[2 * n + 2 + t + r]) = (sign, -sign);
+        if y.abs() >= 1.0 {
+            c[2 * n + 2 + t + r] = 0.0;
+        }
+        b[r] = y;
+    }
+    Lp::new(&c, &[], &[]).eq(&a, &b)
+}
+
+#[test]
+fn degenerate_data_lps_agree_across_methods() {
+    for seed in 0..4 {
+        let lp = degenerate_data_lp(80, 12, seed);
+        let s = lp.solve(Method::Simplex);
+        let i = lp.solve(Method::Ipm);
+        assert_eq!((s.status, i.status), (LpStatus::Optimal, LpStatus::Optimal), "seed {seed}");
+        assert!((s.fun - i.fun).abs() <= 1e-7 * (1.0 + i.fun.abs()), "seed {seed}: {} vs {}", s.fun, i.fun);
+    }
+}
+
+#[test]
+#[ignore]
+fn debug_file_lp() {
+    let path = std::env::var("LP_FILE").unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    let v: Vec<f64> = bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect();
+    let (m, n) = (v[0] as usize, v[1] as usize);
+    let c = v[2..2 + n].to_vec();
+    let a = v[2 + n..2 + n + m * n].to_vec();
+    let b = v[2 + n + m * n..2 + n + m * n + m].to_vec();
+    let lp = Lp::new(&c, &[], &[]).eq(&a, &b);
+    let p = lp.problem().unwrap();
+    let sf = StdForm::new(&p, 1);
+    let t = std::time::Instant::now();
+    let out = ipm::solve(&sf, 200, 1).unwrap();
+    eprintln!("raw ipm: {:?} nit {} {:?}", out.status, out.iterations, t.elapsed());
+    let x = sf.recover(&out.x);
+    let s = verify::finish(&p, x, out.status, 0, Method::Ipm, None);
+    eprintln!("verified: {:?} fun {}", s.status, s.fun);
+}

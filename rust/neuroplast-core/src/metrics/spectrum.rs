@@ -66,7 +66,10 @@ pub fn spectrum_bytes(rows: usize, cols: usize, threads: usize) -> u64 {
 /// [`check_matrix`], then the memory limit for the spectral routes.
 pub(crate) fn check_spectral(a: &[f32], rows: usize, cols: usize, threads: usize, what: &str) -> Result<()> {
     check_matrix(a, rows, cols, what)?;
-    crate::limits::ensure(spectrum_bytes(rows, cols, threads), &format!("the spectrum of the {rows} × {cols} {what}"))
+    crate::limits::ensure(
+        spectrum_bytes(rows, cols, threads),
+        &format!("the spectrum of the {rows} × {cols} {what}"),
+    )
 }
 
 pub(crate) fn par(threads: usize) -> Par {
