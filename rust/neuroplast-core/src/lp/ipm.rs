@@ -226,6 +226,7 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
             .collect();
         let finite = |v: &[f64]| v.iter().all(|a| a.is_finite());
         if !finite(&theta) || !finite(&p.y) {
+            if std::env::var("LP_DEBUG").is_ok() { eprintln!("theta/y not finite"); }
             // Breakdown on the way to an infeasibility or unboundedness certificate (or a
             // numerically hopeless problem): the caller decides with the simplex.
             status = LpStatus::Numerical;
@@ -250,7 +251,10 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
 fn newton(p: &Point<'_>, nm: &mut Normal<'_>, theta: &[f64], res: &Residuals, cnorm: f64) -> Option<Step> {
     let n = p.x.len();
     loop {
-        nm.factor(theta, 1e-14 * cnorm).ok()?;
+        if let Err(e) = nm.factor(theta, 1e-14 * cnorm) {
+            if std::env::var("LP_DEBUG").is_ok() { eprintln!("factor: {e}"); }
+            return None;
+        }
         let mu = p.mu();
         let rxz: Vec<f64> = p.x.iter().zip(&p.z).map(|(x, z)| -x * z).collect();
         let rwv: Vec<f64> = p.w.iter().zip(&p.v).map(|(w, v)| -w * v).collect();
