@@ -98,9 +98,9 @@ def test_convert_and_export_through_onnx(tmp_path: Any, capsys: pytest.CaptureFi
     net = Network.init(Spec.mlp(64, [16], 10), seed=0)
     net.save(tmp_path / "m.npl")
     assert cli.main(["convert", str(tmp_path / "m.npl"), str(tmp_path / "m.onnx")]) == 0
+    lp = ["optimize", "lp", "--model", str(tmp_path / "m.onnx"), "--samples", "40"]
     code = cli.main(
-        ["optimize", "lp", "--model", str(tmp_path / "m.onnx"), "--samples", "40"]
-        + ["--method", "ipm", "--no-progress", "--json", "--export", str(tmp_path / "o.onnx")]
+        [*lp, "--method", "ipm", "--no-progress", "--json", "--export", str(tmp_path / "o.onnx")]
     )
     assert code == 0
     back = cli.main(["convert", str(tmp_path / "o.onnx"), str(tmp_path / "o.npl")])

@@ -200,3 +200,14 @@ def test_report_without_matplotlib_is_skipped_with_a_warning(tmp_path, monkeypat
         warnings.simplefilter("always")
         folder.write_report(drawn.append)
     assert not drawn and any("matplotlib" in str(w.message) for w in caught)
+
+
+def test_doctests() -> None:
+    import doctest
+
+    from neuroplast import _json, io, limits
+    from neuroplast.search import _run
+
+    for module in (limits, _json, io, _run):
+        result = doctest.testmod(module)
+        assert result.failed == 0 and result.attempted > 0, module.__name__

@@ -95,6 +95,8 @@ def node_values(
     arr = feature_view(X, spec)
     n = arr.shape[0]
     shapes = [node_shape(spec, name) for name in names]
+    if not names:
+        return {}
     sizes = [math.prod(s) for s in shapes]
     check_bytes(4 * n * sum(sizes), "the requested activations")
     ranges = feature_chunks(arr, spec)

@@ -125,7 +125,7 @@ def get_limits() -> Limits:
     return _current
 
 
-def set_limits(limits: Limits | None = None, **changes: int | None) -> Limits:
+def set_limits(limits: Limits | None = None, /, **changes: int | None) -> Limits:
     """Replaces the process-wide limits (or some of them) and returns the previous ones.
 
     Args:

@@ -38,6 +38,8 @@ F32 = npt.NDArray[np.float32]
 
 _U64_MAX = 2**64 - 1
 _MONITORS = ("val_loss", "val_accuracy")
+#: Memory of one epoch's history record (engine record, Python dict and list entry), rounded up.
+_RECORD_BYTES = 512
 
 
 class Network:
@@ -282,6 +284,9 @@ class Network:
             if monitor not in _MONITORS:
                 raise ConfigError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
             early = None
+            if patience is None and callback is None:
+                # One history record per epoch, and nothing that could stop the loop early.
+                check_bytes(_RECORD_BYTES * epochs, f"the history of {epochs} epochs")
             if patience is not None:
                 patience = check_int(patience, "patience", 1, 2**64 - 1)
                 early = (monitor, patience, _real(min_delta, "min_delta"), _flag(restore_best))
@@ -306,7 +311,8 @@ class Network:
                 if state is None
                 else [[state.slots[n][k].reshape(-1) for k in opt.slot_names] for n in names]
             )
-            cb = ProgressCallback(epochs, callback, progress) if progress or callback else None
+            user = None if callback is None else self._fit_lock.guard(callback)
+            cb = ProgressCallback(epochs, user, progress) if progress or callback else None
             try:
                 params, new_slots, step, records, best_epoch, stopped_early = _core.fit(
                     self._spec._wire,
@@ -535,6 +541,10 @@ def _flag(value: object) -> bool:
 
 
 def _node_names(nodes: Sequence[str]) -> list[str]:
-    if isinstance(nodes, str) or not all(isinstance(n, str) for n in nodes):
+    if (
+        isinstance(nodes, str)
+        or not isinstance(nodes, (Sequence, set, frozenset))
+        or not all(isinstance(n, str) for n in nodes)
+    ):
         raise ConfigError(f"nodes must be a sequence of node names, got {nodes!r}")
     return list(nodes)

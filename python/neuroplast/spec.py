@@ -159,6 +159,8 @@ class Spec:
         """
         from neuroplast.builders import cnn_nodes
 
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
+            raise SpecError(f"kernel_size must be an int >= 1, got {kernel_size!r}")
         nodes, out = cnn_nodes(
             channels,
             hidden,
@@ -198,10 +200,14 @@ class Spec:
         """
         from neuroplast.builders import resnet_nodes
 
+        try:
+            stage_list = [tuple(s) for s in stages]
+        except TypeError as exc:
+            raise SpecError(f"stages must be (channels, blocks) pairs, got {stages!r}") from exc
         nodes, out = resnet_nodes(
             n_out,
             stem_channels=stem_channels,
-            stages=[tuple(s) for s in stages],  # type: ignore[misc]
+            stages=stage_list,  # type: ignore[arg-type]
             batch_norm=batch_norm,
             activation=activation,
             output_activation=output_activation,

@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast import _linalg
 from neuroplast.metrics import cosine_redundancy
 from neuroplast.morph._acts import node_activations, unit_samples
 from neuroplast.morph.deps import CoupledGroup
@@ -65,7 +66,9 @@ def select_units(
     elif rule == "magnitude_std":
         score = importance_scores("magnitude_std", net, group, acts)
     else:  # low_energy
-        _, s, vt = np.linalg.svd(acts, full_matrices=False)
+        # The core's sequential SVD: no BLAS thread storms on a busy machine, and the same
+        # choice whatever the local LAPACK build.
+        _, s, vt = _linalg.svd(acts, full_matrices=False)
         score = np.sum((s[:k, None] * vt[:k]) ** 2, axis=0)
     order = np.lexsort((np.arange(n), -score))  # largest score first, ties by index
     return sorted(int(u) for u in order[:k])

@@ -182,6 +182,8 @@ pub fn fit(
             accuracy: (graph.loss == Loss::CrossEntropy).then(|| correct as f64 / train.n as f64),
             val: val_eval,
         };
+        // Fallible: a huge `epochs` with a callback that never stops must not abort the process.
+        history.try_reserve(1).map_err(|_| Error::Resource("cannot grow the training history".into()))?;
         history.push(rec);
         let stop = tracker.as_mut().is_some_and(|t| t.observe(&rec, params, state));
         // The callback sees every epoch that ran, the last one included.

@@ -186,7 +186,7 @@ pub(crate) fn polish(sf: &StdForm, out: Iterate<'_>) -> Option<Vec<f64>> {
         .map(|j| {
             let gap = if at_upper(j) { sf.upper[j] - out.x[j] } else { out.x[j] };
             let dual = if at_upper(j) { out.v[j] } else { out.z[j] };
-            matches!(sf.cols[j], Col::Single { .. }) || gap >= 1e-3 * dual
+            gap >= 1e-3 * dual
         })
         .collect();
     let fixed: Vec<f64> = (0..n).map(|j| if at_upper(j) { sf.upper[j] } else { 0.0 }).collect();

@@ -18,13 +18,20 @@ use super::LpStatus;
 use crate::error::Result;
 
 /// Relative tolerance on residuals and duality gap.
-const TOL: f64 = 1e-10;
+const TOL: f64 = 1e-9;
 /// Iterates beyond this (relative) size are taken as divergence.
 const DIVERGE: f64 = 1e12;
 /// Relative residuals and gap from which crossover is attempted.
 const CROSS_TOL: f64 = 1e-8;
 /// Relative residual of a normal-equation solve beyond which the Woodbury form is dropped.
 pub(crate) const SOLVE_TOL: f64 = 1e-10;
+/// Iterations without halving the relative error, once below `NEAR_TOL`, that end the
+/// method at its best iterate. On degenerate data LPs the primal residual floors near
+/// `1e-10` (and with it the gap near `1e-8`) while `μ` keeps falling and later iterates
+/// wander off; the best one is optimal to `NEAR_TOL`.
+const STAGNANT: usize = 3;
+/// Relative residuals and gap below which a stagnating method stops (see `STAGNANT`).
+const NEAR_TOL: f64 = 1e-7;
 /// Fraction of the step to the boundary that is taken.
 const ETA: f64 = 0.995;
 
@@ -186,6 +193,10 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
     let mut status = LpStatus::IterationLimit;
     let mut vertex = None;
     let mut it = 0;
+    // The iterate with the smallest relative error below `CROSS_TOL`, and how many
+    // iterations have not improved on it by half.
+    let mut best: Option<(f64, Vec<f64>, Vec<f64>, Vec<f64>)> = None;
+    let mut stuck = 0;
     while it < max_iter {
         let res = p.residuals();
         let pobj = dot(&sf.c, &p.x);
@@ -206,6 +217,19 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
             // the last, most expensive iterations whenever the optimal basis is already clear.
             vertex = crossover::vertex(sf, Iterate { x: &p.x, z: &p.z, v: &p.v });
             if vertex.is_some() || rel <= TOL {
+                status = LpStatus::Optimal;
+                break;
+            }
+        }
+        if rel <= NEAR_TOL {
+            stuck = if rel > 0.5 * best.as_ref().map_or(f64::INFINITY, |b| b.0) { stuck + 1 } else { 0 };
+            if best.as_ref().is_none_or(|b| rel < b.0) {
+                best = Some((rel, p.x.clone(), p.z.clone(), p.v.clone()));
+            }
+            if stuck >= STAGNANT {
+                if let Some((_, x, z, v)) = best.take() {
+                    (p.x, p.z, p.v) = (x, z, v);
+                }
                 status = LpStatus::Optimal;
                 break;
             }

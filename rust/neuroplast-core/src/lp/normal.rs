@@ -11,7 +11,7 @@
 //! recovers the accuracy the Woodbury form loses when `Δ` spans many orders of magnitude.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch, LltRegularization};
+use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::linalg::triangular_solve::{solve_lower_triangular_in_place, solve_upper_triangular_in_place};
 use faer::mat::{Mat, MatRef};
@@ -23,6 +23,8 @@ use crate::error::{Error, Result};
 
 /// Multiply-adds of a factorization below which it runs on one thread.
 const PAR_WORK: f64 = 1.5e8;
+/// Diagonal shifts (relative to the largest diagonal entry) of successive factorization tries.
+const SHIFTS: [f64; 6] = [0.0, 1e-14, 1e-12, 1e-10, 1e-8, 1e-6];
 /// Most refinement steps per solve.
 const REFINE: usize = 8;
 
@@ -133,22 +135,31 @@ impl<'a> Normal<'a> {
             g[(i, i)] += diag[i];
             dmax = dmax.max(g[(i, i)]);
         }
-        // Pivots that vanish (dependent rows, fixed directions) are replaced by a huge value,
-        // which zeroes that component of the step instead of failing.
-        let regul = LltRegularization {
-            dynamic_regularization_delta: 1e128,
-            dynamic_regularization_epsilon: (dmax * 1e-30).max(1e-300),
-        };
-        if std::env::var("LP_DEBUG").is_ok() {
-            let nonfin = (0..dim).flat_map(|i| (0..=i).map(move |j| (i, j))).filter(|&(i, j)| !g[(i, j)].is_finite()).count();
-            let dmin = (0..dim).fold(f64::INFINITY, |a, i| a.min(g[(i, i)]));
-            let tmax = self.theta_d.iter().fold(0.0f64, |a, b| a.max(*b));
-            let delmin = self.delta.iter().fold(f64::INFINITY, |a, b| a.min(*b));
-            eprintln!("factor wood {} dim {dim} nonfinite {nonfin} dmax {dmax:e} dmin {dmin:e} theta_d max {tmax:e} delta min {delmin:e}", self.woodbury);
-        }
+        // A plain Cholesky first; if a pivot is not positive (dependent rows, fixed
+        // directions, or a matrix that rounding has made indefinite near the optimum), the
+        // factorization is retried with a growing multiple of the largest diagonal added.
+        // Refinement in `solve` is against the unshifted matrix. (faer's own dynamic
+        // regularization is not used: once triggered it has produced NaN factors on such
+        // matrices.)
+        let base = g.clone();
         let mut mem = MemBuffer::new(cholesky_in_place_scratch::<f64>(dim, self.par, Default::default()));
-        cholesky_in_place(g.as_mut(), regul, self.par, MemStack::new(&mut mem), Default::default())
-            .map_err(|e| Error::Numerical(format!("normal-equation factorization failed: {e}")))?;
+        let mut done = false;
+        for (k, shift) in SHIFTS.iter().enumerate() {
+            if k > 0 {
+                g.copy_from(&base);
+                (0..dim).for_each(|i| g[(i, i)] += shift * dmax.max(f64::MIN_POSITIVE));
+            }
+            let ok = cholesky_in_place(g.as_mut(), Default::default(), self.par, MemStack::new(&mut mem), Default::default())
+                .is_ok();
+            if std::env::var("LP_DEBUG").is_ok() { eprintln!("  factor wood {} try {k} ok {ok}", self.woodbury); }
+            if ok && (0..dim).all(|i| g[(i, i)].is_finite()) {
+                done = true;
+                break;
+            }
+        }
+        if !done {
+            return Err(Error::Numerical("normal-equation factorization failed".into()));
+        }
         self.chol = g;
         self.scratch = s;
         Ok(())
@@ -208,6 +219,7 @@ impl<'a> Normal<'a> {
             let dy = self.solve_once(&res);
             y.iter_mut().zip(dy).for_each(|(a, b)| *a += b);
         }
+        if std::env::var("LP_DEBUG").is_ok() { eprintln!("  solve err {best:e}"); }
         (y, best)
     }
 }
