@@ -179,12 +179,10 @@ class LPPruneRunResult(Result):
     samples: int
     perceptron: PerceptronNetwork
     dag: PerceptronDAG | None = None
-    chosen_step: int = HIDDEN
-    budget: dict[str, Any] | None = None
+    chosen_step: int | None = HIDDEN
 
     def summary(self) -> dict[str, Any]:
         """The shared summary plus links, units, LP error, iterations, chosen step and floor."""
-        floor = {} if self.budget is None else {"floor": self.budget["floor"]}
         return {
             **super().summary(),
             "links_before": self.links_before,
@@ -195,13 +193,7 @@ class LPPruneRunResult(Result):
             "iterations": self.iterations,
             "samples": self.samples,
             "structure": "layers" if self.dag is None else "dag",
-            "chosen_step": self.chosen_step,
-            **floor,
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        """``history.json``: the shared content plus the chosen step and the budget."""
-        return {**super().to_dict(), "chosen_step": self.chosen_step, "budget": self.budget}
 
 
 @dataclass

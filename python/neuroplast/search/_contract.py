@@ -132,6 +132,11 @@ class Result:
         stop_reason: Why the run ended.
         seconds: Wall time of the run (this call; a resumed run counts its own time).
         run_dir: The run folder, if one was written.
+        chosen_step: The ``step`` of the history record whose network is returned (``None``:
+            the controller returned a reference network, or it does not choose).
+        budget: The accuracy budget of the run, if any (``start_accuracy``, ``max_drop``,
+            ``floor``; see :class:`~neuroplast.search.Budget`).
+        final_tuning: What a final fine-tune did (epochs, best epoch, accuracies), if any.
     """
 
     network: Network
@@ -142,6 +147,9 @@ class Result:
     stop_reason: str = ""
     seconds: float = 0.0
     run_dir: Path | None = None
+    chosen_step: int | None = None
+    budget: dict[str, Any] | None = None
+    final_tuning: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """The before/after table as ``{quantity}_before`` / ``{quantity}_after`` pairs."""
@@ -153,6 +161,12 @@ class Result:
         out["edits"] = len(self.edits)
         out["stop_reason"] = self.stop_reason
         out["seconds"] = round(self.seconds, 3)
+        if self.chosen_step is not None:
+            out["chosen_step"] = self.chosen_step
+        if self.budget is not None:
+            out["floor"] = self.budget["floor"]
+        if self.final_tuning is not None:
+            out["final_tuning"] = self.final_tuning
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -161,6 +175,9 @@ class Result:
             "summary": self.summary(),
             "history": self.history,
             "spec": self.network.spec.to_dict(),
+            "chosen_step": self.chosen_step,
+            "budget": self.budget,
+            "final_tuning": self.final_tuning,
         }
 
 

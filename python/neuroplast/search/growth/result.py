@@ -46,9 +46,6 @@ class GrowthResult(Result):
     events: list[dict[str, Any]] = field(default_factory=list)
     initial_widths: dict[str, int] = field(default_factory=dict)
     steps_per_epoch: int = 1
-    chosen_step: int | None = None
-    budget: dict[str, Any] | None = None
-    final_tuning: dict[str, Any] | None = None
 
     @property
     def steps(self) -> int:
@@ -84,11 +81,6 @@ class GrowthResult(Result):
         out["widths"] = " ".join(f"{k}={v}" for k, v in final.items())
         out["units_grown"] = sum(int(e["units"]) for e in self.events if e["kind"] == "grow")
         out["units_pruned"] = sum(int(e["units"]) for e in self.events if e["kind"] == "prune")
-        out["chosen_step"] = self.chosen_step
-        if self.budget is not None:
-            out["floor"] = self.budget["floor"]
-        if self.final_tuning is not None:
-            out["final_tuning"] = self.final_tuning
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,7 +93,4 @@ class GrowthResult(Result):
         out["events"] = self.events
         out["initial_widths"] = self.initial_widths
         out["steps_per_epoch"] = self.steps_per_epoch
-        out["chosen_step"] = self.chosen_step
-        out["budget"] = self.budget
-        out["final_tuning"] = self.final_tuning
         return out

@@ -85,10 +85,6 @@ class MCTSResult(Result):
             without it.
     """
 
-    chosen_step: int | None = None
-    budget: dict[str, Any] | None = None
-    final_tuning: dict[str, Any] | None = None
-
     @property
     def generations(self) -> int:
         """Generations trained after generation 0."""
@@ -100,29 +96,15 @@ class MCTSResult(Result):
         return [str(r["edit"]) for r in self.history if r.get("edit")]
 
     def summary(self) -> dict[str, Any]:
-        """The base summary plus ``generations``, ``actions``, ``chosen_step`` and ``floor``.
-
-        ``actions`` are the labels, comma-separated; ``floor`` is there with a budget.
-        """
+        """The base summary plus ``generations`` and ``actions`` (labels, comma-separated)."""
         out = super().summary()
         out["generations"] = self.generations
         out["actions"] = ", ".join(self.actions) or "none"
-        out["chosen_step"] = self.chosen_step
-        if self.budget is not None:
-            out["floor"] = self.budget["floor"]
-        if self.final_tuning is not None:
-            out["final_tuning"] = self.final_tuning
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """``history.json``: the shared content plus the budget and the chosen step."""
-        out = super().to_dict()
-        out.update(chosen_step=self.chosen_step, budget=self.budget, final_tuning=self.final_tuning)
         return out
 
 
 class MCTS(Controller[MCTSConfig, MCTSResult]):
-    """Monte Carlo Tree Search over structural actions (seed 000), done the paper's way.
+    """Monte Carlo Tree Search over structural actions (Świdorski and Jastrzębska), as published.
 
     Args:
         config: All settings (default :class:`MCTSConfig`; presets ``MCTSConfig.paper()``

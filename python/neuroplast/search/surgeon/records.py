@@ -208,9 +208,6 @@ class SurgeonResult(Result):
     config: SurgeonConfig = field(default_factory=SurgeonConfig)
     seed: int = 0
     baseline_curve: Curve = ()
-    chosen_step: int | None = None
-    budget: dict[str, Any] | None = None
-    final_tuning: dict[str, Any] | None = None
 
     @property
     def param_fraction(self) -> float:
@@ -227,11 +224,6 @@ class SurgeonResult(Result):
         out["decisions"] = len(self.decisions)
         if self.baseline_curve:
             out["baseline_val_accuracy"] = self.baseline_curve[-1][1]
-        out["chosen_step"] = self.chosen_step
-        if self.budget is not None:
-            out["floor"] = self.budget["floor"]
-        if self.final_tuning is not None:
-            out["final_tuning"] = self.final_tuning
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -251,9 +243,6 @@ class SurgeonResult(Result):
             config=self.config.to_dict(),
             seed=self.seed,
             baseline_curve=[list(p) for p in self.baseline_curve],
-            chosen_step=self.chosen_step,
-            budget=self.budget,
-            final_tuning=self.final_tuning,
         )
         return out
 

@@ -210,7 +210,12 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
         }
         let rel = parts.iter().fold(0.0f64, |a, &b| a.max(b));
         if std::env::var("LP_DEBUG").is_ok() {
-            eprintln!("it {it} eb {eb:.1e} ec {ec:.1e} eu {eu:.1e} gap {:.1e} pobj {pobj:.6e} mu {:.1e} wood {}", parts[3], p.mu(), nm.is_woodbury());
+            eprintln!(
+                "it {it} eb {eb:.1e} ec {ec:.1e} eu {eu:.1e} gap {:.1e} pobj {pobj:.6e} mu {:.1e} wood {}",
+                parts[3],
+                p.mu(),
+                nm.is_woodbury()
+            );
         }
         if rel <= CROSS_TOL {
             // Close enough to try crossover, whose result is verified on its own; this saves
@@ -250,7 +255,9 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
             .collect();
         let finite = |v: &[f64]| v.iter().all(|a| a.is_finite());
         if !finite(&theta) || !finite(&p.y) {
-            if std::env::var("LP_DEBUG").is_ok() { eprintln!("theta/y not finite"); }
+            if std::env::var("LP_DEBUG").is_ok() {
+                eprintln!("theta/y not finite");
+            }
             // Breakdown on the way to an infeasibility or unboundedness certificate (or a
             // numerically hopeless problem): the caller decides with the simplex.
             status = LpStatus::Numerical;
@@ -276,7 +283,9 @@ fn newton(p: &Point<'_>, nm: &mut Normal<'_>, theta: &[f64], res: &Residuals, cn
     let n = p.x.len();
     loop {
         if let Err(e) = nm.factor(theta, 1e-14 * cnorm) {
-            if std::env::var("LP_DEBUG").is_ok() { eprintln!("factor: {e}"); }
+            if std::env::var("LP_DEBUG").is_ok() {
+                eprintln!("factor: {e}");
+            }
             return None;
         }
         let mu = p.mu();

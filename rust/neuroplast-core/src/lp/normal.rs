@@ -149,9 +149,17 @@ impl<'a> Normal<'a> {
                 g.copy_from(&base);
                 (0..dim).for_each(|i| g[(i, i)] += shift * dmax.max(f64::MIN_POSITIVE));
             }
-            let ok = cholesky_in_place(g.as_mut(), Default::default(), self.par, MemStack::new(&mut mem), Default::default())
-                .is_ok();
-            if std::env::var("LP_DEBUG").is_ok() { eprintln!("  factor wood {} try {k} ok {ok}", self.woodbury); }
+            let ok = cholesky_in_place(
+                g.as_mut(),
+                Default::default(),
+                self.par,
+                MemStack::new(&mut mem),
+                Default::default(),
+            )
+            .is_ok();
+            if std::env::var("LP_DEBUG").is_ok() {
+                eprintln!("  factor wood {} try {k} ok {ok}", self.woodbury);
+            }
             if ok && (0..dim).all(|i| g[(i, i)].is_finite()) {
                 done = true;
                 break;
@@ -219,7 +227,9 @@ impl<'a> Normal<'a> {
             let dy = self.solve_once(&res);
             y.iter_mut().zip(dy).for_each(|(a, b)| *a += b);
         }
-        if std::env::var("LP_DEBUG").is_ok() { eprintln!("  solve err {best:e}"); }
+        if std::env::var("LP_DEBUG").is_ok() {
+            eprintln!("  solve err {best:e}");
+        }
         (y, best)
     }
 }

@@ -309,16 +309,24 @@ fn debug_file_lp() {
 #[ignore]
 fn debug_chol() {
     use faer::dyn_stack::{MemBuffer, MemStack};
-    use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch, LltRegularization};
+    use faer::linalg::cholesky::llt::factor::{
+        cholesky_in_place, cholesky_in_place_scratch, LltRegularization,
+    };
     let bytes = std::fs::read("/tmp/lpw/gmat.bin").unwrap();
     let v: Vec<f64> = bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect();
     let dim = (v.len() as f64).sqrt() as usize;
     for (eps, delta) in [(3.47e-9, 1e40), (1e-25, 1e128), (3.47e-9, 1e10), (1e-12, 1e40)] {
         let mut g = faer::Mat::from_fn(dim, dim, |i, j| v[i * dim + j]);
-        let regul = LltRegularization { dynamic_regularization_delta: delta, dynamic_regularization_epsilon: eps };
-        let mut mem = MemBuffer::new(cholesky_in_place_scratch::<f64>(dim, faer::Par::Seq, Default::default()));
-        let r = cholesky_in_place(g.as_mut(), regul, faer::Par::Seq, MemStack::new(&mut mem), Default::default());
+        let regul =
+            LltRegularization { dynamic_regularization_delta: delta, dynamic_regularization_epsilon: eps };
+        let mut mem =
+            MemBuffer::new(cholesky_in_place_scratch::<f64>(dim, faer::Par::Seq, Default::default()));
+        let r =
+            cholesky_in_place(g.as_mut(), regul, faer::Par::Seq, MemStack::new(&mut mem), Default::default());
         let first_nan = (0..dim).find(|&j| (j..dim).any(|i| !g[(i, j)].is_finite()));
-        eprintln!("eps {eps:e} delta {delta:e}: {:?} first nonfinite column {first_nan:?}", r.map(|i| i.dynamic_regularization_count));
+        eprintln!(
+            "eps {eps:e} delta {delta:e}: {:?} first nonfinite column {first_nan:?}",
+            r.map(|i| i.dynamic_regularization_count)
+        );
     }
 }
