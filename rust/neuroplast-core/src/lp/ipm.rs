@@ -182,6 +182,9 @@ impl<'a> Point<'a> {
     }
 }
 
+/// Relative error, `x`, `z` and `v` of the best iterate seen so far.
+type BestIterate = (f64, Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// Runs the interior-point method on `sf`.
 pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<IpmOut> {
     let n = sf.n();
@@ -195,7 +198,7 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
     let mut it = 0;
     // The iterate with the smallest relative error below `CROSS_TOL`, and how many
     // iterations have not improved on it by half.
-    let mut best: Option<(f64, Vec<f64>, Vec<f64>, Vec<f64>)> = None;
+    let mut best: Option<BestIterate> = None;
     let mut stuck = 0;
     while it < max_iter {
         let res = p.residuals();
@@ -209,14 +212,6 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
             break;
         }
         let rel = parts.iter().fold(0.0f64, |a, &b| a.max(b));
-        if std::env::var("LP_DEBUG").is_ok() {
-            eprintln!(
-                "it {it} eb {eb:.1e} ec {ec:.1e} eu {eu:.1e} gap {:.1e} pobj {pobj:.6e} mu {:.1e} wood {}",
-                parts[3],
-                p.mu(),
-                nm.is_woodbury()
-            );
-        }
         if rel <= CROSS_TOL {
             // Close enough to try crossover, whose result is verified on its own; this saves
             // the last, most expensive iterations whenever the optimal basis is already clear.
@@ -255,9 +250,6 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
             .collect();
         let finite = |v: &[f64]| v.iter().all(|a| a.is_finite());
         if !finite(&theta) || !finite(&p.y) {
-            if std::env::var("LP_DEBUG").is_ok() {
-                eprintln!("theta/y not finite");
-            }
             // Breakdown on the way to an infeasibility or unboundedness certificate (or a
             // numerically hopeless problem): the caller decides with the simplex.
             status = LpStatus::Numerical;
@@ -282,10 +274,7 @@ pub(crate) fn solve(sf: &StdForm, max_iter: usize, threads: usize) -> Result<Ipm
 fn newton(p: &Point<'_>, nm: &mut Normal<'_>, theta: &[f64], res: &Residuals, cnorm: f64) -> Option<Step> {
     let n = p.x.len();
     loop {
-        if let Err(e) = nm.factor(theta, 1e-14 * cnorm) {
-            if std::env::var("LP_DEBUG").is_ok() {
-                eprintln!("factor: {e}");
-            }
+        if nm.factor(theta, 1e-14 * cnorm).is_err() {
             return None;
         }
         let mu = p.mu();

@@ -157,9 +157,6 @@ impl<'a> Normal<'a> {
                 Default::default(),
             )
             .is_ok();
-            if std::env::var("LP_DEBUG").is_ok() {
-                eprintln!("  factor wood {} try {k} ok {ok}", self.woodbury);
-            }
             if ok && (0..dim).all(|i| g[(i, i)].is_finite()) {
                 done = true;
                 break;
@@ -226,9 +223,6 @@ impl<'a> Normal<'a> {
             best = e;
             let dy = self.solve_once(&res);
             y.iter_mut().zip(dy).for_each(|(a, b)| *a += b);
-        }
-        if std::env::var("LP_DEBUG").is_ok() {
-            eprintln!("  solve err {best:e}");
         }
         (y, best)
     }
