@@ -213,8 +213,8 @@ fn accept(p: &LpProblem<'_>, sf: &StdForm, a: &Attempt, iterations: usize) -> Op
 ///
 /// The chosen method's answer is accepted only if it verifies (see [`accept`]); otherwise
 /// the other method is tried, and if neither verifies the status is
-/// [`LpStatus::Numerical`]. An iteration limit is reported as such, except that `Auto`
-/// falls back to the simplex when the interior point runs out of iterations.
+/// [`LpStatus::Numerical`]. An iteration limit set in `opts` is reported as such; the
+/// interior point running out of its default 200 iterations hands over to the simplex.
 pub fn solve(p: &LpProblem<'_>, opts: &LpOptions, threads: usize) -> Result<LpSolution> {
     if p.has_crossed_bounds() {
         let x = p.lower.iter().map(|l| if l.is_finite() { *l } else { 0.0 }).collect();
@@ -227,8 +227,10 @@ pub fn solve(p: &LpProblem<'_>, opts: &LpOptions, threads: usize) -> Result<LpSo
         m => m,
     };
     let a = attempt(&sf, first, opts.max_iter, threads)?;
-    let auto_ipm = opts.method == Method::Auto && first == Method::Ipm;
-    if a.status == LpStatus::IterationLimit && !auto_ipm {
+    // A limit the caller set is reported as such; the interior point's default limit is not
+    // the caller's, so there the simplex gets its turn.
+    let ipm_default = first == Method::Ipm && opts.max_iter.is_none();
+    if a.status == LpStatus::IterationLimit && !ipm_default {
         return Ok(verify::finish(p, sf.recover(&a.xs), a.status, a.iterations, a.method, None));
     }
     if let Some(sol) = accept(p, &sf, &a, a.iterations) {
