@@ -69,6 +69,13 @@ def highs_status(lp: dict[str, Any], ref: Any) -> int:
 def assert_matches_highs(lp: dict[str, Any], res: LinprogResult) -> None:
     ref = scipy_optimize.linprog(method="highs", **lp)
     assert res.status == highs_status(lp, ref), (res, ref.message)
+    # Infeasible and unbounded answers come with their (already verified) certificate.
+    kinds = {2: "farkas", 3: "ray"}
+    if res.status in kinds:
+        assert res.certificate is not None and res.certificate.kind == kinds[res.status]
+        assert res.certificate.margin > 0
+    else:
+        assert res.certificate is None
     if ref.status == 0:
         assert res.success and res.x is not None and res.fun is not None
         assert abs(res.fun - ref.fun) <= 1e-7 * abs(ref.fun) + 1e-9
@@ -136,6 +143,15 @@ def test_result_layout() -> None:
         res["nope"]
     infeasible = linprog([1], A_ub=[[-1], [1]], b_ub=[-2, 1])
     assert infeasible.status == 2 and infeasible.x is None and not infeasible.success
+    cert = infeasible.certificate
+    assert cert is not None and cert.kind == "farkas" and cert.ray is None
+    assert cert.y_ub is not None and cert.y_ub.tolist() == [1.0, 1.0]
+    assert cert.y_eq is not None and cert.y_eq.shape == (0,) and cert.margin == 1.0
+    unbounded = linprog([-1, -1], A_ub=[[1, -1]], b_ub=[1])
+    ray = unbounded.certificate
+    assert unbounded.status == 3 and ray is not None and ray.kind == "ray"
+    assert ray.ray is not None and ray.point is not None and ray.y_ub is None
+    assert float(np.dot([-1, -1], ray.ray)) == pytest.approx(-ray.margin)
 
 
 def test_iteration_limit() -> None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from neuroplast import ConfigError, DataError, Network, NumericalError, ShapeError, Spec
 from neuroplast.errors import SerializationError, SpecError
+from neuroplast.layers import Dense
 from neuroplast.lp.examples import xor_example
 from neuroplast.lp.networks import PerceptronDAG, PerceptronNetwork
 from neuroplast.lp.perceptron import build_perceptron_lp, optimize_perceptron
@@ -201,6 +202,58 @@ def test_prune_trained_engine_network_keeps_training_accuracy() -> None:
     assert res.report.units_after <= res.report.units_before
     assert res.report.accuracy_after >= res.report.accuracy_before - 0.05
     assert res.network.layer_sizes[1] == 2
+
+
+def test_prune_reads_before_and_after_with_the_same_activation() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 4))
+    y = (X[:, 0] - X[:, 2] > 0).astype(np.int64)
+    net = Network.init(Spec.mlp(4, [10], 2, "tanh"), seed=1)
+    net.fit(X, y, epochs=40, batch_size=16, seed=1)
+    sat = prune_hidden_lp(net, X, y).report
+    # Saturation reading of the trained network, as the pruned one is read.
+    perceptron = PerceptronNetwork.from_network(net)
+    expected = float(np.mean(np.argmax(perceptron.predict(X), axis=1) == y))
+    assert sat.hidden_activation == "saturation" and sat.accuracy_before == expected
+    real = prune_hidden_lp(net, X, y, hidden_activation="real")
+    own = float(np.mean(np.argmax(net.forward(X), axis=1) == y))
+    assert real.report.hidden_activation == "tanh" and real.report.accuracy_before == own
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_prune_with_real_hidden_activations_keeps_accuracy(activation: str) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 5))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1).astype(np.int64)
+    net = Network.init(Spec.mlp(5, [16], 3, activation), seed=0)
+    net.fit(X, y, epochs=80, batch_size=16, seed=0)
+    res = prune_hidden_lp(net, X, y, hidden_activation="real")
+    pruned, rep = res.network, res.report
+    assert isinstance(pruned, Network)
+    hidden = pruned.spec.nodes[0]
+    assert isinstance(hidden, Dense) and hidden.activation == activation
+    assert hidden.units == len(rep.kept_units) == rep.units_after - 3
+    # The kept units' first layer is the trained one, unchanged.
+    kept = list(rep.kept_units)
+    np.testing.assert_array_equal(
+        pruned.params["dense_0.weight"], net.params["dense_0.weight"][kept]
+    )
+    # Samples the LP fits without error stay correct, so training accuracy cannot fall.
+    if rep.lp_error == 0.0:
+        assert rep.accuracy_after == 1.0
+    assert rep.accuracy_after >= rep.accuracy_before
+    assert rep.links_after <= rep.links_before
+    acc = float(np.mean(np.argmax(pruned.forward(X), axis=1) == y))
+    assert acc == rep.accuracy_after
+
+
+def test_prune_real_rejects_other_structures() -> None:
+    X, y = np.ones((4, 2)), np.array([0, 1, 0, 1])
+    deep = Network.init(Spec.mlp(2, [3, 3], 2, "tanh"), seed=0)
+    with pytest.raises(SpecError):
+        prune_hidden_lp(deep, X, y, hidden_activation="real")
+    with pytest.raises(ConfigError):
+        prune_hidden_lp(deep, X, y, hidden_activation="tanh")  # type: ignore[arg-type]
 
 
 def test_prune_rejects_deep_or_foreign_networks() -> None:

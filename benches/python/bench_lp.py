@@ -9,6 +9,11 @@ is timed; a disagreement aborts the run. HiGHS gets the matrix in CSR form (buil
 clock starts), neuroplast the dense array it takes. Reports the median wall time of
 ``--repeat`` runs per solver.
 
+The data case (``--prune-samples``, default 350) is the workload of a user report: the 42
+LPs ``prune_hidden_lp`` solves for a 64-32-10 tanh MLP trained on digits (30 epochs, Adam
+3e-3, seed 0): 10 output LPs on the saturated hidden values and 32 first-layer LPs, each
+checked against HiGHS and solved once per solver (the sums are reported).
+
     python benches/python/bench_lp.py --out benches/results/bench_lp.json
     python benches/python/bench_lp.py --quick
 """
@@ -115,6 +120,40 @@ def run_case(T: int, n: int, flip: float, repeat: int, time_limit: float) -> dic
     return case
 
 
+def prune_case(samples: int, seed: int = 0) -> dict[str, Any]:
+    """Times every solver on the LPs of ``prune_hidden_lp`` for a trained digits MLP."""
+    from neuroplast import Network, Spec, data
+    from neuroplast.lp.networks import PerceptronNetwork
+    from neuroplast.optim import Adam
+
+    ds = data.load("digits", seed=0)
+    net = Network.init(Spec.mlp(64, [32], 10, "tanh"), seed)
+    net.fit(ds.X_train, ds.y_train, epochs=30, optimizer=Adam(lr=3e-3), seed=seed)
+    X = np.asarray(ds.X_train[:samples], dtype=np.float64)
+    H = PerceptronNetwork.from_network(net).layer_values(X)[0]
+    Y = np.where(np.eye(10)[ds.y_train[:samples]] > 0, 1.0, -1.0)
+    lps = [build_perceptron_lp(H, Y[:, j]) for j in range(10)]
+    lps += [build_perceptron_lp(X, H[:, k]) for k in range(H.shape[1])]
+    totals: dict[str, float] = {}
+    worst: dict[str, float] = {}
+    for c, A, b in lps:
+        ref: float | None = None
+        for name, solve in _solvers(c, A, b, 600.0).items():
+            t0 = time.perf_counter()
+            res = solve()
+            totals[name] = totals.get(name, 0.0) + time.perf_counter() - t0
+            if res.status != 0:
+                raise SystemExit(f"{name}: status {res.status} on a data LP")
+            ref = float(res.fun) if ref is None else ref
+            rel = abs(float(res.fun) - ref) / max(1.0, abs(ref))
+            worst[name] = max(worst.get(name, 0.0), rel)
+            if rel > REL_TOL:
+                raise SystemExit(f"{name}: optimum {res.fun!r} differs from {ref!r}")
+    for name, secs in totals.items():
+        print(f"  {name:18s} {secs:9.3f} s over {len(lps)} LPs", flush=True)
+    return {"samples": samples, "lps": len(lps), "seconds": totals, "worst_rel_diff": worst}
+
+
 def environment() -> dict[str, Any]:
     """Thread counts, BLAS settings and versions."""
     return {
@@ -158,6 +197,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--time-limit", type=float, default=600.0, help="HiGHS time limit, s")
     p.add_argument("--out", help="write the results as JSON to this file")
+    p.add_argument("--prune-samples", type=int, default=350, help="0 skips the data case")
     args = p.parse_args()
     sizes = [(200, 100)] if args.quick else [(500, 250), (2000, 1000)]
     cases = []
@@ -166,9 +206,12 @@ def main() -> None:
             print(f"T={T} n={n} flip={flip}", flush=True)
             repeat = 1 if T >= 2000 else args.repeat
             cases.append(run_case(T, n, flip, repeat, args.time_limit))
-    out = {"environment": environment(), "cases": cases}
+    out: dict[str, Any] = {"environment": environment(), "cases": cases}
     md = table(cases)
     print(md)
+    if args.prune_samples > 0:
+        print(f"prune_hidden_lp LPs, digits 64-32-10 tanh, {args.prune_samples} samples")
+        out["prune"] = prune_case(args.prune_samples)
     if args.out:
         with open(args.out, "w") as fh:
             json.dump({**out, "table": md}, fh, indent=1)

@@ -188,8 +188,9 @@ def linprog(
     certificate that passes a check against the original data (:class:`LPCertificate`, on
     ``result.certificate``). When the chosen method's answer fails its check, the other
     method is run; when that fails too, the status is 4 (numerical difficulties), never an
-    unproven claim. An iteration limit (status 1) is reported as such, except that
-    ``"auto"`` falls back to the simplex when the interior point runs out of iterations.
+    unproven claim. An iteration limit set with ``options={"maxiter": ...}`` is reported as
+    status 1; the interior point running out of its default 200 iterations hands over to
+    the simplex instead.
 
     ``"auto"`` rule: the simplex when the standard-form tableau is small,
     ``m * (n + m) <= 8000`` cells (``m`` rows of ``A_ub`` and ``A_eq`` together, ``n``

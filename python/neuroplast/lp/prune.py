@@ -13,21 +13,24 @@ Neither step is guaranteed to find the globally simplest network (the seed's own
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast.errors import ConfigError, ShapeError
-from neuroplast.lp._checks import as_matrix, as_targets, labels_to_targets
+from neuroplast.errors import ConfigError, ShapeError, SpecError
+from neuroplast.layers import Dense
+from neuroplast.lp._checks import as_matrix, as_targets, check_limits, labels_to_targets
 from neuroplast.lp.networks import PerceptronDAG, PerceptronNetwork
 from neuroplast.lp.perceptron import DEFAULT_BIG_M, LPActivation, optimize_perceptron
 from neuroplast.network import Network
+from neuroplast.spec import Spec
 
 __all__ = ["LPPruneResult", "PruneReport", "optimize_multilevel", "prune_hidden_lp"]
 
 F64 = npt.NDArray[np.float64]
+HiddenActivation = Literal["saturation", "real"]
 #: Outputs within this distance of a limit (or of an inside-range target) count as a hit.
 HIT_TOL = 1e-6
 
@@ -38,7 +41,10 @@ class PruneReport:
 
     Accuracy is the share of samples classified correctly (argmax of the outputs) when class
     labels were given, otherwise the share of samples whose outputs all meet their targets
-    (at or beyond the limit for limit targets, within ``HIT_TOL`` otherwise).
+    (at or beyond the limit for limit targets, within ``HIT_TOL`` otherwise). Both accuracies
+    read the networks with the same hidden nonlinearity, named by ``hidden_activation``:
+    ``"saturation"`` (the perceptron reading) or the network's own activation (``"tanh"``,
+    ``"relu"``, ...) for ``prune_hidden_lp(..., hidden_activation="real")``.
     """
 
     links_before: int
@@ -51,6 +57,7 @@ class PruneReport:
     nit: int
     kept_units: tuple[int, ...]
     unused_inputs: tuple[int, ...]
+    hidden_activation: str = "saturation"
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict of the report."""
@@ -61,9 +68,13 @@ class PruneReport:
 
 @dataclass(frozen=True, eq=False)
 class LPPruneResult:
-    """An optimized network and its :class:`PruneReport`."""
+    """An optimized network and its :class:`PruneReport`.
 
-    network: PerceptronNetwork | PerceptronDAG
+    ``network`` is a :class:`~neuroplast.Network` (same activations as the input network)
+    after ``prune_hidden_lp(..., hidden_activation="real")``, else a perceptron network.
+    """
+
+    network: PerceptronNetwork | PerceptronDAG | Network
     report: PruneReport
 
 
@@ -135,11 +146,73 @@ def _as_two_layer(network: object, limits: tuple[float, float]) -> PerceptronNet
     return net
 
 
-def _before(network: object, net: PerceptronNetwork, X: F64) -> F64:
-    # A neuroplast Network is scored with its own activations, as it was trained.
-    if isinstance(network, Network):
-        return network.forward(X).astype(np.float64)
-    return net.predict(X)
+def _check_hidden_activation(value: object) -> HiddenActivation:
+    if value == "saturation":
+        return "saturation"
+    if value == "real":
+        return "real"
+    raise ConfigError(f"hidden_activation must be 'saturation' or 'real', got {value!r}")
+
+
+def _chain(network: Network) -> tuple[Dense, Dense]:
+    """The hidden and output layer of a two-layer chain of biased dense layers."""
+    nodes = network.spec.nodes
+    if len(nodes) == 2:
+        hidden, out = nodes
+        if (
+            isinstance(hidden, Dense)
+            and isinstance(out, Dense)
+            and hidden.bias
+            and out.bias
+            and hidden.input == "input"
+            and out.input == hidden.name
+            and network.spec.output == out.name
+        ):
+            return hidden, out
+    raise SpecError("hidden_activation='real' needs a chain of two biased dense layers")
+
+
+def _prune_real(
+    network: Network, X: Any, Y: Any, limits: tuple[float, float], kw: dict[str, Any]
+) -> LPPruneResult:
+    """The output LP on the network's own hidden values; the first layer is kept as it is."""
+    hidden, out_node = _chain(network)
+    p = network.params
+    W1, b1 = p[f"{hidden.name}.weight"], p[f"{hidden.name}.bias"]
+    Xa = as_matrix(X, "X", int(W1.shape[1]))
+    targets, labels = _goal(Y, out_node.units, Xa.shape[0], limits)
+    H = network.activations(Xa, [hidden.name])[hidden.name].astype(np.float64)
+    res = optimize_perceptron(H, targets, activation="saturation", limits=limits, **kw)
+    used = np.flatnonzero(np.any(res.weights != 0, axis=0))
+    kept = used if used.size else np.array([0])
+    spec = Spec(
+        network.spec.input_shape,
+        (replace(hidden, units=int(kept.size)), out_node),
+        network.spec.output,
+        network.spec.loss,
+    )
+    params = {
+        f"{hidden.name}.weight": W1[kept],
+        f"{hidden.name}.bias": b1[kept],
+        f"{out_node.name}.weight": res.weights[:, kept].astype(np.float32),
+        f"{out_node.name}.bias": res.biases.astype(np.float32),
+    }
+    pruned = Network(spec, params)
+    W2 = params[f"{out_node.name}.weight"]
+    report = PruneReport(
+        links_before=int(np.count_nonzero(W1) + np.count_nonzero(p[f"{out_node.name}.weight"])),
+        links_after=int(np.count_nonzero(W1[kept]) + np.count_nonzero(W2)),
+        units_before=hidden.units + out_node.units,
+        units_after=int(kept.size) + out_node.units,
+        accuracy_before=accuracy(network.forward(Xa).astype(np.float64), targets, labels, limits),
+        accuracy_after=accuracy(pruned.forward(Xa).astype(np.float64), targets, labels, limits),
+        lp_error=res.error,
+        nit=res.nit,
+        kept_units=tuple(int(k) for k in kept),
+        unused_inputs=tuple(int(i) for i in np.flatnonzero(~np.any(W1[kept] != 0, axis=0))),
+        hidden_activation=hidden.activation,
+    )
+    return LPPruneResult(pruned, report)
 
 
 def prune_hidden_lp(
@@ -152,6 +225,7 @@ def prune_hidden_lp(
     limits: tuple[float, float] | None = None,
     tol: float = 1e-7,
     options: Mapping[str, Any] | None = None,
+    hidden_activation: HiddenActivation = "saturation",
 ) -> LPPruneResult:
     """Two-phase LP pruning of the hidden layer of a two-layer perceptron network.
 
@@ -161,9 +235,22 @@ def prune_hidden_lp(
     surviving hidden units (a saturated value is a limit target, an inner one an equality), so
     the original first layer is a zero-error solution and the hidden values are kept.
 
-    A neuroplast :class:`~neuroplast.Network` (two biased dense layers) is read as a perceptron
-    network with saturation in place of its activations (see
-    :meth:`PerceptronNetwork.from_network`); its "before" accuracy uses its own activations.
+    A neuroplast :class:`~neuroplast.Network` (two biased dense layers) is read, by default
+    (``hidden_activation="saturation"``), as a perceptron network with saturation in place of
+    its activations (see :meth:`PerceptronNetwork.from_network`). Both accuracies of the
+    report then read the networks that way; until this version ``accuracy_before`` used the
+    network's own activations (tanh, ReLU) while ``accuracy_after`` used saturation, so the
+    two were not comparable.
+
+    ``hidden_activation="real"`` prunes a trained tanh/ReLU (any activation)
+    :class:`~neuroplast.Network` on its own terms: the output-layer LP takes the hidden
+    values the network really computes as its inputs, the first layer's rows of the kept
+    units stay as they are (no phase 2, which assumes saturation), and the result is a
+    :class:`~neuroplast.Network` with the same activations whose output layer is the LP's.
+    With class labels the output LP asks each target logit to be ``>= hi`` and the others
+    ``<= lo``, so every LP sample without an artificial is classified as before and
+    training accuracy is kept; both accuracies use the network's own activation. For a
+    :class:`PerceptronNetwork` its own nonlinearity is the real one and both settings agree.
 
     Args:
         network: A trained two-layer network.
@@ -175,27 +262,37 @@ def prune_hidden_lp(
         limits: Saturation limits; default ``(-1, 1)``, or the perceptron network's own.
         tol: Magnitude below which weights count as zero.
         options: Solver options.
+        hidden_activation: ``"saturation"`` (the seed's perceptron reading) or ``"real"``
+            (the network's own hidden activation; a :class:`~neuroplast.Network` only).
 
     Returns:
-        The pruned :class:`PerceptronNetwork` and its :class:`PruneReport`
-        (``kept_units`` are the surviving hidden units' original indices).
+        The pruned network (:class:`PerceptronNetwork`, or :class:`~neuroplast.Network` for
+        ``"real"``) and its :class:`PruneReport` (``kept_units`` are the surviving hidden
+        units' original indices).
 
     Raises:
         ShapeError, DataError: Inconsistent or invalid data.
         ConfigError: Invalid options or network type.
+        SpecError: ``"real"`` with a network that is not two biased dense layers.
         NumericalError: An LP was not solved.
 
     Example:
         >>> import numpy as np
+        >>> from neuroplast import Network, Spec
         >>> rng = np.random.default_rng(0)
-        >>> X = np.array([[-1.0, -1], [-1, 1], [1, -1], [1, 1]])
-        >>> Y = np.array([[-1.0, 1], [1, -1], [1, -1], [-1, 1]])  # XOR and its negation
-        >>> net = PerceptronNetwork([rng.normal(size=(10, 2)) * 3, rng.normal(size=(10, 10))],
-        ...                         [rng.normal(size=10), np.zeros(10)], "sign")
-        >>> res = prune_hidden_lp(net, X, Y)  # doctest: +SKIP
+        >>> X = rng.normal(size=(40, 3))
+        >>> y = (X[:, 0] > 0).astype(np.int64)
+        >>> net = Network.init(Spec.mlp(3, [6], 2, "tanh"), seed=0)
+        >>> res = prune_hidden_lp(net, X, y, hidden_activation="real")
+        >>> res.report.hidden_activation, res.report.units_after <= res.report.units_before
+        ('tanh', True)
     """
+    mode = _check_hidden_activation(hidden_activation)
     if limits is None:
         limits = network.limits if isinstance(network, PerceptronNetwork) else (-1.0, 1.0)
+    if mode == "real" and isinstance(network, Network):
+        kw_real: dict[str, Any] = dict(big_m=big_m, method=method, tol=tol, options=options)
+        return _prune_real(network, X, Y, check_limits(limits), kw_real)
     net = _as_two_layer(network, limits)
     Xa = as_matrix(X, "X", net.n_inputs)
     targets, labels = _goal(Y, net.n_outputs, Xa.shape[0], net.limits)
@@ -213,9 +310,8 @@ def prune_hidden_lp(
         net.activation,
         net.limits,
     )
-    before = _before(network, net, Xa)
     report = _report(
-        (net, before),
+        (net, net.predict(Xa)),
         pruned,
         (Xa, targets, labels),
         out.error + first.error,
@@ -223,7 +319,7 @@ def prune_hidden_lp(
         kept,
         first.weights,
     )
-    return LPPruneResult(pruned, report)
+    return LPPruneResult(pruned, replace(report, hidden_activation=net.activation))
 
 
 def optimize_multilevel(
