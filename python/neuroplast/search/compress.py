@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from neuroplast.errors import ConfigError, NeuroplastError
-from neuroplast.morph import narrow
+from neuroplast.morph.narrow import narrow
 from neuroplast.morph.deps import group_leaders
 from neuroplast.morph.record import EditLog, EditRecord
 from neuroplast.network import Network

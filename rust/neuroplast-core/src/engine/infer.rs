@@ -2,7 +2,7 @@
 
 use super::data::{check_batch_norm_batch, validate_features, validate_masks, validate_params, DataRef};
 use super::graph::Graph;
-use super::pass::{forward, loss_and_gradients, Masks, Mode, Workspace};
+use super::pass::{forward, loss_and_gradients, Gates, Masks, Mode, Workspace};
 use crate::error::{Error, Result};
 use crate::kernels::loss::{batch_loss, Loss};
 
@@ -34,7 +34,7 @@ pub fn predict(
     for (start, yb) in (0..n).step_by(BLOCK).zip(y.chunks_mut(BLOCK * n_out)) {
         let rows = BLOCK.min(n - start);
         let xb = &x[start * n_in..(start + rows) * n_in];
-        forward(graph, params, &masks, xb, rows, &mut ws, Mode::Eval);
+        forward(graph, params, &masks, &[], xb, rows, &mut ws, Mode::Eval);
         yb.copy_from_slice(ws.output(xb, graph.output, rows * n_out));
     }
     Ok(y)
@@ -45,6 +45,7 @@ pub(crate) fn evaluate_unchecked(
     graph: &Graph,
     params: &[Vec<f32>],
     masks: &Masks,
+    gates: &Gates,
     data: &DataRef<'_>,
     ws: &mut Workspace,
     block: usize,
@@ -56,7 +57,7 @@ pub(crate) fn evaluate_unchecked(
     for start in (0..data.n).step_by(block) {
         let rows = block.min(data.n - start);
         let xb = &data.x[start * n_in..(start + rows) * n_in];
-        forward(graph, params, masks, xb, rows, ws, Mode::Eval);
+        forward(graph, params, masks, gates, xb, rows, ws, Mode::Eval);
         let out = ws.output(xb, graph.output, rows * n_out);
         let r = batch_loss(graph.loss, out, n_out, data.targets, &idx[start..start + rows], rows, None);
         loss_sum += r.loss_sum;
@@ -80,7 +81,7 @@ pub fn evaluate(
     let masks = validate_masks(graph, masks)?;
     data.validate(graph, "evaluation data")?;
     let mut ws = Workspace::new(graph, BLOCK.min(data.n), false, threads);
-    Ok(evaluate_unchecked(graph, params, &masks, data, &mut ws, BLOCK))
+    Ok(evaluate_unchecked(graph, params, &masks, &[], data, &mut ws, BLOCK))
 }
 
 /// Mean loss over `data` and its gradient with respect to every parameter (one full batch).
@@ -118,7 +119,7 @@ fn full_batch(
     let mut ws = Workspace::new(graph, n, true, threads);
     let idx: Vec<usize> = (0..n).collect();
     let mut grads: Vec<Vec<f32>> = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
-    let r = loss_and_gradients(graph, params, &masks, data.x, data.targets, &idx, &mut ws, &mut grads);
+    let r = loss_and_gradients(graph, params, &masks, &[], data.x, data.targets, &idx, &mut ws, &mut grads);
     Ok((r.loss_sum / n as f64, grads, ws))
 }
 
@@ -158,7 +159,7 @@ pub fn node_values(
     for start in (0..n).step_by(BLOCK) {
         let rows = BLOCK.min(n - start);
         let xb = &x[start * n_in..(start + rows) * n_in];
-        forward(graph, params, &masks, xb, rows, &mut ws, Mode::Eval);
+        forward(graph, params, &masks, &[], xb, rows, &mut ws, Mode::Eval);
         for (dst, &i) in out.iter_mut().zip(nodes) {
             let len = rows * graph.nodes[i].width;
             let src = if pre { ws.pre_activation(xb, i, len) } else { ws.output(xb, i, len) };

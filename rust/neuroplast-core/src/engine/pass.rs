@@ -35,6 +35,15 @@ pub enum Mode {
 /// Optional per-unit multiplicative masks, one slot per node (hidden nodes only).
 pub type Masks = [Option<Vec<f32>>];
 
+/// Optional per-input gates of merge nodes (`add`, `concat`), one slot per node: input `j` of
+/// node `i` enters scaled by `gates[i][j]` (0 switches the connection off). An empty slice or a
+/// missing slot means every input is on.
+pub type Gates = [Option<Vec<f32>>];
+
+fn gate_of(gates: &Gates, i: usize) -> Option<&[f32]> {
+    gates.get(i).and_then(|g| g.as_deref())
+}
+
 impl Workspace {
     /// Buffers for blocks of at most `rows` rows; `train` also allocates gradient buffers.
     pub fn new(graph: &Graph, rows: usize, train: bool, threads: usize) -> Self {
@@ -107,6 +116,7 @@ pub fn forward(
     graph: &Graph,
     params: &[Vec<f32>],
     masks: &Masks,
+    gates: &Gates,
     x: &[f32],
     rows: usize,
     ws: &mut Workspace,
@@ -160,17 +170,28 @@ pub fn forward(
                 }
             }
             NodeKind::Add => {
-                pre.copy_from_slice(input(node.inputs[0]));
-                for &j in &node.inputs[1..] {
-                    pre.iter_mut().zip(input(j)).for_each(|(p, &v)| *p += v);
+                let gate = gate_of(gates, i);
+                let mut first = true;
+                for (k, &j) in node.inputs.iter().enumerate() {
+                    let g = gate.map_or(1.0, |g| g[k]);
+                    if g == 0.0 {
+                        continue;
+                    }
+                    scaled_accumulate(pre, input(j), g, !first);
+                    first = false;
+                }
+                if first {
+                    pre.fill(0.0); // every input switched off
                 }
             }
             NodeKind::Concat => {
+                let gate = gate_of(gates, i);
                 let mut offset = 0;
-                for &j in &node.inputs {
+                for (k, &j) in node.inputs.iter().enumerate() {
                     let w = graph.nodes[j].width;
+                    let g = gate.map_or(1.0, |g| g[k]);
                     for (dst, src) in pre.chunks_exact_mut(width).zip(input(j).chunks_exact(w)) {
-                        dst[offset..offset + w].copy_from_slice(src);
+                        scaled_accumulate(&mut dst[offset..offset + w], src, g, false);
                     }
                     offset += w;
                 }
@@ -187,6 +208,7 @@ pub fn loss_and_gradients(
     graph: &Graph,
     params: &[Vec<f32>],
     masks: &Masks,
+    gates: &Gates,
     x: &[f32],
     targets: Targets<'_>,
     idx: &[usize],
@@ -194,9 +216,9 @@ pub fn loss_and_gradients(
     grads: &mut [Vec<f32>],
 ) -> BatchLoss {
     let rows = idx.len();
-    forward(graph, params, masks, x, rows, ws, Mode::Train);
+    forward(graph, params, masks, gates, x, rows, ws, Mode::Train);
     let r = ws.seed_output_grad(graph, targets, idx);
-    backward(graph, params, masks, x, rows, ws, grads);
+    backward(graph, params, masks, gates, x, rows, ws, grads);
     r
 }
 
@@ -208,6 +230,7 @@ pub fn backward(
     graph: &Graph,
     params: &[Vec<f32>],
     masks: &Masks,
+    gates: &Gates,
     x: &[f32],
     rows: usize,
     ws: &mut Workspace,
@@ -321,23 +344,28 @@ pub fn backward(
                 }
             }
             NodeKind::Add => {
-                for &j in &node.inputs {
-                    if j != 0 {
-                        accumulate(&mut gdone[j][..len], g, ws.has_grad[j]);
+                let gate = gate_of(gates, i);
+                for (k, &j) in node.inputs.iter().enumerate() {
+                    let s = gate.map_or(1.0, |gt| gt[k]);
+                    // A switched-off input receives no gradient from this node.
+                    if j != 0 && s != 0.0 {
+                        scaled_accumulate(&mut gdone[j][..len], g, s, ws.has_grad[j]);
                         ws.has_grad[j] = true;
                     }
                 }
             }
             NodeKind::Concat => {
+                let gate = gate_of(gates, i);
                 let mut offset = 0;
-                for &j in &node.inputs {
+                for (k, &j) in node.inputs.iter().enumerate() {
                     let w = graph.nodes[j].width;
-                    if j != 0 {
+                    let s = gate.map_or(1.0, |gt| gt[k]);
+                    if j != 0 && s != 0.0 {
                         let acc = ws.has_grad[j];
                         for (dst, src) in
                             gdone[j][..rows * w].chunks_exact_mut(w).zip(g.chunks_exact(node.width))
                         {
-                            accumulate(dst, &src[offset..offset + w], acc);
+                            scaled_accumulate(dst, &src[offset..offset + w], s, acc);
                         }
                         ws.has_grad[j] = true;
                     }
@@ -349,10 +377,26 @@ pub fn backward(
 }
 
 fn accumulate(dst: &mut [f32], src: &[f32], add: bool) {
-    if add {
-        dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+    scaled_accumulate(dst, src, 1.0, add);
+}
+
+/// `dst (+)= scale · src`; a scale of exactly 1 or 0 costs no multiplication, so an ungated
+/// merge computes bit for bit what it computed before gates existed.
+fn scaled_accumulate(dst: &mut [f32], src: &[f32], scale: f32, add: bool) {
+    if scale == 1.0 {
+        if add {
+            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+        } else {
+            dst.copy_from_slice(src);
+        }
+    } else if scale == 0.0 {
+        if !add {
+            dst.fill(0.0);
+        }
+    } else if add {
+        dst.iter_mut().zip(src).for_each(|(d, &s)| *d += scale * s);
     } else {
-        dst.copy_from_slice(src);
+        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = scale * s);
     }
 }
 

@@ -37,9 +37,7 @@ impl Columns<'_> {
             match self.sf.cols[j] {
                 Col::Empty => {}
                 Col::Single { row, v } => out[row] = v,
-                Col::Dense { k, s } => {
-                    out.iter_mut().zip(self.sf.dense_col(k)).for_each(|(o, d)| *o = s * d)
-                }
+                Col::Dense { k, s } => out.iter_mut().zip(self.sf.dense_col(k)).for_each(|(o, d)| *o = s * d),
             }
         } else {
             let (row, v) = self.art[j - n];

@@ -133,7 +133,8 @@ pub(crate) fn ray(p: &LpProblem<'_>, d: &[f64], x: &[f64]) -> Option<Certificate
             }
         })
         .collect();
-    let residual = row_violation(p.a_ub, p.m_ub(), &ray, false).max(row_violation(p.a_eq, p.m_eq(), &ray, true));
+    let residual =
+        row_violation(p.a_ub, p.m_ub(), &ray, false).max(row_violation(p.a_eq, p.m_eq(), &ray, true));
     let slope = dot(p.c, &ray);
     let size: f64 = p.c.iter().zip(&ray).map(|(c, d)| (c * d).abs()).sum();
     let ok = residual <= CERT_TOL && slope < 0.0 && -slope > MARGIN_TOL * size;

@@ -189,7 +189,9 @@ fn accept(p: &LpProblem<'_>, sf: &StdForm, a: &Attempt, iterations: usize) -> Op
     let cert = match (a.status, &a.cert) {
         (LpStatus::Optimal, _) => None,
         (LpStatus::Infeasible, Some(StdCert::Farkas(y))) => Some(certificate::farkas(p, y)?),
-        (LpStatus::Unbounded, Some(StdCert::Ray(d))) => Some(certificate::ray(p, &sf.recover_direction(d), &x)?),
+        (LpStatus::Unbounded, Some(StdCert::Ray(d))) => {
+            Some(certificate::ray(p, &sf.recover_direction(d), &x)?)
+        }
         _ => return None,
     };
     let sol = verify::finish(p, x, a.status, iterations, a.method, cert);

@@ -409,7 +409,8 @@ impl<'a> Tableau<'a> {
 pub(crate) fn simplex(sf: &StdForm, max_iter: usize) -> Result<SimplexOut> {
     let n = sf.n();
     let (mut tab, n_art) = Tableau::new(sf)?;
-    let out = |tab: &Tableau<'_>, status, cert| SimplexOut { x: tab.point(n), status, iterations: tab.iters, cert };
+    let out =
+        |tab: &Tableau<'_>, status, cert| SimplexOut { x: tab.point(n), status, iterations: tab.iters, cert };
     if n_art > 0 {
         let mut cost = vec![0.0; tab.w];
         cost[n..].iter_mut().for_each(|c| *c = 1.0);
