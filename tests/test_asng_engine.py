@@ -218,3 +218,27 @@ def test_bad_input_is_a_typed_error() -> None:
         _core.asng_predict(
             spec._wire, net._flat_params(), [(1, 1, 0), (1, 1, 1)], np.ones(2, bool), X
         )
+
+
+def test_connection_gates_equal_masks_on_the_connection_nodes() -> None:
+    # In Spec.densenet each connection has its own BN node feeding only the concat, so switching
+    # the concat input off is the same as masking that node's output.
+    spec = Spec.densenet((1, 8, 8), 5, growth=3, blocks=(2, 2), stem_channels=4)
+    net = Network.init(spec, seed=0)
+    enc = encode(spec, "connections")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(16, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 5, 16)
+    M = rng.random((3, enc.d)) < 0.5
+    losses, grads = averaged_gradients(net, enc, M, X, y)
+    singles = []
+    for m in M:
+        masks = {
+            b.source: np.full(spec.widths[b.source], float(on), np.float32)
+            for b, on in zip(enc.bits, m, strict=True)
+        }
+        singles.append(net.gradients(X, y, masks=masks))
+    np.testing.assert_allclose(losses, [s[0] for s in singles], rtol=1e-12)
+    for name, g in grads.items():
+        want = np.mean([s[1][name] for s in singles], axis=0)
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-7)

@@ -196,7 +196,9 @@ def random_structure(enc: Any, target: float, rng: np.random.Generator) -> np.nd
 
 
 def connections(args: argparse.Namespace, data: Splits) -> dict[str, Any]:
-    spec = Spec.densenet(data.X_train.shape[1:], 10, growth=args.growth, blocks=args.blocks)
+    spec = Spec.densenet(
+        data.X_train.shape[1:], 10, growth=args.growth, blocks=args.blocks, stem_channels=args.stem
+    )
     enc = encode(spec, "connections")
     runs, rand = [], []
     for eps0 in CONNECTION_PENALTIES:
@@ -248,6 +250,7 @@ def report(part: str, out: dict[str, Any]) -> dict[str, bool]:
         )
     print(f"| full network | 100% | | {statistics.median(out['full']):.4f} | |")
     usage = [med(runs, "usage", p) for p in pens]
+    print("median usage from the largest ε₀ down:", [round(u, 4) for u in usage])
     claims = {
         "usage falls monotonically with ε₀": all(a <= b for a, b in itertools.pairwise(usage))
     }
@@ -277,8 +280,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=60, help="ASNG epochs (baselines: twice)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--hidden", type=int, nargs=3, default=[128, 128, 128])
-    ap.add_argument("--growth", type=int, default=8)
-    ap.add_argument("--blocks", type=int, nargs="+", default=[4, 4])
+    ap.add_argument("--growth", type=int, default=6)
+    ap.add_argument("--blocks", type=int, nargs="+", default=[3, 3])
+    ap.add_argument("--stem", type=int, default=12)
     ap.add_argument("--subset", type=int, default=6000, help="Fashion-MNIST training images")
     ap.add_argument("--test-subset", type=int, default=2000, help="Fashion-MNIST test images")
     ap.add_argument("--threads", type=int, default=2)

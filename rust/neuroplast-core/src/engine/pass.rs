@@ -272,8 +272,10 @@ pub fn backward(
         }
         let g = &grest[0][..len];
         let j0 = node.inputs.first().copied().unwrap_or(0);
-        // Single-input nodes receive their input gradient here; merges handle each input.
-        let (dx, acc) = if node.inputs.len() == 1 && j0 != 0 {
+        // Single-input nodes receive their input gradient here; merges (even with one input)
+        // handle each input themselves.
+        let merge = matches!(node.kind, NodeKind::Add | NodeKind::Concat);
+        let (dx, acc) = if node.inputs.len() == 1 && j0 != 0 && !merge {
             let acc = ws.has_grad[j0];
             ws.has_grad[j0] = true;
             (Some(&mut gdone[j0][..rows * graph.nodes[j0].width]), acc)
