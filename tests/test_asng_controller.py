@@ -3,6 +3,8 @@ determinism, DenseNet connection selection and the command line."""
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import json
 from pathlib import Path
 
@@ -132,3 +134,26 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["controller"] == "asng" and out["penalty"] == 0.125
     assert Network.load(tmp_path / "n.npl").n_params == out["n_params_after"]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "neuroplast.search.asng.encoding",
+        "neuroplast.search.asng.engine",
+        "neuroplast.search.asng.removal",
+        "neuroplast.search.asng.report",
+        "neuroplast.search.asng._command",
+        "neuroplast.search.asng.controller",
+        "neuroplast.morph.connections",
+    ],
+)
+def test_doctests(module: str) -> None:
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_densenet_docstring_example() -> None:
+    finder = doctest.DocTestFinder()
+    (test,) = finder.find(Spec.densenet, "Spec.densenet", globs={"Spec": Spec})
+    assert doctest.DocTestRunner().run(test).failed == 0

@@ -20,7 +20,7 @@ Example:
     >>> from neuroplast import Spec
     >>> enc = encode(Spec.mlp(4, [3, 2], 2), "units")
     >>> enc.d, enc.weights.tolist()
-    (5, [9.0, 9.0, 9.0, 7.0, 7.0])
+    (5, [7.0, 7.0, 7.0, 6.0, 6.0])
 """
 
 from __future__ import annotations
