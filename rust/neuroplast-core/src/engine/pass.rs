@@ -215,10 +215,33 @@ pub fn loss_and_gradients(
     ws: &mut Workspace,
     grads: &mut [Vec<f32>],
 ) -> BatchLoss {
+    loss_and_scaled_gradients(graph, params, masks, gates, x, targets, idx, ws, grads, 1.0, false)
+}
+
+/// [`loss_and_gradients`] of `scale` times the mean loss (the reported loss is unscaled).
+/// With `acc_dense`, the weight gradients of dense layers are added to what `grads` holds
+/// (one pass of the GEMM instead of a separate sum); every other gradient is overwritten.
+pub fn loss_and_scaled_gradients(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    gates: &Gates,
+    x: &[f32],
+    targets: Targets<'_>,
+    idx: &[usize],
+    ws: &mut Workspace,
+    grads: &mut [Vec<f32>],
+    scale: f32,
+    acc_dense: bool,
+) -> BatchLoss {
     let rows = idx.len();
     forward(graph, params, masks, gates, x, rows, ws, Mode::Train);
     let r = ws.seed_output_grad(graph, targets, idx);
-    backward(graph, params, masks, gates, x, rows, ws, grads);
+    if scale != 1.0 {
+        let len = rows * graph.nodes[graph.output].width;
+        ws.grad[graph.output][..len].iter_mut().for_each(|g| *g *= scale);
+    }
+    backward_into(graph, params, masks, gates, x, rows, ws, grads, acc_dense);
     r
 }
 
@@ -236,12 +259,32 @@ pub fn backward(
     ws: &mut Workspace,
     grads: &mut [Vec<f32>],
 ) {
+    backward_into(graph, params, masks, gates, x, rows, ws, grads, false);
+}
+
+/// [`backward`]; with `acc_dense` the dense layers' weight gradients are accumulated.
+fn backward_into(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    gates: &Gates,
+    x: &[f32],
+    rows: usize,
+    ws: &mut Workspace,
+    grads: &mut [Vec<f32>],
+    acc_dense: bool,
+) {
     for i in (1..graph.nodes.len()).rev() {
         let node = &graph.nodes[i];
         let len = rows * node.width;
         if !ws.has_grad[i] || matches!(node.kind, NodeKind::BatchNorm { .. }) {
-            // Unreached nodes get zero gradients; running statistics never get any.
-            node.kind.params().into_iter().for_each(|p| grads[p].fill(0.0));
+            // Unreached nodes get zero gradients (an accumulated dense weight gets nothing);
+            // running statistics never get any.
+            let kept = match node.kind {
+                NodeKind::Dense { weight, .. } if acc_dense => Some(weight),
+                _ => None,
+            };
+            node.kind.params().into_iter().filter(|&p| Some(p) != kept).for_each(|p| grads[p].fill(0.0));
             if !ws.has_grad[i] {
                 continue;
             }
@@ -337,8 +380,8 @@ pub fn backward(
             NodeKind::Dense { weight, .. } => {
                 let fan_in = graph.nodes[j0].width;
                 let dz = Mat::new(g, rows, node.width);
-                // dW = dZᵀ · x.
-                gemm(dz.t(), Mat::new(xin, rows, fan_in), &mut grads[weight], false, ws.threads);
+                // dW = dZᵀ · x (added to the held gradient with `acc_dense`).
+                gemm(dz.t(), Mat::new(xin, rows, fan_in), &mut grads[weight], acc_dense, ws.threads);
                 if let Some(dx) = dx {
                     // dX = dZ · W (accumulated when the input already has a gradient).
                     let w = Mat::new(&params[weight], node.width, fan_in);

@@ -7,8 +7,9 @@ use super::asng::{update_theta, validate_theta, AsngSettings};
 use super::data::{check_batch_norm_batch, check_finite, validate_features, validate_params, DataRef};
 use super::fit::{apply_updates, EpochRecord, FitConfig, FitOutcome, OptState};
 use super::graph::Graph;
+use super::graph::NodeKind;
 use super::infer::evaluate_unchecked;
-use super::pass::{forward, loss_and_gradients, update_running_stats, Mode, Workspace};
+use super::pass::{forward, loss_and_scaled_gradients, update_running_stats, Mode, Workspace};
 use super::structure::{sample, Structure};
 use crate::error::{ensure_config, Error, Result};
 use crate::kernels::loss::{Loss, Targets};
@@ -23,6 +24,8 @@ struct Passes {
     masks: Vec<Option<Vec<f32>>>,
     gates: Vec<Option<Vec<f32>>>,
     tmp: Vec<Vec<f32>>,
+    /// Whether each parameter is a dense weight (its gradient is summed inside the GEMM).
+    dense: Vec<bool>,
     loss_sums: Vec<f64>,
     correct: usize,
 }
@@ -31,13 +34,21 @@ impl Passes {
     fn new(graph: &Graph, structure: &Structure, lambda: usize) -> Self {
         let (masks, gates) = structure.buffers();
         let tmp = graph.params.iter().map(|p| vec![0.0; p.len()]).collect();
-        Self { masks, gates, tmp, loss_sums: vec![0.0; lambda], correct: 0 }
+        let mut dense = vec![false; graph.params.len()];
+        for n in &graph.nodes {
+            if let NodeKind::Dense { weight, .. } = n.kind {
+                dense[weight] = true;
+            }
+        }
+        Self { masks, gates, tmp, dense, loss_sums: vec![0.0; lambda], correct: 0 }
     }
 
     /// Forward and backward passes of the block `x` (samples `idx`) under each structure of
     /// `ms` (`λ × d`, row-major): each one's loss sum in `loss_sums`, the mean of their
-    /// gradients in `grads`. With `train`, every pass also moves the batch-norm running
-    /// statistics (as a training forward pass does).
+    /// gradients in `grads`. Each pass back-propagates `1/λ` times its loss, so the passes'
+    /// gradients only need adding: dense weights inside the GEMM of the next pass, the other
+    /// (small) tensors through a buffer. With `train`, every pass also moves the batch-norm
+    /// running statistics (as a training forward pass does).
     #[allow(clippy::too_many_arguments)]
     fn run(
         &mut self,
@@ -54,28 +65,44 @@ impl Passes {
     ) {
         let d = structure.len();
         let lambda = self.loss_sums.len();
+        let scale = 1.0 / lambda as f32;
         self.correct = 0;
         for s in 0..lambda {
             structure.apply(&ms[s * d..(s + 1) * d], &mut self.masks, &mut self.gates);
-            let out = if s == 0 { &mut *grads } else { &mut self.tmp[..] };
-            let r = loss_and_gradients(graph, params, &self.masks, &self.gates, x, targets, idx, ws, out);
+            let (masks, gates) = (&self.masks, &self.gates);
+            let r = if s == 0 {
+                loss_and_scaled_gradients(
+                    graph, params, masks, gates, x, targets, idx, ws, grads, scale, false,
+                )
+            } else {
+                // The running sums of the dense weights travel into the buffer and back.
+                swap_dense(grads, &mut self.tmp, &self.dense);
+                let out = &mut self.tmp[..];
+                let r = loss_and_scaled_gradients(
+                    graph, params, masks, gates, x, targets, idx, ws, out, scale, true,
+                );
+                swap_dense(grads, &mut self.tmp, &self.dense);
+                for ((g, t), dense) in grads.iter_mut().zip(&self.tmp).zip(&self.dense) {
+                    if !dense {
+                        g.iter_mut().zip(t).for_each(|(a, &b)| *a += b);
+                    }
+                }
+                r
+            };
             self.loss_sums[s] = r.loss_sum;
             self.correct += r.correct;
             if train {
                 update_running_stats(graph, params, ws, idx.len());
             }
-            // Sum the gradients; the last pass also takes the mean (one sweep over memory).
-            let inv = 1.0 / lambda as f32;
-            let last = s + 1 == lambda;
-            if s > 0 {
-                for (g, t) in grads.iter_mut().zip(&self.tmp) {
-                    if last {
-                        g.iter_mut().zip(t).for_each(|(a, &b)| *a = (*a + b) * inv);
-                    } else {
-                        g.iter_mut().zip(t).for_each(|(a, &b)| *a += b);
-                    }
-                }
-            }
+        }
+    }
+}
+
+/// Exchanges the dense weights' gradient buffers of `grads` and `tmp`.
+fn swap_dense(grads: &mut [Vec<f32>], tmp: &mut [Vec<f32>], dense: &[bool]) {
+    for ((g, t), &is_dense) in grads.iter_mut().zip(tmp.iter_mut()).zip(dense) {
+        if is_dense {
+            std::mem::swap(g, t);
         }
     }
 }
