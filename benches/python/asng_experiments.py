@@ -31,6 +31,7 @@ reported. Prints the tables of ``docs/controllers/asng.md`` and checks the paper
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import platform
@@ -64,15 +65,12 @@ def splits_for(args: argparse.Namespace) -> Splits:
         rng = np.random.default_rng(0)
         tr = np.sort(rng.choice(ds.X_train.shape[0], args.subset, replace=False))
         te = np.sort(rng.choice(ds.X_test.shape[0], args.test_subset, replace=False))
-        ds = type(ds)(
-            ds.name,
-            ds.X_train[tr],
-            ds.y_train[tr],
-            ds.X_test[te],
-            ds.y_test[te],
-            ds.n_classes,
-            ds.n_features,
-            ds.image_shape,
+        ds = dataclasses.replace(
+            ds,
+            X_train=ds.X_train[tr],
+            y_train=ds.y_train[tr],
+            X_test=ds.X_test[te],
+            y_test=ds.y_test[te],
         )
     s = Splits.from_dataset(ds, seed=0)
     if args.part == "connections":
