@@ -17,8 +17,10 @@ from neuroplast import Network, Spec, data
 from neuroplast.errors import ConfigError
 from neuroplast.lp import LPPrune, LPPruneConfig
 from neuroplast.search import (
+    ASNG,
     DYNO,
     MCTS,
+    ASNGConfig,
     Compress,
     CompressConfig,
     DYNOConfig,
@@ -44,6 +46,7 @@ def _controllers() -> dict[str, Controller[Any, Any]]:
         "dyno": DYNO(DYNOConfig.fast(steps=40)),
         "lp": LPPrune(LPPruneConfig.fast(samples=60, method="ipm")),
         "compress": Compress(CompressConfig.fast(max_rounds=1, tune_epochs=1, final_epochs=1)),
+        "asng": ASNG(ASNGConfig.fast(epochs=2, finetune_epochs=1)),
     }
 
 
@@ -132,6 +135,7 @@ def test_presets_live_on_every_config() -> None:
         DYNOConfig,
         LPPruneConfig,
         CompressConfig,
+        ASNGConfig,
     ):
         assert set(cls.PRESETS) >= {"paper", "fast"}
         for name in cls.PRESETS:

@@ -337,3 +337,24 @@ def test_dead_branch_gets_exact_zero_gradients() -> None:
     _, grads = Network(spec, params).gradients(X, y)
     assert not grads["dead.weight"].any() and not grads["dead.bias"].any()
     assert grads["h.weight"].any()
+
+
+def test_one_input_merges_pass_their_gradient_once() -> None:
+    # A concat of one input is the identity; its gradient must not pile up across steps.
+    plain = Spec((3,), (Dense("a", "input", 4), Dense("out", "a", 2, "identity")), "out")
+    merged = Spec(
+        (3,),
+        (Dense("a", "input", 4), Concat("c", ("a",)), Dense("out", "c", 2, "identity")),
+        "out",
+    )
+    params = Network.init(plain, seed=0).params
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3)).astype(np.float32)
+    y = rng.integers(0, 2, 12)
+    a, b = Network(plain, params), Network(merged, params)
+    for _ in range(2):
+        ga, gb = a.gradients(X, y)[1], b.gradients(X, y)[1]
+        assert all(np.array_equal(ga[k], gb[k]) for k in ga)
+    a.fit(X, y, epochs=3, batch_size=4, seed=0)
+    b.fit(X, y, epochs=3, batch_size=4, seed=0)
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in params)

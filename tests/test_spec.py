@@ -233,7 +233,7 @@ INVALID: dict[str, Any] = {
     ),
     "add one input": lambda: Spec((3,), (D("a", "input", 2), Add("s", ("a",))), "s"),
     "add no input": lambda: Spec((3,), (D("a", "input", 2), Add("s", ())), "s"),
-    "concat one input": lambda: Spec((3,), (D("a", "input", 2), Concat("s", ("a",))), "s"),
+    "concat no input": lambda: Spec((3,), (D("a", "input", 2), Concat("s", ())), "s"),
     "concat unknown input": lambda: Spec((3,), (D("a", "input", 2), Concat("s", ("a", "q"))), "s"),
     "bad dense activation": lambda: D("a", "input", 2, "swish"),
     "bad merge activation": lambda: Add("s", ("a", "b"), "gelu"),
@@ -296,6 +296,9 @@ def test_valid_corner_cases() -> None:
         "out",
     )
     assert spec.n_outputs == 2 and spec.widths["after"] == 4
+    # A concat of one input is the identity (a merge whose other connections were removed).
+    one = Spec((3,), (D("a", "input", 2), Concat("s", ("a",)), D("out", "s", 2)), "out")
+    assert one.widths["s"] == 2
     assert set(LOSSES) == {"cross_entropy", "mse"}
     assert set(ACTIVATIONS) == {
         "identity",

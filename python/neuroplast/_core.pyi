@@ -8,6 +8,12 @@ import numpy.typing as npt
 
 __all__ = [
     "__version__",
+    "asng_deterministic",
+    "asng_fit",
+    "asng_gradients",
+    "asng_predict",
+    "asng_sample",
+    "asng_update",
     "auxiliary_gradient",
     "compile_spec",
     "cosine_redundancy",
@@ -103,6 +109,46 @@ def fit(
     early_stopping: tuple[str, int, float, bool] | None = None,
     distill: tuple[_F32, float, float] | None = None,
 ) -> tuple[list[_F32], list[list[_F32]], int, list[dict[str, Any]], int | None, bool]: ...
+
+# Structure search (rust/neuroplast-py/src/asng.rs). Bits are (kind, node, index) with kind 0
+# a unit and 1 a merge input; settings are (lambda, eta, eps0, costs).
+_Bits = list[tuple[int, int, int]]
+_Settings = tuple[int, float, float, _F64]
+_Bools = npt.NDArray[np.bool_]
+
+def asng_fit(
+    spec: str,
+    params: list[_F32],
+    slots: list[list[_F32]],
+    step: int,
+    theta: _F64,
+    bits: _Bits,
+    asng: _Settings,
+    x: _F32,
+    y_classes: _I64 | None,
+    y_values: _F32 | None,
+    val: tuple[_F32, _I64 | None, _F32 | None] | None,
+    optimizer: dict[str, Any],
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    shuffle: bool,
+    initial_epoch: int,
+    callback: Callable[[dict[str, Any]], Any] | None = None,
+) -> tuple[list[_F32], list[list[_F32]], int, _F64, list[dict[str, Any]]]: ...
+def asng_update(theta: _F64, samples: _Bools, losses: _F64, asng: _Settings) -> _F64: ...
+def asng_sample(theta: _F64, seed: int, stream: int, n: int) -> _Bools: ...
+def asng_gradients(
+    spec: str,
+    params: list[_F32],
+    bits: _Bits,
+    samples: _Bools,
+    x: _F32,
+    y_classes: _I64 | None,
+    y_values: _F32 | None,
+) -> tuple[list[float], list[_F32]]: ...
+def asng_predict(spec: str, params: list[_F32], bits: _Bits, m: _Bools, x: _F32) -> _F32: ...
+def asng_deterministic(spec: str, bits: _Bits, theta: _F64) -> _Bools: ...
 
 # Spectral metrics (rust/neuroplast-py/src/metrics.rs).
 def singular_values(a: _F32) -> npt.NDArray[np.float64]: ...

@@ -10,6 +10,7 @@ from neuroplast.layers import (
     Add,
     AvgPool2d,
     BatchNorm,
+    Concat,
     Conv2d,
     Dense,
     Flatten,
@@ -18,7 +19,7 @@ from neuroplast.layers import (
     Node,
 )
 
-__all__ = ["cnn_nodes", "resnet_nodes"]
+__all__ = ["cnn_nodes", "densenet_nodes", "resnet_nodes"]
 
 
 def _conv_bn(
@@ -142,5 +143,54 @@ def resnet_nodes(
             nodes.append(Add(f"{name}_add", (h, shortcut), activation=activation))
             prev, width = f"{name}_add", channels
     nodes.append(GlobalAvgPool("gap", prev))
+    nodes.append(Dense("output", "gap", n_out, output_activation))
+    return nodes, "output"
+
+
+def _dense_input(nodes: list[Node], name: str, sources: Sequence[str], activation: str) -> str:
+    """BN-activation of every source, concatenated: the input of a DenseNet layer."""
+    for k, src in enumerate(sources):
+        nodes.append(BatchNorm(f"{name}_bn{k}", src, activation=activation))
+    nodes.append(Concat(f"{name}_in", tuple(f"{name}_bn{k}" for k in range(len(sources)))))
+    return f"{name}_in"
+
+
+def densenet_nodes(
+    n_out: int,
+    *,
+    growth: int,
+    blocks: Sequence[int],
+    stem_channels: int,
+    compression: float,
+    activation: str,
+    output_activation: str,
+) -> tuple[list[Node], str]:
+    """A DenseNet (see :meth:`Spec.densenet`)."""
+    if not blocks or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in blocks):
+        raise SpecError(f"blocks must be a non-empty list of layer counts >= 1, got {blocks}")
+    if not 0 < compression <= 1:
+        raise SpecError(f"compression must be in (0, 1], got {compression}")
+    nodes: list[Node] = [
+        Conv2d("stem", "input", stem_channels, 3, padding=1, activation="identity", bias=False)
+    ]
+    prev, width = "stem", stem_channels
+    for b, n_layers in enumerate(blocks):
+        feats = [prev]
+        for i in range(1, n_layers + 1):
+            name = f"b{b}l{i}"
+            inp = _dense_input(nodes, name, feats, activation)
+            nodes.append(Conv2d(name, inp, growth, 3, padding=1, activation="identity", bias=False))
+            feats.append(name)
+        width += n_layers * growth
+        if b + 1 < len(blocks):
+            name = f"b{b}t"
+            inp = _dense_input(nodes, name, feats, activation)
+            width = max(1, int(compression * width))
+            nodes.append(Conv2d(name, inp, width, 1, activation="identity", bias=False))
+            nodes.append(AvgPool2d(f"{name}_pool", name, 2))
+            prev = f"{name}_pool"
+        else:
+            inp = _dense_input(nodes, f"b{b}o", feats, activation)
+            nodes.append(GlobalAvgPool("gap", inp))
     nodes.append(Dense("output", "gap", n_out, output_activation))
     return nodes, "output"

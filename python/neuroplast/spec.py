@@ -214,6 +214,54 @@ class Spec:
         )
         return cls(tuple(input_shape), tuple(nodes), out, loss)
 
+    @classmethod
+    def densenet(
+        cls,
+        input_shape: Sequence[int],
+        n_out: int,
+        *,
+        growth: int = 8,
+        blocks: Sequence[int] = (4, 4),
+        stem_channels: int = 16,
+        compression: float = 1.0,
+        activation: str = "relu",
+        loss: str = "cross_entropy",
+        output_activation: str = "identity",
+    ) -> Spec:
+        """A DenseNet (Huang et al. 2017) for ``(C, H, W)`` inputs, without dropout.
+
+        A 3×3 ``stem`` convolution, then dense blocks: layer ``b{b}l{i}`` of block ``b`` is
+        BN-activation-3×3 conv (``growth`` channels, no bias) of the concatenation of the block
+        input and all earlier layers of the block. Between blocks a transition ``b{b}t``:
+        BN-activation-1×1 conv (``compression`` × the channels) and 2×2 average pooling; after
+        the last block BN-activation, global average pooling and the dense ``"output"``.
+
+        Batch normalization is per channel, so normalizing a concatenation equals
+        concatenating per-input normalizations: each connection gets its own BN node
+        (``b{b}l{i}_bn{k}`` normalizes input ``k``) ahead of the concatenation ``b{b}l{i}_in``.
+        The function is DenseNet's; the layout makes every connection between layers one
+        input of a ``concat`` node that can be switched off, and removed, exactly
+        (``neuroplast.morph.connections``). A block of ``L`` layers has ``(L+1)(L+2)/2`` such
+        connections (the transition or output reads all ``L+1`` feature maps).
+
+        Example:
+            >>> spec = Spec.densenet((1, 8, 8), 10, growth=4, blocks=(2, 2))
+            >>> spec.shapes["b0t_pool"], spec.node("b1l2_in").inputs
+            ((24, 4, 4), ('b1l2_bn0', 'b1l2_bn1'))
+        """
+        from neuroplast.builders import densenet_nodes
+
+        nodes, out = densenet_nodes(
+            n_out,
+            growth=growth,
+            blocks=tuple(blocks),
+            stem_channels=stem_channels,
+            compression=compression,
+            activation=activation,
+            output_activation=output_activation,
+        )
+        return cls(tuple(input_shape), tuple(nodes), out, loss)
+
     # ----------------------------------------------------------------- queries
     @property
     def n_inputs(self) -> int:

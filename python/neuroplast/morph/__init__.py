@@ -1,4 +1,4 @@
-"""Structural edits with declared contracts: widen, narrow, deepen, shallow, factorize.
+"""Structural edits with declared contracts: widen, narrow, deepen, shallow, factorize, disconnect.
 
 Every edit is a pure function ``Network -> (Network, EditRecord)``. Units that must change
 together (both sides of a residual ``add``, ``concat`` offsets, flatten columns, batch-norm
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from neuroplast.morph.connections import disconnect
 from neuroplast.morph.deepen import DeepenKind, deepen, output_range
 from neuroplast.morph.deps import CoupledGroup, UnitGraph, coupled_group, unit_graph
 from neuroplast.morph.factorize import factorize
@@ -60,6 +61,7 @@ __all__ = [
     "WidenMethod",
     "coupled_group",
     "deepen",
+    "disconnect",
     "factorize",
     "measure",
     "narrow",
@@ -85,4 +87,5 @@ EDITS: dict[str, Callable[..., tuple[Network, EditRecord]]] = {
     "deepen": deepen,
     "shallow": shallow,
     "factorize": factorize,
+    "disconnect": disconnect,
 }

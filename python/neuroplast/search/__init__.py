@@ -23,8 +23,9 @@ Shared infrastructure (used by every controller):
 Controllers: :class:`MCTS` (Świdorski and Jastrzębska, :mod:`neuroplast.search.mcts`),
 :class:`Surgeon` (Schiessler et al. 2021, :mod:`neuroplast.search.surgeon`),
 :class:`Neurogenesis` and :class:`DYNO` (Maile 2023, chs. 6–7, :mod:`neuroplast.search.growth`),
-:class:`LPPrune` (Hyötyniemi 1996, :mod:`neuroplast.lp.controller`) and :class:`Compress`
-(budgeted data-aware narrowing, :mod:`neuroplast.search.compress`).
+:class:`LPPrune` (Hyötyniemi 1996, :mod:`neuroplast.lp.controller`), :class:`ASNG` (Saito and
+Shirakawa 2019, :mod:`neuroplast.search.asng`) and :class:`Compress` (budgeted data-aware
+narrowing, :mod:`neuroplast.search.compress`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from neuroplast.search._report import (
 )
 from neuroplast.search._run import RunFolder, atomic_write_text, rng_from_state, rng_state
 from neuroplast.search._splits import Splits
+from neuroplast.search.asng import ASNG, ASNGConfig, ASNGResult
 from neuroplast.search.compress import Compress, CompressConfig, CompressResult, compress
 from neuroplast.search.growth import (
     DYNO,
@@ -79,6 +81,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTION_KINDS",
+    "ASNG",
+    "ASNGConfig",
+    "ASNGResult",
     "BestUnderBudget",
     "Budget",
     "MostAccurate",

@@ -7,7 +7,7 @@ use pyo3::types::PyDict;
 use crate::convert::{self, ArrayOut, Distill, EarlyStop, Labels, MaskArgs, Matrix, Params, Values};
 use crate::errors::{run, to_py};
 
-type ValData<'py> = (Matrix<'py>, Labels<'py>, Values<'py>);
+pub(crate) type ValData<'py> = (Matrix<'py>, Labels<'py>, Values<'py>);
 /// `(params, slots, step, records, best_epoch, stopped_early)`.
 type FitOut<'py> =
     (Vec<ArrayOut<'py>>, Vec<Vec<ArrayOut<'py>>>, u64, Vec<Bound<'py, PyDict>>, Option<u64>, bool);
@@ -15,7 +15,7 @@ type FitOut<'py> =
 /// Per node `(name, output shape, FLOPs)`; per parameter `(name, shape, trainable)`.
 type CompiledSpec = (Vec<(String, Vec<usize>, u64)>, Vec<(String, Vec<usize>, bool)>);
 
-fn graph(py: Python<'_>, spec: &str) -> PyResult<Graph> {
+pub(crate) fn graph(py: Python<'_>, spec: &str) -> PyResult<Graph> {
     Graph::from_json(spec).map_err(|e| to_py(py, e))
 }
 
@@ -30,7 +30,7 @@ fn model(py: Python<'_>, spec: &str, params: &Params<'_>, masks: &MaskArgs<'_>) 
     Ok(Model { g: graph(py, spec)?, p: convert::vecs_in(py, params)?, m: convert::masks_in(py, masks)? })
 }
 
-fn data<'a>(
+pub(crate) fn data<'a>(
     py: Python<'_>,
     x: &'a Matrix<'_>,
     yc: &'a Labels<'_>,
@@ -207,7 +207,7 @@ pub fn fit<'py>(
     Ok((convert::vecs_out(py, p), slots_out, state.step, recs, out.best_epoch, out.stopped_early))
 }
 
-fn opt_state(
+pub(crate) fn opt_state(
     py: Python<'_>,
     g: &Graph,
     opt: &neuroplast_core::kernels::optim::Optimizer,
@@ -223,13 +223,13 @@ fn opt_state(
 
 /// Per-epoch Python callback; re-acquires the GIL only between epochs. A raised exception
 /// stops training and is re-raised after the engine returns.
-struct Callback {
-    f: Option<Py<PyAny>>,
-    err: Option<PyErr>,
+pub(crate) struct Callback {
+    pub(crate) f: Option<Py<PyAny>>,
+    pub(crate) err: Option<PyErr>,
 }
 
 impl Callback {
-    fn call(&mut self, r: &EpochRecord) -> bool {
+    pub(crate) fn call(&mut self, r: &EpochRecord) -> bool {
         let Some(f) = &self.f else { return true };
         Python::attach(|py| {
             let res = convert::record(py, r).and_then(|d| f.call1(py, (d,)));

@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod asng;
 mod convert;
 mod engine;
 mod errors;
@@ -27,6 +28,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::gradients, m)?)?;
     m.add_function(wrap_pyfunction!(engine::node_values, m)?)?;
     m.add_function(wrap_pyfunction!(engine::node_gradients, m)?)?;
+    m.add_function(wrap_pyfunction!(asng::asng_fit, m)?)?;
+    m.add_function(wrap_pyfunction!(asng::asng_update, m)?)?;
+    m.add_function(wrap_pyfunction!(asng::asng_sample, m)?)?;
+    m.add_function(wrap_pyfunction!(asng::asng_gradients, m)?)?;
+    m.add_function(wrap_pyfunction!(asng::asng_predict, m)?)?;
+    m.add_function(wrap_pyfunction!(asng::asng_deterministic, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::singular_values, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::numerical_rank, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::effective_dimension_activations, m)?)?;

@@ -210,8 +210,9 @@ fn batch_norm(w: &WireNode, input: &Shape, params: &mut Vec<ParamInfo>) -> Resul
 }
 
 fn concat(w: &WireNode, shapes: &[Shape]) -> Result<Shape> {
-    if shapes.len() < 2 {
-        return spec_err(w, "needs at least two inputs");
+    // One input is allowed: a merge whose other connections were removed (or not yet made).
+    if shapes.is_empty() {
+        return spec_err(w, "needs at least one input");
     }
     let first = shapes[0];
     let same_grid = shapes.iter().all(|s| s.spatial == first.spatial && s.h == first.h && s.w == first.w);

@@ -173,7 +173,7 @@ pub fn fit(
             return Err(diverged(format!("parameter {name} became non-finite in epoch {epoch}")));
         }
         let val_eval = match (val, val_ws.as_mut()) {
-            (Some(v), Some(vws)) => Some(evaluate_unchecked(graph, params, masks, v, vws, val_block)),
+            (Some(v), Some(vws)) => Some(evaluate_unchecked(graph, params, masks, &[], v, vws, val_block)),
             _ => None,
         };
         let rec = EpochRecord {
@@ -208,7 +208,7 @@ fn train_step(
     grads: &mut [Vec<f32>],
     cfg: &FitConfig,
 ) -> Result<BatchLoss> {
-    let r = loss_and_gradients(graph, params, masks, xb, train.targets, idx, ws, grads);
+    let r = loss_and_gradients(graph, params, masks, &[], xb, train.targets, idx, ws, grads);
     if !r.loss_sum.is_finite() {
         // The caller reports divergence; the update is not applied.
         return Ok(r);
@@ -226,7 +226,7 @@ const UPDATE_CHUNK: usize = 1 << 16;
 /// One optimizer step over all parameters. The update is memory-bound and, for large layers,
 /// costs as much as a GEMM, so it runs on all threads in fixed chunks (elementwise, hence
 /// bitwise identical to a sequential update).
-fn apply_updates(
+pub(super) fn apply_updates(
     graph: &Graph,
     opt: &Optimizer,
     params: &mut [Vec<f32>],

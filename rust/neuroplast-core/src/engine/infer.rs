@@ -3,7 +3,7 @@
 use super::budget::{infer_rows, params_bytes};
 use super::data::{check_batch_norm_batch, validate_features, validate_masks, validate_params, DataRef};
 use super::graph::Graph;
-use super::pass::{forward, loss_and_gradients, Masks, Mode, Workspace};
+use super::pass::{forward, loss_and_gradients, Gates, Masks, Mode, Workspace};
 use crate::error::{Error, Result};
 use crate::kernels::loss::{batch_loss, Loss};
 use crate::limits::{self, bytes_of, total};
@@ -35,7 +35,7 @@ pub fn predict(
     for (start, yb) in (0..n).step_by(block).zip(y.chunks_mut(block * n_out)) {
         let rows = block.min(n - start);
         let xb = &x[start * n_in..(start + rows) * n_in];
-        forward(graph, params, &masks, xb, rows, &mut ws, Mode::Eval);
+        forward(graph, params, &masks, &[], xb, rows, &mut ws, Mode::Eval);
         yb.copy_from_slice(ws.output(xb, graph.output, rows * n_out));
     }
     Ok(y)
@@ -46,6 +46,7 @@ pub(crate) fn evaluate_unchecked(
     graph: &Graph,
     params: &[Vec<f32>],
     masks: &Masks,
+    gates: &Gates,
     data: &DataRef<'_>,
     ws: &mut Workspace,
     block: usize,
@@ -57,7 +58,7 @@ pub(crate) fn evaluate_unchecked(
     for start in (0..data.n).step_by(block) {
         let rows = block.min(data.n - start);
         let xb = &data.x[start * n_in..(start + rows) * n_in];
-        forward(graph, params, masks, xb, rows, ws, Mode::Eval);
+        forward(graph, params, masks, gates, xb, rows, ws, Mode::Eval);
         let out = ws.output(xb, graph.output, rows * n_out);
         let r = batch_loss(graph.loss, out, n_out, data.targets, &idx[start..start + rows], rows, None);
         loss_sum += r.loss_sum;
@@ -82,7 +83,7 @@ pub fn evaluate(
     data.validate(graph, "evaluation data")?;
     let block = infer_rows(graph, data.n);
     let mut ws = Workspace::new(graph, block, false, threads)?;
-    let e = evaluate_unchecked(graph, params, &masks, data, &mut ws, block);
+    let e = evaluate_unchecked(graph, params, &masks, &[], data, &mut ws, block);
     if !e.loss.is_finite() {
         return Err(Error::Numerical(format!(
             "the loss is not finite ({}): the network's outputs overflow on these data \
@@ -130,7 +131,7 @@ fn full_batch(
     let idx: Vec<usize> = (0..n).collect();
     let grads = graph.params.iter().map(|p| limits::zeros(p.len(), "the gradients"));
     let mut grads: Vec<Vec<f32>> = grads.collect::<Result<_>>()?;
-    let r = loss_and_gradients(graph, params, &masks, data.x, data.targets, &idx, &mut ws, &mut grads);
+    let r = loss_and_gradients(graph, params, &masks, &[], data.x, data.targets, &idx, &mut ws, &mut grads);
     Ok((r.loss_sum / n as f64, grads, ws))
 }
 
@@ -174,7 +175,7 @@ pub fn node_values(
     for start in (0..n).step_by(block) {
         let rows = block.min(n - start);
         let xb = &x[start * n_in..(start + rows) * n_in];
-        forward(graph, params, &masks, xb, rows, &mut ws, Mode::Eval);
+        forward(graph, params, &masks, &[], xb, rows, &mut ws, Mode::Eval);
         for (dst, &i) in out.iter_mut().zip(nodes) {
             let len = rows * graph.nodes[i].width;
             let src = if pre { ws.pre_activation(xb, i, len) } else { ws.output(xb, i, len) };

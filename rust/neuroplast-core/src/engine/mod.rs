@@ -1,5 +1,6 @@
 //! The training engine: compiled graphs, forward/backward passes, training and inference.
 
+pub mod asng;
 pub mod budget;
 pub mod compile;
 pub mod data;
@@ -9,9 +10,14 @@ pub mod fit;
 pub mod graph;
 pub mod infer;
 pub mod pass;
+pub mod sampled;
+pub mod structure;
 
+pub use asng::{theta_bounds, update_theta, utilities, AsngSettings};
 pub use data::DataRef;
 pub use early_stop::{EarlyStopping, Monitor};
 pub use fit::{fit, EpochRecord, FitConfig, FitOutcome, OptState};
 pub use graph::{Graph, Node, NodeKind, ParamInfo, Shape};
 pub use infer::{evaluate, gradients, node_gradients, node_indices, node_values, predict, Evaluation};
+pub use sampled::{fit_sampled, sampled_gradients, structured_predict};
+pub use structure::{sample, BitTarget, Structure};

@@ -37,6 +37,15 @@ pub enum Mode {
 /// Optional per-unit multiplicative masks, one slot per node (hidden nodes only).
 pub type Masks = [Option<Vec<f32>>];
 
+/// Optional per-input gates of merge nodes (`add`, `concat`), one slot per node: input `j` of
+/// node `i` enters scaled by `gates[i][j]` (0 switches the connection off). An empty slice or a
+/// missing slot means every input is on.
+pub type Gates = [Option<Vec<f32>>];
+
+fn gate_of(gates: &Gates, i: usize) -> Option<&[f32]> {
+    gates.get(i).and_then(|g| g.as_deref())
+}
+
 impl Workspace {
     /// Buffers for blocks of at most `rows` rows; `train` also allocates gradient buffers.
     ///
@@ -117,6 +126,7 @@ pub fn forward(
     graph: &Graph,
     params: &[Vec<f32>],
     masks: &Masks,
+    gates: &Gates,
     x: &[f32],
     rows: usize,
     ws: &mut Workspace,
@@ -170,17 +180,28 @@ pub fn forward(
                 }
             }
             NodeKind::Add => {
-                pre.copy_from_slice(input(node.inputs[0]));
-                for &j in &node.inputs[1..] {
-                    pre.iter_mut().zip(input(j)).for_each(|(p, &v)| *p += v);
+                let gate = gate_of(gates, i);
+                let mut first = true;
+                for (k, &j) in node.inputs.iter().enumerate() {
+                    let g = gate.map_or(1.0, |g| g[k]);
+                    if g == 0.0 {
+                        continue;
+                    }
+                    scaled_accumulate(pre, input(j), g, !first);
+                    first = false;
+                }
+                if first {
+                    pre.fill(0.0); // every input switched off
                 }
             }
             NodeKind::Concat => {
+                let gate = gate_of(gates, i);
                 let mut offset = 0;
-                for &j in &node.inputs {
+                for (k, &j) in node.inputs.iter().enumerate() {
                     let w = graph.nodes[j].width;
+                    let g = gate.map_or(1.0, |g| g[k]);
                     for (dst, src) in pre.chunks_exact_mut(width).zip(input(j).chunks_exact(w)) {
-                        dst[offset..offset + w].copy_from_slice(src);
+                        scaled_accumulate(&mut dst[offset..offset + w], src, g, false);
                     }
                     offset += w;
                 }
@@ -197,16 +218,40 @@ pub fn loss_and_gradients(
     graph: &Graph,
     params: &[Vec<f32>],
     masks: &Masks,
+    gates: &Gates,
     x: &[f32],
     targets: Targets<'_>,
     idx: &[usize],
     ws: &mut Workspace,
     grads: &mut [Vec<f32>],
 ) -> BatchLoss {
+    loss_and_scaled_gradients(graph, params, masks, gates, x, targets, idx, ws, grads, 1.0, false)
+}
+
+/// [`loss_and_gradients`] of `scale` times the mean loss (the reported loss is unscaled).
+/// With `acc_dense`, the weight gradients of dense layers are added to what `grads` holds
+/// (one pass of the GEMM instead of a separate sum); every other gradient is overwritten.
+pub fn loss_and_scaled_gradients(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    gates: &Gates,
+    x: &[f32],
+    targets: Targets<'_>,
+    idx: &[usize],
+    ws: &mut Workspace,
+    grads: &mut [Vec<f32>],
+    scale: f32,
+    acc_dense: bool,
+) -> BatchLoss {
     let rows = idx.len();
-    forward(graph, params, masks, x, rows, ws, Mode::Train);
+    forward(graph, params, masks, gates, x, rows, ws, Mode::Train);
     let r = ws.seed_output_grad(graph, targets, idx);
-    backward(graph, params, masks, x, rows, ws, grads);
+    if scale != 1.0 {
+        let len = rows * graph.nodes[graph.output].width;
+        ws.grad[graph.output][..len].iter_mut().for_each(|g| *g *= scale);
+    }
+    backward_into(graph, params, masks, gates, x, rows, ws, grads, acc_dense);
     r
 }
 
@@ -218,17 +263,38 @@ pub fn backward(
     graph: &Graph,
     params: &[Vec<f32>],
     masks: &Masks,
+    gates: &Gates,
     x: &[f32],
     rows: usize,
     ws: &mut Workspace,
     grads: &mut [Vec<f32>],
 ) {
+    backward_into(graph, params, masks, gates, x, rows, ws, grads, false);
+}
+
+/// [`backward`]; with `acc_dense` the dense layers' weight gradients are accumulated.
+fn backward_into(
+    graph: &Graph,
+    params: &[Vec<f32>],
+    masks: &Masks,
+    gates: &Gates,
+    x: &[f32],
+    rows: usize,
+    ws: &mut Workspace,
+    grads: &mut [Vec<f32>],
+    acc_dense: bool,
+) {
     for i in (1..graph.nodes.len()).rev() {
         let node = &graph.nodes[i];
         let len = rows * node.width;
         if !ws.has_grad[i] || matches!(node.kind, NodeKind::BatchNorm { .. }) {
-            // Unreached nodes get zero gradients; running statistics never get any.
-            node.kind.params().into_iter().for_each(|p| grads[p].fill(0.0));
+            // Unreached nodes get zero gradients (an accumulated dense weight gets nothing);
+            // running statistics never get any.
+            let kept = match node.kind {
+                NodeKind::Dense { weight, .. } if acc_dense => Some(weight),
+                _ => None,
+            };
+            node.kind.params().into_iter().filter(|&p| Some(p) != kept).for_each(|p| grads[p].fill(0.0));
             if !ws.has_grad[i] {
                 continue;
             }
@@ -259,8 +325,10 @@ pub fn backward(
         }
         let g = &grest[0][..len];
         let j0 = node.inputs.first().copied().unwrap_or(0);
-        // Single-input nodes receive their input gradient here; merges handle each input.
-        let (dx, acc) = if node.inputs.len() == 1 && j0 != 0 {
+        // Single-input nodes receive their input gradient here; merges (even with one input)
+        // handle each input themselves.
+        let merge = matches!(node.kind, NodeKind::Add | NodeKind::Concat);
+        let (dx, acc) = if node.inputs.len() == 1 && j0 != 0 && !merge {
             let acc = ws.has_grad[j0];
             ws.has_grad[j0] = true;
             (Some(&mut gdone[j0][..rows * graph.nodes[j0].width]), acc)
@@ -322,8 +390,8 @@ pub fn backward(
             NodeKind::Dense { weight, .. } => {
                 let fan_in = graph.nodes[j0].width;
                 let dz = Mat::new(g, rows, node.width);
-                // dW = dZᵀ · x.
-                gemm(dz.t(), Mat::new(xin, rows, fan_in), &mut grads[weight], false, ws.threads);
+                // dW = dZᵀ · x (added to the held gradient with `acc_dense`).
+                gemm(dz.t(), Mat::new(xin, rows, fan_in), &mut grads[weight], acc_dense, ws.threads);
                 if let Some(dx) = dx {
                     // dX = dZ · W (accumulated when the input already has a gradient).
                     let w = Mat::new(&params[weight], node.width, fan_in);
@@ -331,23 +399,28 @@ pub fn backward(
                 }
             }
             NodeKind::Add => {
-                for &j in &node.inputs {
-                    if j != 0 {
-                        accumulate(&mut gdone[j][..len], g, ws.has_grad[j]);
+                let gate = gate_of(gates, i);
+                for (k, &j) in node.inputs.iter().enumerate() {
+                    let s = gate.map_or(1.0, |gt| gt[k]);
+                    // A switched-off input receives no gradient from this node.
+                    if j != 0 && s != 0.0 {
+                        scaled_accumulate(&mut gdone[j][..len], g, s, ws.has_grad[j]);
                         ws.has_grad[j] = true;
                     }
                 }
             }
             NodeKind::Concat => {
+                let gate = gate_of(gates, i);
                 let mut offset = 0;
-                for &j in &node.inputs {
+                for (k, &j) in node.inputs.iter().enumerate() {
                     let w = graph.nodes[j].width;
-                    if j != 0 {
+                    let s = gate.map_or(1.0, |gt| gt[k]);
+                    if j != 0 && s != 0.0 {
                         let acc = ws.has_grad[j];
                         for (dst, src) in
                             gdone[j][..rows * w].chunks_exact_mut(w).zip(g.chunks_exact(node.width))
                         {
-                            accumulate(dst, &src[offset..offset + w], acc);
+                            scaled_accumulate(dst, &src[offset..offset + w], s, acc);
                         }
                         ws.has_grad[j] = true;
                     }
@@ -359,10 +432,26 @@ pub fn backward(
 }
 
 fn accumulate(dst: &mut [f32], src: &[f32], add: bool) {
-    if add {
-        dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+    scaled_accumulate(dst, src, 1.0, add);
+}
+
+/// `dst (+)= scale · src`; a scale of exactly 1 or 0 costs no multiplication, so an ungated
+/// merge computes bit for bit what it computed before gates existed.
+fn scaled_accumulate(dst: &mut [f32], src: &[f32], scale: f32, add: bool) {
+    if scale == 1.0 {
+        if add {
+            dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+        } else {
+            dst.copy_from_slice(src);
+        }
+    } else if scale == 0.0 {
+        if !add {
+            dst.fill(0.0);
+        }
+    } else if add {
+        dst.iter_mut().zip(src).for_each(|(d, &s)| *d += scale * s);
     } else {
-        dst.copy_from_slice(src);
+        dst.iter_mut().zip(src).for_each(|(d, &s)| *d = scale * s);
     }
 }
 
