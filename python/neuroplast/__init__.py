@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neuroplast import _core, data, lp, metrics, morph
+from neuroplast import _core, data, groups, lp, metrics, morph
 from neuroplast.errors import (
     ConfigError,
     DataError,
@@ -31,7 +31,12 @@ from neuroplast.layers import (
     Dense,
     Flatten,
     GlobalAvgPool,
+    GroupBatchNorm,
+    GroupConv,
+    GroupPool,
+    LiftConv,
     MaxPool2d,
+    MixedConv,
 )
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, OptimizerState
@@ -55,9 +60,14 @@ __all__ = [
     "Dense",
     "Flatten",
     "GlobalAvgPool",
+    "GroupBatchNorm",
+    "GroupConv",
+    "GroupPool",
     "History",
     "InvalidMorphismError",
+    "LiftConv",
     "MaxPool2d",
+    "MixedConv",
     "Network",
     "NeuroplastClassifier",
     "NeuroplastError",
@@ -71,6 +81,7 @@ __all__ = [
     "compress",
     "data",
     "get_num_threads",
+    "groups",
     "lp",
     "metrics",
     "morph",

@@ -1,13 +1,17 @@
 //! The training engine: compiled graphs, forward/backward passes, training and inference.
 
+pub mod alternate;
 pub mod compile;
+mod compile_group;
 pub mod data;
 pub mod early_stop;
 pub mod fit;
 pub mod graph;
 pub mod infer;
 pub mod pass;
+mod pass_group;
 
+pub use alternate::{fit_alternating, ArchConfig, TwoStates};
 pub use data::DataRef;
 pub use early_stop::{EarlyStopping, Monitor};
 pub use fit::{fit, EpochRecord, FitConfig, FitOutcome, OptState};
