@@ -142,6 +142,7 @@ def mixed_gcnn_nodes(
     kernel_size: int,
     pool: str | None,
     pool_every: int,
+    batch_norm: bool,
     hidden: Sequence[int],
     activation: str,
     output_activation: str,
@@ -156,7 +157,11 @@ def mixed_gcnn_nodes(
     prev = "input"
     for i, w in enumerate(widths):
         name = f"conv_{i}"
-        nodes.append(MixedConv(name, prev, w, kernel_size, cands, lift=i == 0))
-        nodes.append(GroupBatchNorm(f"{name}_bn", name, largest, activation=activation))
-        prev, size = _pools(nodes, f"{name}_bn", i, size, pool, pool_every)
+        act = "identity" if batch_norm else activation
+        nodes.append(MixedConv(name, prev, w, kernel_size, cands, lift=i == 0, activation=act))
+        prev = name
+        if batch_norm:
+            nodes.append(GroupBatchNorm(f"{name}_bn", name, largest, activation=activation))
+            prev = f"{name}_bn"
+        prev, size = _pools(nodes, prev, i, size, pool, pool_every)
     return _head(nodes, prev, largest, hidden, n_out, activation, output_activation)

@@ -255,6 +255,7 @@ class Spec:
         kernel_size: int = 3,
         pool: str | None = "avg",
         pool_every: int = 2,
+        batch_norm: bool = True,
         hidden: Sequence[int] = (32,),
         activation: str = "relu",
         loss: str = "cross_entropy",
@@ -263,9 +264,10 @@ class Spec:
         """The :meth:`gcnn` backbone with ``[G]``-mixed layers (thesis eqs. 11–12).
 
         Every ``conv_i`` is a :class:`~neuroplast.layers.MixedConv` over ``candidates`` of
-        expanded width ``widths[i]`` (``conv_0`` lifts the image), followed by a batch norm
-        shared by blocks of ``|G_max|`` channels (equivariant for every candidate) and the
-        activation; the head pools over the largest candidate's group axis.
+        expanded width ``widths[i]`` (``conv_0`` lifts the image), followed (with
+        ``batch_norm``) by a batch norm shared by blocks of ``|G_max|`` channels, ``G_max`` the
+        smallest group containing every candidate (so it keeps every candidate's equivariance),
+        and the activation; the head pools over ``G_max``'s group axis.
 
         Example:
             >>> spec = Spec.mixed_gcnn((1, 8, 8), 10, widths=[8, 8], hidden=[])
@@ -283,6 +285,7 @@ class Spec:
             kernel_size=kernel_size,
             pool=pool,
             pool_every=pool_every,
+            batch_norm=batch_norm,
             hidden=hidden,
             activation=activation,
             output_activation=output_activation,

@@ -29,7 +29,14 @@ from neuroplast.spec import Spec
 
 __all__ = ["COMMANDS", "EQUINAS_D_COMMAND", "EQUINAS_E_COMMAND"]
 
-_E_FIELDS = ("generations", "population", "epochs_per_generation", "lr", "max_children")
+_E_FIELDS = (
+    "generations",
+    "population",
+    "epochs_per_generation",
+    "optimizer",
+    "lr",
+    "max_children",
+)
 _D_FIELDS = ("epochs", "lr", "arch_lr", "batch_size")
 
 
@@ -55,7 +62,8 @@ def _add_e(g: Any) -> None:
     g.add_argument("--generations", type=int, help="generations")
     g.add_argument("--population", type=int, help="parents kept per generation")
     g.add_argument("--epochs-per-generation", type=float, help="training per generation")
-    g.add_argument("--lr", type=float, help="SGD learning rate")
+    g.add_argument("--optimizer", choices=("sgd", "adam"), help="update rule")
+    g.add_argument("--lr", type=float, help="learning rate")
     g.add_argument("--max-children", type=int, help="relaxations tried per parent")
     _suppress(g, _E_FIELDS)
     g.add_argument("--group", choices=GROUPS, default="D4", help="group of the start network")

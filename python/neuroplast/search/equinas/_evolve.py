@@ -16,7 +16,7 @@ import numpy as np
 
 from neuroplast.morph import relaxations
 from neuroplast.network import Network
-from neuroplast.optim import SGD
+from neuroplast.optim import SGD, Adam
 from neuroplast.search._contract import RunContext
 from neuroplast.search._evaluate import DataRef, EditStep, Job, JobResult, TrainStep, evaluate
 from neuroplast.search._run import RunFolder
@@ -93,7 +93,7 @@ class Loop:
             epochs=int(cfg.epochs_per_generation) if whole else 1,
             samples=None if whole else max(1, round(cfg.epochs_per_generation * n)),
             batch_size=cfg.batch_size,
-            optimizer=SGD(lr=cfg.lr, momentum=cfg.momentum),
+            optimizer=_optimizer(cfg),
             seed=self.ctx.seed_for(_TRAIN, gen),
             initial_epoch=gen,
         )
@@ -151,6 +151,12 @@ class Loop:
                 cands.append(Individual(next_id, res.network, pid, edits, acc, res.n_params, gen))
                 next_id += 1
         return cands, next_id
+
+
+def _optimizer(cfg: EquiNASEConfig) -> SGD | Adam:
+    if cfg.optimizer == "adam":
+        return Adam(lr=cfg.lr)
+    return SGD(lr=cfg.lr, momentum=cfg.momentum)
 
 
 def _record(gen: int, pop: list[Individual], n_cands: int, previous_best: int) -> dict[str, Any]:

@@ -46,8 +46,10 @@ class EquiNASEConfig(ConfigBase):
         population: Parents kept per generation.
         epochs_per_generation: Training per individual and generation, in epochs (fractions
             train on a seeded subset of that share of the training split).
-        lr: SGD learning rate.
-        momentum: SGD momentum (0 in the thesis).
+        optimizer: ``"sgd"`` (the thesis) or ``"adam"``; a relaxed child inherits its parent's
+            optimizer state through the morphism (:func:`~neuroplast.morph.relax`).
+        lr: Learning rate.
+        momentum: SGD momentum (0 in the thesis; ignored by Adam).
         batch_size: Minibatch size.
         max_children: Relaxations tried per parent (``None``: all valid ones).
         front_cap: Most Pareto-front members kept (``None``: twice ``population``).
@@ -59,6 +61,7 @@ class EquiNASEConfig(ConfigBase):
     generations: int = 50
     population: int = 5
     epochs_per_generation: float = 0.5
+    optimizer: str = "sgd"
     lr: float = 0.1
     momentum: float = 0.0
     batch_size: int = 64
@@ -73,6 +76,8 @@ class EquiNASEConfig(ConfigBase):
                 raise ConfigError(f"{name} must be an int >= 1, got {value!r}")
         if not 0 < self.epochs_per_generation <= 100:
             raise ConfigError("epochs_per_generation must be in (0, 100]")
+        if self.optimizer not in ("sgd", "adam"):
+            raise ConfigError(f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}")
         if not self.lr > 0 or not 0 <= self.momentum < 1:
             raise ConfigError("lr must be > 0 and momentum in [0, 1)")
         for name in ("max_children", "front_cap"):
