@@ -157,6 +157,16 @@ def _err(rows: list[dict[str, Any]]) -> str:
     return f"{e.mean():.2f} ± {e.std():.2f}"
 
 
+def _best_static(out: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """Per seed, the static baseline with the best validation accuracy."""
+    best = []
+    for seed in out["seeds"]:
+        rows = [r for r in out["static"] if r["data"] == name and r["seed"] == seed]
+        if rows:
+            best.append(max(rows, key=lambda r: r["val_accuracy"]))
+    return best
+
+
 def report(out: dict[str, Any]) -> None:
     for name in out["datasets"]:
         print(f"\n### {name}: test error (%), {len(out['seeds'])} seeds\n")
@@ -165,6 +175,9 @@ def report(out: dict[str, Any]) -> None:
             rows = [r for r in out["static"] if r["data"] == name and r["group"] == g]
             if rows:
                 print(f"| {g} baseline | {_err(rows)} | {rows[0]['n_params']} | all {g} |")
+        best = _best_static(out, name)
+        if best:
+            print(f"| best baseline by validation | {_err(best)} | - | per seed |")
         rows = [r for r in out["evolution"] if r["data"] == name]
         if rows:
             groups = "; ".join(",".join(r["groups"]) for r in rows)
@@ -198,7 +211,12 @@ def main() -> None:
     p.add_argument("--d-epochs", type=int, default=30)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", default=str(RESULTS / "equinas_results.json"))
+    p.add_argument("--resume", action="store_true", help="keep the runs already in --out")
+    p.add_argument("--report", action="store_true", help="only print the tables of --out")
     args = p.parse_args()
+    if args.report:
+        report(json.loads(Path(args.out).read_text()))
+        return
     neuroplast.set_num_threads(args.threads)
     seeds = list(range(args.seeds))
     out: dict[str, Any] = {
@@ -210,18 +228,35 @@ def main() -> None:
         "symmetry": [],
         "cpu": platform.processor() or platform.machine(),
     }
+    path = Path(args.out)
+    done = json.loads(path.read_text()) if args.resume and path.exists() else None
+    if done is not None:  # keep the finished runs of an interrupted invocation
+        for key in ("static", "evolution", "symmetry"):
+            out[key] = done[key]
     t0 = time.perf_counter()
+
+    def have(key: str, **match: Any) -> bool:
+        return any(all(r.get(k) == v for k, v in match.items()) for r in out[key])
+
+    def save() -> None:
+        out["seconds"] = time.perf_counter() - t0
+        path.write_text(json.dumps(out, indent=1))
+
     for seed in seeds:
         for name in args.datasets:
-            if "static" in args.parts:
-                out["static"] += [static(name, g, seed, args) for g in STATIC]
-            if "evolution" in args.parts:
+            for g in STATIC if "static" in args.parts else ():
+                if not have("static", data=name, group=g, seed=seed):
+                    out["static"].append(static(name, g, seed, args))
+                    save()
+            if "evolution" in args.parts and not have("evolution", data=name, seed=seed):
                 out["evolution"].append(evolution(name, seed, args))
-        if "symmetry" in args.parts:
-            out["symmetry"] += [symmetry(g, seed, args) for g in AUGMENT]
+                save()
+        for g in AUGMENT if "symmetry" in args.parts else ():
+            if not have("symmetry", augment=g, seed=seed):
+                out["symmetry"].append(symmetry(g, seed, args))
+                save()
         print(f"seed {seed} done after {time.perf_counter() - t0:.0f} s", flush=True)
-    out["seconds"] = time.perf_counter() - t0
-    Path(args.out).write_text(json.dumps(out, indent=1))
+    save()
     report(out)
 
 

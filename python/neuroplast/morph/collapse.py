@@ -66,7 +66,14 @@ def collapsed_kernel(net: Network, layer: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def architecture_weights(net: Network) -> dict[str, dict[str, float]]:
-    """``z = softmax(logits)`` of every mixed layer, by layer and candidate group."""
+    """``z = softmax(logits)`` of every mixed layer, by layer and candidate group.
+
+    Example:
+        >>> from neuroplast import Network, Spec
+        >>> spec = Spec.mixed_gcnn((1, 6, 6), 3, candidates=["C1", "C4"], widths=[8])
+        >>> architecture_weights(Network.init(spec, seed=0))
+        {'conv_0': {'C1': 0.5, 'C4': 0.5}}
+    """
     out: dict[str, dict[str, float]] = {}
     for node in net.spec.nodes:
         if isinstance(node, MixedConv):

@@ -116,6 +116,12 @@ def relaxations(net: Network) -> list[tuple[str, str]]:
 
     A layer may step down one lattice edge when the next group layer (if any) stays a
     subgroup of the new group (local equivariance).
+
+    Example:
+        >>> from neuroplast import Network, Spec
+        >>> net = Network.init(Spec.gcnn((1, 6, 6), 3, ["D4", "C4"], widths=[8, 8]), seed=0)
+        >>> relaxations(net)
+        [('conv_0', 'C4'), ('conv_1', 'C2')]
     """
     out: list[tuple[str, str]] = []
     convs = [n for n in net.spec.nodes if isinstance(n, (LiftConv, GroupConv))]

@@ -25,6 +25,12 @@ fn groups(py: Python<'_>, names: &[String]) -> PyResult<Vec<PointGroup>> {
 #[pyfunction]
 pub fn group_table(py: Python<'_>, name: &str, k: usize) -> PyResult<Table> {
     let g = group(py, name)?;
+    if k > 255 {
+        return Err(to_py(
+            py,
+            neuroplast_core::Error::Config(format!("grid size must be at most 255, got {k}")),
+        ));
+    }
     let elements = g.elements().iter().map(|&e| (e % 4, e >= 4)).collect();
     let perms = g.elements().iter().map(|&e| neuroplast_core::group::grid_permutation(e, k)).collect();
     let maximal = g.maximal_subgroups().iter().map(|h| h.name().to_string()).collect();

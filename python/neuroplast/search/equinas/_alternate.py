@@ -110,6 +110,15 @@ def fit_alternating(
 
     Raises:
         ConfigError: The network has no architecture parameters or is not a classifier.
+
+    Example:
+        >>> from neuroplast import Network, Spec, data
+        >>> ds = data.load("digits", seed=0)
+        >>> spec = Spec.mixed_gcnn((1, 8, 8), 10, candidates=["C1", "C4"], widths=[8])
+        >>> net = Network.init(spec, seed=0)
+        >>> out, arch, hist = fit_alternating(net, ds.X_train[:256], ds.y_train[:256], epochs=1)
+        >>> arch.step, out.optimizer_state.step, len(hist)
+        (4, 4, 1)
     """
     names = list(net.spec.param_shapes)
     arch = set(arch_params(net))

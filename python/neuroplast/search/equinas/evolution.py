@@ -44,8 +44,9 @@ class EquiNASEConfig(ConfigBase):
     Attributes:
         generations: Generations of relaxation, training and selection.
         population: Parents kept per generation.
-        epochs_per_generation: Training per individual and generation, in epochs (fractions
-            train on a seeded subset of that share of the training split).
+        epochs_per_generation: Training per individual and generation, in epochs: below 1,
+            one pass over a seeded subset of that share of the training split; from 1 on,
+            whole epochs (rounded down).
         optimizer: ``"sgd"`` (the thesis) or ``"adam"``; a relaxed child inherits its parent's
             optimizer state through the morphism (:func:`~neuroplast.morph.relax`).
         lr: Learning rate.

@@ -10,8 +10,17 @@
 //!
 //! Every map returns, for each new index, the old index it copies.
 
-use super::{compose, grid_permutation, inverse, PointGroup};
+use super::{compose, grid_permutation, inverse, PointGroup, D4_ORDER};
 use crate::error::{Error, Result};
+
+/// Refuses index maps of more than `2^32` entries (no allocation is attempted).
+fn check_size(dims: &[usize]) -> Result<()> {
+    let n = dims.iter().try_fold(1usize, |a, &b| a.checked_mul(b));
+    match n {
+        Some(n) if n <= u32::MAX as usize => Ok(()),
+        _ => Err(Error::InvalidMorphism(format!("a layer of dimensions {dims:?} is too large to relax"))),
+    }
+}
 
 fn check_edge(from: PointGroup, to: PointGroup) -> Result<()> {
     if to == from || !to.is_subgroup_of(from) {
@@ -28,6 +37,7 @@ fn check_edge(from: PointGroup, to: PointGroup) -> Result<()> {
 /// new `(d·|R| + t)·|G'| + local(g')` comes from old `d·|G| + local(g'·t)`.
 pub fn channel_sources(from: PointGroup, to: PointGroup, channels: usize) -> Result<Vec<usize>> {
     check_edge(from, to)?;
+    check_size(&[channels, from.order()])?;
     let reps = to.coset_representatives(from);
     let mut out = Vec::with_capacity(channels * from.order());
     for d in 0..channels {
@@ -55,6 +65,7 @@ pub fn layer_sources(
     k: usize,
 ) -> Result<Vec<usize>> {
     check_edge(from, to)?;
+    check_size(&[c_out, c_in, k, k, D4_ORDER, D4_ORDER])?;
     let kk = k * k;
     let reps_out = to.coset_representatives(from);
     let perms: Vec<Vec<usize>> = reps_out.iter().map(|&t| grid_permutation(t, k)).collect();
@@ -114,6 +125,7 @@ pub fn consumer_sources(
             to.name()
         )));
     }
+    check_size(&[c_out, c_in, k, k, D4_ORDER, D4_ORDER])?;
     let kk = k * k;
     let n = g.order();
     let reps_t = to.coset_representatives(from);

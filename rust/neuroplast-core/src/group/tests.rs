@@ -162,3 +162,30 @@ fn mixed_kernel_with_one_hot_weights_is_the_candidate_expansion() -> crate::Resu
     }
     Ok(())
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any lattice edge, channel counts, kernel size and input group: the relaxed layer's
+    /// expanded kernel is the old one with its rows permuted, bit for bit.
+    #[test]
+    fn relaxation_permutes_the_expanded_kernel(
+        edge in 0usize..7, c_out in 1usize..4, c_in in 1usize..3, k in 0usize..3, g_in in 0usize..6, seed in 0u64..1000,
+    ) {
+        let edges: Vec<(PointGroup, PointGroup)> =
+            ALL.iter().flat_map(|&g| g.maximal_subgroups().iter().map(move |&h| (g, h))).collect();
+        let (from, to) = edges[edge];
+        let k = 2 * k + 1;
+        let g_in = ALL.iter().copied().filter(|g| from.is_subgroup_of(*g)).cycle().nth(g_in).unwrap_or(from);
+        let rows = channel_sources(from, to, c_out).unwrap_or_default();
+        let old = Expansion::group(from, g_in, c_out, c_in, k);
+        let new = Expansion::group(to, g_in, c_out * from.order() / to.order(), c_in, k);
+        let src = layer_sources(Some(g_in), from, to, c_out, c_in, k).unwrap_or_default();
+        proptest::prop_assert!(old.is_ok() && new.is_ok() && !rows.is_empty());
+        let (old, new) = (old.unwrap_or_else(|_| unreachable!()), new.unwrap_or_else(|_| unreachable!()));
+        let w = random(old.stored_len, seed);
+        let w_new: Vec<f32> = src.iter().map(|&s| w[s]).collect();
+        let cols: Vec<usize> = (0..c_in * g_in.order()).collect();
+        proptest::prop_assert_eq!(expanded(&new, &w_new), permuted(&expanded(&old, &w), &rows, &cols, k * k));
+    }
+}
