@@ -26,7 +26,17 @@ SUBS = _subparsers()
 
 
 def test_every_controller_has_a_subcommand() -> None:
-    assert set(SUBS) == {"mcts", "surgeon", "neurogenesis", "dyno", "lp", "compress", "asng"}
+    assert set(SUBS) == {
+        "mcts",
+        "surgeon",
+        "neurogenesis",
+        "dyno",
+        "lp",
+        "compress",
+        "asng",
+        "equinas-e",
+        "equinas-d",
+    }
 
 
 def test_shared_options_are_the_same_everywhere() -> None:

@@ -24,6 +24,10 @@ from neuroplast.search import (
     Compress,
     CompressConfig,
     DYNOConfig,
+    EquiNASD,
+    EquiNASDConfig,
+    EquiNASE,
+    EquiNASEConfig,
     MCTSConfig,
     Neurogenesis,
     NeurogenesisConfig,
@@ -47,7 +51,19 @@ def _controllers() -> dict[str, Controller[Any, Any]]:
         "lp": LPPrune(LPPruneConfig.fast(samples=60, method="ipm")),
         "compress": Compress(CompressConfig.fast(max_rounds=1, tune_epochs=1, final_epochs=1)),
         "asng": ASNG(ASNGConfig.fast(epochs=2, finetune_epochs=1)),
+        "equinas-e": EquiNASE(EquiNASEConfig.fast(generations=1, population=2, max_children=1)),
+        "equinas-d": EquiNASD(EquiNASDConfig.fast(epochs=1)),
     }
+
+
+def _start_for(name: str, mlp: Network) -> Network:
+    """The start network of a controller: the MLP, or a (mixed) G-CNN for EquiNAS."""
+    if name == "equinas-e":
+        return Network.init(Spec.gcnn((1, 8, 8), 10, "D4", widths=[8, 8], hidden=[]), seed=0)
+    if name == "equinas-d":
+        spec = Spec.mixed_gcnn((1, 8, 8), 10, candidates=["C1", "C4"], widths=[8], hidden=[])
+        return Network.init(spec, seed=0)
+    return mlp
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +87,7 @@ def test_every_controller_runs_through_the_contract(
     name: str, start: Network, splits: Splits, tmp_path: Path
 ) -> None:
     controller = _controllers()[name]
+    start = _start_for(name, start)
     before = {k: v.copy() for k, v in start.params.items()}
     res = controller.run(start, splits, seed=3, run_dir=tmp_path / name, progress=False)
     assert isinstance(res, Result)
@@ -96,6 +113,7 @@ def test_decisions_never_read_the_test_split(
     name: str, start: Network, splits: Splits, tmp_path: Path
 ) -> None:
     rng = np.random.default_rng(1)
+    start = _start_for(name, start)
     assert splits.X_test is not None
     other = Splits(
         splits.X_train,
@@ -136,6 +154,8 @@ def test_presets_live_on_every_config() -> None:
         LPPruneConfig,
         CompressConfig,
         ASNGConfig,
+        EquiNASEConfig,
+        EquiNASDConfig,
     ):
         assert set(cls.PRESETS) >= {"paper", "fast"}
         for name in cls.PRESETS:

@@ -58,7 +58,14 @@ def _assert_views_consistent(ds: Dataset) -> None:
 
 
 def test_available_lists_all_names() -> None:
-    assert available() == ["digits", "fashion-mnist", "mnist1d", "synthetic"]
+    assert available() == [
+        "augmented-digits",
+        "digits",
+        "fashion-mnist",
+        "mnist1d",
+        "rotated-digits",
+        "synthetic",
+    ]
 
 
 def test_unknown_name_lists_available() -> None:

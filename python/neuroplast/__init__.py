@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neuroplast import _core, data, limits, lp, metrics, morph
+from neuroplast import _core, data, groups, limits, lp, metrics, morph
 from neuroplast.errors import (
     ConfigError,
     DataError,
@@ -32,7 +32,12 @@ from neuroplast.layers import (
     Dense,
     Flatten,
     GlobalAvgPool,
+    GroupBatchNorm,
+    GroupConv,
+    GroupPool,
+    LiftConv,
     MaxPool2d,
+    MixedConv,
 )
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, OptimizerState
@@ -56,9 +61,14 @@ __all__ = [
     "Dense",
     "Flatten",
     "GlobalAvgPool",
+    "GroupBatchNorm",
+    "GroupConv",
+    "GroupPool",
     "History",
     "InvalidMorphismError",
+    "LiftConv",
     "MaxPool2d",
+    "MixedConv",
     "Network",
     "NeuroplastClassifier",
     "NeuroplastError",
@@ -73,6 +83,7 @@ __all__ = [
     "compress",
     "data",
     "get_num_threads",
+    "groups",
     "limits",
     "lp",
     "metrics",

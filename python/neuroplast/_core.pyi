@@ -20,17 +20,24 @@ __all__ = [
     "effective_dimension_activations",
     "effective_dimension_weights",
     "evaluate",
+    "expand_kernel",
     "fit",
+    "fit_alternating",
     "get_limits",
     "get_num_threads",
     "gradients",
+    "group_table",
     "linprog",
     "lstsq",
+    "mixed_kernel",
     "node_gradients",
     "node_values",
     "numerical_rank",
     "orthogonality_gap",
     "predict",
+    "relax_channels",
+    "relax_consumer",
+    "relax_layer",
     "removable_units",
     "set_limits",
     "set_num_threads",
@@ -109,6 +116,45 @@ def fit(
     early_stopping: tuple[str, int, float, bool] | None = None,
     distill: tuple[_F32, float, float] | None = None,
 ) -> tuple[list[_F32], list[list[_F32]], int, list[dict[str, Any]], int | None, bool]: ...
+def fit_alternating(
+    spec: str,
+    params: list[_F32],
+    states: tuple[tuple[list[list[_F32]], int], tuple[list[list[_F32]], int]],
+    is_arch: list[bool],
+    x: _F32,
+    y_classes: _I64 | None,
+    val: tuple[_F32, _I64 | None, _F32 | None] | None,
+    optimizers: tuple[dict[str, Any], dict[str, Any]],
+    epochs: int,
+    batch_size: int,
+    seeds: tuple[int, int],
+    initial_epoch: int,
+) -> tuple[list[_F32], list[list[_F32]], int, list[list[_F32]], int, list[dict[str, Any]]]: ...
+
+# Point groups (rust/neuroplast-py/src/group.rs).
+def group_table(
+    name: str, k: int
+) -> tuple[list[tuple[int, bool]], list[int], list[int], list[list[int]], list[str]]: ...
+def expand_kernel(
+    group_name: str, in_group: str | None, c_out: int, c_in: int, k: int, weight: _F32
+) -> _F32: ...
+def relax_channels(source: str, target: str, channels: int) -> _I64: ...
+def relax_layer(
+    in_group: str | None, source: str, target: str, c_out: int, c_in: int, k: int
+) -> _I64: ...
+def relax_consumer(
+    group_name: str, source: str, target: str, c_out: int, c_in: int, k: int
+) -> _I64: ...
+def mixed_kernel(
+    candidates: list[str],
+    lift: bool,
+    width: int,
+    c_in: int,
+    k: int,
+    logits: _F32,
+    vs: list[_F32],
+    gs: list[_F32],
+) -> tuple[_F32, _F32]: ...
 
 # Structure search (rust/neuroplast-py/src/asng.rs). Bits are (kind, node, index) with kind 0
 # a unit and 1 a merge input; settings are (lambda, eta, eps0, costs).

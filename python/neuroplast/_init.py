@@ -7,7 +7,15 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast.layers import BatchNorm, Conv2d, Dense
+from neuroplast.layers import (
+    BatchNorm,
+    Conv2d,
+    Dense,
+    GroupBatchNorm,
+    GroupConv,
+    LiftConv,
+    MixedConv,
+)
 from neuroplast.spec import Spec
 
 __all__ = ["init_params"]
@@ -20,7 +28,11 @@ def _relu_follows(spec: Spec, name: str) -> bool:
     for node in spec.nodes:
         if node.name == name and node.activation in _RELU_LIKE:  # type: ignore[union-attr]
             return True
-        if isinstance(node, BatchNorm) and node.input == name and node.activation in _RELU_LIKE:
+        if (
+            isinstance(node, (BatchNorm, GroupBatchNorm))
+            and node.input == name
+            and node.activation in _RELU_LIKE
+        ):
             return True
     return False
 
@@ -33,7 +45,11 @@ def init_params(spec: Spec, rng: np.random.Generator) -> dict[str, npt.NDArray[n
     running mean 0 and running variance 1.
 
     A conv layer's fan-in is ``in_channels/groups · kh · kw`` and its fan-out
-    ``channels/groups · kh · kw``, as in PyTorch.
+    ``channels/groups · kh · kw``, as in PyTorch. Lifting and group convolutions use the
+    fan-in and fan-out of their expanded convolution (the stored weight's trailing dimensions
+    are exactly the expanded kernel's fan-in). A ``[G]``-mixed layer draws every candidate's
+    direction ``v`` this way, sets its frozen scales to ``‖v_d‖`` (so each kernel starts as
+    ``v``) and its logits to 0 (uniform architecture weights).
     """
     params: dict[str, npt.NDArray[np.float32]] = {}
     for node in spec.nodes:
@@ -51,10 +67,54 @@ def init_params(spec: Spec, rng: np.random.Generator) -> dict[str, npt.NDArray[n
             )
             if node.bias:
                 params[f"{node.name}.bias"] = np.zeros(shape[0], np.float32)
-        elif isinstance(node, BatchNorm):
+        elif isinstance(node, (LiftConv, GroupConv)):
+            _group_conv(spec, node, rng, params)
+        elif isinstance(node, MixedConv):
+            _mixed(spec, node, rng, params)
+        elif isinstance(node, (BatchNorm, GroupBatchNorm)):
             (c,) = spec.param_shapes[f"{node.name}.weight"]
             params[f"{node.name}.weight"] = np.ones(c, np.float32)
             params[f"{node.name}.bias"] = np.zeros(c, np.float32)
             params[f"{node.name}.running_mean"] = np.zeros(c, np.float32)
             params[f"{node.name}.running_var"] = np.ones(c, np.float32)
     return params
+
+
+def _uniform(
+    spec: Spec, name: str, shape: tuple[int, ...], fan_out: int, rng: np.random.Generator
+) -> npt.NDArray[np.float32]:
+    fan_in = math.prod(shape[1:])
+    if _relu_follows(spec, name):
+        bound = math.sqrt(6.0 / fan_in)
+    else:
+        bound = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-bound, bound, size=shape).astype(np.float32)
+
+
+def _group_conv(
+    spec: Spec,
+    node: LiftConv | GroupConv,
+    rng: np.random.Generator,
+    params: dict[str, npt.NDArray[np.float32]],
+) -> None:
+    shape = spec.param_shapes[f"{node.name}.weight"]
+    fan_out = spec.shapes[node.name][0] * node.kernel_size**2
+    params[f"{node.name}.weight"] = _uniform(spec, node.name, shape, fan_out, rng)
+    if node.bias:
+        params[f"{node.name}.bias"] = np.zeros(shape[0], np.float32)
+
+
+def _mixed(
+    spec: Spec,
+    node: MixedConv,
+    rng: np.random.Generator,
+    params: dict[str, npt.NDArray[np.float32]],
+) -> None:
+    params[f"{node.name}.logits"] = np.zeros(len(node.candidates), np.float32)
+    fan_out = node.channels * node.kernel_size**2
+    for g in node.candidates:
+        shape = spec.param_shapes[f"{node.name}.v_{g}"]
+        v = _uniform(spec, node.name, shape, fan_out, rng)
+        params[f"{node.name}.v_{g}"] = v
+        norms = np.sqrt((v.astype(np.float64) ** 2).reshape(shape[0], -1).sum(axis=1))
+        params[f"{node.name}.g_{g}"] = norms.astype(np.float32)

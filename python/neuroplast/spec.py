@@ -263,6 +263,108 @@ class Spec:
         return cls(tuple(input_shape), tuple(nodes), out, loss)
 
     # ----------------------------------------------------------------- queries
+
+    @classmethod
+    def gcnn(
+        cls,
+        input_shape: Sequence[int],
+        n_out: int,
+        group: str | Sequence[str] = "C4",
+        *,
+        widths: Sequence[int] = (16, 16, 32, 32),
+        kernel_size: int = 3,
+        pool: str | None = "avg",
+        pool_every: int = 2,
+        batch_norm: bool = True,
+        hidden: Sequence[int] = (32,),
+        activation: str = "relu",
+        loss: str = "cross_entropy",
+        output_activation: str = "identity",
+    ) -> Spec:
+        """A group-equivariant CNN (Maile 2023, Sec. 4.5) for square ``(C, H, H)`` inputs.
+
+        ``conv_0`` is a lifting layer and ``conv_1, ...`` group convolutions; layer ``i`` has
+        the *expanded* width ``widths[i]`` (``widths[i]/|G|`` channels of ``|G|`` group entries,
+        so groups of equal widths cost equal FLOPs) and group ``group`` (or ``group[i]``; each a
+        subgroup of the one before). Each is followed by ``conv_i_bn`` (equivariant batch norm)
+        and the activation, and by a 2×2 ``pool_i`` after every ``pool_every``-th layer while
+        the grid is even; then ``group_pool`` (mean over the group axis), ``gap`` (mean over
+        space), dense layers ``dense_i`` of ``hidden`` units and ``"output"``. The logits are
+        invariant to every element of the last layer's group.
+
+        Example:
+            >>> spec = Spec.gcnn((1, 8, 8), 10, "D4", widths=[16, 16], hidden=[])
+            >>> spec.shapes["conv_1"], spec.param_shapes["conv_1.weight"]
+            ((16, 8, 8), (2, 2, 8, 3, 3))
+        """
+        from neuroplast.builders_group import gcnn_nodes, layer_groups
+
+        shape = _square_input(input_shape)
+        nodes, out = gcnn_nodes(
+            shape[1],
+            n_out,
+            layer_groups(group, len(widths)),
+            widths,
+            kernel_size=kernel_size,
+            pool=pool,
+            pool_every=pool_every,
+            batch_norm=batch_norm,
+            hidden=hidden,
+            activation=activation,
+            output_activation=output_activation,
+        )
+        return cls(shape, tuple(nodes), out, loss)
+
+    @classmethod
+    def mixed_gcnn(
+        cls,
+        input_shape: Sequence[int],
+        n_out: int,
+        *,
+        candidates: Sequence[str] = ("C1", "D1", "C2", "D2", "C4", "D4"),
+        widths: Sequence[int] = (16, 16, 32, 32),
+        kernel_size: int = 3,
+        pool: str | None = "avg",
+        pool_every: int = 2,
+        batch_norm: bool = True,
+        hidden: Sequence[int] = (32,),
+        activation: str = "relu",
+        loss: str = "cross_entropy",
+        output_activation: str = "identity",
+    ) -> Spec:
+        """The :meth:`gcnn` backbone with ``[G]``-mixed layers (thesis eqs. 11–12).
+
+        Every ``conv_i`` is a :class:`~neuroplast.layers.MixedConv` over ``candidates`` of
+        expanded width ``widths[i]`` (``conv_0`` lifts the image), followed (with
+        ``batch_norm``) by a batch norm shared by blocks of ``|G_max|`` channels, ``G_max`` the
+        smallest group containing every candidate (so it keeps every candidate's equivariance),
+        and the activation; the head pools over ``G_max``'s group axis.
+
+        Example:
+            >>> spec = Spec.mixed_gcnn((1, 8, 8), 10, widths=[8, 8], hidden=[])
+            >>> spec.param_shapes["conv_1.logits"], spec.param_shapes["conv_1.v_D4"]
+            ((6,), (1, 1, 8, 3, 3))
+        """
+        from neuroplast.builders_group import mixed_gcnn_nodes
+
+        shape = _square_input(input_shape)
+        nodes, out = mixed_gcnn_nodes(
+            shape[1],
+            n_out,
+            candidates,
+            widths,
+            kernel_size=kernel_size,
+            pool=pool,
+            pool_every=pool_every,
+            batch_norm=batch_norm,
+            hidden=hidden,
+            activation=activation,
+            output_activation=output_activation,
+        )
+        return cls(shape, tuple(nodes), out, loss)
+
+    # ----------------------------------------------------------------- queries
+
     @property
     def n_inputs(self) -> int:
         """Number of input values per sample (product of ``input_shape``)."""
@@ -394,3 +496,10 @@ class Spec:
             f"Spec(input_shape={self.input_shape}, [{body}], output={self.output!r}, "
             f"loss={self.loss!r})"
         )
+
+
+def _square_input(input_shape: Sequence[int]) -> tuple[int, ...]:
+    shape = tuple(input_shape)
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise SpecError(f"a group CNN needs a square (C, H, H) input, got {shape}")
+    return shape

@@ -1,6 +1,6 @@
 """Benchmark datasets for neuroplast: loaders with deterministic, seeded splits.
 
-Four datasets are available by name through :func:`load`:
+Six datasets are available by name through :func:`load`:
 
 ``"digits"``
     scikit-learn's 8x8 hand-written digits (1797 samples, 64 features, 10 classes), pixel
@@ -15,6 +15,11 @@ Four datasets are available by name through :func:`load`:
 ``"synthetic"``
     The "n_f independent features" binary classification task of the neurogenesis thesis
     (Sec. 6.3.2), also available directly as :func:`make_synthetic`.
+``"rotated-digits"``
+    The digits zero-padded to 12x12 and rotated by seeded arbitrary angles (like rotMNIST).
+``"augmented-digits"``
+    The digits, each transformed by a seeded random element of a point group (exact quarter
+    turns and mirrors; :func:`augment` does it to any square images).
 
 Every loader returns a :class:`Dataset` with float features (``float32`` unless asked
 otherwise) and ``int64`` labels ``0 .. n_classes - 1``. Same seed, same arrays.
@@ -42,6 +47,7 @@ from neuroplast.data._fashion_mnist import (
     _load_fashion_mnist,
 )
 from neuroplast.data._mnist1d import _load_mnist1d
+from neuroplast.data._rotated import _load_augmented_digits, _load_rotated_digits, augment
 from neuroplast.data._synthetic import _load_synthetic, make_synthetic
 from neuroplast.errors import DataError
 
@@ -49,6 +55,7 @@ __all__ = [
     "DEFAULT_FASHION_MNIST_DIR",
     "FASHION_MNIST_ENV_VAR",
     "Dataset",
+    "augment",
     "available",
     "load",
     "make_synthetic",
@@ -61,6 +68,8 @@ _LOADERS: dict[str, _Loader] = {
     "fashion-mnist": _load_fashion_mnist,
     "mnist1d": _load_mnist1d,
     "synthetic": _load_synthetic,
+    "rotated-digits": _load_rotated_digits,
+    "augmented-digits": _load_augmented_digits,
 }
 
 
@@ -70,7 +79,8 @@ def available() -> list[str]:
     The list does not check that optional dependencies or data files are installed.
 
     Returns:
-        ``["digits", "fashion-mnist", "mnist1d", "synthetic"]``.
+        ``["augmented-digits", "digits", "fashion-mnist", "mnist1d", "rotated-digits",
+        "synthetic"]``.
     """
     return sorted(_LOADERS)
 
@@ -109,6 +119,14 @@ def load(
       state it uses is restored afterwards.
     * ``"synthetic"``: :func:`make_synthetic` (thesis Sec. 6.3.2); keywords ``n_samples``
       (5000), ``n_features`` (64), ``n_features_independent`` (8); ``test_size`` default 0.1.
+    * ``"rotated-digits"``: the ``"digits"`` split (same seed, same ``test_size``), each image
+      zero-padded to ``size x size`` (keyword ``size``, default 12) and rotated by its own
+      angle drawn uniformly from ``[0, 360)`` degrees (seeded; train and test from separate
+      streams) with bilinear interpolation (``scipy.ndimage.rotate``, needs ``scipy``),
+      clipped to ``[0, 1]``; images ``1 x size x size``.
+    * ``"augmented-digits"``: the ``"digits"`` split, each 8x8 image transformed by a seeded
+      uniformly drawn element of the point group ``group`` (keyword, default ``"C4"``; one of
+      ``C1, D1, C2, D2, C4, D4``), exact (no interpolation).
 
     Args:
         name: One of :func:`available` (case-insensitive; ``_`` may stand for ``-``).

@@ -11,6 +11,15 @@ from typing import Any, TypeAlias
 from neuroplast.errors import SpecError
 from neuroplast.layers._common import ACTIVATIONS, Activation
 from neuroplast.layers.dense import Add, Concat, Dense
+from neuroplast.layers.group import (
+    GROUP_ORDERS,
+    GROUPS,
+    GroupBatchNorm,
+    GroupConv,
+    GroupPool,
+    LiftConv,
+    MixedConv,
+)
 from neuroplast.layers.spatial import (
     AvgPool2d,
     BatchNorm,
@@ -31,14 +40,34 @@ __all__ = [
     "Conv2d",
     "Dense",
     "Flatten",
+    "GROUPS",
+    "GROUP_ORDERS",
     "GlobalAvgPool",
+    "GroupBatchNorm",
+    "GroupConv",
+    "GroupPool",
+    "LiftConv",
     "MaxPool2d",
+    "MixedConv",
     "Node",
     "node_from_dict",
 ]
 
 Node: TypeAlias = (
-    Dense | Add | Concat | Conv2d | MaxPool2d | AvgPool2d | GlobalAvgPool | Flatten | BatchNorm
+    Dense
+    | Add
+    | Concat
+    | Conv2d
+    | MaxPool2d
+    | AvgPool2d
+    | GlobalAvgPool
+    | Flatten
+    | BatchNorm
+    | LiftConv
+    | GroupConv
+    | GroupPool
+    | GroupBatchNorm
+    | MixedConv
 )
 
 #: Every node class, for ``isinstance`` checks.
@@ -52,6 +81,11 @@ NODE_TYPES: tuple[type, ...] = (
     GlobalAvgPool,
     Flatten,
     BatchNorm,
+    LiftConv,
+    GroupConv,
+    GroupPool,
+    GroupBatchNorm,
+    MixedConv,
 )
 
 _SINGLE: dict[str, tuple[type, tuple[str, ...]]] = {
@@ -65,6 +99,11 @@ _SINGLE: dict[str, tuple[type, tuple[str, ...]]] = {
     "global_avg_pool": (GlobalAvgPool, ()),
     "flatten": (Flatten, ()),
     "batch_norm": (BatchNorm, ("eps", "momentum")),
+    "lift_conv": (LiftConv, ("channels", "kernel_size", "group", "padding", "bias")),
+    "group_conv": (GroupConv, ("channels", "kernel_size", "group", "in_group", "padding", "bias")),
+    "group_pool": (GroupPool, ("group",)),
+    "group_batch_norm": (GroupBatchNorm, ("group", "eps", "momentum")),
+    "mixed_conv": (MixedConv, ("channels", "kernel_size", "candidates", "lift", "padding")),
 }
 
 

@@ -222,6 +222,20 @@ class Flatten(_Single):
         return self._wire("flatten")
 
 
+def check_norm_settings(name: str, eps: object, momentum: object) -> None:
+    """Raises ``SpecError`` unless ``eps > 0`` and ``momentum`` in ``[0, 1]`` are numbers."""
+    for field, value, low, high in (
+        ("eps", eps, 0.0, float("inf")),
+        ("momentum", momentum, 0.0, 1.0),
+    ):
+        real = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not real or not (low <= value <= high) or (field == "eps" and value == 0):  # type: ignore[operator]
+            raise SpecError(
+                f"node {name!r}: {field} must be a number in "
+                f"{'(0, inf)' if field == 'eps' else '[0, 1]'}, got {value!r}"
+            )
+
+
 @dataclass(frozen=True)
 class BatchNorm(_Single):
     """Batch normalization per channel (spatial input) or per feature (flat), then activation.
@@ -240,14 +254,7 @@ class BatchNorm(_Single):
 
     def __post_init__(self) -> None:
         self._check()
-        for field, low, high in (("eps", 0.0, float("inf")), ("momentum", 0.0, 1.0)):
-            value = getattr(self, field)
-            real = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if not real or not (low <= value <= high) or (field == "eps" and value == 0):
-                raise SpecError(
-                    f"node {self.name!r}: {field} must be a number in "
-                    f"{'(0, inf)' if field == 'eps' else '[0, 1]'}, got {value!r}"
-                )
+        check_norm_settings(self.name, self.eps, self.momentum)
 
     def to_dict(self) -> dict[str, Any]:
         """Wire form used by the JSON round trip and the Rust core."""

@@ -1,5 +1,8 @@
 """Structural edits with declared contracts: widen, narrow, deepen, shallow, factorize, disconnect.
 
+The equivariant layers have their own: ``relax`` (equivariance relaxation along the subgroup
+lattice) and ``collapse`` (a ``[G]``-mixed layer into one convolution).
+
 Every edit is a pure function ``Network -> (Network, EditRecord)``. Units that must change
 together (both sides of a residual ``add``, ``concat`` offsets, flatten columns, batch-norm
 entries) are found by one dependency mechanism, :func:`coupled_group`; edits act on that group
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from neuroplast.morph.collapse import architecture_weights, collapse, collapsed_kernel
 from neuroplast.morph.connections import disconnect
 from neuroplast.morph.deepen import DeepenKind, deepen, output_range
 from neuroplast.morph.deps import CoupledGroup, UnitGraph, coupled_group, unit_graph
@@ -38,6 +42,7 @@ from neuroplast.morph.record import (
     measure,
     split_calibration,
 )
+from neuroplast.morph.relax import relax, relaxations
 from neuroplast.morph.select import SELECT_RULES, SelectRule, node_activations
 from neuroplast.morph.shallow import shallow, shallow_kind
 from neuroplast.morph.widen import WIDEN_METHODS, WidenMethod, widen
@@ -59,6 +64,9 @@ __all__ = [
     "NarrowMethod",
     "UnitGraph",
     "WidenMethod",
+    "architecture_weights",
+    "collapse",
+    "collapsed_kernel",
     "coupled_group",
     "deepen",
     "disconnect",
@@ -66,6 +74,8 @@ __all__ = [
     "measure",
     "narrow",
     "output_range",
+    "relax",
+    "relaxations",
     "unit_graph",
     "unit_importances",
     "widen",
@@ -88,4 +98,6 @@ EDITS: dict[str, Callable[..., tuple[Network, EditRecord]]] = {
     "shallow": shallow,
     "factorize": factorize,
     "disconnect": disconnect,
+    "relax": relax,
+    "collapse": collapse,
 }

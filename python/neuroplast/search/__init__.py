@@ -24,8 +24,9 @@ Controllers: :class:`MCTS` (Świdorski and Jastrzębska, :mod:`neuroplast.search
 :class:`Surgeon` (Schiessler et al. 2021, :mod:`neuroplast.search.surgeon`),
 :class:`Neurogenesis` and :class:`DYNO` (Maile 2023, chs. 6–7, :mod:`neuroplast.search.growth`),
 :class:`LPPrune` (Hyötyniemi 1996, :mod:`neuroplast.lp.controller`), :class:`ASNG` (Saito and
-Shirakawa 2019, :mod:`neuroplast.search.asng`) and :class:`Compress` (budgeted data-aware
-narrowing, :mod:`neuroplast.search.compress`).
+Shirakawa 2019, :mod:`neuroplast.search.asng`), :class:`Compress` (budgeted data-aware
+narrowing, :mod:`neuroplast.search.compress`), and :class:`EquiNASE` and :class:`EquiNASD`
+(Maile 2023, ch. 4, :mod:`neuroplast.search.equinas`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ from neuroplast.search._run import RunFolder, atomic_write_text, rng_from_state,
 from neuroplast.search._splits import Splits
 from neuroplast.search.asng import ASNG, ASNGConfig, ASNGResult
 from neuroplast.search.compress import Compress, CompressConfig, CompressResult, compress
+from neuroplast.search.equinas import (
+    EquiNASD,
+    EquiNASDConfig,
+    EquiNASDResult,
+    EquiNASE,
+    EquiNASEConfig,
+    EquiNASEResult,
+)
 from neuroplast.search.growth import (
     DYNO,
     DYNOConfig,
@@ -102,6 +111,12 @@ __all__ = [
     "plot_overview",
     "DYNO",
     "DYNOConfig",
+    "EquiNASD",
+    "EquiNASDConfig",
+    "EquiNASDResult",
+    "EquiNASE",
+    "EquiNASEConfig",
+    "EquiNASEResult",
     "GrowthResult",
     "Neurogenesis",
     "NeurogenesisConfig",

@@ -56,6 +56,14 @@ F64 = npt.NDArray[np.float64]
 Shape = tuple[int, ...]
 
 
+def _unsupported(node: Node) -> NotImplementedError:
+    """The error for node types the reference leaves to :mod:`neuroplast.testing.group`."""
+    return NotImplementedError(
+        f"the NumPy reference has no {type(node).__name__}; use "
+        "neuroplast.testing.group.plain_equivalent"
+    )
+
+
 def pair(v: object) -> tuple[int, int]:
     """``k`` or ``(kh, kw)`` as a pair of ints."""
     if isinstance(v, int):
@@ -96,6 +104,8 @@ def _node_shape(node: Node, shapes: Mapping[str, Shape]) -> Shape:
         return _conv_shape(node, c, h, w)
     if isinstance(node, GlobalAvgPool):
         return (c,)
+    if not isinstance(node, (MaxPool2d, AvgPool2d)):
+        raise _unsupported(node)
     (kh, kw), (sh, sw), (ph, pw) = pair(node.kernel_size), pair(node.stride), pair(node.padding)
     oh, ow = rs.out_size(h, kh, sh, ph), rs.out_size(w, kw, sw, pw)
     assert oh is not None and ow is not None
@@ -220,6 +230,8 @@ def node_forward(node: Node, params: Mapping[str, F64], inputs: list[F64], train
         return rs.avg_pool2d_forward(x, *_pool_args(node))
     if isinstance(node, GlobalAvgPool):
         return rs.global_avg_pool_forward(x)
+    if not isinstance(node, BatchNorm):
+        raise _unsupported(node)
     gamma, beta = params[p + "weight"], params[p + "bias"]
     if training:
         return rs.batch_norm_train_forward(x, gamma, beta, node.eps)
@@ -257,6 +269,8 @@ def node_backward(
         return [rs.avg_pool2d_backward(x, gz, *_pool_args(node))], {}
     if isinstance(node, GlobalAvgPool):
         return [rs.global_avg_pool_backward(x, gz)], {}
+    if not isinstance(node, BatchNorm):
+        raise _unsupported(node)
     gamma = params[p + "weight"]
     if training:
         dx, dg, db = rs.batch_norm_train_backward(x, gamma, node.eps, gz)

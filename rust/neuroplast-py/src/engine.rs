@@ -1,6 +1,8 @@
 //! Bindings for the training engine: spec compilation, fit, predict, evaluate.
 
-use neuroplast_core::engine::{self, DataRef, EpochRecord, FitConfig, Graph, OptState};
+use neuroplast_core::engine::{
+    self, ArchConfig, DataRef, EpochRecord, FitConfig, Graph, OptState, TwoStates,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -242,4 +244,57 @@ impl Callback {
             }
         })
     }
+}
+
+/// `(params, weight slots, weight step, arch slots, arch step, records)`.
+type AltOut<'py> =
+    (Vec<ArrayOut<'py>>, Vec<Vec<ArrayOut<'py>>>, u64, Vec<Vec<ArrayOut<'py>>>, u64, Vec<Bound<'py, PyDict>>);
+
+/// Alternating training: every step updates the parameters flagged in `is_arch` with
+/// `arch_optimizer` on a batch of the `arch_seed` stream, then the others with `optimizer` on
+/// a batch of the `seed` stream. `states` are `((slots, step) weights, (slots, step) arch)`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn fit_alternating<'py>(
+    py: Python<'py>,
+    spec: &str,
+    params: Params<'py>,
+    states: ((Vec<Params<'py>>, u64), (Vec<Params<'py>>, u64)),
+    is_arch: Vec<bool>,
+    x: Matrix<'py>,
+    y_classes: Labels<'py>,
+    val: Option<ValData<'py>>,
+    optimizers: (Bound<'py, PyDict>, Bound<'py, PyDict>),
+    epochs: usize,
+    batch_size: usize,
+    seeds: (u64, u64),
+    initial_epoch: u64,
+) -> PyResult<AltOut<'py>> {
+    let Model { g, mut p, .. } = model(py, spec, &params, &Vec::new())?;
+    let m = vec![None; g.nodes.len()];
+    let (opt_w, opt_a) = (convert::optimizer(&optimizers.0)?, convert::optimizer(&optimizers.1)?);
+    let ((sw, stw), (sa, sta)) = states;
+    let (mut state_w, mut state_a) =
+        (opt_state(py, &g, &opt_w, sw, stw)?, opt_state(py, &g, &opt_a, sa, sta)?);
+    let train = data(py, &x, &y_classes, &None)?;
+    let val = val.as_ref().map(|(vx, vc, vv)| data(py, vx, vc, vv)).transpose()?;
+    let out = run(py, |threads| {
+        let cfg = FitConfig {
+            epochs,
+            batch_size,
+            seed: seeds.0,
+            shuffle: true,
+            initial_epoch,
+            optimizer: opt_w,
+            threads,
+            early_stopping: None,
+        };
+        let arch = ArchConfig { optimizer: opt_a, seed: seeds.1 };
+        let states = TwoStates { weights: &mut state_w, arch: &mut state_a, is_arch: &is_arch };
+        engine::fit_alternating(&g, &mut p, states, &train, val.as_ref(), &m, &cfg, &arch)
+    })?;
+    let recs = out.records.iter().map(|r| convert::record(py, r)).collect::<PyResult<_>>()?;
+    let slots = |s: OptState| s.slots.into_iter().map(|v| convert::vecs_out(py, v)).collect::<Vec<_>>();
+    let (stw, sta) = (state_w.step, state_a.step);
+    Ok((convert::vecs_out(py, p), slots(state_w), stw, slots(state_a), sta, recs))
 }

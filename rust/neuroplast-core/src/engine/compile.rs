@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use super::compile_group;
 use super::graph::{find, Node, NodeKind, ParamInfo, Shape, MAX_PARAM, MAX_WIDTH};
 use crate::error::{Error, Result};
 use crate::kernels::activation::Activation;
@@ -10,33 +11,45 @@ use crate::kernels::spatial::{Conv2dGeom, Pool2dGeom};
 /// One node of the JSON wire form written by `neuroplast.Spec`.
 #[derive(Deserialize)]
 pub(super) struct WireNode {
-    name: String,
-    op: String,
+    pub(super) name: String,
+    pub(super) op: String,
     #[serde(default)]
-    inputs: Vec<String>,
+    pub(super) inputs: Vec<String>,
     /// Units of a dense layer or output channels of a convolution.
     #[serde(default, alias = "channels")]
-    units: usize,
+    pub(super) units: usize,
     #[serde(default = "default_activation")]
-    activation: String,
+    pub(super) activation: String,
     #[serde(default = "default_slope")]
-    negative_slope: f32,
+    pub(super) negative_slope: f32,
     #[serde(default = "default_true")]
-    bias: bool,
+    pub(super) bias: bool,
     #[serde(default)]
-    kernel_size: Option<Vec<usize>>,
+    pub(super) kernel_size: Option<Vec<usize>>,
     #[serde(default)]
-    stride: Option<Vec<usize>>,
+    pub(super) stride: Option<Vec<usize>>,
     #[serde(default)]
-    padding: Option<Vec<usize>>,
+    pub(super) padding: Option<Vec<usize>>,
     #[serde(default)]
-    dilation: Option<Vec<usize>>,
+    pub(super) dilation: Option<Vec<usize>>,
     #[serde(default = "default_groups")]
-    groups: usize,
+    pub(super) groups: usize,
     #[serde(default = "default_eps")]
-    eps: f32,
+    pub(super) eps: f32,
     #[serde(default = "default_momentum")]
-    momentum: f32,
+    pub(super) momentum: f32,
+    /// Group of an equivariant layer (`"C1"` … `"D4"`).
+    #[serde(default)]
+    pub(super) group: Option<String>,
+    /// Group of a group convolution's input feature map (default: `group`).
+    #[serde(default)]
+    pub(super) in_group: Option<String>,
+    /// Candidate groups of a `[G]`-mixed layer.
+    #[serde(default)]
+    pub(super) candidates: Option<Vec<String>>,
+    /// Whether a `[G]`-mixed layer lifts an image (its input has no group axis).
+    #[serde(default)]
+    pub(super) lift: bool,
 }
 
 fn default_activation() -> String {
@@ -58,12 +71,17 @@ fn default_momentum() -> f32 {
     0.1
 }
 
-fn spec_err<T>(w: &WireNode, msg: impl std::fmt::Display) -> Result<T> {
+pub(super) fn spec_err<T>(w: &WireNode, msg: impl std::fmt::Display) -> Result<T> {
     Err(Error::Spec(format!("{} node {:?}: {msg}", w.op, w.name)))
 }
 
 /// A pair from a 1- or 2-element list (`[k]` means `k × k`), or `default`.
-fn pair(w: &WireNode, v: &Option<Vec<usize>>, what: &str, default: (usize, usize)) -> Result<(usize, usize)> {
+pub(super) fn pair(
+    w: &WireNode,
+    v: &Option<Vec<usize>>,
+    what: &str,
+    default: (usize, usize),
+) -> Result<(usize, usize)> {
     match v.as_deref() {
         None => Ok(default),
         Some([a]) => Ok((*a, *a)),
@@ -73,19 +91,19 @@ fn pair(w: &WireNode, v: &Option<Vec<usize>>, what: &str, default: (usize, usize
 }
 
 /// Registers parameter `name` and returns its index.
-fn param(params: &mut Vec<ParamInfo>, name: String, shape: Vec<usize>, trainable: bool) -> usize {
+pub(super) fn param(params: &mut Vec<ParamInfo>, name: String, shape: Vec<usize>, trainable: bool) -> usize {
     params.push(ParamInfo { name, shape, trainable });
     params.len() - 1
 }
 
-fn single_input<'a>(w: &WireNode, shapes: &'a [Shape]) -> Result<&'a Shape> {
+pub(super) fn single_input<'a>(w: &WireNode, shapes: &'a [Shape]) -> Result<&'a Shape> {
     match shapes {
         [s] => Ok(s),
         _ => spec_err(w, format!("needs exactly one input, got {}", shapes.len())),
     }
 }
 
-fn spatial_input<'a>(w: &WireNode, shapes: &'a [Shape]) -> Result<&'a Shape> {
+pub(super) fn spatial_input<'a>(w: &WireNode, shapes: &'a [Shape]) -> Result<&'a Shape> {
     let s = single_input(w, shapes)?;
     if !s.spatial {
         return spec_err(w, format!("needs a channels × height × width input, got a flat vector of {}", s.c));
@@ -106,7 +124,15 @@ pub(super) fn compile_node(w: &WireNode, nodes: &[Node], params: &mut Vec<ParamI
         "dense" => dense(w, single_input(w, &shapes)?, params)?,
         "conv2d" => conv(w, spatial_input(w, &shapes)?, params)?,
         "max_pool2d" | "avg_pool2d" | "global_avg_pool" => pool(w, spatial_input(w, &shapes)?)?,
-        "batch_norm" => batch_norm(w, single_input(w, &shapes)?, params)?,
+        "batch_norm" => batch_norm(w, single_input(w, &shapes)?, params, 1)?,
+        "lift_conv" | "group_conv" | "mixed_conv" => {
+            compile_group::conv(w, spatial_input(w, &shapes)?, params)?
+        }
+        "group_pool" => compile_group::pool(w, single_input(w, &shapes)?)?,
+        "group_batch_norm" => {
+            let size = compile_group::group_of(w)?.order();
+            batch_norm(w, single_input(w, &shapes)?, params, size)?
+        }
         "flatten" => {
             let s = single_input(w, &shapes)?;
             (NodeKind::Flatten, Shape::flat(s.len()), 0)
@@ -130,7 +156,7 @@ pub(super) fn compile_node(w: &WireNode, nodes: &[Node], params: &mut Vec<ParamI
     Ok(Node { name: w.name.clone(), kind, inputs, shape, width, activation, flops: core_flops + act_flops })
 }
 
-type Compiled = (NodeKind, Shape, u64);
+pub(super) type Compiled = (NodeKind, Shape, u64);
 
 fn dense(w: &WireNode, input: &Shape, params: &mut Vec<ParamInfo>) -> Result<Compiled> {
     let fan_in = input.len();
@@ -192,20 +218,31 @@ fn pool(w: &WireNode, input: &Shape) -> Result<Compiled> {
     Ok((kind, shape, flops))
 }
 
-fn batch_norm(w: &WireNode, input: &Shape, params: &mut Vec<ParamInfo>) -> Result<Compiled> {
+/// Batch norm whose statistics and affine parameters are shared by blocks of `group` channels.
+fn batch_norm(w: &WireNode, input: &Shape, params: &mut Vec<ParamInfo>, group: usize) -> Result<Compiled> {
     if !(w.eps.is_finite() && w.eps > 0.0) {
         return spec_err(w, format!("eps must be a positive number, got {}", w.eps));
     }
     if !(0.0..=1.0).contains(&w.momentum) {
         return spec_err(w, format!("momentum must be in [0, 1], got {}", w.momentum));
     }
-    let c = input.c;
+    if !input.c.is_multiple_of(group) {
+        return spec_err(w, format!("{} channels do not form blocks of {group} group entries", input.c));
+    }
+    let c = input.c / group;
     let mut slot =
         |suffix: &str, trainable| param(params, format!("{}.{suffix}", w.name), vec![c], trainable);
     let (gamma, beta) = (slot("weight", true), slot("bias", true));
     let (running_mean, running_var) = (slot("running_mean", false), slot("running_var", false));
-    let kind =
-        NodeKind::BatchNorm { gamma, beta, running_mean, running_var, eps: w.eps, momentum: w.momentum };
+    let kind = NodeKind::BatchNorm {
+        gamma,
+        beta,
+        running_mean,
+        running_var,
+        eps: w.eps,
+        momentum: w.momentum,
+        group,
+    };
     Ok((kind, *input, 2 * input.len() as u64))
 }
 

@@ -141,7 +141,7 @@ pub fn validate_masks(graph: &Graph, masks: &Masks) -> Result<Vec<Option<Vec<f32
 pub fn check_batch_norm_batch(graph: &Graph, n: usize, batch: usize) -> Result<()> {
     let smallest = if n.is_multiple_of(batch) { batch } else { n % batch };
     for node in &graph.nodes {
-        let spatial = node.shape.h * node.shape.w;
+        let spatial = super::pass::bn_shape(node).spatial;
         if matches!(node.kind, super::graph::NodeKind::BatchNorm { .. }) && smallest * spatial < 2 {
             return Err(Error::Config(format!(
                 "batch-norm node {:?} needs more than one value per channel in every training batch; \

@@ -215,7 +215,7 @@ fn train_step(
     }
     state.step += 1;
     update_running_stats(graph, params, ws, idx.len());
-    apply_updates(graph, &cfg.optimizer, params, grads, &mut state.slots, state.step, cfg.threads);
+    apply_updates(graph, &cfg.optimizer, params, grads, &mut state.slots, state.step, cfg.threads, None);
     Ok(r)
 }
 
@@ -223,9 +223,9 @@ fn train_step(
 /// the threads on the biggest tensors.
 const UPDATE_CHUNK: usize = 1 << 16;
 
-/// One optimizer step over all parameters. The update is memory-bound and, for large layers,
-/// costs as much as a GEMM, so it runs on all threads in fixed chunks (elementwise, hence
-/// bitwise identical to a sequential update).
+/// One optimizer step over all trainable parameters (only those with `only[p]` when given).
+/// The update is memory-bound and, for large layers, costs as much as a GEMM, so it runs on
+/// all threads in fixed chunks (elementwise, hence bitwise identical to a sequential update).
 pub(super) fn apply_updates(
     graph: &Graph,
     opt: &Optimizer,
@@ -234,11 +234,13 @@ pub(super) fn apply_updates(
     slots: &mut [Vec<Vec<f32>>],
     step: u64,
     threads: usize,
+    only: Option<&[bool]>,
 ) {
     type Job<'a> = (&'a mut [f32], &'a [f32], Vec<&'a mut [f32]>);
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    let tensors = params.iter_mut().zip(grads).zip(slots.iter_mut()).zip(&graph.params);
-    for (((w, g), s), _) in tensors.filter(|(_, info)| info.trainable) {
+    let tensors = params.iter_mut().zip(grads).zip(slots.iter_mut()).zip(&graph.params).enumerate();
+    let selected = |p: usize, info: &super::graph::ParamInfo| info.trainable && only.is_none_or(|o| o[p]);
+    for (_, (((w, g), s), _)) in tensors.filter(|(p, (_, info))| selected(*p, info)) {
         let mut slot_chunks: Vec<_> = s.iter_mut().map(|b| b.chunks_mut(UPDATE_CHUNK)).collect();
         for (wc, gc) in w.chunks_mut(UPDATE_CHUNK).zip(g.chunks(UPDATE_CHUNK)) {
             jobs.push((wc, gc, slot_chunks.iter_mut().filter_map(Iterator::next).collect()));

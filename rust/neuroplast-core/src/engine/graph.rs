@@ -1,10 +1,13 @@
 //! The compiled network graph: nodes in topological order with resolved widths and parameter
 //! slots, built from the JSON wire form of `neuroplast.Spec` and validated once.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 
 use super::compile::{compile_node, WireNode};
 use crate::error::{Error, Result};
+use crate::group::expand::Expansion;
 use crate::kernels::activation::Activation;
 use crate::kernels::loss::Loss;
 use crate::kernels::spatial::{Conv2dGeom, Pool2dGeom};
@@ -23,8 +26,34 @@ pub enum NodeKind {
     MaxPool(Pool2dGeom),
     /// Average pooling (global average pooling is the `h × w` window).
     AvgPool(Pool2dGeom),
-    /// Batch normalization with trainable `gamma`, `beta` and running statistics.
-    BatchNorm { gamma: usize, beta: usize, running_mean: usize, running_var: usize, eps: f32, momentum: f32 },
+    /// Batch normalization with trainable `gamma`, `beta` and running statistics, shared by
+    /// each block of `group` consecutive channels (1: ordinary batch norm; `|G|`: the
+    /// equivariant batch norm of a group feature map).
+    BatchNorm {
+        gamma: usize,
+        beta: usize,
+        running_mean: usize,
+        running_var: usize,
+        eps: f32,
+        momentum: f32,
+        group: usize,
+    },
+    /// Lifting or group convolution: a standard convolution `geom` (over the expanded channels)
+    /// whose kernel is gathered from the stored `weight` by `expansion`; the bias is shared by
+    /// each channel's group entries.
+    GroupConv { geom: Conv2dGeom, weight: usize, bias: Option<usize>, expansion: Arc<Expansion> },
+    /// Mean over each block of `size` consecutive channels (pooling over the group axis).
+    GroupPool { size: usize },
+    /// `[G]`-mixed convolution: architecture `logits` and per candidate a weight-normalized
+    /// direction `v` and frozen scale `g`; one standard convolution `geom` with the collapsed
+    /// kernel (see `crate::group::mixed`).
+    MixedConv {
+        geom: Conv2dGeom,
+        logits: usize,
+        candidates: Arc<Vec<Expansion>>,
+        v: Vec<usize>,
+        g: Vec<usize>,
+    },
     /// Reinterprets a spatial tensor as a flat feature vector (no data movement in C·H·W order).
     Flatten,
     /// Elementwise sum of equally shaped inputs.
@@ -37,8 +66,11 @@ impl NodeKind {
     /// Indices of the parameter tensors the node owns.
     pub fn params(&self) -> Vec<usize> {
         match *self {
-            NodeKind::Dense { weight, bias } | NodeKind::Conv2d { weight, bias, .. } => {
-                std::iter::once(weight).chain(bias).collect()
+            NodeKind::Dense { weight, bias }
+            | NodeKind::Conv2d { weight, bias, .. }
+            | NodeKind::GroupConv { weight, bias, .. } => std::iter::once(weight).chain(bias).collect(),
+            NodeKind::MixedConv { logits, ref v, ref g, .. } => {
+                std::iter::once(logits).chain(v.iter().copied()).chain(g.iter().copied()).collect()
             }
             NodeKind::BatchNorm { gamma, beta, running_mean, running_var, .. } => {
                 vec![gamma, beta, running_mean, running_var]

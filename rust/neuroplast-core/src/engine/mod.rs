@@ -1,8 +1,10 @@
 //! The training engine: compiled graphs, forward/backward passes, training and inference.
 
+pub mod alternate;
 pub mod asng;
 pub mod budget;
 pub mod compile;
+mod compile_group;
 pub mod data;
 pub mod divergence;
 pub mod early_stop;
@@ -10,9 +12,11 @@ pub mod fit;
 pub mod graph;
 pub mod infer;
 pub mod pass;
+mod pass_group;
 pub mod sampled;
 pub mod structure;
 
+pub use alternate::{fit_alternating, ArchConfig, TwoStates};
 pub use asng::{theta_bounds, update_theta, utilities, AsngSettings};
 pub use data::DataRef;
 pub use early_stop::{EarlyStopping, Monitor};

@@ -1,6 +1,10 @@
 //! Forward and backward passes over a compiled [`Graph`] for one block of rows.
 
 use super::graph::{Graph, Node, NodeKind};
+use super::pass_group::{
+    group_conv_backward, group_conv_forward, group_pool_backward, group_pool_forward, mixed_conv_backward,
+    mixed_conv_forward, mixed_params, Block, GroupScratch,
+};
 use crate::error::Result;
 use crate::kernels::activation;
 use crate::kernels::gemm::{gemm, Mat};
@@ -24,6 +28,8 @@ pub struct Workspace {
     stats: Vec<Vec<f32>>,
     /// Max-pooling winners (index within the sample) of the last forward.
     argmax: Vec<Vec<u32>>,
+    /// Expanded kernels of the group and mixed convolutions from the last forward.
+    group: Vec<GroupScratch>,
     threads: usize,
 }
 
@@ -68,7 +74,7 @@ impl Workspace {
                 .nodes
                 .iter()
                 .map(|nd| match nd.kind {
-                    NodeKind::BatchNorm { .. } => limits::zeros(2 * nd.shape.c, what),
+                    NodeKind::BatchNorm { .. } => limits::zeros(2 * bn_shape(nd).channels, what),
                     _ => Ok(Vec::new()),
                 })
                 .collect::<Result<_>>()?,
@@ -80,6 +86,7 @@ impl Workspace {
                     _ => Ok(Vec::new()),
                 })
                 .collect::<Result<_>>()?,
+            group: graph.nodes.iter().map(GroupScratch::for_node).collect(),
             threads,
         })
     }
@@ -164,6 +171,18 @@ pub fn forward(
             }
             NodeKind::MaxPool(ref g) => {
                 max_pool_forward(g, input(node.inputs[0]), rows, pre, &mut ws.argmax[i][..len]);
+            }
+            NodeKind::GroupConv { ref geom, weight, bias, ref expansion } => {
+                let b = Block { x: input(node.inputs[0]), rows, threads: ws.threads };
+                let bias = bias.map(|j| params[j].as_slice());
+                group_conv_forward(geom, expansion, &params[weight], bias, b, pre, &mut ws.group[i]);
+            }
+            NodeKind::MixedConv { ref geom, .. } => {
+                let b = Block { x: input(node.inputs[0]), rows, threads: ws.threads };
+                mixed_conv_forward(geom, &mixed_params(&node.kind, params), b, pre, &mut ws.group[i]);
+            }
+            NodeKind::GroupPool { size } => {
+                group_pool_forward(size, node.shape.h * node.shape.w, input(node.inputs[0]), pre);
             }
             NodeKind::AvgPool(ref g) => avg_pool_forward(g, input(node.inputs[0]), rows, pre),
             NodeKind::Flatten => pre.copy_from_slice(input(node.inputs[0])),
@@ -354,6 +373,32 @@ fn backward_into(
                     max_pool_backward(geom, g, &ws.argmax[i][..len], rows, dx, acc);
                 }
             }
+            NodeKind::GroupConv { ref geom, weight, bias, ref expansion } => {
+                let mut dw = std::mem::take(&mut grads[weight]);
+                let mut db = bias.map(|j| std::mem::take(&mut grads[j]));
+                let b = Block { x: xin, rows, threads: ws.threads };
+                group_conv_backward(geom, expansion, b, g, &ws.group[i], &mut dw, db.as_deref_mut(), dx, acc);
+                grads[weight] = dw;
+                if let (Some(j), Some(db)) = (bias, db) {
+                    grads[j] = db;
+                }
+            }
+            NodeKind::MixedConv { ref geom, logits, ref v, g: ref scales, .. } => {
+                let p = mixed_params(&node.kind, params);
+                let mut dl = std::mem::take(&mut grads[logits]);
+                let mut dv: Vec<Vec<f32>> = v.iter().map(|&j| std::mem::take(&mut grads[j])).collect();
+                let b = Block { x: xin, rows, threads: ws.threads };
+                mixed_conv_backward(geom, &p, b, g, &ws.group[i], &mut dl, &mut dv, dx, acc);
+                grads[logits] = dl;
+                v.iter().zip(dv).for_each(|(&j, d)| grads[j] = d);
+                // The frozen kernel scales are buffers: no gradient.
+                scales.iter().for_each(|&j| grads[j].fill(0.0));
+            }
+            NodeKind::GroupPool { size } => {
+                if let Some(dx) = dx {
+                    group_pool_backward(size, node.shape.h * node.shape.w, g, dx, acc);
+                }
+            }
             NodeKind::AvgPool(ref geom) => {
                 if let Some(dx) = dx {
                     avg_pool_backward(geom, g, rows, dx, acc);
@@ -469,6 +514,12 @@ pub fn update_running_stats(graph: &Graph, params: &mut [Vec<f32>], ws: &Workspa
     }
 }
 
-fn bn_shape(node: &Node) -> BnShape {
-    BnShape { channels: node.shape.c, spatial: node.shape.h * node.shape.w }
+/// Channels and values per channel of a batch-norm node (a group batch norm's channel is a
+/// block of `group` consecutive channels).
+pub(super) fn bn_shape(node: &Node) -> BnShape {
+    let group = match node.kind {
+        NodeKind::BatchNorm { group, .. } => group.max(1),
+        _ => 1,
+    };
+    BnShape { channels: node.shape.c / group, spatial: group * node.shape.h * node.shape.w }
 }
