@@ -26,7 +26,16 @@ SUBS = _subparsers()
 
 
 def test_every_controller_has_a_subcommand() -> None:
-    assert set(SUBS) == {"mcts", "surgeon", "neurogenesis", "dyno", "lp", "compress"}
+    assert set(SUBS) == {
+        "mcts",
+        "surgeon",
+        "neurogenesis",
+        "dyno",
+        "lp",
+        "compress",
+        "darts",
+        "darts-prime",
+    }
 
 
 def test_shared_options_are_the_same_everywhere() -> None:

@@ -17,10 +17,12 @@ from neuroplast import Network, Spec, data
 from neuroplast.errors import ConfigError
 from neuroplast.lp import LPPrune, LPPruneConfig
 from neuroplast.search import (
+    DARTS,
     DYNO,
     MCTS,
     Compress,
     CompressConfig,
+    DARTSConfig,
     DYNOConfig,
     MCTSConfig,
     Neurogenesis,
@@ -44,6 +46,18 @@ def _controllers() -> dict[str, Controller[Any, Any]]:
         "dyno": DYNO(DYNOConfig.fast(steps=40)),
         "lp": LPPrune(LPPruneConfig.fast(samples=60, method="ipm")),
         "compress": Compress(CompressConfig.fast(max_rounds=1, tune_epochs=1, final_epochs=1)),
+        "darts": DARTS(
+            DARTSConfig.fast(
+                cells=3,
+                channels=2,
+                states=2,
+                search_epochs=1,
+                eval_cells=3,
+                eval_channels=2,
+                eval_epochs=1,
+                subset=200,
+            )
+        ),
     }
 
 
@@ -132,6 +146,7 @@ def test_presets_live_on_every_config() -> None:
         DYNOConfig,
         LPPruneConfig,
         CompressConfig,
+        DARTSConfig,
     ):
         assert set(cls.PRESETS) >= {"paper", "fast"}
         for name in cls.PRESETS:

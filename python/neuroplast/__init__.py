@@ -31,7 +31,9 @@ from neuroplast.layers import (
     Dense,
     Flatten,
     GlobalAvgPool,
+    Identity,
     MaxPool2d,
+    MixedOp,
 )
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, OptimizerState
@@ -56,8 +58,10 @@ __all__ = [
     "Flatten",
     "GlobalAvgPool",
     "History",
+    "Identity",
     "InvalidMorphismError",
     "MaxPool2d",
+    "MixedOp",
     "Network",
     "NeuroplastClassifier",
     "NeuroplastError",

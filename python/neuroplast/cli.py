@@ -127,11 +127,12 @@ def _commands() -> dict[str, Command]:
     """Every ``optimize`` subcommand, by name (imported here: the CLI loads them all)."""
     from neuroplast.lp._command import COMMAND as LP
     from neuroplast.search._compress_command import COMMAND as COMPRESS
+    from neuroplast.search.darts._command import COMMANDS as DARTS
     from neuroplast.search.growth._command import COMMANDS as GROWTH
     from neuroplast.search.mcts._command import COMMAND as MCTS
     from neuroplast.search.surgeon._command import COMMAND as SURGEON
 
-    return {c.name: c for c in (MCTS, SURGEON, *GROWTH, LP, COMPRESS)}
+    return {c.name: c for c in (MCTS, SURGEON, *GROWTH, LP, COMPRESS, *DARTS)}
 
 
 def _print_result(result: dict[str, Any], as_json: bool) -> None:

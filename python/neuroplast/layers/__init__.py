@@ -11,6 +11,7 @@ from typing import Any, TypeAlias
 from neuroplast.errors import SpecError
 from neuroplast.layers._common import ACTIVATIONS, Activation
 from neuroplast.layers.dense import Add, Concat, Dense
+from neuroplast.layers.mixed import WEIGHTINGS, Identity, MixedOp
 from neuroplast.layers.spatial import (
     AvgPool2d,
     BatchNorm,
@@ -32,13 +33,26 @@ __all__ = [
     "Dense",
     "Flatten",
     "GlobalAvgPool",
+    "Identity",
     "MaxPool2d",
+    "MixedOp",
     "Node",
+    "WEIGHTINGS",
     "node_from_dict",
 ]
 
 Node: TypeAlias = (
-    Dense | Add | Concat | Conv2d | MaxPool2d | AvgPool2d | GlobalAvgPool | Flatten | BatchNorm
+    Dense
+    | Add
+    | Concat
+    | Conv2d
+    | MaxPool2d
+    | AvgPool2d
+    | GlobalAvgPool
+    | Flatten
+    | BatchNorm
+    | Identity
+    | MixedOp
 )
 
 #: Every node class, for ``isinstance`` checks.
@@ -52,6 +66,8 @@ NODE_TYPES: tuple[type, ...] = (
     GlobalAvgPool,
     Flatten,
     BatchNorm,
+    Identity,
+    MixedOp,
 )
 
 _SINGLE: dict[str, tuple[type, tuple[str, ...]]] = {
@@ -64,8 +80,10 @@ _SINGLE: dict[str, tuple[type, tuple[str, ...]]] = {
     "avg_pool2d": (AvgPool2d, ("kernel_size", "stride", "padding")),
     "global_avg_pool": (GlobalAvgPool, ()),
     "flatten": (Flatten, ()),
-    "batch_norm": (BatchNorm, ("eps", "momentum")),
+    "batch_norm": (BatchNorm, ("eps", "momentum", "affine")),
+    "identity": (Identity, ()),
 }
+_MIXED_FIELDS = ("alpha", "row", "rows", "none", "weighting")
 
 
 def _tuples(v: Any) -> Any:
@@ -81,6 +99,9 @@ def node_from_dict(d: dict[str, Any]) -> Node:
             common["negative_slope"] = d.get("negative_slope", 0.01)
         else:
             common.pop("activation")
+        if op == "mixed":
+            extra = {f: d[f] for f in _MIXED_FIELDS if f in d}
+            return MixedOp(inputs=tuple(d["inputs"]), **common, **extra)
         if op in ("add", "concat"):
             cls = Add if op == "add" else Concat
             return cls(inputs=tuple(d["inputs"]), **common)

@@ -19,6 +19,7 @@ Shared infrastructure (used by every controller):
 Controllers: :class:`MCTS` (Świdorski and Jastrzębska, :mod:`neuroplast.search.mcts`),
 :class:`Surgeon` (Schiessler et al. 2021, :mod:`neuroplast.search.surgeon`),
 :class:`Neurogenesis` and :class:`DYNO` (Maile 2023, chs. 6–7, :mod:`neuroplast.search.growth`),
+:class:`DARTS` (Liu et al. 2019 and DARTS-PRIME, Maile 2023, ch. 5, :mod:`neuroplast.search.darts`),
 :class:`LPPrune` (Hyötyniemi 1996, :mod:`neuroplast.lp.controller`) and :class:`Compress`
 (budgeted data-aware narrowing, :mod:`neuroplast.search.compress`).
 """
@@ -50,6 +51,7 @@ from neuroplast.search._report import (
 from neuroplast.search._run import RunFolder, atomic_write_text, rng_from_state, rng_state
 from neuroplast.search._splits import Splits
 from neuroplast.search.compress import Compress, CompressConfig, CompressResult, compress
+from neuroplast.search.darts import DARTS, VARIANTS, DARTSConfig, DARTSResult
 from neuroplast.search.growth import (
     DYNO,
     DYNOConfig,
@@ -82,6 +84,10 @@ __all__ = [
     "LPPruneRunResult",
     "ConfigBase",
     "Controller",
+    "DARTS",
+    "DARTSConfig",
+    "DARTSResult",
+    "VARIANTS",
     "JobResult",
     "RunContext",
     "Splits",

@@ -9,6 +9,7 @@ mod errors;
 mod linalg;
 mod lp;
 mod metrics;
+mod search;
 mod threads;
 
 #[pymodule]
@@ -24,6 +25,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::gradients, m)?)?;
     m.add_function(wrap_pyfunction!(engine::node_values, m)?)?;
     m.add_function(wrap_pyfunction!(engine::node_gradients, m)?)?;
+    m.add_function(wrap_pyfunction!(search::darts_search, m)?)?;
+    m.add_function(wrap_pyfunction!(search::arch_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(search::arch_project, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::singular_values, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::numerical_rank, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::effective_dimension_activations, m)?)?;

@@ -206,7 +206,7 @@ fn train_step(
     }
     state.step += 1;
     update_running_stats(graph, params, ws, idx.len());
-    apply_updates(graph, &cfg.optimizer, params, grads, &mut state.slots, state.step, cfg.threads);
+    apply_updates(graph, &cfg.optimizer, params, grads, &mut state.slots, state.step, cfg.threads, &[]);
     Ok(r)
 }
 
@@ -216,8 +216,10 @@ const UPDATE_CHUNK: usize = 1 << 16;
 
 /// One optimizer step over all parameters. The update is memory-bound and, for large layers,
 /// costs as much as a GEMM, so it runs on all threads in fixed chunks (elementwise, hence
-/// bitwise identical to a sequential update).
-fn apply_updates(
+/// bitwise identical to a sequential update). Parameters marked in `skip` (when given) keep
+/// their values.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn apply_updates(
     graph: &Graph,
     opt: &Optimizer,
     params: &mut [Vec<f32>],
@@ -225,11 +227,13 @@ fn apply_updates(
     slots: &mut [Vec<Vec<f32>>],
     step: u64,
     threads: usize,
+    skip: &[bool],
 ) {
     type Job<'a> = (&'a mut [f32], &'a [f32], Vec<&'a mut [f32]>);
     let mut jobs: Vec<Job<'_>> = Vec::new();
-    let tensors = params.iter_mut().zip(grads).zip(slots.iter_mut()).zip(&graph.params);
-    for (((w, g), s), _) in tensors.filter(|(_, info)| info.trainable) {
+    let tensors = params.iter_mut().zip(grads).zip(slots.iter_mut()).zip(&graph.params).enumerate();
+    let chosen = tensors.filter(|(i, (_, info))| info.trainable && !skip.get(*i).copied().unwrap_or(false));
+    for (_, (((w, g), s), _)) in chosen {
         let mut slot_chunks: Vec<_> = s.iter_mut().map(|b| b.chunks_mut(UPDATE_CHUNK)).collect();
         for (wc, gc) in w.chunks_mut(UPDATE_CHUNK).zip(g.chunks(UPDATE_CHUNK)) {
             jobs.push((wc, gc, slot_chunks.iter_mut().filter_map(Iterator::next).collect()));

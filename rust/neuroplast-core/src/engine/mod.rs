@@ -6,7 +6,9 @@ pub mod early_stop;
 pub mod fit;
 pub mod graph;
 pub mod infer;
+pub mod mixed;
 pub mod pass;
+pub mod search;
 
 pub use data::DataRef;
 pub use early_stop::{EarlyStopping, Monitor};

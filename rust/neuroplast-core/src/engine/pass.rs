@@ -1,6 +1,7 @@
 //! Forward and backward passes over a compiled [`Graph`] for one block of rows.
 
 use super::graph::{Graph, Node, NodeKind};
+use super::mixed;
 use crate::kernels::activation;
 use crate::kernels::gemm::{gemm, Mat};
 use crate::kernels::loss::{batch_loss, BatchLoss, Targets};
@@ -22,6 +23,10 @@ pub struct Workspace {
     stats: Vec<Vec<f32>>,
     /// Max-pooling winners (index within the sample) of the last forward.
     argmax: Vec<Vec<u32>>,
+    /// Operation weights `a(α)` of every mixed node in the last forward.
+    pub(super) mix: Vec<Vec<f32>>,
+    /// Whether a node was computed in the last forward (see [`mixed::mark_live`]).
+    pub(super) live: Vec<bool>,
     threads: usize,
 }
 
@@ -61,6 +66,15 @@ impl Workspace {
                     _ => Vec::new(),
                 })
                 .collect(),
+            mix: graph
+                .nodes
+                .iter()
+                .map(|nd| match nd.kind {
+                    NodeKind::Mixed { cols, .. } => vec![0.0; cols],
+                    _ => Vec::new(),
+                })
+                .collect(),
+            live: vec![true; n],
             threads,
         }
     }
@@ -112,7 +126,11 @@ pub fn forward(
     ws: &mut Workspace,
     mode: Mode,
 ) {
+    mixed::prepare(graph, params, &mut ws.mix, &mut ws.live);
     for i in 1..graph.nodes.len() {
+        if !ws.live[i] {
+            continue;
+        }
         let node = &graph.nodes[i];
         let width = node.width;
         let len = rows * width;
@@ -146,7 +164,11 @@ pub fn forward(
                 max_pool_forward(g, input(node.inputs[0]), rows, pre, &mut ws.argmax[i][..len]);
             }
             NodeKind::AvgPool(ref g) => avg_pool_forward(g, input(node.inputs[0]), rows, pre),
-            NodeKind::Flatten => pre.copy_from_slice(input(node.inputs[0])),
+            NodeKind::Flatten | NodeKind::Identity => pre.copy_from_slice(input(node.inputs[0])),
+            NodeKind::Mixed { none, .. } => {
+                let ins: Vec<&[f32]> = node.inputs.iter().map(|&j| input(j)).collect();
+                mixed::forward(&ws.mix[i][usize::from(none)..], &ins, pre);
+            }
             NodeKind::BatchNorm { gamma, beta, running_mean, running_var, eps, .. } => {
                 let shape = bn_shape(node);
                 let xin = input(node.inputs[0]);
@@ -213,6 +235,8 @@ pub fn backward(
     ws: &mut Workspace,
     grads: &mut [Vec<f32>],
 ) {
+    // Architecture tensors are shared by several mixed nodes, which accumulate into them.
+    graph.arch_params().into_iter().for_each(|p| grads[p].fill(0.0));
     for i in (1..graph.nodes.len()).rev() {
         let node = &graph.nodes[i];
         let len = rows * node.width;
@@ -250,7 +274,8 @@ pub fn backward(
         let g = &grest[0][..len];
         let j0 = node.inputs.first().copied().unwrap_or(0);
         // Single-input nodes receive their input gradient here; merges handle each input.
-        let (dx, acc) = if node.inputs.len() == 1 && j0 != 0 {
+        let single = node.inputs.len() == 1 && !matches!(node.kind, NodeKind::Mixed { .. });
+        let (dx, acc) = if single && j0 != 0 {
             let acc = ws.has_grad[j0];
             ws.has_grad[j0] = true;
             (Some(&mut gdone[j0][..rows * graph.nodes[j0].width]), acc)
@@ -281,10 +306,31 @@ pub fn backward(
                     avg_pool_backward(geom, g, rows, dx, acc);
                 }
             }
-            NodeKind::Flatten => {
+            NodeKind::Flatten | NodeKind::Identity => {
                 if let Some(dx) = dx {
                     accumulate(dx, g, acc);
                 }
+            }
+            NodeKind::Mixed { alpha, row, cols, none, weighting } => {
+                let a = &ws.mix[i];
+                let mut da = vec![0.0f64; cols];
+                for (k, &j) in node.inputs.iter().enumerate() {
+                    let w = a[k + usize::from(none)];
+                    // A zero weight has a zero derivative (see `kernels::mixed`): skip the input,
+                    // which may not even have been computed.
+                    if w == 0.0 {
+                        continue;
+                    }
+                    let xj = if j == 0 { x } else { &ws.out[j][..len] };
+                    da[k + usize::from(none)] = mixed::dot(g, xj);
+                    if j != 0 {
+                        mixed::axpy(&mut gdone[j][..len], w, g, ws.has_grad[j]);
+                        ws.has_grad[j] = true;
+                    }
+                }
+                let range = row * cols..(row + 1) * cols;
+                let alpha_row = &params[alpha][range.clone()];
+                mixed::pull_back(weighting, alpha_row, a, &da, &mut grads[alpha][range]);
             }
             NodeKind::BatchNorm { gamma, beta, eps, .. } => {
                 let shape = bn_shape(node);
@@ -308,6 +354,11 @@ pub fn backward(
                 );
                 grads[gamma] = dgamma;
                 grads[beta] = dbeta;
+                if !graph.params[gamma].trainable {
+                    // A non-affine batch norm: γ and β are buffers, which get no gradient.
+                    grads[gamma].fill(0.0);
+                    grads[beta].fill(0.0);
+                }
             }
             NodeKind::Dense { weight, .. } => {
                 let fan_in = graph.nodes[j0].width;
@@ -360,6 +411,9 @@ fn accumulate(dst: &mut [f32], src: &[f32], add: bool) {
 /// training forward pass over `rows` samples.
 pub fn update_running_stats(graph: &Graph, params: &mut [Vec<f32>], ws: &Workspace, rows: usize) {
     for (i, node) in graph.nodes.iter().enumerate() {
+        if !ws.live[i] {
+            continue;
+        }
         if let NodeKind::BatchNorm { running_mean, running_var, momentum, .. } = node.kind {
             let shape = bn_shape(node);
             let (mean, var) = ws.stats[i].split_at(shape.channels);

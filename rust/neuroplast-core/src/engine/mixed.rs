@@ -1,0 +1,53 @@
+//! Mixed operations in the engine: operation weights, liveness and the weighted sum.
+//!
+//! Before every forward pass the weights `a(α)` of all mixed nodes are computed once
+//! ([`prepare`]); a candidate operation whose weight is exactly zero (a CRB weight that is
+//! not positive: a pruned operation) contributes nothing, and every node whose output only
+//! reaches the rest of the graph through such zero-weight inputs is *dead*: neither computed
+//! nor back-propagated, so progressive pruning saves its time. Graphs without mixed nodes are
+//! all live.
+
+use super::graph::{Graph, NodeKind};
+use crate::kernels::mixed::activate;
+pub use crate::kernels::mixed::{axpy, dot, pull_back};
+
+/// Fills the operation weights of every mixed node and marks the live nodes.
+///
+/// A node is live when it is the output, has no consumers (so it is computed as before), or
+/// feeds a live consumer through an input that is not a zero-weight mixed input.
+pub fn prepare(graph: &Graph, params: &[Vec<f32>], mix: &mut [Vec<f32>], live: &mut [bool]) {
+    if !graph.has_mixed() {
+        return;
+    }
+    for (node, a) in graph.nodes.iter().zip(mix.iter_mut()) {
+        if let NodeKind::Mixed { alpha, row, cols, weighting, .. } = node.kind {
+            activate(weighting, &params[alpha][row * cols..(row + 1) * cols], a);
+        }
+    }
+    for i in (0..graph.nodes.len()).rev() {
+        let uses = &graph.consumers[i];
+        live[i] = i == graph.output
+            || uses.is_empty()
+            || uses.iter().any(|&(c, k)| {
+                live[c]
+                    && match graph.nodes[c].kind {
+                        NodeKind::Mixed { none, .. } => mix[c][k + usize::from(none)] != 0.0,
+                        _ => true,
+                    }
+            });
+    }
+}
+
+/// `out = Σₚ weights[p]·inputs[p]`, skipping zero weights.
+pub fn forward(weights: &[f32], inputs: &[&[f32]], out: &mut [f32]) {
+    let mut first = true;
+    for (&w, x) in weights.iter().zip(inputs) {
+        if w != 0.0 {
+            axpy(out, w, x, !first);
+            first = false;
+        }
+    }
+    if first {
+        out.fill(0.0);
+    }
+}
