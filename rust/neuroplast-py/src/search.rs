@@ -2,7 +2,7 @@
 //! weights' activation and projection.
 
 use neuroplast_core::engine::search::{self, ArchTensor, SearchConfig, SearchState};
-use neuroplast_core::engine::{DataRef, OptState};
+use neuroplast_core::engine::{DataRef, Graph, OptState};
 use neuroplast_core::kernels::mixed::Weighting;
 use numpy::{PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
@@ -39,19 +39,31 @@ pub fn darts_search<'py>(
     callback: Option<Py<PyAny>>,
 ) -> PyResult<SearchOut<'py>> {
     let core = |e| to_py(py, e);
-    let g = neuroplast_core::engine::Graph::from_json(spec).map_err(core)?;
+    let g = Graph::from_json(spec).map_err(core)?;
     let cfg = SearchConfig::from_json(config).map_err(core)?;
     let st = state.map(SearchState::from_json).transpose().map_err(core)?;
-    let mut p = convert::vecs_in(py, &params)?;
-    let slots = slots.iter().map(|s| convert::vecs_in(py, s)).collect::<PyResult<Vec<_>>>()?;
-    let mut w =
-        if slots.is_empty() { OptState::zeros(&g, &search::sgd_of(&cfg)) } else { OptState { step, slots } };
+    let (mut p, mut w) = (convert::vecs_in(py, &params)?, weight_state(py, &g, &cfg, &slots, step)?);
     let (tr, ar) = (split(py, &train)?, split(py, &arch)?);
     let mut cb = |r: &search::SearchRecord| callback.as_ref().is_none_or(|f| epoch_callback(f, r.epoch));
     let (recs, st) = run(py, |t| search::search(&g, &mut p, &mut w, st, &tr, &ar, &cfg, epochs, t, &mut cb))?;
     let recs = search::records_json(&recs).map_err(core)?;
     let slots_out = w.slots.into_iter().map(|s| convert::vecs_out(py, s)).collect();
     Ok((convert::vecs_out(py, p), slots_out, w.step, recs, st.to_json().map_err(core)?))
+}
+
+/// The weights' SGD state: the given slots, or zeros for a new search.
+fn weight_state(
+    py: Python<'_>,
+    g: &Graph,
+    cfg: &SearchConfig,
+    slots: &[Params<'_>],
+    step: u64,
+) -> PyResult<OptState> {
+    if slots.is_empty() {
+        return Ok(OptState::zeros(g, &search::sgd_of(cfg)));
+    }
+    let slots = slots.iter().map(|s| convert::vecs_in(py, s)).collect::<PyResult<Vec<_>>>()?;
+    Ok(OptState { step, slots })
 }
 
 /// Calls `f(epoch)` with the GIL; a raised exception or a False result stops the search.

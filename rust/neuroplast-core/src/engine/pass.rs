@@ -25,7 +25,7 @@ pub struct Workspace {
     argmax: Vec<Vec<u32>>,
     /// Operation weights `a(α)` of every mixed node in the last forward.
     pub(super) mix: Vec<Vec<f32>>,
-    /// Whether a node was computed in the last forward (see [`mixed::mark_live`]).
+    /// Whether a node was computed in the last forward (see [`mixed::prepare`]).
     pub(super) live: Vec<bool>,
     threads: usize,
 }
@@ -66,14 +66,7 @@ impl Workspace {
                     _ => Vec::new(),
                 })
                 .collect(),
-            mix: graph
-                .nodes
-                .iter()
-                .map(|nd| match nd.kind {
-                    NodeKind::Mixed { cols, .. } => vec![0.0; cols],
-                    _ => Vec::new(),
-                })
-                .collect(),
+            mix: mixed::weight_buffers(graph),
             live: vec![true; n],
             threads,
         }
@@ -311,26 +304,20 @@ pub fn backward(
                     accumulate(dx, g, acc);
                 }
             }
-            NodeKind::Mixed { alpha, row, cols, none, weighting } => {
-                let a = &ws.mix[i];
-                let mut da = vec![0.0f64; cols];
-                for (k, &j) in node.inputs.iter().enumerate() {
-                    let w = a[k + usize::from(none)];
-                    // A zero weight has a zero derivative (see `kernels::mixed`): skip the input,
-                    // which may not even have been computed.
-                    if w == 0.0 {
-                        continue;
-                    }
-                    let xj = if j == 0 { x } else { &ws.out[j][..len] };
-                    da[k + usize::from(none)] = mixed::dot(g, xj);
-                    if j != 0 {
-                        mixed::axpy(&mut gdone[j][..len], w, g, ws.has_grad[j]);
-                        ws.has_grad[j] = true;
-                    }
-                }
+            NodeKind::Mixed { alpha, row, cols, .. } => {
                 let range = row * cols..(row + 1) * cols;
-                let alpha_row = &params[alpha][range.clone()];
-                mixed::pull_back(weighting, alpha_row, a, &da, &mut grads[alpha][range]);
+                let (alpha_row, dalpha) = (&params[alpha][range.clone()], &mut grads[alpha][range]);
+                let outs = mixed::Blocks { x, out: &ws.out, grad: gdone, len };
+                mixed::backward(
+                    &node.kind,
+                    &node.inputs,
+                    &ws.mix[i],
+                    g,
+                    outs,
+                    &mut ws.has_grad,
+                    alpha_row,
+                    dalpha,
+                );
             }
             NodeKind::BatchNorm { gamma, beta, eps, .. } => {
                 let shape = bn_shape(node);
