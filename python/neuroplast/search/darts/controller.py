@@ -112,20 +112,8 @@ class DARTS(Controller[DARTSConfig, DARTSResult]):
         ckpt = ctx.folder.latest_checkpoint() if ctx.folder is not None and ctx.resume else None
         if ckpt is not None:
             st = _State.restore(ckpt[1], ckpt[2])
-        engine_cfg = cfg.engine_json(ctx.seed_for(3))
-        with Progress(cfg.search_epochs, "darts search", enabled=ctx.progress, unit="epoch") as bar:
-            bar.update(min(st.epoch, cfg.search_epochs))
-            while st.phase == "search" and st.epoch < cfg.search_epochs:
-                t0 = time.perf_counter()
-                st.net, recs, st.engine = search_epochs(
-                    st.net, w_part, a_part, engine_cfg, st.engine, 1
-                )
-                st.search_seconds += time.perf_counter() - t0
-                st.epoch += 1
-                self._record(st, recs[0], data, shape, n_classes)
-                self._save(ctx, st)
-                bar.update(1, params=st.history[-1]["n_params"])
         if st.phase == "search":
+            self._search(st, (w_part, a_part), data, (shape, n_classes), ctx)
             genotype = self._genotype(st.net)
             spec = Spec.darts_network(
                 genotype, shape, n_classes, cells=cfg.eval_cells, channels=cfg.eval_channels
@@ -146,6 +134,28 @@ class DARTS(Controller[DARTSConfig, DARTSResult]):
         )
 
     # ------------------------------------------------------------------ phases
+    def _search(
+        self,
+        st: _State,
+        parts: tuple[Any, Any],
+        data: Splits,
+        task: tuple[tuple[int, ...], int],
+        ctx: RunContext,
+    ) -> None:
+        """The search epochs left: one engine call, one record and one checkpoint each."""
+        cfg = self.config
+        engine_cfg = cfg.engine_json(ctx.seed_for(3))
+        with Progress(cfg.search_epochs, "darts search", enabled=ctx.progress, unit="epoch") as bar:
+            bar.update(st.epoch)
+            while st.epoch < cfg.search_epochs:
+                t0 = time.perf_counter()
+                st.net, recs, st.engine = search_epochs(st.net, *parts, engine_cfg, st.engine, 1)
+                st.search_seconds += time.perf_counter() - t0
+                st.epoch += 1
+                self._record(st, recs[0], data, *task)
+                self._save(ctx, st)
+                bar.update(1, params=st.history[-1]["n_params"])
+
     def _search_network(self, net: Network, shape: tuple[int, ...], n: int, seed: int) -> Network:
         if any(isinstance(node, MixedOp) for node in net.spec.nodes):
             if not {"alpha_normal", "alpha_reduce"} <= set(net.params):
