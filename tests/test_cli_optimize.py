@@ -36,6 +36,8 @@ def test_every_controller_has_a_subcommand() -> None:
         "asng",
         "equinas-e",
         "equinas-d",
+        "darts",
+        "darts-prime",
     }
 
 

@@ -18,11 +18,13 @@ from neuroplast.errors import ConfigError
 from neuroplast.lp import LPPrune, LPPruneConfig
 from neuroplast.search import (
     ASNG,
+    DARTS,
     DYNO,
     MCTS,
     ASNGConfig,
     Compress,
     CompressConfig,
+    DARTSConfig,
     DYNOConfig,
     EquiNASD,
     EquiNASDConfig,
@@ -53,6 +55,18 @@ def _controllers() -> dict[str, Controller[Any, Any]]:
         "asng": ASNG(ASNGConfig.fast(epochs=2, finetune_epochs=1)),
         "equinas-e": EquiNASE(EquiNASEConfig.fast(generations=1, population=2, max_children=1)),
         "equinas-d": EquiNASD(EquiNASDConfig.fast(epochs=1)),
+        "darts": DARTS(
+            DARTSConfig.fast(
+                cells=3,
+                channels=2,
+                states=2,
+                search_epochs=1,
+                eval_cells=3,
+                eval_channels=2,
+                eval_epochs=1,
+                subset=200,
+            )
+        ),
     }
 
 
@@ -156,6 +170,7 @@ def test_presets_live_on_every_config() -> None:
         ASNGConfig,
         EquiNASEConfig,
         EquiNASDConfig,
+        DARTSConfig,
     ):
         assert set(cls.PRESETS) >= {"paper", "fast"}
         for name in cls.PRESETS:

@@ -35,9 +35,11 @@ from neuroplast.layers import (
     GroupBatchNorm,
     GroupConv,
     GroupPool,
+    Identity,
     LiftConv,
     MaxPool2d,
     MixedConv,
+    MixedOp,
 )
 from neuroplast.network import Network
 from neuroplast.optim import SGD, Adam, AdamW, OptimizerState
@@ -65,10 +67,12 @@ __all__ = [
     "GroupConv",
     "GroupPool",
     "History",
+    "Identity",
     "InvalidMorphismError",
     "LiftConv",
     "MaxPool2d",
     "MixedConv",
+    "MixedOp",
     "Network",
     "NeuroplastClassifier",
     "NeuroplastError",

@@ -8,6 +8,8 @@ import numpy.typing as npt
 
 __all__ = [
     "__version__",
+    "arch_project",
+    "arch_weights",
     "asng_deterministic",
     "asng_fit",
     "asng_gradients",
@@ -17,6 +19,7 @@ __all__ = [
     "auxiliary_gradient",
     "compile_spec",
     "cosine_redundancy",
+    "darts_search",
     "effective_dimension_activations",
     "effective_dimension_weights",
     "evaluate",
@@ -195,6 +198,22 @@ def asng_gradients(
 ) -> tuple[list[float], list[_F32]]: ...
 def asng_predict(spec: str, params: list[_F32], bits: _Bits, m: _Bools, x: _F32) -> _F32: ...
 def asng_deterministic(spec: str, bits: _Bits, theta: _F64) -> _Bools: ...
+
+# Differentiable architecture search (rust/neuroplast-py/src/search.rs).
+def darts_search(
+    spec: str,
+    params: list[_F32],
+    slots: list[list[_F32]],
+    step: int,
+    train: tuple[_F32, _I64 | None, _F32 | None],
+    arch: tuple[_F32, _I64 | None, _F32 | None],
+    config: str,
+    state: str | None,
+    epochs: int,
+    callback: Callable[[int], Any] | None = None,
+) -> tuple[list[_F32], list[list[_F32]], int, str, str]: ...
+def arch_weights(alpha: _F32, weighting: str) -> _F32: ...
+def arch_project(alpha: _F32, none: bool, weighting: str, pruned: _F32 | None) -> _F32: ...
 
 # Spectral metrics (rust/neuroplast-py/src/metrics.rs).
 def singular_values(a: _F32) -> npt.NDArray[np.float64]: ...

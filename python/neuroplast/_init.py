@@ -15,6 +15,7 @@ from neuroplast.layers import (
     GroupConv,
     LiftConv,
     MixedConv,
+    MixedOp,
 )
 from neuroplast.spec import Spec
 
@@ -42,7 +43,10 @@ def init_params(spec: Spec, rng: np.random.Generator) -> dict[str, npt.NDArray[n
 
     He-uniform (bound √(6/fan_in)) weights where a ReLU-family activation follows, else
     Glorot-uniform (bound √(6/(fan_in + fan_out))); zero biases; batch norm γ = 1, β = 0,
-    running mean 0 and running variance 1.
+    running mean 0 and running variance 1. Architecture tensors of mixed nodes: ``1e-3·N(0, 1)``
+    for the softmax weighting (DARTS) and ``0.5 + 1e-3·N(0, 1)`` for CRB, the middle of its
+    active range ``(0, 1]`` (the thesis does not state one; a DARTS-like start near 0 would
+    prune half the operations before the first step).
 
     A conv layer's fan-in is ``in_channels/groups · kh · kw`` and its fan-out
     ``channels/groups · kh · kw``, as in PyTorch. Lifting and group convolutions use the
@@ -77,6 +81,10 @@ def init_params(spec: Spec, rng: np.random.Generator) -> dict[str, npt.NDArray[n
             params[f"{node.name}.bias"] = np.zeros(c, np.float32)
             params[f"{node.name}.running_mean"] = np.zeros(c, np.float32)
             params[f"{node.name}.running_var"] = np.ones(c, np.float32)
+        elif isinstance(node, MixedOp) and node.alpha not in params:
+            shape = spec.param_shapes[node.alpha]
+            start = 0.5 if node.weighting == "crb" else 0.0
+            params[node.alpha] = (start + 1e-3 * rng.standard_normal(shape)).astype(np.float32)
     return params
 
 

@@ -128,12 +128,13 @@ def _commands() -> dict[str, Command]:
     from neuroplast.lp._command import COMMAND as LP
     from neuroplast.search._compress_command import COMMAND as COMPRESS
     from neuroplast.search.asng._command import COMMAND as ASNG
+    from neuroplast.search.darts._command import COMMANDS as DARTS
     from neuroplast.search.equinas._command import COMMANDS as EQUINAS
     from neuroplast.search.growth._command import COMMANDS as GROWTH
     from neuroplast.search.mcts._command import COMMAND as MCTS
     from neuroplast.search.surgeon._command import COMMAND as SURGEON
 
-    return {c.name: c for c in (MCTS, SURGEON, *GROWTH, LP, ASNG, COMPRESS, *EQUINAS)}
+    return {c.name: c for c in (MCTS, SURGEON, *GROWTH, LP, ASNG, COMPRESS, *EQUINAS, *DARTS)}
 
 
 def _print_result(result: dict[str, Any], as_json: bool) -> None:

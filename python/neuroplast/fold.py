@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast.layers import Add, BatchNorm, Concat, Conv2d, Dense, Node
+from neuroplast.layers import Add, BatchNorm, Concat, Conv2d, Dense, MixedOp, Node
 from neuroplast.spec import Spec
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ F64 = npt.NDArray[np.float64]
 
 def _renamed(node: Node, rename: dict[str, str]) -> Node:
     """``node`` with its inputs redirected through ``rename``."""
-    if isinstance(node, (Add, Concat)):
+    if isinstance(node, (Add, Concat, MixedOp)):
         return dataclasses.replace(node, inputs=tuple(rename.get(i, i) for i in node.inputs))
     return dataclasses.replace(node, input=rename.get(node.input, node.input))
 

@@ -262,6 +262,70 @@ class Spec:
         )
         return cls(tuple(input_shape), tuple(nodes), out, loss)
 
+    @classmethod
+    def darts_search(
+        cls,
+        input_shape: Sequence[int],
+        n_classes: int,
+        *,
+        cells: int = 5,
+        channels: int = 8,
+        states: int = 4,
+        stem_multiplier: int = 3,
+        weighting: str = "softmax",
+        ops: Sequence[str] | None = None,
+    ) -> Spec:
+        """The DARTS search network: every operation on every edge of its cells.
+
+        Normal and reduction cells share the architecture tensors ``alpha_normal`` and
+        ``alpha_reduce`` (``states·(states+3)/2`` edges × operations, plus "none" for the
+        softmax weighting); see :mod:`neuroplast.nas.cells` for the layout.
+
+        Example:
+            >>> spec = Spec.darts_search((1, 8, 8), 10, cells=3, channels=4, states=2)
+            >>> spec.param_shapes["alpha_reduce"], spec.shapes["c2_out"]
+            ((5, 8), (16, 2, 2))
+        """
+        from neuroplast.nas import OPS, search_nodes
+
+        nodes, out = search_nodes(
+            n_classes,
+            cells=cells,
+            channels=channels,
+            states=states,
+            stem_multiplier=stem_multiplier,
+            weighting=weighting,
+            ops=OPS if ops is None else ops,
+        )
+        return cls(tuple(input_shape), tuple(nodes), out)
+
+    @classmethod
+    def darts_network(
+        cls,
+        genotype: Any,
+        input_shape: Sequence[int],
+        n_classes: int,
+        *,
+        cells: int = 8,
+        channels: int = 16,
+        stem_multiplier: int = 3,
+    ) -> Spec:
+        """The evaluation network of a :class:`~neuroplast.nas.Genotype` (trained from scratch).
+
+        Example:
+            >>> from neuroplast.nas import Genotype
+            >>> g = Genotype(normal=(("sep_conv_3x3", 0), ("skip_connect", 1)),
+            ...              reduce=(("max_pool_3x3", 0), ("dil_conv_3x3", 1)))
+            >>> Spec.darts_network(g, (1, 8, 8), 10, cells=3, channels=4).shapes["c2_out"]
+            (16, 2, 2)
+        """
+        from neuroplast.nas import eval_nodes
+
+        nodes, out = eval_nodes(
+            genotype, n_classes, cells=cells, channels=channels, stem_multiplier=stem_multiplier
+        )
+        return cls(tuple(input_shape), tuple(nodes), out)
+
     # ----------------------------------------------------------------- queries
 
     @classmethod

@@ -20,6 +20,7 @@ from neuroplast.layers.group import (
     LiftConv,
     MixedConv,
 )
+from neuroplast.layers.mixed import WEIGHTINGS, Identity, MixedOp
 from neuroplast.layers.spatial import (
     AvgPool2d,
     BatchNorm,
@@ -46,10 +47,13 @@ __all__ = [
     "GroupBatchNorm",
     "GroupConv",
     "GroupPool",
+    "Identity",
     "LiftConv",
     "MaxPool2d",
     "MixedConv",
+    "MixedOp",
     "Node",
+    "WEIGHTINGS",
     "node_from_dict",
 ]
 
@@ -68,6 +72,8 @@ Node: TypeAlias = (
     | GroupPool
     | GroupBatchNorm
     | MixedConv
+    | Identity
+    | MixedOp
 )
 
 #: Every node class, for ``isinstance`` checks.
@@ -86,6 +92,8 @@ NODE_TYPES: tuple[type, ...] = (
     GroupPool,
     GroupBatchNorm,
     MixedConv,
+    Identity,
+    MixedOp,
 )
 
 _SINGLE: dict[str, tuple[type, tuple[str, ...]]] = {
@@ -98,13 +106,15 @@ _SINGLE: dict[str, tuple[type, tuple[str, ...]]] = {
     "avg_pool2d": (AvgPool2d, ("kernel_size", "stride", "padding")),
     "global_avg_pool": (GlobalAvgPool, ()),
     "flatten": (Flatten, ()),
-    "batch_norm": (BatchNorm, ("eps", "momentum")),
+    "batch_norm": (BatchNorm, ("eps", "momentum", "affine")),
     "lift_conv": (LiftConv, ("channels", "kernel_size", "group", "padding", "bias")),
     "group_conv": (GroupConv, ("channels", "kernel_size", "group", "in_group", "padding", "bias")),
     "group_pool": (GroupPool, ("group",)),
     "group_batch_norm": (GroupBatchNorm, ("group", "eps", "momentum")),
     "mixed_conv": (MixedConv, ("channels", "kernel_size", "candidates", "lift", "padding")),
+    "identity": (Identity, ()),
 }
+_MIXED_FIELDS = ("alpha", "row", "rows", "none", "weighting")
 
 
 def _tuples(v: Any) -> Any:
@@ -120,6 +130,9 @@ def node_from_dict(d: dict[str, Any]) -> Node:
             common["negative_slope"] = d.get("negative_slope", 0.01)
         else:
             common.pop("activation")
+        if op == "mixed":
+            extra = {f: d[f] for f in _MIXED_FIELDS if f in d}
+            return MixedOp(inputs=tuple(d["inputs"]), **common, **extra)
         if op in ("add", "concat"):
             cls = Add if op == "add" else Concat
             return cls(inputs=tuple(d["inputs"]), **common)

@@ -244,18 +244,25 @@ class BatchNorm(_Single):
     statistics ``r ← (1 − momentum)·r + momentum·batch`` (unbiased variance), exactly as
     PyTorch; evaluation and prediction use the running statistics. Parameters:
     ``"{name}.weight"`` (γ), ``"{name}.bias"`` (β), and the buffers ``"{name}.running_mean"``,
-    ``"{name}.running_var"`` (not trained, not counted in ``n_params``).
+    ``"{name}.running_var"`` (not trained, not counted in ``n_params``). With
+    ``affine=False`` γ and β stay fixed at 1 and 0 (buffers too), as PyTorch's
+    ``BatchNorm2d(affine=False)``.
     """
 
     eps: float = 1e-5
     momentum: float = 0.1
     activation: str = "identity"
     negative_slope: float = 0.01
+    affine: bool = True
 
     def __post_init__(self) -> None:
         self._check()
         check_norm_settings(self.name, self.eps, self.momentum)
 
+        if not isinstance(self.affine, bool):
+            raise SpecError(f"node {self.name!r}: affine must be a bool, got {self.affine!r}")
+
     def to_dict(self) -> dict[str, Any]:
         """Wire form used by the JSON round trip and the Rust core."""
-        return self._wire("batch_norm", eps=self.eps, momentum=self.momentum)
+        extra = {} if self.affine else {"affine": False}
+        return self._wire("batch_norm", eps=self.eps, momentum=self.momentum, **extra)

@@ -21,6 +21,7 @@ from neuroplast.layers import (
     Concat,
     Conv2d,
     Dense,
+    MixedOp,
     Node,
 )
 from neuroplast.morph.record import Calibration, EditRecord, measure
@@ -91,7 +92,7 @@ def _layer(name: str, src: str, shape: tuple[int, ...], k: int, act: str, slope:
 
 
 def _rewired(node: Node, old: str, new: str) -> Node:
-    if isinstance(node, (Add, Concat)):
+    if isinstance(node, (Add, Concat, MixedOp)):
         return dataclasses.replace(node, inputs=tuple(new if i == old else i for i in node.inputs))
     if node.input == old:
         return dataclasses.replace(node, input=new)

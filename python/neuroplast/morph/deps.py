@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from neuroplast.errors import InvalidMorphismError
-from neuroplast.layers import Add, BatchNorm, Concat, Conv2d, Dense, Flatten, Node
+from neuroplast.layers import Add, BatchNorm, Concat, Conv2d, Dense, Flatten, MixedOp, Node
 from neuroplast.spec import Spec
 
 __all__ = [
@@ -127,7 +127,7 @@ def _node_keys(
 ) -> tuple[Key, ...]:
     if isinstance(node, (Dense, Conv2d)):
         return tuple((node.name, i, ()) for i in range(spec.widths[node.name]))
-    if isinstance(node, Add):
+    if isinstance(node, (Add, MixedOp)):  # a weighted sum couples like a sum
         first = keys[node.inputs[0]]
         for other in node.inputs[1:]:
             for a, b in zip(first, keys[other], strict=True):

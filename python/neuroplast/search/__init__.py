@@ -25,8 +25,9 @@ Controllers: :class:`MCTS` (Świdorski and Jastrzębska, :mod:`neuroplast.search
 :class:`Neurogenesis` and :class:`DYNO` (Maile 2023, chs. 6–7, :mod:`neuroplast.search.growth`),
 :class:`LPPrune` (Hyötyniemi 1996, :mod:`neuroplast.lp.controller`), :class:`ASNG` (Saito and
 Shirakawa 2019, :mod:`neuroplast.search.asng`), :class:`Compress` (budgeted data-aware
-narrowing, :mod:`neuroplast.search.compress`), and :class:`EquiNASE` and :class:`EquiNASD`
-(Maile 2023, ch. 4, :mod:`neuroplast.search.equinas`).
+narrowing, :mod:`neuroplast.search.compress`), :class:`EquiNASE` and :class:`EquiNASD`
+(Maile 2023, ch. 4, :mod:`neuroplast.search.equinas`) and :class:`DARTS` (Liu et al. 2019 and
+DARTS-PRIME, Maile 2023, ch. 5, :mod:`neuroplast.search.darts`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from neuroplast.search._run import RunFolder, atomic_write_text, rng_from_state,
 from neuroplast.search._splits import Splits
 from neuroplast.search.asng import ASNG, ASNGConfig, ASNGResult
 from neuroplast.search.compress import Compress, CompressConfig, CompressResult, compress
+from neuroplast.search.darts import DARTS, VARIANTS, DARTSConfig, DARTSResult
 from neuroplast.search.equinas import (
     EquiNASD,
     EquiNASDConfig,
@@ -104,6 +106,10 @@ __all__ = [
     "LPPruneRunResult",
     "ConfigBase",
     "Controller",
+    "DARTS",
+    "DARTSConfig",
+    "DARTSResult",
+    "VARIANTS",
     "JobResult",
     "RunContext",
     "Splits",

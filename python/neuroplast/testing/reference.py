@@ -333,7 +333,8 @@ def loss_and_gradients(
         gz = g * activation_derivative(act, trace.pre[node.name], _slope(node))
         inputs = [trace.out[i] for i in node.inputs]
         g_in, g_params = node_backward(node, p, inputs, gz, training)
-        grads.update(g_params)
+        for name, g_p in g_params.items():  # architecture tensors are shared: accumulate
+            grads[name] = grads[name] + g_p
         for name, c in zip(node.inputs, g_in, strict=True):
             grad_out[name] = grad_out[name] + c if name in grad_out else c
     return loss, grads

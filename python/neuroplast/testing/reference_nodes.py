@@ -31,7 +31,9 @@ from neuroplast.layers import (
     Dense,
     Flatten,
     GlobalAvgPool,
+    Identity,
     MaxPool2d,
+    MixedOp,
     Node,
 )
 from neuroplast.spec import Spec
@@ -40,6 +42,7 @@ from neuroplast.testing import reference_spatial as rs
 __all__ = [
     "KINKED_ACTIVATIONS",
     "activation",
+    "arch_weights",
     "activation_derivative",
     "flops",
     "n_params",
@@ -93,7 +96,7 @@ def _node_shape(node: Node, shapes: Mapping[str, Shape]) -> Shape:
     ins = [shapes[i] for i in node.inputs]
     if isinstance(node, Dense):
         return (node.units,)
-    if isinstance(node, Add | BatchNorm):
+    if isinstance(node, Add | BatchNorm | Identity | MixedOp):
         return ins[0]
     if isinstance(node, Concat):
         return (sum(s[0] for s in ins), *ins[0][1:])
@@ -148,13 +151,23 @@ def param_shapes(spec: Spec) -> dict[str, Shape]:
         elif isinstance(node, BatchNorm):
             for suffix in ("weight", "bias", "running_mean", "running_var"):
                 out[f"{name}.{suffix}"] = (shapes[node.input][0],)
+        elif isinstance(node, MixedOp) and node.alpha not in out:
+            out[node.alpha] = (node.rows, node.n_ops)
     return out
 
 
 def n_params(spec: Spec) -> int:
-    """Number of trainable parameters (every parameter except batch-norm running statistics)."""
+    """Trainable parameters: all but batch-norm running statistics (and non-affine γ, β)."""
+    fixed = {
+        f"{n.name}.{k}"
+        for n in spec.nodes
+        if isinstance(n, BatchNorm) and not n.affine
+        for k in ("weight", "bias")
+    }
     return sum(
-        math.prod(s) for n, s in param_shapes(spec).items() if not n.endswith(("_mean", "_var"))
+        math.prod(s)
+        for n, s in param_shapes(spec).items()
+        if not n.endswith(("_mean", "_var")) and n not in fixed
     )
 
 
@@ -178,6 +191,8 @@ def node_flops(spec: Spec) -> dict[str, int]:
             f = 2 * size
         elif isinstance(node, Add):
             f = (len(node.inputs) - 1) * size
+        elif isinstance(node, MixedOp):
+            f = 2 * len(node.inputs) * size
         else:
             f = 0
         if getattr(node, "activation", "identity") != "identity":
@@ -212,6 +227,11 @@ def node_forward(node: Node, params: Mapping[str, F64], inputs: list[F64], train
     """
     x = inputs[0]
     p = f"{node.name}."
+    if isinstance(node, Identity):
+        return x.copy()
+    if isinstance(node, MixedOp):
+        a = arch_weights(params[node.alpha][node.row], node.weighting)[int(node.none) :]
+        return sum((w * v for w, v in zip(a, inputs, strict=True)), np.zeros_like(x))
     if isinstance(node, Dense):
         z: F64 = x.reshape(x.shape[0], -1) @ params[p + "weight"].T
         return z + params[p + "bias"] if node.bias else z
@@ -248,6 +268,10 @@ def node_backward(
     """
     x = inputs[0]
     p = f"{node.name}."
+    if isinstance(node, Identity):
+        return [gz], {}
+    if isinstance(node, MixedOp):
+        return _mixed_backward(node, params, inputs, gz)
     if isinstance(node, Dense):
         grads = {p + "weight": gz.T @ x.reshape(x.shape[0], -1)}
         if node.bias:
@@ -277,4 +301,31 @@ def node_backward(
     else:
         mean, var = params[p + "running_mean"], params[p + "running_var"]
         dx, dg, db = rs.batch_norm_eval_backward(x, gamma, mean, var, node.eps, gz)
+    if not node.affine:  # γ and β are buffers
+        return [dx], {}
     return [dx], {p + "weight": dg, p + "bias": db}
+
+
+def arch_weights(alpha: F64, weighting: str) -> F64:
+    """``a(α)`` of one edge: softmax, or the CRB clip ``min(max(α, 0), 1)``."""
+    alpha = np.asarray(alpha, np.float64)
+    if weighting == "crb":
+        return np.clip(alpha, 0.0, 1.0)
+    e = np.exp(alpha - alpha.max())
+    out: F64 = e / e.sum()
+    return out
+
+
+def _mixed_backward(
+    node: MixedOp, params: Mapping[str, F64], inputs: list[F64], gz: F64
+) -> tuple[list[F64], dict[str, F64]]:
+    alpha = np.asarray(params[node.alpha][node.row], np.float64)
+    a = arch_weights(alpha, node.weighting)
+    off = int(node.none)
+    da = np.zeros_like(a)
+    da[off:] = [float(np.sum(gz * v)) for v in inputs]
+    crb = node.weighting == "crb"
+    dalpha = da * ((alpha > 0) & (alpha <= 1)) if crb else a * (da - a @ da)
+    full = np.zeros(params[node.alpha].shape)
+    full[node.row] = dalpha
+    return [w * gz for w in a[off:]], {node.alpha: full}

@@ -12,6 +12,7 @@ mod limits;
 mod linalg;
 mod lp;
 mod metrics;
+mod search;
 mod threads;
 
 #[pymodule]
@@ -42,6 +43,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(group::relax_layer, m)?)?;
     m.add_function(wrap_pyfunction!(group::relax_consumer, m)?)?;
     m.add_function(wrap_pyfunction!(group::mixed_kernel, m)?)?;
+    m.add_function(wrap_pyfunction!(search::darts_search, m)?)?;
+    m.add_function(wrap_pyfunction!(search::arch_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(search::arch_project, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::singular_values, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::numerical_rank, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::effective_dimension_activations, m)?)?;

@@ -6,6 +6,7 @@ use super::compile_group;
 use super::graph::{find, Node, NodeKind, ParamInfo, Shape, MAX_PARAM, MAX_WIDTH};
 use crate::error::{Error, Result};
 use crate::kernels::activation::Activation;
+use crate::kernels::mixed::Weighting;
 use crate::kernels::spatial::{Conv2dGeom, Pool2dGeom};
 
 /// One node of the JSON wire form written by `neuroplast.Spec`.
@@ -50,6 +51,21 @@ pub(super) struct WireNode {
     /// Whether a `[G]`-mixed layer lifts an image (its input has no group axis).
     #[serde(default)]
     pub(super) lift: bool,
+    /// Batch norm: whether γ and β are trained (otherwise fixed at 1 and 0).
+    #[serde(default = "default_true")]
+    affine: bool,
+    /// Mixed operation: name of the shared architecture tensor, its row and its row count.
+    #[serde(default)]
+    alpha: Option<String>,
+    #[serde(default)]
+    row: usize,
+    #[serde(default)]
+    rows: usize,
+    /// Mixed operation: whether column 0 is the zero operation.
+    #[serde(default)]
+    none: bool,
+    #[serde(default)]
+    weighting: Option<String>,
 }
 
 fn default_activation() -> String {
@@ -146,6 +162,8 @@ pub(super) fn compile_node(w: &WireNode, nodes: &[Node], params: &mut Vec<ParamI
             (NodeKind::Add, shapes[0], flops)
         }
         "concat" => (NodeKind::Concat, concat(w, &shapes)?, 0),
+        "identity" => (NodeKind::Identity, *single_input(w, &shapes)?, 0),
+        "mixed" => mixed(w, &shapes, params)?,
         other => return Err(Error::Spec(format!("node {:?} has unknown op {other:?}", w.name))),
     };
     let width = shape.len();
@@ -232,7 +250,7 @@ fn batch_norm(w: &WireNode, input: &Shape, params: &mut Vec<ParamInfo>, group: u
     let c = input.c / group;
     let mut slot =
         |suffix: &str, trainable| param(params, format!("{}.{suffix}", w.name), vec![c], trainable);
-    let (gamma, beta) = (slot("weight", true), slot("bias", true));
+    let (gamma, beta) = (slot("weight", w.affine), slot("bias", w.affine));
     let (running_mean, running_var) = (slot("running_mean", false), slot("running_var", false));
     let kind = NodeKind::BatchNorm {
         gamma,
@@ -262,4 +280,35 @@ fn concat(w: &WireNode, shapes: &[Shape]) -> Result<Shape> {
         return spec_err(w, "concatenation too large");
     }
     Ok(Shape { c, ..first })
+}
+
+/// A mixed operation: equally shaped inputs weighted by one row of a shared architecture tensor.
+fn mixed(w: &WireNode, shapes: &[Shape], params: &mut Vec<ParamInfo>) -> Result<Compiled> {
+    if shapes.is_empty() || shapes.iter().any(|s| *s != shapes[0]) {
+        let dims: Vec<_> = shapes.iter().map(Shape::dims).collect();
+        return spec_err(w, format!("needs at least one input, all of one shape, got {dims:?}"));
+    }
+    let name = match w.alpha.as_deref() {
+        Some(n) if !n.is_empty() && !n.contains('.') && n != "input" => n,
+        other => {
+            return spec_err(w, format!("alpha must name an architecture tensor (no '.'), got {other:?}"))
+        }
+    };
+    let weighting =
+        Weighting::parse(w.weighting.as_deref().unwrap_or("softmax")).or_else(|e| spec_err(w, e))?;
+    let cols = shapes.len() + usize::from(w.none);
+    if w.rows == 0 || w.row >= w.rows || w.rows > MAX_WIDTH {
+        return spec_err(w, format!("row {} must be below rows {} (rows >= 1)", w.row, w.rows));
+    }
+    let want = vec![w.rows, cols];
+    let alpha = match params.iter().position(|p| p.name == name) {
+        Some(i) if params[i].shape == want => i,
+        Some(i) => {
+            let had = &params[i].shape;
+            return spec_err(w, format!("architecture tensor {name:?} is {had:?} elsewhere, here {want:?}"));
+        }
+        None => param(params, name.to_string(), want, true),
+    };
+    let flops = 2 * (shapes.len() * shapes[0].len()) as u64;
+    Ok((NodeKind::Mixed { alpha, row: w.row, cols, none: w.none, weighting }, shapes[0], flops))
 }

@@ -226,7 +226,8 @@ const UPDATE_CHUNK: usize = 1 << 16;
 /// One optimizer step over all trainable parameters (only those with `only[p]` when given).
 /// The update is memory-bound and, for large layers, costs as much as a GEMM, so it runs on
 /// all threads in fixed chunks (elementwise, hence bitwise identical to a sequential update).
-pub(super) fn apply_updates(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn apply_updates(
     graph: &Graph,
     opt: &Optimizer,
     params: &mut [Vec<f32>],

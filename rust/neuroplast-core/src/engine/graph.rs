@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::group::expand::Expansion;
 use crate::kernels::activation::Activation;
 use crate::kernels::loss::Loss;
+use crate::kernels::mixed::Weighting;
 use crate::kernels::spatial::{Conv2dGeom, Pool2dGeom};
 
 /// What a node computes before its activation.
@@ -60,6 +61,13 @@ pub enum NodeKind {
     Add,
     /// Concatenation of the inputs: features of flat inputs, channels of spatial ones.
     Concat,
+    /// Its input unchanged (a node that only applies its activation).
+    Identity,
+    /// A mixed operation of differentiable architecture search: `Σₚ aₚ·xₚ` over the inputs
+    /// (the candidate operations of one edge), with `a = weighting(α[row])` from the shared
+    /// architecture tensor `alpha` (`rows × cols`). With `none`, column 0 is the zero operation
+    /// (it takes weight but adds nothing); input `p` has column `p + none`.
+    Mixed { alpha: usize, row: usize, cols: usize, none: bool, weighting: Weighting },
 }
 
 impl NodeKind {
@@ -75,6 +83,7 @@ impl NodeKind {
             NodeKind::BatchNorm { gamma, beta, running_mean, running_var, .. } => {
                 vec![gamma, beta, running_mean, running_var]
             }
+            // A mixed node's architecture tensor is shared between nodes: not owned by one.
             _ => Vec::new(),
         }
     }
@@ -163,6 +172,8 @@ pub struct Graph {
     pub output: usize,
     pub loss: Loss,
     pub params: Vec<ParamInfo>,
+    /// Per node, the `(consumer, input position)` pairs that read it.
+    pub consumers: Vec<Vec<(usize, usize)>>,
 }
 
 #[derive(Deserialize)]
@@ -219,7 +230,13 @@ impl Graph {
                 wire.output
             )));
         }
-        Ok(Self { nodes, output, loss: Loss::parse(&wire.loss)?, params })
+        let mut consumers = vec![Vec::new(); nodes.len()];
+        for (c, node) in nodes.iter().enumerate() {
+            for (k, &j) in node.inputs.iter().enumerate() {
+                consumers[j].push((c, k));
+            }
+        }
+        Ok(Self { nodes, output, loss: Loss::parse(&wire.loss)?, params, consumers })
     }
 
     /// Input width (features per sample).
@@ -230,6 +247,24 @@ impl Graph {
     /// Output width.
     pub fn n_outputs(&self) -> usize {
         self.nodes[self.output].width
+    }
+
+    /// Whether any node is a mixed operation (the graph has architecture weights).
+    pub fn has_mixed(&self) -> bool {
+        self.nodes.iter().any(|n| matches!(n.kind, NodeKind::Mixed { .. }))
+    }
+
+    /// Indices of the architecture tensors (the `alpha` of mixed nodes), in order of first use.
+    pub fn arch_params(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        for n in &self.nodes {
+            if let NodeKind::Mixed { alpha, .. } = n.kind {
+                if !out.contains(&alpha) {
+                    out.push(alpha);
+                }
+            }
+        }
+        out
     }
 
     /// Whether any node normalizes with batch statistics.

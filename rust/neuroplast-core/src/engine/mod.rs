@@ -11,10 +11,12 @@ pub mod early_stop;
 pub mod fit;
 pub mod graph;
 pub mod infer;
+pub mod mixed;
 pub mod pass;
 mod pass_group;
 pub mod sampled;
 pub mod structure;
+pub mod search;
 
 pub use alternate::{fit_alternating, ArchConfig, TwoStates};
 pub use asng::{theta_bounds, update_theta, utilities, AsngSettings};

@@ -6,6 +6,7 @@ use super::pass_group::{
     mixed_conv_forward, mixed_params, Block, GroupScratch,
 };
 use crate::error::Result;
+use super::mixed;
 use crate::kernels::activation;
 use crate::kernels::gemm::{gemm, Mat};
 use crate::kernels::loss::{batch_loss, BatchLoss, Targets};
@@ -30,6 +31,10 @@ pub struct Workspace {
     argmax: Vec<Vec<u32>>,
     /// Expanded kernels of the group and mixed convolutions from the last forward.
     group: Vec<GroupScratch>,
+    /// Operation weights `a(α)` of every mixed node in the last forward.
+    pub(super) mix: Vec<Vec<f32>>,
+    /// Whether a node was computed in the last forward (see [`mixed::prepare`]).
+    pub(super) live: Vec<bool>,
     threads: usize,
 }
 
@@ -87,6 +92,8 @@ impl Workspace {
                 })
                 .collect::<Result<_>>()?,
             group: graph.nodes.iter().map(GroupScratch::for_node).collect(),
+            mix: mixed::weight_buffers(graph),
+            live: vec![true; n],
             threads,
         })
     }
@@ -139,7 +146,11 @@ pub fn forward(
     ws: &mut Workspace,
     mode: Mode,
 ) {
+    mixed::prepare(graph, params, &mut ws.mix, &mut ws.live);
     for i in 1..graph.nodes.len() {
+        if !ws.live[i] {
+            continue;
+        }
         let node = &graph.nodes[i];
         let width = node.width;
         let len = rows * width;
@@ -185,7 +196,11 @@ pub fn forward(
                 group_pool_forward(size, node.shape.h * node.shape.w, input(node.inputs[0]), pre);
             }
             NodeKind::AvgPool(ref g) => avg_pool_forward(g, input(node.inputs[0]), rows, pre),
-            NodeKind::Flatten => pre.copy_from_slice(input(node.inputs[0])),
+            NodeKind::Flatten | NodeKind::Identity => pre.copy_from_slice(input(node.inputs[0])),
+            NodeKind::Mixed { none, .. } => {
+                let ins: Vec<&[f32]> = node.inputs.iter().map(|&j| input(j)).collect();
+                mixed::forward(&ws.mix[i][usize::from(none)..], &ins, pre);
+            }
             NodeKind::BatchNorm { gamma, beta, running_mean, running_var, eps, .. } => {
                 let shape = bn_shape(node);
                 let xin = input(node.inputs[0]);
@@ -303,6 +318,8 @@ fn backward_into(
     grads: &mut [Vec<f32>],
     acc_dense: bool,
 ) {
+    // Architecture tensors are shared by several mixed nodes, which accumulate into them.
+    graph.arch_params().into_iter().for_each(|p| grads[p].fill(0.0));
     for i in (1..graph.nodes.len()).rev() {
         let node = &graph.nodes[i];
         let len = rows * node.width;
@@ -345,8 +362,8 @@ fn backward_into(
         let g = &grest[0][..len];
         let j0 = node.inputs.first().copied().unwrap_or(0);
         // Single-input nodes receive their input gradient here; merges (even with one input)
-        // handle each input themselves.
-        let merge = matches!(node.kind, NodeKind::Add | NodeKind::Concat);
+        // and mixed operations handle each input themselves.
+        let merge = matches!(node.kind, NodeKind::Add | NodeKind::Concat | NodeKind::Mixed { .. });
         let (dx, acc) = if node.inputs.len() == 1 && j0 != 0 && !merge {
             let acc = ws.has_grad[j0];
             ws.has_grad[j0] = true;
@@ -404,10 +421,25 @@ fn backward_into(
                     avg_pool_backward(geom, g, rows, dx, acc);
                 }
             }
-            NodeKind::Flatten => {
+            NodeKind::Flatten | NodeKind::Identity => {
                 if let Some(dx) = dx {
                     accumulate(dx, g, acc);
                 }
+            }
+            NodeKind::Mixed { alpha, row, cols, .. } => {
+                let range = row * cols..(row + 1) * cols;
+                let (alpha_row, dalpha) = (&params[alpha][range.clone()], &mut grads[alpha][range]);
+                let outs = mixed::Blocks { x, out: &ws.out, grad: gdone, len };
+                mixed::backward(
+                    &node.kind,
+                    &node.inputs,
+                    &ws.mix[i],
+                    g,
+                    outs,
+                    &mut ws.has_grad,
+                    alpha_row,
+                    dalpha,
+                );
             }
             NodeKind::BatchNorm { gamma, beta, eps, .. } => {
                 let shape = bn_shape(node);
@@ -431,6 +463,11 @@ fn backward_into(
                 );
                 grads[gamma] = dgamma;
                 grads[beta] = dbeta;
+                if !graph.params[gamma].trainable {
+                    // A non-affine batch norm: γ and β are buffers, which get no gradient.
+                    grads[gamma].fill(0.0);
+                    grads[beta].fill(0.0);
+                }
             }
             NodeKind::Dense { weight, .. } => {
                 let fan_in = graph.nodes[j0].width;
@@ -504,6 +541,9 @@ fn scaled_accumulate(dst: &mut [f32], src: &[f32], scale: f32, add: bool) {
 /// training forward pass over `rows` samples.
 pub fn update_running_stats(graph: &Graph, params: &mut [Vec<f32>], ws: &Workspace, rows: usize) {
     for (i, node) in graph.nodes.iter().enumerate() {
+        if !ws.live[i] {
+            continue;
+        }
         if let NodeKind::BatchNorm { running_mean, running_var, momentum, .. } = node.kind {
             let shape = bn_shape(node);
             let (mean, var) = ws.stats[i].split_at(shape.channels);

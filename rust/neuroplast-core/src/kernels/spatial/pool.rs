@@ -39,29 +39,27 @@ pub fn max_pool_forward(g: &Pool2dGeom, x: &[f32], rows: usize, y: &mut [f32], a
 }
 
 fn max_pool_sample(g: &Pool2dGeom, xs: &[f32], y: &mut [f32], argmax: &mut [u32]) {
+    // Windows depend only on the output position: compute them once per sample.
+    let rows: Vec<(usize, usize)> = (0..g.oh).map(|o| g.window(o, 0)).collect();
+    let cols: Vec<(usize, usize)> = (0..g.ow).map(|o| g.window(o, 1)).collect();
     for c in 0..g.c {
-        for oy in 0..g.oh {
-            let (y0, y1) = g.window(oy, 0);
-            for ox in 0..g.ow {
-                let (x0, x1) = g.window(ox, 1);
+        let plane = &xs[c * g.h * g.w..(c + 1) * g.h * g.w];
+        for (oy, &(y0, y1)) in rows.iter().enumerate() {
+            for (ox, &(x0, x1)) in cols.iter().enumerate() {
                 let mut best = f32::NEG_INFINITY;
-                let mut at = (c * g.h + y0) * g.w + x0;
+                let mut at = y0 * g.w + x0;
                 for iy in y0..y1 {
-                    for ix in x0..x1 {
-                        let i = (c * g.h + iy) * g.w + ix;
-                        // NaN propagates like PyTorch: a NaN input wins its window.
-                        if xs[i] > best || xs[i].is_nan() {
-                            best = xs[i];
-                            at = i;
-                            if best.is_nan() {
-                                break;
-                            }
-                        }
+                    for (ix, &v) in plane[iy * g.w + x0..iy * g.w + x1].iter().enumerate() {
+                        // Branch-free select; NaN propagates like PyTorch: the first NaN of
+                        // the window wins and stays.
+                        let take = v > best || (v.is_nan() && !best.is_nan());
+                        best = if take { v } else { best };
+                        at = if take { iy * g.w + x0 + ix } else { at };
                     }
                 }
                 let o = (c * g.oh + oy) * g.ow + ox;
                 y[o] = best;
-                argmax[o] = at as u32;
+                argmax[o] = (c * g.h * g.w + at) as u32;
             }
         }
     }
