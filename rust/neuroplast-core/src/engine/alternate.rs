@@ -140,7 +140,8 @@ impl Stepper<'_> {
         }
         let xb = &self.xb[..idx.len() * n_in];
         let (ws, grads) = (&mut self.ws, &mut self.grads);
-        let r = loss_and_gradients(self.graph, params, self.masks, &[], xb, self.train.targets, idx, ws, grads);
+        let r =
+            loss_and_gradients(self.graph, params, self.masks, &[], xb, self.train.targets, idx, ws, grads);
         if !r.loss_sum.is_finite() {
             return Err(Error::Numerical(format!(
                 "training diverged: the loss became {} in epoch {epoch}; lower the learning rates",

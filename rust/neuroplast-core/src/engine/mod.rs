@@ -15,8 +15,8 @@ pub mod mixed;
 pub mod pass;
 mod pass_group;
 pub mod sampled;
-pub mod structure;
 pub mod search;
+pub mod structure;
 
 pub use alternate::{fit_alternating, ArchConfig, TwoStates};
 pub use asng::{theta_bounds, update_theta, utilities, AsngSettings};

@@ -1,12 +1,12 @@
 //! Forward and backward passes over a compiled [`Graph`] for one block of rows.
 
 use super::graph::{Graph, Node, NodeKind};
+use super::mixed;
 use super::pass_group::{
     group_conv_backward, group_conv_forward, group_pool_backward, group_pool_forward, mixed_conv_backward,
     mixed_conv_forward, mixed_params, Block, GroupScratch,
 };
 use crate::error::Result;
-use super::mixed;
 use crate::kernels::activation;
 use crate::kernels::gemm::{gemm, Mat};
 use crate::kernels::loss::{batch_loss, BatchLoss, Targets};

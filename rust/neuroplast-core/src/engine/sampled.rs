@@ -191,7 +191,16 @@ pub fn fit_sampled(
             losses.iter_mut().zip(&passes.loss_sums).for_each(|(l, &s)| *l = s / rows as f64);
             update_theta(theta, &ms, &losses, settings);
             state.step += 1;
-            apply_updates(graph, &cfg.optimizer, params, &grads, &mut state.slots, state.step, cfg.threads, None);
+            apply_updates(
+                graph,
+                &cfg.optimizer,
+                params,
+                &grads,
+                &mut state.slots,
+                state.step,
+                cfg.threads,
+                None,
+            );
             loss_sum += passes.loss_sums.iter().sum::<f64>();
             correct += passes.correct;
         }

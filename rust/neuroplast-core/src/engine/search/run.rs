@@ -247,7 +247,16 @@ impl<'a> Searcher<'a> {
         update_running_stats(self.graph, params, &self.ws, idx.len());
         w_state.step += 1;
         let (graph, grads, threads) = (self.graph, &self.grads, self.threads);
-        apply_updates(graph, opt, params, grads, &mut w_state.slots, w_state.step, threads, Some(&self.is_weight));
+        apply_updates(
+            graph,
+            opt,
+            params,
+            grads,
+            &mut w_state.slots,
+            w_state.step,
+            threads,
+            Some(&self.is_weight),
+        );
         Ok((r, norm2))
     }
 
