@@ -360,6 +360,39 @@ def c_threads_limits(draw: Any) -> tuple[str, Thunk]:
     return f"set_num_threads({n!r}); set_limits({field}={value!r})", run
 
 
+def c_linprog(draw: Any) -> tuple[str, Thunk]:
+    from neuroplast.lp import linprog
+
+    n = draw(st.integers(0, 6))
+    m = draw(st.integers(0, 5))
+    kw: dict[str, Any] = {}
+    if draw(st.booleans()):
+        # Well-formed arrays (the solvers run; statuses vary), sometimes with special values.
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        c: Any = rng.normal(size=n)
+        kw["A_ub"], kw["b_ub"] = rng.normal(size=(m, n)), rng.normal(size=m)
+        if m and draw(st.booleans()):
+            kw["b_ub"][draw(st.integers(0, m - 1))] = draw(st.sampled_from(SPECIAL))
+    else:
+        c = draw(st.one_of(arrays(lead=n), WEIRD))
+        if draw(st.booleans()):
+            kw["A_ub"] = draw(st.one_of(arrays(lead=m, width=n), WEIRD))
+            kw["b_ub"] = draw(st.one_of(arrays(lead=m), WEIRD))
+        if draw(st.booleans()):
+            kw["A_eq"] = draw(st.one_of(arrays(lead=m, width=n), WEIRD))
+            kw["b_eq"] = draw(st.one_of(arrays(lead=m), WEIRD))
+    if draw(st.booleans()):
+        pair = st.tuples(st.one_of(REAL, st.none()), st.one_of(REAL, st.none()))
+        kw["bounds"] = draw(st.one_of(pair, st.lists(pair, max_size=7), WEIRD))
+    if draw(st.booleans()):
+        kw["method"] = draw(st.one_of(st.sampled_from(["auto", "simplex", "ipm"]), WEIRD))
+    if draw(st.booleans()):
+        maxiter = st.one_of(st.integers(-2, 50), SIZE)
+        other = st.dictionaries(st.sampled_from(["tol", "disp", 1, None]), REAL, max_size=2)
+        kw["options"] = draw(st.one_of(st.fixed_dictionaries({"maxiter": maxiter}), other, WEIRD))
+    return f"linprog(n={n}, m={m}, {sorted(kw)})", lambda: linprog(c, **kw)
+
+
 CALLS = {
     f.__name__[2:]: f
     for f in (
@@ -375,6 +408,7 @@ CALLS = {
         c_metrics,
         c_morph,
         c_threads_limits,
+        c_linprog,
     )
 }
 

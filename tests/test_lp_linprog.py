@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neuroplast.errors import ConfigError, DataError, ShapeError
+import neuroplast as npl
+from neuroplast.errors import ConfigError, DataError, ResourceLimitError, ShapeError
 from neuroplast.lp import LinprogResult, linprog
 
 scipy_optimize = pytest.importorskip("scipy.optimize")
@@ -174,8 +175,40 @@ def test_iteration_limit() -> None:
         ({"c": [1.0], "bounds": [(0, "x")]}, ConfigError),
         ({"c": [1.0], "options": {"tol": 1.0}}, ConfigError),
         ({"c": [1.0], "options": {"maxiter": -1}}, ConfigError),
+        ({"c": [1.0], "options": {"maxiter": 1.5}}, ConfigError),
+        # Reproducers of the hardening campaign: plain Python exceptions used to escape.
+        ({"c": [1.0, 2.0], "bounds": 5}, ConfigError),
+        ({"c": [1.0, 2.0], "bounds": "ab"}, ConfigError),
+        ({"c": [1.0, 2.0], "bounds": {0: 1}}, ConfigError),
+        ({"c": [1.0, 2.0], "bounds": [(0, 1), "xy"]}, ConfigError),
+        ({"c": [1.0, 2.0], "options": "x"}, ConfigError),
+        ({"c": [1.0, 2.0], "options": [("maxiter", 3)]}, ConfigError),
+        ({"c": [1.0], "options": {1: 2}}, ConfigError),
+        ({"c": [1.0], "method": 5}, ConfigError),
+        ({"c": [1.0], "method": ["simplex"]}, ConfigError),
     ],
 )
 def test_invalid_input(kwargs: dict[str, Any], error: type[Exception]) -> None:
     with pytest.raises(error):
         linprog(**kwargs)
+
+
+def test_huge_iteration_limit_means_no_limit() -> None:
+    # Used to raise OverflowError on the way into the core.
+    args = {"c": [-1, -2], "A_ub": [[1, 1], [1, -1]], "b_ub": [4, 1]}
+    big = linprog(**args, options={"maxiter": 10**30})
+    none = linprog(**args)
+    assert big.status == none.status == 0
+    assert big.x is not None and none.x is not None
+    np.testing.assert_array_equal(big.x, none.x)
+
+
+def test_working_memory_is_checked_before_solving() -> None:
+    # 3000 equality rows need a 3000 x 3000 basis factor (72 MB), above a 10 MB limit.
+    a = np.zeros((3000, 2))
+    a[:, 0] = 1.0
+    with (
+        npl.limits.temporary_limits(max_bytes=10 * 2**20),
+        pytest.raises(ResourceLimitError, match="LP with 3000 constraint rows"),
+    ):
+        linprog([1.0, 1.0], A_eq=a, b_eq=np.ones(3000))

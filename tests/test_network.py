@@ -278,3 +278,26 @@ def test_progress_bar(blobs: Data, capsys: pytest.CaptureFixture[str]) -> None:
     assert "epoch" in err and "2/2" in err
     assert len(hist) == 2
     assert_bitwise_equal(net.params, quiet.params)
+
+
+def _unaligned(a: np.ndarray) -> np.ndarray:
+    """``a``'s values in a C-contiguous buffer one byte off its element alignment."""
+    raw = np.zeros(a.nbytes + 1, np.uint8)
+    out = np.frombuffer(raw[1:].data, dtype=a.dtype).reshape(a.shape)
+    out[...] = a
+    assert not out.flags.aligned and out.flags.c_contiguous
+    return out
+
+
+def test_unaligned_buffers_are_accepted_like_aligned_ones() -> None:
+    # Packed buffers (e.g. arrays unpickled from a message) used to be refused with a
+    # misleading "expected a C-contiguous 2-D array".
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 6)).astype(np.float32)
+    y = rng.integers(0, 3, size=40)
+    a = Network.init(Spec.mlp(6, [5], 3), seed=0)
+    b = Network.init(Spec.mlp(6, [5], 3), seed=0)
+    a.fit(X, y, epochs=2, seed=0)
+    b.fit(_unaligned(X), _unaligned(y), epochs=2, seed=0)
+    np.testing.assert_array_equal(a.forward(X), b.forward(_unaligned(X)))
+    assert a.evaluate(X, y) == b.evaluate(_unaligned(X), _unaligned(y))

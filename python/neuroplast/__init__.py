@@ -86,6 +86,7 @@ __all__ = [
     "__version__",
     "compress",
     "data",
+    "gemm_isa",
     "get_num_threads",
     "groups",
     "limits",
@@ -136,3 +137,13 @@ def get_num_threads() -> int:
 def simd_level() -> str:
     """Instruction set of the elementwise kernels on this CPU (``avx512``, ``avx2``, ``scalar``)."""
     return _core.simd_level()
+
+
+def gemm_isa() -> str:
+    """Micro-kernel of the packed GEMM on this CPU (``avx512``, ``avx2``, or ``faer``).
+
+    AVX-512 is used wherever the CPU reports AVX-512F; the environment variable
+    ``NEUROPLAST_GEMM_AVX512=0`` (read once per process, before the first product) forces the
+    AVX2 + FMA kernel. Both give bitwise-identical results, so the choice only changes speed.
+    """
+    return _core.gemm_isa()

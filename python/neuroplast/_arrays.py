@@ -83,7 +83,9 @@ def as_ndim(a: Any, what: str, ndims: tuple[int, ...]) -> npt.NDArray[Any]:
 
 
 def _copies(arr: npt.NDArray[Any], dtype: Any) -> bool:
-    return arr.dtype != dtype or not arr.flags.c_contiguous
+    # The core reads arrays as slices, which need the element alignment: a buffer that is
+    # not aligned (e.g. unpickled from a packed message) is copied like a strided one.
+    return arr.dtype != dtype or not arr.flags.c_contiguous or not arr.flags.aligned
 
 
 def _convert(arr: npt.NDArray[Any], dtype: Any, what: str) -> npt.NDArray[Any]:
@@ -92,6 +94,8 @@ def _convert(arr: npt.NDArray[Any], dtype: Any, what: str) -> npt.NDArray[Any]:
         check_bytes(arr.size * np.dtype(dtype).itemsize, f"converting {what}")
     try:
         with np.errstate(over="ignore", invalid="ignore"):
+            if not arr.flags.aligned:  # ascontiguousarray would return it as it is
+                return np.array(arr, dtype=dtype, order="C", copy=True)
             return np.ascontiguousarray(arr, dtype=dtype)
     except MemoryError as exc:
         raise ResourceLimitError(f"cannot allocate memory for converting {what}: {exc}") from exc

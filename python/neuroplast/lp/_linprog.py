@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -10,14 +10,18 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _core
-from neuroplast._arrays import _numeric
+from neuroplast._arrays import _convert, _numeric
 from neuroplast.errors import ConfigError, DataError, ShapeError
+from neuroplast.limits import check_bytes
 
 __all__ = ["LPCertificate", "LinprogResult", "linprog"]
 
 _F64 = npt.NDArray[np.float64]
 _METHODS = ("auto", "simplex", "ipm")
 _Bound = tuple[float | None, float | None]
+# An iteration limit this large is never reached; larger ones are clamped to it, since the
+# core counts iterations in 64 bits.
+_MAXITER_CAP = 2**62
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +123,7 @@ def _array(a: Any, name: str, ndim: int) -> _F64:
     arr = _numeric(a, name)
     if arr.ndim != ndim:
         raise ShapeError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return _convert(arr, np.float64, name)
 
 
 def _constraints(a: Any, b: Any, n: int, name: str) -> tuple[_F64, _F64]:
@@ -145,14 +149,22 @@ def _bound_value(v: Any, default: float) -> float:
     return value
 
 
-def _bounds(bounds: _Bound | Sequence[_Bound] | None, n: int) -> tuple[_F64, _F64]:
+def _bounds(bounds: Any, n: int) -> tuple[_F64, _F64]:
     if bounds is None:
         return np.zeros(n), np.full(n, np.inf)
-    pairs: list[Any] = list(bounds) if not isinstance(bounds, np.ndarray) else bounds.tolist()
+    if isinstance(bounds, np.ndarray):
+        bounds = bounds.tolist()
+    if isinstance(bounds, (str, bytes, Mapping)) or not isinstance(bounds, Sequence):
+        raise ConfigError(
+            f"bounds must be one (low, high) pair or a sequence of {n} pairs, "
+            f"got {type(bounds).__name__}"
+        )
+    pairs: list[Any] = list(bounds)
     if len(pairs) == 2 and not any(isinstance(p, (Sequence, np.ndarray)) for p in pairs):
         pairs = [pairs] * n
     if len(pairs) != n or any(
-        not isinstance(p, (Sequence, np.ndarray)) or len(p) != 2 for p in pairs
+        isinstance(p, (str, bytes)) or not isinstance(p, (Sequence, np.ndarray)) or len(p) != 2
+        for p in pairs
     ):
         raise ConfigError(f"bounds must be one (low, high) pair or {n} of them")
     lower = np.array([_bound_value(p[0], -np.inf) for p in pairs], dtype=np.float64)
@@ -160,6 +172,36 @@ def _bounds(bounds: _Bound | Sequence[_Bound] | None, n: int) -> tuple[_F64, _F6
     if np.any(lower == np.inf) or np.any(upper == -np.inf):
         raise ConfigError("a lower bound of +inf or an upper bound of -inf is not allowed")
     return lower, upper
+
+
+def _max_iter(options: Any) -> int | None:
+    """The ``maxiter`` option (clamped to a bound no solver reaches), or ``None``."""
+    if options is None:
+        return None
+    if not isinstance(options, Mapping):
+        raise ConfigError(f"options must be a dict, got {type(options).__name__}")
+    opts = dict(options)
+    maxiter = opts.pop("maxiter", None)
+    if opts:
+        unknown = sorted(map(repr, opts))
+        raise ConfigError(f"unknown options {unknown}; only 'maxiter' is supported")
+    if maxiter is None:
+        return None
+    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 0:
+        raise ConfigError(f"maxiter must be a non-negative int, got {maxiter!r}")
+    return min(int(maxiter), _MAXITER_CAP)
+
+
+def _check_memory(m: int, n: int, m_ub: int) -> None:
+    """Refuses an LP whose solver working set is above the ``max_bytes`` limit.
+
+    The dominant allocations, in float64: the standard form's dense columns (``m`` rows by
+    ``n + m_ub`` columns with the slacks), the interior point's normal matrix (``min`` of
+    the two squared) and the crossover's dense basis factor (``m × m``).
+    """
+    cols = n + m_ub
+    cells = m * m + 2 * m * cols + min(m, cols) ** 2
+    check_bytes(8 * cells, f"solving an LP with {m} constraint rows and {n} variables")
 
 
 def linprog(
@@ -209,7 +251,8 @@ def linprog(
         b_eq: Equality right-hand side ``(m_eq,)``, or ``None``.
         bounds: ``(low, high)`` for all variables, or a sequence of ``n`` such pairs.
         method: ``"auto"``, ``"simplex"`` or ``"ipm"``.
-        options: ``{"maxiter": int}`` limits simplex pivots / interior-point iterations.
+        options: ``{"maxiter": int}`` limits simplex pivots / interior-point iterations
+            (values beyond ``2**62`` mean no limit).
 
     Returns:
         A :class:`LinprogResult`.
@@ -217,7 +260,10 @@ def linprog(
     Raises:
         ShapeError: Inconsistent array shapes.
         DataError: NaN or infinite values in ``c``, the matrices or right-hand sides.
-        ConfigError: Unknown method or option, or malformed bounds.
+        ConfigError: Unknown method or option, malformed ``options`` or bounds.
+        ResourceLimitError: The solver's working memory (about ``8 * (m**2 + 2*m*(n + m_ub)
+            + min(m, n + m_ub)**2)`` bytes for ``m`` rows) is above the ``max_bytes`` limit
+            (:mod:`neuroplast.limits`).
 
     Example:
         >>> from neuroplast.lp import linprog
@@ -225,22 +271,15 @@ def linprog(
         >>> res.status, round(res.fun, 6), res.x.tolist()
         (0, -7.0, [1.0, 3.0])
     """
-    if method not in _METHODS:
+    if not isinstance(method, str) or method not in _METHODS:
         raise ConfigError(f"unknown method {method!r}; expected one of {_METHODS}")
-    opts = dict(options or {})
-    maxiter = opts.pop("maxiter", None)
-    if opts:
-        raise ConfigError(f"unknown options {sorted(opts)}; only 'maxiter' is supported")
-    if maxiter is not None and (
-        isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 0
-    ):
-        raise ConfigError(f"maxiter must be a non-negative int, got {maxiter!r}")
-    max_iter = None if maxiter is None else int(maxiter)
+    max_iter = _max_iter(options)
     cv = _array(c, "c", 1)
     n = cv.shape[0]
     a_ub, bu = _constraints(A_ub, b_ub, n, "ub")
     a_eq, be = _constraints(A_eq, b_eq, n, "eq")
     lower, upper = _bounds(bounds, n)
+    _check_memory(a_ub.shape[0] + a_eq.shape[0], n, a_ub.shape[0])
     for name, arr in (("c", cv), ("A_ub", a_ub), ("b_ub", bu), ("A_eq", a_eq), ("b_eq", be)):
         if not np.all(np.isfinite(arr)):
             raise DataError(f"{name} must not contain NaN or infinite values")

@@ -9,7 +9,9 @@ Shared infrastructure (used by every controller):
 
 * :mod:`~neuroplast.search._evaluate`: picklable candidate :class:`Job` s (start network, a path
   of :class:`EditStep` / :class:`TrainStep`, a :class:`DataRef`), run by :func:`evaluate`
-  in-process or on any ``concurrent.futures.Executor`` with identical results.
+  in-process or on any ``concurrent.futures.Executor`` with identical results;
+  :class:`DaskExecutor` (:mod:`~neuroplast.search._dask`) runs them on a Dask cluster with the
+  data scattered once.
 * :mod:`~neuroplast.search._run`: :class:`RunFolder` (history, final model, edit log, report,
   atomic per-generation checkpoints and the resume protocol).
 * :mod:`~neuroplast.search._report`: PNG plots (metric per generation with actions marked,
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from neuroplast.search._budget import BestUnderBudget, Budget, MostAccurate
 from neuroplast.search._contract import ConfigBase, Controller, Result, RunContext, measure
+from neuroplast.search._dask import DaskExecutor
 from neuroplast.search._evaluate import (
     DataRef,
     EditStep,
@@ -129,6 +132,7 @@ __all__ = [
     "MCTS",
     "Action",
     "ActionSpace",
+    "DaskExecutor",
     "DataRef",
     "Decision",
     "EditStep",

@@ -5,6 +5,10 @@ change the preset config, and the network it starts from when no ``--model`` is 
 module adds the options every controller shares, builds the :class:`Splits` the same way for
 all of them, runs the controller through its one ``run`` method and returns the before/after
 summary that the CLI prints.
+
+Candidate evaluation runs in this process, on ``--workers N`` local processes, on a Dask
+``LocalCluster`` of ``--dask-workers N`` processes, or on a running Dask cluster
+(``--scheduler tcp://host:8786``); the last two scatter the data once to every worker.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,7 @@ from neuroplast.search._splits import DEFAULT_VAL_FRACTION, Splits
 __all__ = [
     "Command",
     "add_shared",
+    "evaluators",
     "export_network",
     "load_splits",
     "run_command",
@@ -51,6 +57,8 @@ class Command:
         datasets: Accepted ``--dataset`` names (default: :func:`neuroplast.data.available`).
         inputs: Replaces the shared loading of ``(network, splits)`` entirely (e.g. the LP
             controller's built-in XOR demo).
+        executor: Whether the controller evaluates candidates on an executor (only then do
+            ``--dask-workers`` and ``--scheduler`` apply).
     """
 
     name: str
@@ -62,6 +70,7 @@ class Command:
     default_preset: str = "fast"
     datasets: tuple[str, ...] | None = None
     inputs: Inputs | None = None
+    executor: bool = False
 
 
 def add_shared(p: argparse.ArgumentParser, cmd: Command) -> None:
@@ -88,6 +97,17 @@ def add_shared(p: argparse.ArgumentParser, cmd: Command) -> None:
     r.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     r.add_argument("--threads", type=int, default=2, help="engine threads")
     r.add_argument("--workers", type=int, default=1, help="processes evaluating candidates")
+    r.add_argument(
+        "--dask-workers",
+        type=int,
+        metavar="N",
+        help="evaluate candidates on a Dask LocalCluster of N processes (needs neuroplast[dask])",
+    )
+    r.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="evaluate candidates on the Dask cluster at ADDRESS (e.g. tcp://host:8786)",
+    )
     r.add_argument("--run-dir", metavar="DIR", help="write config, history, checkpoints, report")
     r.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     r.add_argument("--overwrite", action="store_true", help="replace the run in --run-dir")
@@ -124,20 +144,84 @@ def _inputs(args: argparse.Namespace, cmd: Command) -> tuple[Network, Splits]:
     return start_network(args, splits, cmd.start_network), splits
 
 
+def evaluators(args: argparse.Namespace) -> int:
+    """Candidate evaluations that run at once: ``--workers`` or ``--dask-workers`` (else 1).
+
+    With ``--scheduler`` the cluster's size is not read (results must not depend on which
+    workers happen to be up): a controller's own option (``--parallel``) says how many.
+    """
+    dask_workers: int | None = getattr(args, "dask_workers", None)
+    return dask_workers if dask_workers is not None else int(args.workers)
+
+
+def _check_executor_options(args: argparse.Namespace, cmd: Command) -> None:
+    """Refuses executor options that are out of range, conflict, or do not apply to ``cmd``."""
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    dask_workers, scheduler = getattr(args, "dask_workers", None), getattr(args, "scheduler", None)
+    if dask_workers is None and scheduler is None:
+        return
+    if not cmd.executor:
+        raise ConfigError(
+            f"--dask-workers and --scheduler apply to controllers that evaluate candidates "
+            f"(mcts, surgeon); {cmd.name} does not"
+        )
+    if dask_workers is not None and dask_workers < 1:
+        raise ConfigError(f"--dask-workers must be >= 1, got {dask_workers}")
+    given = [
+        flag
+        for flag, on in (
+            ("--workers", args.workers > 1),
+            ("--dask-workers", dask_workers is not None),
+            ("--scheduler", scheduler is not None),
+        )
+        if on
+    ]
+    if len(given) > 1:
+        raise ConfigError(f"give one of --workers, --dask-workers and --scheduler, not {given}")
+
+
+def _open_executor(args: argparse.Namespace, stack: ExitStack) -> Executor | None:
+    """The executor the options ask for, closed (with its cluster) when ``stack`` closes."""
+    dask_workers, scheduler = getattr(args, "dask_workers", None), getattr(args, "scheduler", None)
+    if dask_workers is None and scheduler is None:
+        if args.workers == 1:
+            return None
+        pool = ProcessPoolExecutor(args.workers)
+        stack.callback(pool.shutdown, cancel_futures=True)
+        return pool
+    from neuroplast.search._dask import DaskExecutor, require_distributed
+
+    distributed = require_distributed()
+    if scheduler is None:
+        # One engine thread per worker process: the jobs set their own thread count anyway,
+        # and more Dask threads per worker would only queue jobs behind each other.
+        cluster = distributed.LocalCluster(
+            n_workers=dask_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        stack.callback(cluster.close)
+        scheduler = cluster
+    try:
+        client = distributed.Client(scheduler)
+    except OSError as exc:  # unreachable scheduler (TimeoutError is an OSError)
+        raise ConfigError(f"cannot connect to the Dask scheduler at {scheduler}: {exc}") from exc
+    stack.callback(client.close)
+    executor = DaskExecutor(client)
+    stack.callback(executor.shutdown, cancel_futures=True)
+    return executor
+
+
 def run_command(args: argparse.Namespace, cmd: Command) -> dict[str, Any]:
     """Runs the controller of ``cmd`` as the parsed options say; returns the summary."""
     from neuroplast import set_num_threads
 
-    if args.workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+    _check_executor_options(args, cmd)
     set_num_threads(args.threads)
-    net, splits = _inputs(args, cmd)
-    preset: ConfigBase = cmd.controller.config_class.preset(args.preset)
-    controller = cmd.controller(cmd.configure(args, preset))
-    executor: Executor | None = None
-    if args.workers > 1:
-        executor = ProcessPoolExecutor(args.workers)
-    try:
+    with ExitStack() as stack:
+        executor = _open_executor(args, stack)  # first: an unreachable cluster fails fast
+        net, splits = _inputs(args, cmd)
+        preset: ConfigBase = cmd.controller.config_class.preset(args.preset)
+        controller = cmd.controller(cmd.configure(args, preset))
         result = controller.run(
             net,
             splits,
@@ -148,9 +232,6 @@ def run_command(args: argparse.Namespace, cmd: Command) -> dict[str, Any]:
             executor=executor,
             progress=not args.no_progress,
         )
-    finally:
-        if executor is not None:
-            executor.shutdown(cancel_futures=True)
     out: dict[str, Any] = {"controller": cmd.name, "dataset": splits.name, **result.summary()}
     if result.run_dir is not None:
         out["run_dir"] = str(result.run_dir)

@@ -9,7 +9,9 @@ bit-for-bit what the in-process run returns.
 
 Data never travels with the jobs. :func:`shared_data` registers the arrays once in this process;
 for a process pool they are written once to ``.npy`` files that each worker memory-maps on its
-first job and keeps cached, so a job pickles to the size of its network plus a few numbers.
+first job and keeps cached, so a job pickles to the size of its network plus a few numbers. On a
+Dask cluster (:class:`~neuroplast.search.DaskExecutor`) they are scattered once to every worker
+instead, so no file system needs to be shared.
 
 Example:
     >>> import numpy as np
@@ -35,6 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -207,6 +210,9 @@ _REGISTRY: dict[str, Arrays] = {}
 _SPILLED: dict[str, str] = {}
 _WORKER_CACHE: OrderedDict[str, Arrays] = OrderedDict()
 _LOCK = threading.Lock()
+# Executors that keep their own copies of registered data (a Dask cluster's scattered arrays);
+# each is told when a shared_data block ends so the copies do not outlive the block.
+_HOLDERS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 @contextmanager
@@ -232,6 +238,8 @@ def shared_data(
         yield DataRef(key)
     finally:
         del _REGISTRY[key]
+        for holder in list(_HOLDERS):
+            holder.release_data(key)
         path = _SPILLED.pop(key, None)
         if path is not None:
             shutil.rmtree(path, ignore_errors=True)
@@ -305,6 +313,11 @@ def run_job(job: Job) -> JobResult:
     read-only and training replaces them instead of writing into them); the engine runs with
     ``job.threads`` threads and the previous thread count is restored afterwards.
     """
+    return run_job_on(job, None)
+
+
+def run_job_on(job: Job, arrays: Arrays | None) -> JobResult:
+    """:func:`run_job` on ``arrays`` already at hand (a worker's scattered copy), else the job's."""
     t0 = time.perf_counter()
     before = _core.get_num_threads()
     if before != job.threads:
@@ -314,7 +327,7 @@ def run_job(job: Job) -> JobResult:
     records: list[dict[str, Any]] = []
     captured = copy.copy(net) if job.capture == 0 else None
     try:
-        arrays = job.data.arrays()
+        arrays = job.data.arrays() if arrays is None else arrays
     except BaseException:
         _core.set_num_threads(before)
         raise
@@ -379,17 +392,24 @@ def evaluate(jobs: Sequence[Job], executor: Executor | None = None) -> list[JobR
     Args:
         jobs: The candidates.
         executor: ``None`` runs them one after another in this process; any
-            :class:`concurrent.futures.Executor` (a ``ProcessPoolExecutor``, a Dask
-            ``Client.get_executor()``) runs them concurrently. For executors other than a
-            ``ThreadPoolExecutor`` the data are written once to temporary ``.npy`` files that
-            the workers memory-map (removed when the ``shared_data`` block ends).
+            :class:`concurrent.futures.Executor` runs them concurrently. On a
+            :class:`~neuroplast.search.DaskExecutor` or a Dask ``Client.get_executor()`` the
+            data are scattered once to every worker. For other executors but a
+            ``ThreadPoolExecutor`` they are written once to temporary ``.npy`` files that the
+            workers memory-map (a shared file system). Both copies are removed when the
+            ``shared_data`` block ends.
 
     Returns:
         One :class:`JobResult` per job; identical for every executor.
     """
+    from neuroplast.search._dask import dask_runner
+
     jobs = list(jobs)
     if executor is None:
         return [run_job(j) for j in jobs]
+    runner = dask_runner(executor)
+    if runner is not None:
+        return runner.run_jobs(jobs)
     if not _in_process(executor):
         jobs = [replace(j, data=_spill(j.data)) for j in jobs]
     return list(executor.map(run_job, jobs))

@@ -6,8 +6,8 @@
 //! With `sweep` as second argument, compares faer and the packed path on a grid of smaller
 //! shapes instead (interleaved best-of timings), to re-measure the `use_packed` crossover.
 //!
-//! The packed path uses the AVX2 kernel unless `NEUROPLAST_GEMM_AVX512=1` is set on an
-//! AVX-512 CPU (experimental AVX-512 kernel, see `kernels::gemm::packed`).
+//! The packed path uses the AVX-512 kernel on AVX-512 CPUs, the AVX2 kernel elsewhere or when
+//! `NEUROPLAST_GEMM_AVX512=0` is set (see `kernels::gemm::packed`).
 use neuroplast_core::kernels::gemm::{gemm_faer, gemm_packed, isa, use_packed, Mat, Trans};
 use std::time::Instant;
 

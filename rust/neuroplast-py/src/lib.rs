@@ -21,6 +21,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(threads::set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::get_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(threads::simd_level, m)?)?;
+    m.add_function(wrap_pyfunction!(threads::gemm_isa, m)?)?;
     m.add_function(wrap_pyfunction!(limits::set_limits, m)?)?;
     m.add_function(wrap_pyfunction!(limits::get_limits, m)?)?;
     m.add_function(wrap_pyfunction!(engine::compile_spec, m)?)?;

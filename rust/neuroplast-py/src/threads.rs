@@ -30,3 +30,9 @@ pub fn get_num_threads() -> usize {
 pub fn simd_level() -> &'static str {
     neuroplast_core::kernels::simd::simd_level()
 }
+
+/// Micro-kernel of the packed GEMM (`"avx512"`, `"avx2"`, or `"faer"` when there is none).
+#[pyfunction]
+pub fn gemm_isa() -> &'static str {
+    neuroplast_core::kernels::gemm::isa_name()
+}

@@ -20,7 +20,7 @@ from neuroplast.morph import NARROW_METHODS
 from neuroplast.network import Network
 from neuroplast.optim import Adam
 from neuroplast.search._budget import parse_max_drop
-from neuroplast.search._cli import Command
+from neuroplast.search._cli import Command, evaluators
 from neuroplast.search._splits import Splits
 from neuroplast.search.mcts.config import MCTSConfig
 from neuroplast.search.mcts.controller import MCTS
@@ -90,8 +90,8 @@ def add_arguments(g: Any) -> None:
         "--parallel",
         type=int,
         default=argparse.SUPPRESS,
-        help="evaluations submitted together; results depend on it, not on --workers "
-        "(default: --workers)",
+        help="evaluations submitted together; results depend on it, not on where they run "
+        "(default: --workers or --dask-workers)",
     )
 
 
@@ -124,7 +124,7 @@ def configure(args: argparse.Namespace, preset: MCTSConfig) -> MCTSConfig:
     given = vars(args)  # options left unset are absent (argparse.SUPPRESS)
     over: dict[str, Any] = parse_budget(given["budget"]) if "budget" in given else {}
     over.update({name: given[opt] for opt, name in _FIELDS if opt in given})
-    parallel = given.get("parallel", args.workers)
+    parallel = given.get("parallel", evaluators(args))
     if parallel > 1:
         over["parallel"] = parallel
     if "narrow_method" in given:
@@ -162,4 +162,5 @@ COMMAND = Command(
     add_arguments=add_arguments,
     configure=configure,
     start_network=start_network,
+    executor=True,
 )

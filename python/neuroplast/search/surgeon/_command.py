@@ -156,4 +156,5 @@ COMMAND = Command(
     default_preset="fast",
     datasets=("digits", "fashion-mnist", "mnist1d"),
     inputs=_inputs,
+    executor=True,
 )

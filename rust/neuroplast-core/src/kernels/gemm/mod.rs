@@ -1,4 +1,4 @@
-//! Row-major GEMM on slices: the packed AVX2 (and, opt-in, AVX-512) kernels of [`packed`]
+//! Row-major GEMM on slices: the packed AVX-512 / AVX2 kernels of [`packed`]
 //! for large problems, faer (runtime AVX-512/AVX2 dispatch) otherwise.
 //!
 //! Layout:
@@ -10,10 +10,8 @@
 //!   architectures, where everything goes to faer);
 //! * `tests`: tests of both paths.
 //!
-//! The AVX-512 micro-kernel is **experimental**: it is used only when the CPU has AVX-512F and
-//! `NEUROPLAST_GEMM_AVX512=1` is set in the environment (read once per process); it has been
-//! validated bit-exactly against a portable emulation of its 16-lane kernel, not yet on
-//! AVX-512 hardware. By default AVX-512 CPUs run the AVX2 + FMA kernel, which gives
+//! The AVX-512 micro-kernel is used wherever the CPU has AVX-512F; `NEUROPLAST_GEMM_AVX512=0`
+//! in the environment (read once per process) forces the AVX2 + FMA kernel, which gives
 //! bitwise-identical results.
 
 pub mod packed;
@@ -24,7 +22,7 @@ mod tests;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use packed::{cpu_supports, gemm_packed, gemm_with, isa, Isa, AVX512_ENV};
+pub use packed::{cpu_supports, gemm_packed, gemm_with, isa, isa_name, Isa, AVX512_ENV};
 
 use faer::linalg::matmul::matmul;
 use faer::mat::{MatMut, MatRef};

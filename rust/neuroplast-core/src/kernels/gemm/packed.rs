@@ -24,12 +24,12 @@
 //! The ISA is picked at run time (`is_x86_feature_detected!`); nothing relies on
 //! `target-cpu=native`. On other architectures [`gemm_packed`] always returns `false`.
 //!
-//! **The AVX-512 kernel is experimental** and not selected by default: [`isa`] returns
-//! [`Isa::Avx512`] only on CPUs with AVX-512F *and* when the environment variable
-//! `NEUROPLAST_GEMM_AVX512=1` is set (read once per process). It has so far been validated
-//! bit-exactly against a portable emulation of its 16-lane kernel (same tile shape, same
-//! operation order, fused multiply-adds), not on AVX-512 hardware. Otherwise the AVX2 + FMA
-//! kernel is used — it runs on AVX-512 CPUs as well, and gives bitwise-identical results.
+//! The AVX-512 kernel is the default on CPUs that report AVX-512F (and AVX2 + FMA): [`isa`]
+//! returns [`Isa::Avx512`] there unless the environment variable `NEUROPLAST_GEMM_AVX512=0`
+//! forces the AVX2 + FMA kernel (read once per process). Both kernels give bitwise-identical
+//! results — a property tested on every CPU that has both (`avx512_matches_avx2_bitwise`) and,
+//! where AVX-512 is absent, against a portable emulation of the 16-lane kernel — so the choice
+//! changes speed only, never a number.
 
 use super::{Mat, Trans};
 use std::sync::OnceLock;
@@ -37,13 +37,13 @@ use std::sync::OnceLock;
 /// Micro-kernel instruction set chosen by [`isa`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isa {
-    /// AVX-512F, 14 × 32 micro-kernel (experimental, opt-in: see the module docs).
+    /// AVX-512F, 14 × 32 micro-kernel (the default where supported).
     Avx512,
     /// AVX2 + FMA, 6 × 16 micro-kernel.
     Avx2,
 }
 
-/// Environment variable that opts in to the experimental AVX-512 kernel when set to `1`.
+/// Environment variable that forces the AVX2 + FMA kernel on AVX-512 CPUs when set to `0`.
 pub const AVX512_ENV: &str = "NEUROPLAST_GEMM_AVX512";
 
 /// Whether this CPU has the features needed by the `isa` micro-kernel.
@@ -64,9 +64,9 @@ pub fn cpu_supports(isa: Isa) -> bool {
     }
 }
 
-/// The dispatch rule: AVX-512 only when supported and opted in, else AVX2 + FMA, else none.
-pub(crate) fn select(avx512: bool, avx2: bool, avx512_opt_in: bool) -> Option<Isa> {
-    if avx512 && avx512_opt_in {
+/// The dispatch rule: AVX-512 when supported and not opted out, else AVX2 + FMA, else none.
+pub(crate) fn select(avx512: bool, avx2: bool, avx512_opt_out: bool) -> Option<Isa> {
+    if avx512 && !avx512_opt_out {
         Some(Isa::Avx512)
     } else if avx2 {
         Some(Isa::Avx2)
@@ -75,15 +75,27 @@ pub(crate) fn select(avx512: bool, avx2: bool, avx512_opt_in: bool) -> Option<Is
     }
 }
 
-/// The micro-kernel [`gemm_packed`] uses, or `None` (then [`gemm_packed`] declines): AVX2 + FMA
-/// when available, AVX-512F instead only when opted in with `NEUROPLAST_GEMM_AVX512=1` (see the
-/// module docs). Detected once per process.
+/// The micro-kernel [`gemm_packed`] uses, or `None` (then [`gemm_packed`] declines): AVX-512F
+/// where the CPU has it (unless `NEUROPLAST_GEMM_AVX512=0`), else AVX2 + FMA when available
+/// (see the module docs). Detected once per process.
 pub fn isa() -> Option<Isa> {
     static ISA: OnceLock<Option<Isa>> = OnceLock::new();
-    *ISA.get_or_init(|| {
-        let opt_in = std::env::var(AVX512_ENV).is_ok_and(|v| v == "1");
-        select(cpu_supports(Isa::Avx512), cpu_supports(Isa::Avx2), opt_in)
-    })
+    *ISA.get_or_init(|| select(cpu_supports(Isa::Avx512), cpu_supports(Isa::Avx2), opted_out()))
+}
+
+/// Whether `NEUROPLAST_GEMM_AVX512=0` asks for the AVX2 + FMA kernel on an AVX-512 CPU.
+pub(crate) fn opted_out() -> bool {
+    std::env::var(AVX512_ENV).is_ok_and(|v| v.trim() == "0")
+}
+
+/// Name of the micro-kernel in use: `"avx512"`, `"avx2"` or `"faer"` (no packed kernel; every
+/// product goes to faer). Recorded next to benchmark results.
+pub fn isa_name() -> &'static str {
+    match isa() {
+        Some(Isa::Avx512) => "avx512",
+        Some(Isa::Avx2) => "avx2",
+        None => "faer",
+    }
 }
 
 /// `c = op(a) · op(b)` (or `c += ...` when `accumulate`), row-major, with the packed SIMD path.
@@ -98,7 +110,7 @@ pub fn gemm_packed(a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bool, thre
     }
 }
 
-/// [`gemm_packed`] with an explicit micro-kernel (ignores the AVX-512 opt-in); `false` when the
+/// [`gemm_packed`] with an explicit micro-kernel (ignores `NEUROPLAST_GEMM_AVX512`); `false` when the
 /// CPU lacks `isa` or the shapes are inconsistent.
 pub fn gemm_with(isa: Isa, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bool, threads: usize) -> bool {
     #[cfg(target_arch = "x86_64")]

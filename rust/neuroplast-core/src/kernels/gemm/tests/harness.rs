@@ -117,7 +117,7 @@ pub(super) fn pool(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap()
 }
 
-/// The hardware micro-kernels this CPU supports, whatever the AVX-512 opt-in (so the
+/// The hardware micro-kernels this CPU supports, whatever `NEUROPLAST_GEMM_AVX512` says (so the
 /// AVX-512 kernel is tested through [`gemm_with`] on every AVX-512 machine).
 pub(super) fn hw_isas() -> Vec<Isa> {
     [Isa::Avx512, Isa::Avx2].into_iter().filter(|&isa| cpu_supports(isa)).collect()

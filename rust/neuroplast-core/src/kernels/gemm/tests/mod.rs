@@ -119,21 +119,26 @@ fn gemm_packed_degenerate_and_invalid_shapes() {
     }
 }
 
-/// AVX-512 only when supported and opted in; otherwise AVX2 + FMA when available.
+/// AVX-512 when supported unless opted out; otherwise AVX2 + FMA when available.
 #[test]
 fn isa_selection_rule() {
     for avx2 in [false, true] {
-        assert_eq!(packed::select(true, avx2, true), Some(Isa::Avx512));
-        for (avx512, opt_in) in [(false, false), (false, true), (true, false)] {
+        assert_eq!(packed::select(true, avx2, false), Some(Isa::Avx512));
+        for (avx512, opt_out) in [(false, false), (false, true), (true, true)] {
             let want = if avx2 { Some(Isa::Avx2) } else { None };
-            assert_eq!(packed::select(avx512, avx2, opt_in), want, "avx512={avx512} opt_in={opt_in}");
+            assert_eq!(packed::select(avx512, avx2, opt_out), want, "avx512={avx512} opt_out={opt_out}");
         }
     }
     // The cached choice of this process follows the same rule.
-    let opt_in = std::env::var(AVX512_ENV).is_ok_and(|v| v == "1");
-    let want = packed::select(cpu_supports(Isa::Avx512), cpu_supports(Isa::Avx2), opt_in);
+    let want = packed::select(cpu_supports(Isa::Avx512), cpu_supports(Isa::Avx2), packed::opted_out());
     assert_eq!(isa(), want);
     assert_eq!(isa(), want);
+    let name = match want {
+        Some(Isa::Avx512) => "avx512",
+        Some(Isa::Avx2) => "avx2",
+        None => "faer",
+    };
+    assert_eq!(isa_name(), name);
 }
 
 /// The public entry point (whatever path it dispatches to) on shapes of an MLP step.
