@@ -6,9 +6,9 @@ module adds the options every controller shares, builds the :class:`Splits` the 
 all of them, runs the controller through its one ``run`` method and returns the before/after
 summary that the CLI prints.
 
-Candidate evaluation runs in this process, on ``--workers N`` local processes, on a Dask
-``LocalCluster`` of ``--dask-workers N`` processes, or on a running Dask cluster
-(``--scheduler tcp://host:8786``); the last two scatter the data once to every worker.
+Candidate evaluation (MCTS, Surgeon) runs in this process, on ``--workers N`` local
+processes, on a Dask ``LocalCluster`` of ``--dask-workers N`` processes, or on a running Dask
+cluster (``--scheduler tcp://host:8786``); the last two scatter the data once to every worker.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ class Command:
         datasets: Accepted ``--dataset`` names (default: :func:`neuroplast.data.available`).
         inputs: Replaces the shared loading of ``(network, splits)`` entirely (e.g. the LP
             controller's built-in XOR demo).
-        executor: Whether the controller evaluates candidates on an executor (only then do
-            ``--dask-workers`` and ``--scheduler`` apply).
+        executor: Whether the controller evaluates candidates on an executor (only then does
+            it have ``--workers``, ``--dask-workers`` and ``--scheduler``).
     """
 
     name: str
@@ -96,18 +96,20 @@ def add_shared(p: argparse.ArgumentParser, cmd: Command) -> None:
     )
     r.add_argument("--seed", type=int, default=0, help="seed of every random choice")
     r.add_argument("--threads", type=int, default=2, help="engine threads")
-    r.add_argument("--workers", type=int, default=1, help="processes evaluating candidates")
-    r.add_argument(
-        "--dask-workers",
-        type=int,
-        metavar="N",
-        help="evaluate candidates on a Dask LocalCluster of N processes (needs neuroplast[dask])",
-    )
-    r.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="evaluate candidates on the Dask cluster at ADDRESS (e.g. tcp://host:8786)",
-    )
+    if cmd.executor:  # elsewhere argparse refuses them: there is nothing to distribute
+        r.add_argument("--workers", type=int, default=1, help="processes evaluating candidates")
+        r.add_argument(
+            "--dask-workers",
+            type=int,
+            metavar="N",
+            help="evaluate candidates on a Dask LocalCluster of N processes "
+            "(needs neuroplast[dask])",
+        )
+        r.add_argument(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="evaluate candidates on the Dask cluster at ADDRESS (e.g. tcp://host:8786)",
+        )
     r.add_argument("--run-dir", metavar="DIR", help="write config, history, checkpoints, report")
     r.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     r.add_argument("--overwrite", action="store_true", help="replace the run in --run-dir")
@@ -151,27 +153,27 @@ def evaluators(args: argparse.Namespace) -> int:
     workers happen to be up): a controller's own option (``--parallel``) says how many.
     """
     dask_workers: int | None = getattr(args, "dask_workers", None)
-    return dask_workers if dask_workers is not None else int(args.workers)
+    return dask_workers if dask_workers is not None else int(getattr(args, "workers", 1))
 
 
-def _check_executor_options(args: argparse.Namespace, cmd: Command) -> None:
-    """Refuses executor options that are out of range, conflict, or do not apply to ``cmd``."""
-    if args.workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {args.workers}")
+def _check_executor_options(args: argparse.Namespace) -> None:
+    """Refuses executor options that are out of range or in conflict.
+
+    Controllers that evaluate no candidates do not have these options at all (argparse
+    refuses them there).
+    """
+    workers: int = getattr(args, "workers", 1)
+    if workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
     dask_workers, scheduler = getattr(args, "dask_workers", None), getattr(args, "scheduler", None)
     if dask_workers is None and scheduler is None:
         return
-    if not cmd.executor:
-        raise ConfigError(
-            f"--dask-workers and --scheduler apply to controllers that evaluate candidates "
-            f"(mcts, surgeon); {cmd.name} does not"
-        )
     if dask_workers is not None and dask_workers < 1:
         raise ConfigError(f"--dask-workers must be >= 1, got {dask_workers}")
     given = [
         flag
         for flag, on in (
-            ("--workers", args.workers > 1),
+            ("--workers", workers > 1),
             ("--dask-workers", dask_workers is not None),
             ("--scheduler", scheduler is not None),
         )
@@ -185,9 +187,10 @@ def _open_executor(args: argparse.Namespace, stack: ExitStack) -> Executor | Non
     """The executor the options ask for, closed (with its cluster) when ``stack`` closes."""
     dask_workers, scheduler = getattr(args, "dask_workers", None), getattr(args, "scheduler", None)
     if dask_workers is None and scheduler is None:
-        if args.workers == 1:
+        workers: int = getattr(args, "workers", 1)
+        if workers == 1:
             return None
-        pool = ProcessPoolExecutor(args.workers)
+        pool = ProcessPoolExecutor(workers)
         stack.callback(pool.shutdown, cancel_futures=True)
         return pool
     from neuroplast.search._dask import DaskExecutor, require_distributed
@@ -215,7 +218,7 @@ def run_command(args: argparse.Namespace, cmd: Command) -> dict[str, Any]:
     """Runs the controller of ``cmd`` as the parsed options say; returns the summary."""
     from neuroplast import set_num_threads
 
-    _check_executor_options(args, cmd)
+    _check_executor_options(args)
     set_num_threads(args.threads)
     with ExitStack() as stack:
         executor = _open_executor(args, stack)  # first: an unreachable cluster fails fast
