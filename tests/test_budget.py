@@ -141,6 +141,14 @@ def test_fine_tune_keeps_the_network_unless_it_improves(small: Splits, trained: 
     assert _val(trained, small) == before  # the input is not modified
 
 
+def test_fine_tune_that_diverges_returns_the_network(small: Splits, trained: Network) -> None:
+    net, info = fine_tune(
+        trained, small, epochs=5, patience=5, optimizer=Adam(lr=1e9), batch_size=8, seed=0
+    )
+    assert net is trained and not info["kept"]
+    assert "diverged" in info["diverged"]
+
+
 # ----------------------------------------------------------------------------- MCTS
 def _mcts_cfg(max_drop: float | None, **kw: Any) -> MCTSConfig:
     base: dict[str, Any] = dict(

@@ -19,28 +19,19 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any
 
 from convbench.orchestrate import run_threads as run_child_process
 from convbench.report import emit, table, targets
-from mlpbench.environment import record_end, record_environment, torch_available
-from mlpbench.timing import cpu_busy_fraction, wait_quiet
+from mlpbench.cli import common_args, start_run
+from mlpbench.environment import record_end
+from mlpbench.timing import cpu_busy_fraction
 
 
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="tiny layers, smoke run")
-    ap.add_argument("--out", type=Path, default=None, help="write JSON results here")
-    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    common_args(ap, "tiny layers, smoke run")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
-    ap.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="first wait up to S seconds for other processes to leave the CPUs idle",
-    )
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     return ap.parse_args()
 
@@ -60,9 +51,7 @@ def main() -> None:
 
     import neuroplast as npl
 
-    busy = wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else cpu_busy_fraction()
-    torch_version = None if args.no_torch else torch_available()
-    env = record_environment(npl, args.quick, torch_version, busy)
+    env, torch_version = start_run(npl, args)
     runs = [run_threads(int(n), args) for n in args.threads.split(",")]
     record_end(env, cpu_busy_fraction())
     print(

@@ -46,24 +46,16 @@ import time
 from pathlib import Path
 
 from mlpbench.cases import case_a, case_b
-from mlpbench.environment import record_end, record_environment, torch_available
+from mlpbench.cli import common_args, start_run
+from mlpbench.environment import record_end
 from mlpbench.report import fmt_table, print_report, targets, write_json
-from mlpbench.timing import cpu_busy_fraction, wait_quiet
+from mlpbench.timing import cpu_busy_fraction
 from mlpbench.worker import run_worker
 
 
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, smoke run (< 20 s)")
-    ap.add_argument("--out", type=Path, default=None, help="write JSON results here")
-    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
-    ap.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=0.0,
-        metavar="S",
-        help="first wait up to S seconds for other processes to leave the CPUs idle",
-    )
+    common_args(ap, "tiny sizes, smoke run (< 20 s)")
     # internal: how the orchestrator starts a NumPy / PyTorch worker (see mlpbench.remote)
     ap.add_argument("--worker", choices=("numpy", "torch"), help=argparse.SUPPRESS)
     ap.add_argument("--job", help=argparse.SUPPRESS)
@@ -78,10 +70,8 @@ def main() -> None:
 
     import neuroplast as npl
 
-    busy = wait_quiet(args.wait_quiet) if args.wait_quiet > 0 else cpu_busy_fraction()
     t_start = time.perf_counter()
-    torch_version = None if args.no_torch else torch_available()
-    env = record_environment(npl, args.quick, torch_version, busy)
+    env, torch_version = start_run(npl, args)
     with tempfile.TemporaryDirectory(prefix="bench_mlp_") as tmp_name:
         tmp = Path(tmp_name)
         cases = [

@@ -120,6 +120,7 @@ def fit(
     callback: Callable[[dict[str, Any]], Any] | None = None,
     early_stopping: tuple[str, int, float, bool] | None = None,
     distill: tuple[_F32, float, float] | None = None,
+    dropout: float = 0.0,
 ) -> tuple[list[_F32], list[list[_F32]], int, list[dict[str, Any]], int | None, bool]: ...
 def fit_alternating(
     spec: str,

@@ -200,6 +200,7 @@ class Network:
         teacher: Network | npt.ArrayLike | None = None,
         temperature: float = 4.0,
         alpha: float = 0.5,
+        dropout: float = 0.0,
     ) -> History:
         """Trains in place for ``epochs`` epochs in one engine call (GIL released).
 
@@ -218,6 +219,12 @@ class Network:
         on the scale of the hard one. ``History.loss`` reports this loss; validation metrics stay
         plain cross-entropy and accuracy on ``validation_data``. ``alpha=0`` trains bitwise like
         plain ``fit``.
+
+        **Dropout** (``dropout > 0``, Srivastava et al. 2014): during training every hidden
+        dense layer's output is multiplied, per sample and unit, by ``0`` with probability
+        ``dropout`` and by ``1 / (1 − dropout)`` otherwise (inverted dropout: inference needs
+        no rescaling and is unaffected). The draws depend on ``seed`` and the optimizer step
+        only, so a run is reproducible whatever the thread count.
 
         Args:
             X: ``(n, n_inputs)`` or ``(n, *input_shape)`` features.
@@ -246,6 +253,7 @@ class Network:
                 ``(n, n_classes)``. Only for cross-entropy networks.
             temperature: Distillation temperature ``T > 0``.
             alpha: Weight of the soft-target term, in ``[0, 1]``.
+            dropout: Dropout rate of the hidden dense layers, in ``[0, 1)``; ``0`` turns it off.
 
         Returns:
             The :class:`History` of this call; with early stopping, ``best_epoch`` is the index
@@ -283,6 +291,9 @@ class Network:
                 raise ConfigError(f"optimizer must be SGD, Adam or AdamW, got {opt!r}")
             if monitor not in _MONITORS:
                 raise ConfigError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
+            rate = _real(dropout, "dropout")
+            if not 0.0 <= rate < 1.0:
+                raise ConfigError(f"dropout must be in [0, 1), got {dropout!r}")
             early = None
             if patience is None and callback is None:
                 # One history record per epoch, and nothing that could stop the loop early.
@@ -333,6 +344,7 @@ class Network:
                     cb,
                     early,
                     distill,
+                    rate,
                 )
             finally:
                 if cb is not None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from convbench import reference
-from convbench.layers import BATCH, LR, Layer
+from convbench.layers import LR, Layer
 from mlpbench.timing import calibrate, measure
 
 
@@ -38,7 +38,7 @@ class Sampler:
 
 class Neuroplast(Sampler):
     def __init__(self, npl: Any, layer: Layer, x: np.ndarray, t: np.ndarray) -> None:
-        self.npl, self.x, self.t = npl, x, t
+        self.npl, self.x, self.t, self.batch = npl, x, t, layer.batch
         self.net0 = npl.Network.init(layer.spec(npl), seed=0)
 
     def setup(self) -> Any:
@@ -46,7 +46,9 @@ class Neuroplast(Sampler):
 
     def body(self, net: Any) -> float:
         opt = self.npl.SGD(lr=LR)
-        hist = net.fit(self.x, self.t, epochs=1, batch_size=BATCH, optimizer=opt, shuffle=False)
+        hist = net.fit(
+            self.x, self.t, epochs=1, batch_size=self.batch, optimizer=opt, shuffle=False
+        )
         return float(hist.loss[0])
 
 
@@ -60,10 +62,11 @@ class NumPy(Sampler):
     def body(self, state: Any) -> float:
         w, b = state
         ly = self.layer
+        bs = ly.batch
         losses = [
             reference.sgd_step(
-                self.x[i : i + BATCH],
-                self.t[i : i + BATCH],
+                self.x[i : i + bs],
+                self.t[i : i + bs],
                 w,
                 b,
                 ly.pad,
@@ -71,7 +74,7 @@ class NumPy(Sampler):
                 ly.input_grad,
                 LR,
             )
-            for i in range(0, len(self.x), BATCH)
+            for i in range(0, len(self.x), bs)
         ]
         return float(np.mean(losses))
 
@@ -114,10 +117,10 @@ class Torch(Sampler):
 
     def body(self, state: Any) -> float:
         w, b = state
-        losses = []
+        losses, bs = [], self.layer.batch
         with self.torch.no_grad():
-            for i in range(0, len(self.x), BATCH):
-                loss, _, dw, db = self.step(self.x[i : i + BATCH], self.t[i : i + BATCH], w, b)
+            for i in range(0, len(self.x), bs):
+                loss, _, dw, db = self.step(self.x[i : i + bs], self.t[i : i + bs], w, b)
                 w -= LR * dw
                 b -= LR * db
                 losses.append(loss)
@@ -125,19 +128,21 @@ class Torch(Sampler):
 
 
 def interleave(
-    samplers: dict[str, Sampler], repeats: int, sample_s: float, gap_s: float
+    samplers: dict[str, Any], repeats: int, sample_s: float, gap_s: float, batch: int = 0
 ) -> dict[str, dict[str, Any]]:
     """``repeats`` rounds of one timed sample per implementation, the order rotated every
     round. Unlike ``mlpbench.timing.interleave`` it never waits for an idle machine (a shared
     one may not become idle): every sample is kept, with the share of the CPUs other processes
-    used meanwhile, and the summary gives the median and the minimum."""
+    used meanwhile, and the summary gives the median and the minimum. ``batch`` is passed on
+    to the samplers' ``calibrate`` / ``sample`` (``Sampler`` ignores it; ``mlpbench.local.Local``
+    needs it)."""
     labels = list(samplers)
-    inner = {k: samplers[k].calibrate(0, sample_s) for k in labels}  # includes a warm-up
+    inner = {k: samplers[k].calibrate(batch, sample_s) for k in labels}  # includes a warm-up
     recs: dict[str, list[dict[str, Any]]] = {k: [] for k in labels}
     for rnd in range(repeats):
         for k in labels[rnd % len(labels) :] + labels[: rnd % len(labels)]:
             time.sleep(gap_s)
-            recs[k].append(samplers[k].sample(0, inner[k]))
+            recs[k].append(samplers[k].sample(batch, inner[k]))
     out = {}
     for k, rs in recs.items():
         times = [r["s"] for r in rs]
@@ -165,16 +170,17 @@ def check(npl: Any, layer: Layer, x: np.ndarray, t: np.ndarray, torch_ok: bool) 
     """Asserts that all implementations agree on one batch (outputs, weight and bias
     gradients; the input gradient between NumPy and PyTorch) and after one epoch of SGD steps
     (parameters); returns the measured relative errors."""
-    xb, tb = x[:BATCH], t[:BATCH]
+    bs = layer.batch
+    xb, tb = x[:bs], t[:bs]
     x2 = xb + xb if layer.input_grad else xb
     net = npl.Network.init(layer.spec(npl), seed=0)
     p = {k: np.asarray(v) for k, v in net.params.items()}
     w, b = p["conv.weight"], p["conv.bias"]
-    y_ref = reference.forward(x2, w, b, layer.pad, layer.groups).reshape(BATCH, -1)
+    y_ref = reference.forward(x2, w, b, layer.pad, layer.groups).reshape(bs, -1)
     dy = (2.0 / y_ref.size) * (y_ref - tb)
     oh = layer.out_size
     dw, db, dx = reference.backward(
-        x2, w, dy.reshape(BATCH, -1, oh, oh), layer.pad, layer.groups, layer.input_grad
+        x2, w, dy.reshape(bs, -1, oh, oh), layer.pad, layer.groups, layer.input_grad
     )
     _, grads = net.gradients(xb, tb)
     err = {

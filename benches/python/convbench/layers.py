@@ -1,5 +1,5 @@
-"""The benchmarked layers: one convolution each, batch 64, trained with plain SGD on an MSE
-loss against fixed random targets.
+"""The benchmarked layers: one convolution each, batch 64 unless ``Layer.batch`` says
+otherwise, trained with plain SGD on an MSE loss against fixed random targets.
 
 neuroplast runs the layer inside a small network: ``input → add(input, input) → conv →
 flatten`` (the add makes the convolution compute its input gradient, as in any hidden layer;
@@ -31,6 +31,7 @@ class Layer:
     pad: int
     groups: int = 1
     input_grad: bool = True
+    batch: int = BATCH
 
     @property
     def out_size(self) -> int:
@@ -43,12 +44,12 @@ class Layer:
     def flops(self) -> float:
         """Training FLOPs of one step: 2·MACs for the forward, the weight gradient and (hidden
         layers) the input gradient."""
-        macs = BATCH * self.out_width * (self.c_in // self.groups) * self.kernel**2
+        macs = self.batch * self.out_width * (self.c_in // self.groups) * self.kernel**2
         return 2.0 * macs * (3 if self.input_grad else 2)
 
     def data(self, batches: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng(seed)
-        n = batches * BATCH
+        n = batches * self.batch
         x = rng.standard_normal((n, self.c_in, self.size, self.size), dtype=np.float32)
         t = rng.standard_normal((n, self.out_width), dtype=np.float32)
         return x, t

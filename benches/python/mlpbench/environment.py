@@ -148,6 +148,7 @@ def record_environment(
         },
         "neuroplast": npl.__version__,
         "neuroplast_simd_level": npl.simd_level(),
+        "neuroplast_gemm_isa": npl.gemm_isa(),
         "neuroplast_default_threads": npl.get_num_threads(),
         "neuroplast_build": build_info(npl),
         "torch": torch_version,

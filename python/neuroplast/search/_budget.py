@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast.errors import ConfigError
+from neuroplast.errors import ConfigError, NumericalError
 from neuroplast.network import Network
 from neuroplast.optim import Optimizer
 from neuroplast.search._splits import Splits
@@ -247,23 +247,29 @@ def fine_tune(
 
     Returns:
         ``(network, info)``: the tuned copy or ``net`` itself, and ``epochs`` (run),
-        ``best_epoch``, validation accuracy ``before`` and ``after``, ``kept``.
+        ``best_epoch``, validation accuracy ``before`` and ``after``, ``kept`` (and
+        ``diverged``, the error message, when training diverged: ``net`` is returned).
     """
     before = _accuracy(net, data)
     tuned = net.copy()
     options: dict[str, Any] = {"monitor": "val_accuracy", "restore_best": True}
     options.update(fit_options or {})
-    hist = tuned.fit(
-        data.X_train,
-        data.y_train,
-        epochs=epochs,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        seed=seed,
-        validation_data=(data.X_val, data.y_val),
-        patience=patience,
-        **options,
-    )
+    try:
+        hist = tuned.fit(
+            data.X_train,
+            data.y_train,
+            epochs=epochs,
+            batch_size=batch_size,
+            optimizer=optimizer,
+            seed=seed,
+            validation_data=(data.X_val, data.y_val),
+            patience=patience,
+            **options,
+        )
+    except NumericalError as exc:
+        # A diverging fine-tune must not cost the network the search found.
+        info = {"epochs": 0, "best_epoch": None, "before": before, "after": math.nan}
+        return net, {**info, "kept": False, "diverged": str(exc)}
     after = _accuracy(tuned, data)
     kept = after >= before
     info = {

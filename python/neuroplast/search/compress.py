@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from neuroplast.errors import ConfigError, NeuroplastError
+from neuroplast.errors import ConfigError, NeuroplastError, NumericalError
 from neuroplast.morph.deps import group_leaders
 from neuroplast.morph.narrow import narrow
 from neuroplast.morph.record import EditLog, EditRecord
@@ -269,7 +269,10 @@ class Compress(Controller[CompressConfig, CompressResult]):
                 )
             except NeuroplastError:
                 continue  # a layer that cannot shrink (e.g. coupled to the output)
-            cand = self._tune(cand, data, teacher, self.config.tune_epochs, seed)
+            try:
+                cand = self._tune(cand, data, teacher, self.config.tune_epochs, seed)
+            except NumericalError:
+                continue  # its fine-tuning diverged: not a candidate (the search goes on)
             out.append((cand, edit, _val_accuracy(cand, data)))
         return out
 

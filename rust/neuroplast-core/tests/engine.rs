@@ -108,6 +108,7 @@ fn train(threads: usize, seed: u64, epochs: usize) -> (Vec<Vec<f32>>, Vec<engine
         optimizer: opt,
         threads,
         early_stopping: None,
+        dropout: 0.0,
     };
     let masks = vec![None; g.nodes.len()];
     let hist = engine::fit(&g, &mut p, &mut st, &data, None, &masks, &cfg, &mut |_| true).unwrap().records;
@@ -172,6 +173,7 @@ fn divergence_is_reported() {
         optimizer: opt,
         threads: 1,
         early_stopping: None,
+        dropout: 0.0,
     };
     let r = engine::fit(&g, &mut p, &mut st, &data, None, &vec![None; g.nodes.len()], &cfg, &mut |_| true);
     assert!(matches!(r, Err(Error::Numerical(_))), "{r:?}");

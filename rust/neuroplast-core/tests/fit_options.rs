@@ -44,6 +44,7 @@ fn config(epochs: usize, early_stopping: Option<EarlyStopping>) -> FitConfig {
         optimizer,
         threads: 1,
         early_stopping,
+        dropout: 0.0,
     }
 }
 

@@ -80,6 +80,7 @@ pub fn asng_fit<'py>(
             optimizer: opt,
             threads,
             early_stopping,
+            dropout: 0.0,
         };
         let mut on_epoch = |r: &_| cb.call(r);
         engine::fit_sampled(

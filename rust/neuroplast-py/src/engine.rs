@@ -157,9 +157,10 @@ pub fn node_gradients<'py>(
 
 /// Trains for whole epochs in one call; returns
 /// `(params, slots, step, records, best_epoch, stopped_early)`. `early_stopping` is
-/// `(monitor, patience, min_delta, restore_best)`, `distill` `(teacher_logits, temperature, alpha)`.
+/// `(monitor, patience, min_delta, restore_best)`, `distill` `(teacher_logits, temperature, alpha)`,
+/// `dropout` the inverted-dropout rate of hidden dense layers.
 #[pyfunction]
-#[pyo3(signature = (spec, params, slots, step, x, y_classes, y_values, val, masks, optimizer, epochs, batch_size, seed, shuffle, initial_epoch, callback=None, early_stopping=None, distill=None))]
+#[pyo3(signature = (spec, params, slots, step, x, y_classes, y_values, val, masks, optimizer, epochs, batch_size, seed, shuffle, initial_epoch, callback=None, early_stopping=None, distill=None, dropout=0.0))]
 pub fn fit<'py>(
     py: Python<'py>,
     spec: &str,
@@ -180,6 +181,7 @@ pub fn fit<'py>(
     callback: Option<Py<PyAny>>,
     early_stopping: Option<EarlyStop>,
     distill: Option<Distill<'py>>,
+    dropout: f32,
 ) -> PyResult<FitOut<'py>> {
     let Model { g, mut p, m } = model(py, spec, &params, &masks)?;
     let opt = convert::optimizer(&optimizer)?;
@@ -198,6 +200,7 @@ pub fn fit<'py>(
             optimizer: opt,
             threads,
             early_stopping,
+            dropout,
         };
         engine::fit(&g, &mut p, &mut state, &train, val.as_ref(), &m, &cfg, &mut |r| cb.call(r))
     })?;
@@ -288,6 +291,7 @@ pub fn fit_alternating<'py>(
             optimizer: opt_w,
             threads,
             early_stopping: None,
+            dropout: 0.0,
         };
         let arch = ArchConfig { optimizer: opt_a, seed: seeds.1 };
         let states = TwoStates { weights: &mut state_w, arch: &mut state_a, is_arch: &is_arch };

@@ -3,6 +3,7 @@
 use super::budget::{infer_rows, params_bytes};
 use super::data::{check_batch_norm_batch, check_finite, validate_masks, validate_params, DataRef};
 use super::divergence::{diverged, trivial_loss, Watch};
+use super::dropout;
 use super::early_stop::{EarlyStopping, Tracker};
 use super::graph::Graph;
 use super::infer::{evaluate_unchecked, Evaluation};
@@ -28,6 +29,9 @@ pub struct FitConfig {
     pub threads: usize,
     /// Stop on a validation metric (and restore its best epoch); needs validation data.
     pub early_stopping: Option<EarlyStopping>,
+    /// Inverted-dropout rate on the outputs of hidden dense layers (`0` = none; see
+    /// [`super::dropout`]).
+    pub dropout: f32,
 }
 
 /// Optimizer state: the update counter and per-parameter buffers (`slots[p][k]`).
@@ -115,6 +119,7 @@ pub fn fit(
     cfg.optimizer.validate()?;
     ensure_config(cfg.batch_size >= 1, || "batch_size must be at least 1".into())?;
     ensure_config(cfg.threads >= 1, || "threads must be at least 1".into())?;
+    dropout::validate_rate(cfg.dropout)?;
     train.validate(graph, "training data")?;
     if let Some(v) = val {
         v.validate(graph, "validation data")?;
@@ -127,6 +132,9 @@ pub fn fit(
     let batch = cfg.batch_size.min(train.n);
     check_batch_norm_batch(graph, train.n, batch)?;
     let mut ws = Workspace::new(graph, batch, true, cfg.threads)?;
+    if cfg.dropout > 0.0 {
+        ws.enable_dropout(graph, batch)?;
+    }
     let val_block = val.map_or(1, |v| infer_rows(graph, v.n));
     let mut val_ws = val.map(|_| Workspace::new(graph, val_block, false, cfg.threads)).transpose()?;
     limits::ensure(params_bytes(graph), "the gradients")?;
@@ -208,6 +216,10 @@ fn train_step(
     grads: &mut [Vec<f32>],
     cfg: &FitConfig,
 ) -> Result<BatchLoss> {
+    if cfg.dropout > 0.0 {
+        // Factors of the step about to run (`state.step` counts completed updates).
+        dropout::draw(graph, cfg.dropout, cfg.seed, state.step, idx.len(), ws.dropout_factors());
+    }
     let r = loss_and_gradients(graph, params, masks, &[], xb, train.targets, idx, ws, grads);
     if !r.loss_sum.is_finite() {
         // The caller reports divergence; the update is not applied.

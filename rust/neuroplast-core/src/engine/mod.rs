@@ -7,6 +7,7 @@ pub mod compile;
 mod compile_group;
 pub mod data;
 pub mod divergence;
+pub mod dropout;
 pub mod early_stop;
 pub mod fit;
 pub mod graph;

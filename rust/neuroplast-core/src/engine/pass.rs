@@ -35,6 +35,9 @@ pub struct Workspace {
     pub(super) mix: Vec<Vec<f32>>,
     /// Whether a node was computed in the last forward (see [`mixed::prepare`]).
     pub(super) live: Vec<bool>,
+    /// Dropout factors of the current training step (see [`super::dropout`]); all slots empty
+    /// unless [`Workspace::enable_dropout`] was called.
+    pub(super) drop: super::dropout::Factors,
     threads: usize,
 }
 
@@ -94,8 +97,22 @@ impl Workspace {
             group: graph.nodes.iter().map(GroupScratch::for_node).collect(),
             mix: mixed::weight_buffers(graph),
             live: vec![true; n],
+            drop: vec![Vec::new(); n],
             threads,
         })
+    }
+
+    /// Allocates dropout factor buffers for blocks of up to `rows` rows: from now on training
+    /// forward and backward passes multiply hidden dense outputs (and their gradients) by
+    /// the factors last drawn with [`super::dropout::draw`] into [`Workspace::dropout_factors`].
+    pub(super) fn enable_dropout(&mut self, graph: &Graph, rows: usize) -> Result<()> {
+        self.drop = super::dropout::buffers(graph, rows)?;
+        Ok(())
+    }
+
+    /// The dropout factor buffers (to draw into).
+    pub(super) fn dropout_factors(&mut self) -> &mut super::dropout::Factors {
+        &mut self.drop
     }
 
     /// Output of node `i` for the current block (`x` is the input block).
@@ -243,6 +260,9 @@ pub fn forward(
         }
         let mask = masks.get(i).and_then(|m| m.as_deref());
         activation::forward(node.activation, pre, &mut rest[0][..len], width, mask);
+        if mode == Mode::Train && !ws.drop[i].is_empty() {
+            super::dropout::apply(&mut rest[0][..len], &ws.drop[i][..len]);
+        }
     }
 }
 
@@ -337,6 +357,9 @@ fn backward_into(
         }
         let (gdone, grest) = ws.grad.split_at_mut(i);
         let g = &mut grest[0][..len];
+        if !ws.drop[i].is_empty() {
+            super::dropout::apply(g, &ws.drop[i][..len]); // the output was scaled by them
+        }
         let mask = masks.get(i).and_then(|m| m.as_deref());
         let bias_slot = match node.kind {
             NodeKind::Dense { bias: Some(b), .. } => Some(b),

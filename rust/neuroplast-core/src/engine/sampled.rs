@@ -362,6 +362,7 @@ mod tests {
             optimizer: Optimizer::Sgd { lr: 0.1, momentum: 0.9, nesterov: true, weight_decay: 1e-4 },
             threads: 1,
             early_stopping: None,
+            dropout: 0.0,
         };
         let run = || {
             let mut p = params.clone();
