@@ -192,16 +192,27 @@ def test_checkpoint_state_is_exact() -> None:
     assert isinstance(back_dag, PerceptronDAG) and back_dag.links.tobytes() == dag.links.tobytes()
 
 
-def test_solver_failures_propagate(
+def test_a_failed_lp_ends_the_run_with_what_it_has(
     xor: tuple[Network, Splits], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise NumericalError("not solved")
 
+    # The hidden-layer LP fails: the start network comes back (a copy), and the reason says so.
+    net, data = xor
     monkeypatch.setattr(lp_controller, "prune_hidden_lp", fail)
-    with pytest.raises(NumericalError):
-        LPPrune().run(*xor, run_dir=tmp_path, progress=False)
-    assert not (tmp_path / "final.npl").exists()
+    res = LPPrune().run(net, data, run_dir=tmp_path / "a", progress=False)
+    assert res.network is not net and res.chosen_step == 0
+    np.testing.assert_array_equal(res.network.forward(data.X_val), net.forward(data.X_val))
+    assert "the hidden-layer LP failed (not solved)" in res.stop_reason
+    assert (tmp_path / "a" / "final.npl").exists()
+    # The multi-level LP fails: the hidden-layer phase's network is kept.
+    monkeypatch.undo()
+    monkeypatch.setattr(lp_controller, "optimize_multilevel", fail)
+    cfg = LPPruneConfig.paper(multilevel=True)
+    res = LPPrune(cfg).run(net, data, run_dir=tmp_path / "b", progress=False)
+    assert res.dag is None and res.chosen_step in (0, 1) and len(res.history) == 2
+    assert "the multi-level LP failed (not solved)" in res.stop_reason
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 import neuroplast
-from neuroplast import Network, Spec, data
+from neuroplast import Network, NeuroplastError, Spec, data
 from neuroplast.frontier import Frontier, prepare, static_sweep, train_static
 from neuroplast.search import Splits
 
@@ -93,64 +93,111 @@ def main() -> None:
     p.add_argument("--subsample", type=int, help="use this many samples (seeded)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the other methods' rows of an existing result file (rerun some methods)",
+    )
     args = p.parse_args()
     splits = _load(args)
     t0 = time.perf_counter()
     sweep = static_sweep(splits, args.seeds, progress=print)
     sweep_seconds = time.perf_counter() - t0
     frontier = Frontier.from_points(sweep)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
     for name in args.methods:
-        accs, params, secs = [], [], []
+        runs = []
         for seed in args.seeds:
             t = time.perf_counter()
-            net = _method(name)(splits, seed)
-            secs.append(time.perf_counter() - t)
-            accs.append(net.evaluate(splits.X_test, splits.y_test)["accuracy"])
-            params.append(net.n_params)
-        deltas = [frontier.delta(n, a) for n, a in zip(params, accs, strict=True)]
-        rows.append(
-            {
-                "method": name,
-                "n_params": float(np.mean(params)),
-                "test_accuracy": float(np.mean(accs)),
-                "delta": float(np.mean(deltas)),
-                "delta_min": float(np.min(deltas)),
-                "seconds": float(np.mean(secs)),
-                "relative_time": float(np.mean(secs)) / sweep_seconds,
-            }
-        )
-        r = rows[-1]
-        print(f"{name:<14} {r['n_params']:>10.0f} {r['test_accuracy']:.4f} Δ {r['delta']:+.4f}")
-    _write(splits.name, sweep, rows, frontier, sweep_seconds, args)
+            try:
+                net = _method(name)(splits, seed)
+            except NeuroplastError as exc:  # one failed seed must not lose the others
+                error = f"{type(exc).__name__}: {exc}"
+                failures.append({"method": name, "seed": seed, "error": error})
+                print(f"{name} seed {seed} failed: {error}", flush=True)
+                continue
+            acc = float(net.evaluate(splits.X_test, splits.y_test)["accuracy"])
+            runs.append(
+                {
+                    "seed": seed,
+                    "n_params": net.n_params,
+                    "test_accuracy": acc,
+                    "delta": frontier.delta(net.n_params, acc),
+                    "seconds": time.perf_counter() - t,
+                }
+            )
+        if runs:
+            rows.append(_row(name, runs, sweep_seconds))
+            r = rows[-1]
+            print(f"{name:<14} {r['n_params']:>10.0f} {r['test_accuracy']:.4f} Δ {r['delta']:+.4f}")
+        # Written after every method, so a long run that is stopped keeps what it finished.
+        _write(splits.name, sweep, rows, failures, frontier, sweep_seconds, args)
+
+
+def _row(name: str, runs: list[dict[str, Any]], sweep_seconds: float) -> dict[str, Any]:
+    """Means over the seeds that finished (listed in ``seeds``), and every seed's figures."""
+
+    def mean(key: str) -> float:
+        return float(np.mean([r[key] for r in runs]))
+
+    return {
+        "method": name,
+        "n_params": mean("n_params"),
+        "test_accuracy": mean("test_accuracy"),
+        "delta": mean("delta"),
+        "delta_min": float(min(r["delta"] for r in runs)),
+        "seconds": mean("seconds"),
+        "relative_time": mean("seconds") / sweep_seconds,
+        "seeds": [r["seed"] for r in runs],
+        "per_seed": runs,
+    }
 
 
 def _write(
     name: str,
     sweep: list[dict[str, Any]],
     rows: list[dict[str, Any]],
+    failures: list[dict[str, Any]],
     frontier: Frontier,
     sweep_seconds: float,
     args: argparse.Namespace,
 ) -> None:
     RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"frontier_{name}.json"
+    if args.merge and path.exists():
+        old = json.loads(path.read_text())
+
+        def points(rs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+            return [(r["method"], r["n_params"], r["test_accuracy"]) for r in rs]
+
+        if old["seeds"] != args.seeds or points(old["sweep"]) != points(sweep):
+            raise SystemExit(f"--merge: {path} was made with other seeds or another sweep")
+        rerun = set(args.methods)
+        rows = [r for r in old["methods"] if r["method"] not in rerun] + rows
+        failures = [f for f in old.get("failures", []) if f["method"] not in rerun] + failures
     out = {
         "dataset": name,
         "seeds": args.seeds,
         "sweep": sweep,
         "sweep_seconds": sweep_seconds,
         "methods": rows,
-        "machine": {"cpu": platform.processor(), "threads": neuroplast.get_num_threads()},
+        "failures": failures,
+        "subsample": args.subsample,
+        "machine": {"cpu": _cpu(), "threads": neuroplast.get_num_threads()},
     }
-    (RESULTS / f"frontier_{name}.json").write_text(json.dumps(out, indent=1))
+    path.write_text(json.dumps(out, indent=1))
     print("\n| method | params | test accuracy | Δ (min) | seconds | × sweep time |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
+        seeds = "" if len(r["seeds"]) == len(args.seeds) else f", {len(r['seeds'])} seeds"
         print(
             f"| {r['method']} | {r['n_params']:.0f} | {r['test_accuracy']:.4f} | "
-            f"{r['delta']:+.4f} ({r['delta_min']:+.4f}) | {r['seconds']:.1f} | "
+            f"{r['delta']:+.4f} ({r['delta_min']:+.4f}{seeds}) | {r['seconds']:.1f} | "
             f"{r['relative_time']:.2f} |"
         )
+    for f in failures:
+        print(f"failed: {f['method']} seed {f['seed']}: {f['error']}")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -169,6 +216,18 @@ def _write(
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(RESULTS / f"frontier_{name}.png", dpi=110)
+
+
+def _cpu() -> str:
+    """The CPU model (``platform.processor()`` is empty on many Linux systems)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 if __name__ == "__main__":

@@ -3,32 +3,38 @@
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from neuroplast import _core, _infer
-from neuroplast._arrays import (
-    as_features,
-    as_labels,
-    as_mask,
-    as_ndim,
-    as_targets,
-    check_int,
-    to_float32,
+from neuroplast import _core
+from neuroplast._arrays import as_features, check_int
+
+# Re-exported names (``_MONITORS`` ... ``_real``) were defined here before the split.
+from neuroplast._fit_args import _MONITORS as _MONITORS
+from neuroplast._fit_args import _RECORD_BYTES as _RECORD_BYTES
+from neuroplast._fit_args import _U64_MAX as _U64_MAX
+from neuroplast._fit_args import _flag as _flag
+from neuroplast._fit_args import _node_names as _node_names
+from neuroplast._fit_args import _real as _real
+from neuroplast._fit_args import (
+    distillation,
+    fit_history,
+    fit_options,
+    optimizer_slots,
+    trained_state,
 )
 from neuroplast._init import init_params
 from neuroplast._lock import FitLock
-from neuroplast._params import adopt as _adopt
+from neuroplast._network_ops import NetworkOps
 from neuroplast._params import as_param, checked_state
 from neuroplast.errors import ConfigError, ShapeError, SpecError
 from neuroplast.history import EpochCallback, History, ProgressCallback
 from neuroplast.limits import check_bytes
-from neuroplast.optim import Adam, Optimizer, OptimizerState
+from neuroplast.optim import Optimizer, OptimizerState
 from neuroplast.spec import Spec
 
 __all__ = ["Network"]
@@ -36,13 +42,7 @@ __all__ = ["Network"]
 F32 = npt.NDArray[np.float32]
 
 
-_U64_MAX = 2**64 - 1
-_MONITORS = ("val_loss", "val_accuracy")
-#: Memory of one epoch's history record (engine record, Python dict and list entry), rounded up.
-_RECORD_BYTES = 512
-
-
-class Network:
+class Network(NetworkOps):
     """A network: an immutable :class:`Spec`, float32 parameters and optional optimizer state.
 
     ``fit`` replaces the parameters (training in place); the arrays exposed by ``params`` are
@@ -160,23 +160,6 @@ class Network:
     def __repr__(self) -> str:
         return f"Network({self._spec!r}, n_params={self.n_params})"
 
-    # ----------------------------------------------------------------- engine plumbing
-    def _flat_params(self) -> list[F32]:
-        params = self._state[0]  # one snapshot: a concurrent fit swaps the whole tuple
-        return [params[n].reshape(-1) for n in self._spec.param_shapes]
-
-    def _masks(self, masks: Mapping[str, npt.ArrayLike] | None) -> list[F32 | None]:
-        slots: list[F32 | None] = [None] * (len(self._spec.nodes) + 1)
-        for name, m in (masks or {}).items():
-            index = self._spec.node_index(name)
-            slots[index] = as_mask(m, self._spec.widths[name], f"mask for {name!r}")
-        return slots
-
-    def _targets(self, y: Any, n: int, what: str) -> tuple[Any, Any]:
-        if self._spec.loss == "cross_entropy":
-            return as_labels(y, n, what), None
-        return None, as_targets(y, n, self._spec.n_outputs, what)
-
     # ----------------------------------------------------------------- training
     def fit(
         self,
@@ -282,48 +265,32 @@ class Network:
             True
         """
         with self._fit_lock:
-            epochs = check_int(epochs, "epochs", 0, 2**63 - 1)
-            batch_size = check_int(batch_size, "batch_size", 1, 2**63 - 1)
-            seed = check_int(seed, "seed", 0, _U64_MAX)
-            initial_epoch = check_int(initial_epoch, "initial_epoch", 0, _U64_MAX - epochs)
-            opt = Adam() if optimizer is None else optimizer
-            if not hasattr(opt, "slot_names"):
-                raise ConfigError(f"optimizer must be SGD, Adam or AdamW, got {opt!r}")
-            if monitor not in _MONITORS:
-                raise ConfigError(f"monitor must be 'val_loss' or 'val_accuracy', got {monitor!r}")
-            rate = _real(dropout, "dropout")
-            if not 0.0 <= rate < 1.0:
-                raise ConfigError(f"dropout must be in [0, 1), got {dropout!r}")
-            early = None
-            if patience is None and callback is None:
-                # One history record per epoch, and nothing that could stop the loop early.
-                check_bytes(_RECORD_BYTES * epochs, f"the history of {epochs} epochs")
-            if patience is not None:
-                patience = check_int(patience, "patience", 1, 2**64 - 1)
-                early = (monitor, patience, _real(min_delta, "min_delta"), _flag(restore_best))
+            o = fit_options(
+                epochs=epochs,
+                batch_size=batch_size,
+                seed=seed,
+                initial_epoch=initial_epoch,
+                optimizer=optimizer,
+                monitor=monitor,
+                dropout=dropout,
+                patience=patience,
+                min_delta=min_delta,
+                restore_best=restore_best,
+                callback=callback,
+            )
             xs = as_features(X, self._spec)
             yc, yv = self._targets(y, xs.shape[0], "y")
-            distill = None
-            if teacher is not None:
-                logits = self._teacher_logits(teacher, xs)
-                distill = (logits, _real(temperature, "temperature"), _real(alpha, "alpha"))
+            distill = distillation(self._spec, teacher, xs, temperature, alpha)
             val = None
             if validation_data is not None:
                 if not isinstance(validation_data, tuple) or len(validation_data) != 2:
                     raise ConfigError("validation_data must be a tuple (X_val, y_val)")
                 vx = as_features(validation_data[0], self._spec, "X_val")
                 val = (vx, *self._targets(validation_data[1], vx.shape[0], "y_val"))
-            names = list(self._spec.param_shapes)
-            state = self._state[1]
-            if state is not None and not state.compatible_with(opt, self._spec.param_shapes):
-                state = None
-            slots = (
-                []
-                if state is None
-                else [[state.slots[n][k].reshape(-1) for k in opt.slot_names] for n in names]
-            )
+            shapes = self._spec.param_shapes
+            state, slots = optimizer_slots(self._state[1], o.optimizer, shapes)
             user = None if callback is None else self._fit_lock.guard(callback)
-            cb = ProgressCallback(epochs, user, progress) if progress or callback else None
+            cb = ProgressCallback(o.epochs, user, progress) if progress or callback else None
             try:
                 params, new_slots, step, records, best_epoch, stopped_early = _core.fit(
                     self._spec._wire,
@@ -335,228 +302,19 @@ class Network:
                     yv,
                     val,
                     self._masks(masks),
-                    opt.to_dict(),
-                    epochs,
-                    batch_size,
-                    seed,
+                    o.optimizer.to_dict(),
+                    o.epochs,
+                    o.batch_size,
+                    o.seed,
                     shuffle,
-                    initial_epoch,
+                    o.initial_epoch,
                     cb,
-                    early,
+                    o.early,
                     distill,
-                    rate,
+                    o.dropout,
                 )
             finally:
                 if cb is not None:
                     cb.close()
-            shapes = self._spec.param_shapes
-            # Fresh arrays from the engine, already checked finite there: adopt them as they are.
-            new_state = OptimizerState(
-                opt.kind,
-                int(step),
-                {
-                    n: {k: _adopt(s, shapes[n]) for k, s in zip(opt.slot_names, sl, strict=True)}
-                    for n, sl in zip(names, new_slots, strict=True)
-                },
-            )
-            new_params = {n: _adopt(p, shapes[n]) for n, p in zip(names, params, strict=True)}
-            self._state = (new_params, new_state)
-            history = History()
-            for record in records:
-                history.append(record)
-            history.stopped_early = bool(stopped_early)
-            history.best_epoch = None if best_epoch is None else int(best_epoch)
-            return history
-
-    def _teacher_logits(self, teacher: Network | npt.ArrayLike, xs: F32) -> F32:
-        """Teacher logits ``(n, n_classes)`` float32 for the flat features ``xs``."""
-        if self._spec.loss != "cross_entropy":
-            raise ConfigError(
-                f"distillation (a teacher) needs a cross-entropy classifier; "
-                f"this network's loss is {self._spec.loss!r}"
-            )
-        if isinstance(teacher, Network):
-            if teacher.spec.loss != "cross_entropy":
-                raise ConfigError("the teacher network must be a cross-entropy classifier")
-            logits: npt.NDArray[Any] = teacher.forward(xs)
-        else:
-            logits = as_ndim(teacher, "teacher logits", (2,))
-        want = (xs.shape[0], self._spec.n_outputs)
-        if logits.shape != want:
-            raise ShapeError(
-                f"teacher logits have shape {logits.shape}; expected {want} "
-                "(one row per sample, one column per class)"
-            )
-        return to_float32(logits)
-
-    # ----------------------------------------------------------------- inference
-    def forward(self, X: npt.ArrayLike, *, masks: Mapping[str, npt.ArrayLike] | None = None) -> F32:
-        """Raw network outputs (logits for cross-entropy), shape ``(n, n_outputs)``.
-
-        Inputs that need converting (another dtype, a strided or broadcast view) are converted
-        in bounded chunks; the outputs are checked against ``max_bytes`` before allocating
-        (see :mod:`neuroplast.limits`).
-        """
-        return _infer.forward(self._spec, self._flat_params(), self._masks(masks), X)
-
-    def predict_proba(self, X: npt.ArrayLike) -> F32:
-        """Softmax class probabilities, shape ``(n, n_classes)`` (cross-entropy networks)."""
-        if self._spec.loss != "cross_entropy":
-            raise ConfigError("predict_proba needs a cross_entropy network; use forward()")
-        z = self.forward(X).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        return p.astype(np.float32)
-
-    def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
-        """Class indices ``(n,)`` for cross-entropy networks, outputs for regression."""
-        out = self.forward(X)
-        if self._spec.loss == "cross_entropy":
-            labels: npt.NDArray[np.int64] = out.argmax(axis=1).astype(np.int64)
-            return labels
-        return out
-
-    def evaluate(
-        self,
-        X: npt.ArrayLike,
-        y: npt.ArrayLike,
-        *,
-        masks: Mapping[str, npt.ArrayLike] | None = None,
-    ) -> dict[str, float]:
-        """Mean ``loss`` and, for classification, ``accuracy`` on ``(X, y)``.
-
-        Raises:
-            NumericalError: The loss is not finite (the outputs overflow on these inputs).
-        """
-        params, slots = self._flat_params(), self._masks(masks)
-        return _infer.evaluate(
-            self._spec, params, slots, X, y, lambda t, n: self._targets(t, n, "y")
-        )
-
-    def gradients(
-        self,
-        X: npt.ArrayLike,
-        y: npt.ArrayLike,
-        *,
-        masks: Mapping[str, npt.ArrayLike] | None = None,
-        teacher: Network | npt.ArrayLike | None = None,
-        temperature: float = 4.0,
-        alpha: float = 0.5,
-    ) -> tuple[float, dict[str, F32]]:
-        """Mean loss on ``(X, y)`` and its gradient for every parameter (one full batch).
-
-        The same forward/backward the engine uses in ``fit``; useful for gradient checks and
-        gradient-based unit scoring. With ``teacher``, ``temperature`` and ``alpha``, the
-        distillation loss of :meth:`fit`.
-
-        Example:
-            >>> import numpy as np
-            >>> net = Network.init(Spec.mlp(3, [4], 2), seed=0)
-            >>> X, y = np.ones((5, 3), np.float32), np.zeros(5, np.int64)
-            >>> loss, grads = net.gradients(X, y, teacher=np.zeros((5, 2)), alpha=0.0)
-            >>> loss == net.gradients(X, y)[0], grads["output.weight"].shape
-            (True, (2, 4))
-        """
-        xs = as_features(X, self._spec)
-        yc, yv = self._targets(y, xs.shape[0], "y")
-        distill = None
-        if teacher is not None:
-            logits = self._teacher_logits(teacher, xs)
-            distill = (logits, _real(temperature, "temperature"), _real(alpha, "alpha"))
-        loss, grads = _core.gradients(
-            self._spec._wire, self._flat_params(), self._masks(masks), xs, yc, yv, distill
-        )
-        shapes = self._spec.param_shapes
-        return float(loss), {n: g.reshape(shapes[n]) for n, g in zip(shapes, grads, strict=True)}
-
-    def activations(
-        self,
-        X: npt.ArrayLike,
-        nodes: Sequence[str],
-        *,
-        pre: bool = False,
-        masks: Mapping[str, npt.ArrayLike] | None = None,
-    ) -> dict[str, F32]:
-        """Outputs of several nodes in one inference pass, each ``(n, *node_shape)``.
-
-        With ``pre=True``, the pre-activations (before the activation and the mask) instead.
-        ``"input"`` names the input. Batch normalization uses its running statistics.
-
-        Raises:
-            ConfigError: An unknown node name.
-        """
-        names = _node_names(nodes)
-        params, slots = self._flat_params(), self._masks(masks)
-        return _infer.node_values(self._spec, params, slots, X, names, bool(pre))
-
-    def node_gradients(
-        self,
-        X: npt.ArrayLike,
-        y: npt.ArrayLike,
-        nodes: Sequence[str],
-        *,
-        masks: Mapping[str, npt.ArrayLike] | None = None,
-    ) -> tuple[float, dict[str, F32]]:
-        """Mean loss on ``(X, y)`` and the per-sample gradient of each node's pre-activation.
-
-        ``L`` is the mean loss over the batch (what a training step descends, batch
-        normalization in training mode), so row ``i`` is ``(1/n)·∂ℓ_i/∂z_i``; nodes that do
-        not reach the output get zeros. Shapes ``(n, *node_shape)``.
-
-        Raises:
-            ConfigError: An unknown node name.
-        """
-        xs = as_features(X, self._spec)
-        yc, yv = self._targets(y, xs.shape[0], "y")
-        names = _node_names(nodes)
-        loss, grads = _core.node_gradients(
-            self._spec._wire, self._flat_params(), self._masks(masks), xs, yc, yv, names
-        )
-        shapes = [self._node_shape(n) for n in names]
-        shaped = {
-            n: g.reshape(xs.shape[0], *sh) for n, g, sh in zip(names, grads, shapes, strict=True)
-        }
-        return float(loss), shaped
-
-    def _node_shape(self, name: str) -> tuple[int, ...]:
-        return tuple(self._spec.input_shape if name == "input" else self._spec.shapes[name])
-
-    # ----------------------------------------------------------------- persistence
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Writes spec, parameters and optimizer state to ``path`` (see :mod:`neuroplast.io`)."""
-        from neuroplast.io import save
-
-        save(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Network:
-        """Reads a network written by :meth:`save`."""
-        from neuroplast.io import load
-
-        return load(path)
-
-
-def _real(value: object, name: str) -> float:
-    """``value`` as a Python float (its range is checked by the engine), else ConfigError."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, float, np.integer, np.floating)
-    ):
-        raise ConfigError(f"{name} must be a real number, got {value!r}")
-    return float(value)
-
-
-def _flag(value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ConfigError(f"restore_best must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _node_names(nodes: Sequence[str]) -> list[str]:
-    if (
-        isinstance(nodes, str)
-        or not isinstance(nodes, (Sequence, set, frozenset))
-        or not all(isinstance(n, str) for n in nodes)
-    ):
-        raise ConfigError(f"nodes must be a sequence of node names, got {nodes!r}")
-    return list(nodes)
+            self._state = trained_state(o.optimizer, shapes, params, new_slots, step)
+            return fit_history(records, best_epoch, stopped_early)

@@ -57,7 +57,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from neuroplast.errors import ConfigError, SerializationError
+from neuroplast.errors import ConfigError, NumericalError, SerializationError
 from neuroplast.lp._convert import (
     dag_network,
     read_perceptron,
@@ -163,7 +163,8 @@ class LPPruneRunResult(Result):
             sample is realized).
         iterations: Solver iterations of all LPs.
         samples: Training samples in the LPs.
-        perceptron: The layered float64 network after the hidden-layer LP.
+        perceptron: The layered float64 network after the hidden-layer LP (the start
+            network's reading when that LP failed; see ``stop_reason``).
         dag: The float64 multi-level DAG (``None`` without ``multilevel``).
         chosen_step: The history step whose network is returned (0: the start network).
         budget: The run's budget (:meth:`neuroplast.search.Budget.to_dict`); ``None``
@@ -246,22 +247,30 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
         state = self._resume(ctx) or _State(START, [self._record(START, net, start, data)])
         phases = 2 if cfg.multilevel else 1
         bar = Progress(phases, f"lp ({X.shape[0]} samples)", enabled=ctx.progress, unit="phase")
+        failure = None
         with bar:
             bar.update(min(state.step, phases))
-            if state.step < HIDDEN:
-                res = prune_hidden_lp(start, X, y, **self._solver())
-                assert isinstance(res.network, PerceptronNetwork)  # prune_hidden_lp's contract
-                state.perceptron = res.network
-                self._finish(state, HIDDEN, res.network, res.report, data, net.spec.loss, ctx)
-                bar.update(1, links=res.report.links_after, units=res.report.units_after)
-            if cfg.multilevel and state.step < MULTILEVEL:
-                assert state.perceptron is not None
-                res = optimize_multilevel(state.perceptron, X, y, **self._solver())
-                assert isinstance(res.network, PerceptronDAG)  # optimize_multilevel's contract
-                state.dag = res.network
-                self._finish(state, MULTILEVEL, res.network, res.report, data, net.spec.loss, ctx)
-                bar.update(1, links=res.report.links_after, units=res.report.units_after)
-        return self._result(state, net, start, data, int(X.shape[0]))
+            try:
+                if state.step < HIDDEN:
+                    res = prune_hidden_lp(start, X, y, **self._solver())
+                    assert isinstance(res.network, PerceptronNetwork)  # its contract
+                    state.perceptron = res.network
+                    self._finish(state, HIDDEN, res.network, res.report, data, net.spec.loss, ctx)
+                    bar.update(1, links=res.report.links_after, units=res.report.units_after)
+                if cfg.multilevel and state.step < MULTILEVEL:
+                    assert state.perceptron is not None
+                    res = optimize_multilevel(state.perceptron, X, y, **self._solver())
+                    assert isinstance(res.network, PerceptronDAG)  # its contract
+                    state.dag = res.network
+                    loss = net.spec.loss
+                    self._finish(state, MULTILEVEL, res.network, res.report, data, loss, ctx)
+                    bar.update(1, links=res.report.links_after, units=res.report.units_after)
+            except NumericalError as exc:
+                # A solver that finds no verified optimum ends the run with what it has (the
+                # start network at worst), as any budgeted controller would: never a crash
+                # that loses the phases already solved.
+                failure = f"{_NAMES[state.step + 1]} failed ({exc})"
+        return self._result(state, net, start, data, int(X.shape[0]), failure)
 
     # ------------------------------------------------------------------ phases
     def _solver(self) -> dict[str, Any]:
@@ -319,13 +328,19 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
         return rec
 
     def _result(
-        self, state: _State, net: Network, start: PerceptronNetwork, data: Splits, samples: int
+        self,
+        state: _State,
+        net: Network,
+        start: PerceptronNetwork,
+        data: Splits,
+        samples: int,
+        failure: str | None = None,
     ) -> LPPruneRunResult:
-        assert state.perceptron is not None  # the hidden-layer phase always runs
         options: dict[int, tuple[Network, PerceptronNetwork | PerceptronDAG]] = {
-            START: (net, start),
-            HIDDEN: (_as_network(state.perceptron, net.spec.loss), state.perceptron),
+            START: (net, start)
         }
+        if state.perceptron is not None:
+            options[HIDDEN] = (_as_network(state.perceptron, net.spec.loss), state.perceptron)
         if state.dag is not None:
             options[MULTILEVEL] = (_as_network(state.dag, net.spec.loss), state.dag)
         step, reason, best = self._choose(state.history, options, data)
@@ -338,7 +353,8 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
         return LPPruneRunResult(
             network=network,
             history=state.history,
-            stop_reason=f"{len(phases)} LP phase{'s' * (len(phases) > 1)} solved{reason}",
+            stop_reason=f"{len(phases)} LP phase{'s' * (len(phases) != 1)} solved{reason}"
+            + ("" if failure is None else f"; {failure}"),
             links_before=start.n_links,
             links_after=chosen.n_links,
             units_before=start.n_units,
@@ -346,7 +362,7 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
             lp_error=float(sum(r["lp_error"] for r in phases)),
             iterations=int(sum(r["iterations"] for r in phases)),
             samples=samples,
-            perceptron=state.perceptron,
+            perceptron=start if state.perceptron is None else state.perceptron,
             dag=state.dag,
             chosen_step=step,
             budget=None if best is None else best.budget.to_dict(),

@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +25,10 @@ import numpy.typing as npt
 
 from neuroplast import _core
 from neuroplast._arrays import as_features, check_int
-from neuroplast._params import adopt
+from neuroplast._fit_args import trained_state
 from neuroplast.errors import ConfigError, ShapeError
 from neuroplast.network import Network
-from neuroplast.optim import SGD, Optimizer, OptimizerState
+from neuroplast.optim import SGD, Optimizer
 from neuroplast.search.asng.encoding import Encoding
 
 __all__ = [
@@ -225,15 +225,5 @@ def train(
         check_int(initial_epoch, "initial_epoch", 0, 2**62),
         callback,
     )
-    shapes = net.spec.param_shapes
-    names: Sequence[str] = list(shapes)
-    state = OptimizerState(
-        optimizer.kind,
-        int(step),
-        {
-            n: {k: adopt(s, shapes[n]) for k, s in zip(optimizer.slot_names, sl, strict=True)}
-            for n, sl in zip(names, new_slots, strict=True)
-        },
-    )
-    new = {n: adopt(p, shapes[n]) for n, p in zip(names, params, strict=True)}
+    new, state = trained_state(optimizer, net.spec.param_shapes, params, new_slots, step)
     return Network(net.spec, new, state), np.asarray(new_theta), list(records)

@@ -1,0 +1,122 @@
+"""How ``compress``'s settings move its result against the static frontier, on every data set.
+
+Run from the repository root, after ``frontier.py`` has written the frontiers::
+
+    python benches/python/compress_defaults.py                       # all variants, 4 sets
+    python benches/python/compress_defaults.py --variants default long_final --datasets digits
+
+For each data set (the frontier protocol's splits; Fashion-MNIST subsampled to 10 000 images as
+in ``frontier.py``) and seed, a 256-256 MLP is trained by the protocol once (cached under
+``--cache``), then ``Compress`` runs with each variant of ``CompressConfig`` (the library
+defaults plus the listed overrides). Δ is the test accuracy minus the static frontier stored in
+``benches/results/frontier_<name>.json`` at the result's parameter count. Prints one row per
+(variant, data set) — mean parameters, test accuracy, Δ and its worst seed, seconds — and the
+mean Δ over data sets per variant, and writes ``benches/results/compress_defaults.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuroplast import Network, data
+from neuroplast.frontier import Frontier, prepare, train_static
+from neuroplast.search import Compress, CompressConfig, Splits
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+DATASETS = ("digits", "synthetic", "mnist1d", "fashion-mnist")
+# Overrides of the library defaults (``default`` = CompressConfig() as shipped).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "final30": {"final_epochs": 30, "patience": 5},
+    "no_distill": {"distill": False},
+    "T2": {"temperature": 2.0},
+    "T8": {"temperature": 8.0},
+    "alpha0.9": {"alpha": 0.9},
+    "tune3": {"tune_epochs": 3},
+    "step0.15": {"step": 0.15},
+}
+
+
+def splits_for(name: str) -> Splits:
+    ds = data.load(name, seed=0)
+    X = np.concatenate([ds.X_train, ds.X_test])
+    y = np.concatenate([ds.y_train, ds.y_test])
+    if name == "fashion-mnist":  # as frontier.py --subsample 10000
+        idx = np.sort(np.random.default_rng(0).choice(len(y), 10000, replace=False))
+        X, y = X[idx], y[idx]
+    return prepare(X.reshape(len(X), -1), y, name=name)
+
+
+def start_network(name: str, splits: Splits, seed: int, cache: Path) -> Network:
+    path = cache / f"{name}-256-256-seed{seed}.npl"
+    if path.exists():
+        return Network.load(path)
+    net = train_static((256, 256), splits, seed)
+    cache.mkdir(parents=True, exist_ok=True)
+    net.save(path)
+    return net
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--cache", type=Path, default=Path(".cache/compress_defaults"))
+    args = ap.parse_args()
+    rows: list[dict[str, Any]] = []
+    for name in args.datasets:
+        stored = json.loads((RESULTS / f"frontier_{name}.json").read_text())
+        frontier = Frontier.from_points(stored["sweep"])
+        splits = splits_for(name)
+        starts = [start_network(name, splits, s, args.cache) for s in args.seeds]
+        for variant in args.variants:
+            for seed, start in zip(args.seeds, starts, strict=True):
+                t = time.perf_counter()
+                cfg = CompressConfig(**VARIANTS[variant])
+                net = Compress(cfg).run(start, splits, seed=seed, progress=False).network
+                acc = float(net.evaluate(splits.X_test, splits.y_test)["accuracy"])
+                rows.append(
+                    {
+                        "dataset": name,
+                        "variant": variant,
+                        "seed": seed,
+                        "n_params": net.n_params,
+                        "test_accuracy": acc,
+                        "delta": frontier.delta(net.n_params, acc),
+                        "seconds": time.perf_counter() - t,
+                    }
+                )
+            report_row(rows, name, variant)
+    print("\nmean Δ over data sets:")
+    for variant in args.variants:
+        means = [_mean(rows, name, variant, "delta") for name in args.datasets]
+        print(f"  {variant:<12} {statistics.mean(means):+.4f}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "compress_defaults.json").write_text(json.dumps({"runs": rows}, indent=1))
+
+
+def _mean(rows: list[dict[str, Any]], name: str, variant: str, key: str) -> float:
+    return statistics.mean(r[key] for r in rows if r["dataset"] == name and r["variant"] == variant)
+
+
+def report_row(rows: list[dict[str, Any]], name: str, variant: str) -> None:
+    worst = min(r["delta"] for r in rows if r["dataset"] == name and r["variant"] == variant)
+    print(
+        f"{variant:<12} {name:<14} params {_mean(rows, name, variant, 'n_params'):>8.0f} "
+        f"test {_mean(rows, name, variant, 'test_accuracy'):.4f} "
+        f"Δ {_mean(rows, name, variant, 'delta'):+.4f} (worst {worst:+.4f}) "
+        f"{_mean(rows, name, variant, 'seconds'):.1f} s",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
