@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -50,3 +51,12 @@ def blobs() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     X = centers[y] + rng.normal(size=(90, 4))
     perm = rng.permutation(90)
     return X[perm].astype(np.float32), y[perm].astype(np.int64)
+
+
+@pytest.fixture
+def problem(
+    blobs: tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]],
+) -> tuple[npt.NDArray[Any], ...]:
+    """``blobs`` as ``(X_train, y_train, X_val, y_val)``: 60 training and 30 validation rows."""
+    X, y = blobs
+    return X[:60], y[:60], X[60:], y[60:]

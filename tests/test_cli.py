@@ -68,6 +68,18 @@ def test_table_output_and_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert neuroplast.get_num_threads() == 1
 
 
+def test_dropout_changes_training_reproducibly(capsys: pytest.CaptureFixture[str]) -> None:
+    def run(*extra: str) -> dict[str, object]:
+        assert main([*BASE, "--json", *extra]) == 0
+        out: dict[str, object] = json.loads(capsys.readouterr().out)
+        out.pop("seconds")
+        return out
+
+    plain, dropped = run(), run("--dropout", "0.5")
+    assert dropped == run("--dropout", "0.5")
+    assert dropped["train_loss"] != plain["train_loss"]
+
+
 def test_same_seed_same_result(capsys: pytest.CaptureFixture[str]) -> None:
     results = []
     for _ in range(2):
@@ -129,6 +141,8 @@ def test_bad_arguments_exit_nonzero(argv: list[str], capsys: pytest.CaptureFixtu
         ["--epochs", "-1"],
         ["--momentum", "1.5", "--optimizer", "sgd"],
         ["--nesterov", "--momentum", "0", "--optimizer", "sgd"],
+        ["--dropout", "1.0"],
+        ["--dropout", "-0.5"],
     ],
     ids=str,
 )

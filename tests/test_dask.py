@@ -29,6 +29,7 @@ from neuroplast.search import (
     shared_data,
 )
 from neuroplast.search._dask import dask_runner
+from neuroplast.testing import same_network
 
 distributed = pytest.importorskip("distributed")
 
@@ -40,12 +41,6 @@ def client() -> Iterator[Any]:
     )
     with cluster, distributed.Client(cluster) as c:
         yield c
-
-
-@pytest.fixture
-def problem(blobs):
-    X, y = blobs
-    return X[:60], y[:60], X[60:], y[60:]
 
 
 def _jobs(data: DataRef, n: int = 4) -> list[Job]:
@@ -67,11 +62,6 @@ def _jobs(data: DataRef, n: int = 4) -> list[Job]:
     ]
 
 
-def _same(a: Network | None, b: Network | None) -> bool:
-    assert a is not None and b is not None
-    return a.spec == b.spec and all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
-
-
 def _assert_equal(local, remote) -> None:
     for a, b in zip(local, remote, strict=True):
         assert (a.accuracy, a.loss, a.n_params, a.trace, a.records, a.tag) == (
@@ -82,7 +72,7 @@ def _assert_equal(local, remote) -> None:
             b.records,
             b.tag,
         )
-        assert _same(a.network, b.network) and _same(a.captured, b.captured)
+        assert same_network(a.network, b.network) and same_network(a.captured, b.captured)
 
 
 def _shipments(client: Any) -> set[str]:
@@ -171,7 +161,7 @@ def test_mcts_run_on_the_cluster_equals_in_process(client, monkeypatch) -> None:
         monkeypatch.setattr(ex, "run_jobs", lambda js: jobs.extend(js) or run_jobs(js))
         remote = mcts.run(net, splits, seed=5, executor=ex, progress=False)
     assert len(jobs) >= 12  # every evaluation of the search went to the cluster
-    assert local.actions == remote.actions and _same(local.network, remote.network)
+    assert local.actions == remote.actions and same_network(local.network, remote.network)
     assert local.after == remote.after and len(local.history) == 3
 
 

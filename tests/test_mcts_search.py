@@ -15,6 +15,7 @@ from neuroplast import ConfigError, Network, Spec
 from neuroplast.search import MCTS, MCTSConfig, MCTSResult, Splits, shared_data
 from neuroplast.search.mcts import Searcher
 from neuroplast.search.mcts import controller as controller_module
+from neuroplast.testing import same_network
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +36,6 @@ def _cfg(**kw) -> MCTSConfig:
     if "seconds" in kw:
         base["rollouts"] = None
     return MCTSConfig.fast(**{**base, **kw})
-
-
-def _same_net(a: Network, b: Network) -> bool:
-    return a.spec == b.spec and all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
 
 
 def _strip(history):
@@ -69,7 +66,7 @@ def test_run_is_deterministic_per_seed(task) -> None:
     mcts = MCTS(_cfg(phase=None, max_drop=None))
     r1 = mcts.run(*task, seed=1, progress=False)
     r2 = mcts.run(*task, seed=1, progress=False)
-    assert isinstance(r1, MCTSResult) and _same_net(r1.network, r2.network)
+    assert isinstance(r1, MCTSResult) and same_network(r1.network, r2.network)
     assert _strip(r1.history) == _strip(r2.history)
     assert len(r1.history) == 4 and r1.stop_reason == "generation limit"
     assert [r["step"] for r in r1.history] == [0, 1, 2, 3]
@@ -93,7 +90,7 @@ def test_decisions_never_read_the_test_split(task) -> None:
     mcts = MCTS(_cfg(phase=None, generations=1, rollouts=4))
     with_test = mcts.run(net, data, seed=2, progress=False)
     without = mcts.run(net, blind, seed=2, progress=False)
-    assert _same_net(with_test.network, without.network)
+    assert same_network(with_test.network, without.network)
     assert "test_accuracy" in with_test.after and "test_accuracy" not in without.after
 
 
@@ -156,7 +153,7 @@ def test_resume_equals_uninterrupted(task, tmp_path, monkeypatch) -> None:
     assert (tmp_path / "a" / "final.npl").read_bytes() == (
         tmp_path / "b" / "final.npl"
     ).read_bytes()
-    assert _same_net(full.network, resumed.network)
+    assert same_network(full.network, resumed.network)
     assert _strip(full.history) == _strip(resumed.history)
     assert full.edits.to_json() == resumed.edits.to_json()
     with pytest.raises(ConfigError, match="another seed"):
@@ -176,7 +173,7 @@ def test_run_folder_is_refused_without_overwrite(task, tmp_path) -> None:
     with pytest.raises(ConfigError, match="already holds a run"):
         mcts.run(*task, run_dir=tmp_path, progress=False)
     again = mcts.run(*task, run_dir=tmp_path, overwrite=True, progress=False)
-    assert _same_net(first.network, again.network)
+    assert same_network(first.network, again.network)
 
 
 def test_phase_stop_rules(task) -> None:
@@ -215,7 +212,7 @@ def test_run_folder_and_report(task, tmp_path) -> None:
     # The old twin-axis figure is replaced by the shared overview.
     assert not (tmp_path / "report" / "history.png").exists()
     assert res.run_dir == tmp_path
-    assert _same_net(Network.load(tmp_path / "final.npl"), res.network)
+    assert same_network(Network.load(tmp_path / "final.npl"), res.network)
     saved = json.loads((tmp_path / "history.json").read_text())
     assert saved["summary"]["generations"] == 2
     assert [r["step"] for r in saved["history"]] == [0, 1, 2]

@@ -12,12 +12,7 @@ from neuroplast import ConfigError, Network, Spec
 from neuroplast.morph import EditLog, widen
 from neuroplast.search import DataRef, EditStep, Job, TrainStep, evaluate, run_job, shared_data
 from neuroplast.search._evaluate import _REGISTRY, _SPILLED
-
-
-@pytest.fixture
-def problem(blobs):
-    X, y = blobs
-    return X[:60], y[:60], X[60:], y[60:]
+from neuroplast.testing import same_network
 
 
 def _jobs(data: DataRef, n: int = 4) -> list[Job]:
@@ -32,10 +27,6 @@ def _jobs(data: DataRef, n: int = 4) -> list[Job]:
         )
         jobs.append(Job(net, steps, data, capture=2, tag=i))
     return jobs
-
-
-def _same(a, b) -> bool:
-    return a.spec == b.spec and all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
 
 
 def test_in_process_results_follow_the_path(problem) -> None:
@@ -70,7 +61,7 @@ def test_process_pool_equals_in_process(problem) -> None:
             b.n_params,
             b.trace,
         )
-        assert _same(a.network, b.network) and _same(a.captured, b.captured)
+        assert same_network(a.network, b.network) and same_network(a.captured, b.captured)
 
 
 def test_thread_pool_uses_the_registry(problem) -> None:
@@ -100,7 +91,7 @@ def test_edit_step_from_record_replays(problem) -> None:
     wide, rec = widen(net, "dense_0", 3, "random", seed=4)
     with shared_data(*problem) as data:
         res = run_job(Job(net, (EditStep.from_record(rec.to_dict()),), data))
-    assert res.network is not None and _same(res.network, wide)
+    assert res.network is not None and same_network(res.network, wide)
 
 
 def test_callable_step_by_name_and_calibration(problem) -> None:

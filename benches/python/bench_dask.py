@@ -28,14 +28,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import neuroplast
 from mlpbench.environment import cpu_info, loadavg
 from mlpbench.timing import cpu_busy_fraction
 from neuroplast import Network, Spec, data
 from neuroplast.optim import Adam
 from neuroplast.search import MCTS, DaskExecutor, MCTSConfig, MCTSResult, Splits
+from neuroplast.testing import same_network
 
 
 def parse_args() -> argparse.Namespace:
@@ -72,9 +71,7 @@ def _config(args: argparse.Namespace) -> MCTSConfig:
 
 
 def _same(a: MCTSResult, b: MCTSResult) -> bool:
-    x, y = a.network, b.network
-    same_params = all(np.array_equal(x.params[k], y.params[k]) for k in x.params)
-    return a.actions == b.actions and x.spec == y.spec and same_params
+    return a.actions == b.actions and same_network(a.network, b.network)
 
 
 def _timed(run: Any) -> tuple[float, float | None]:

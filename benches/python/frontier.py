@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 import neuroplast
+from mlpbench.environment import cpu_info
 from neuroplast import Network, NeuroplastError, Spec, data
 from neuroplast.frontier import Frontier, prepare, static_sweep, train_static
 from neuroplast.search import Splits
@@ -184,7 +184,7 @@ def _write(
         "methods": rows,
         "failures": failures,
         "subsample": args.subsample,
-        "machine": {"cpu": _cpu(), "threads": neuroplast.get_num_threads()},
+        "machine": {**cpu_info(), "threads": neuroplast.get_num_threads()},
     }
     path.write_text(json.dumps(out, indent=1))
     print("\n| method | params | test accuracy | Δ (min) | seconds | × sweep time |")
@@ -216,18 +216,6 @@ def _write(
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(RESULTS / f"frontier_{name}.png", dpi=110)
-
-
-def _cpu() -> str:
-    """The CPU model (``platform.processor()`` is empty on many Linux systems)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 if __name__ == "__main__":

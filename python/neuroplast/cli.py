@@ -95,6 +95,7 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         validation_data=(ds.X_test, ds.y_test),
         progress=not args.no_progress,
+        dropout=args.dropout,
     )
     seconds = time.perf_counter() - t0
     train = net.evaluate(ds.X_train, ds.y_train)
@@ -275,6 +276,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--momentum", type=float, default=0.9)
     t.add_argument("--nesterov", action="store_true")
     t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument(
+        "--dropout", type=float, default=0.0, help="dropout rate of the hidden dense layers"
+    )
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--save", metavar="PATH", help="write the trained network to PATH")

@@ -62,8 +62,9 @@ class _Shipment:
     """The arrays of one data set as scattered: re-aligned once where they are unpickled.
 
     Dask packs small buffers into shared frames, so an array can land at an address that is
-    not a multiple of its item size; the engine (rightly) refuses to borrow such an array.
-    Copying the few that need it here costs one copy per worker instead of one per job.
+    not a multiple of its item size; the engine cannot borrow such an array and every call
+    would copy it. Copying the few that need it here costs one copy per worker instead of one
+    per training or validation call of every job.
     """
 
     def __init__(self, arrays: Arrays) -> None:

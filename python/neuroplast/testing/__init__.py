@@ -26,6 +26,7 @@ from neuroplast.testing.asserts import (
     assert_close,
     assert_function_preserved,
     max_abs,
+    same_network,
 )
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "assert_function_preserved",
     "max_abs",
     "reference",
+    "same_network",
 ]

@@ -115,6 +115,26 @@ def assert_bitwise_equal(
             raise AssertionError(f"{what}[{k}] differs bitwise:\n{a!r}\nvs\n{e!r}")
 
 
+def same_network(a: Network | None, b: Network | None) -> bool:
+    """Whether ``a`` and ``b`` are both networks with the same spec and the same parameter bytes.
+
+    Example:
+        >>> from neuroplast import Network, Spec
+        >>> a = Network.init(Spec.mlp(4, [8], 3), seed=0)
+        >>> same_network(a, a.copy()), same_network(a, Network.init(a.spec, seed=1))
+        (True, False)
+    """
+    if a is None or b is None or a.spec != b.spec:
+        return False
+    pa, pb = a.params, b.params
+    return all(
+        pa[k].dtype == pb[k].dtype
+        and pa[k].shape == pb[k].shape
+        and pa[k].tobytes() == pb[k].tobytes()
+        for k in pa
+    )
+
+
 def assert_function_preserved(
     before: Network, after: Network, X: npt.ArrayLike, *, rtol: float = 1e-5, atol: float = 1e-6
 ) -> None:
