@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 import neuroplast as npl
+from mlpbench.environment import cpu_info
 from neuroplast import interop
 from neuroplast.search import Splits
 
@@ -128,7 +129,7 @@ def main() -> None:
         "after": describe(res.network, Xt, yt),
         "val_accuracy": [res.before["val_accuracy"], res.after["val_accuracy"]],
         "edits": len(res.edits),
-        "machine": {"cpu": platform.processor() or platform.machine(), "os": platform.platform()},
+        "machine": {**cpu_info(), "os": platform.platform()},
     }
     batch = Xt[:256]
     with tempfile.TemporaryDirectory() as tmp:
