@@ -6,9 +6,14 @@
 //! With `sweep` as second argument, compares faer and the packed path on a grid of smaller
 //! shapes instead (interleaved best-of timings), to re-measure the `use_packed` crossover.
 //!
+//! With `small`, compares faer and the unpacked small-product kernels (one thread) on the
+//! products of digits-sized training steps and a few larger ones, to re-measure `use_small`.
+//!
 //! The packed path uses the AVX-512 kernel on AVX-512 CPUs, the AVX2 kernel elsewhere or when
 //! `NEUROPLAST_GEMM_AVX512=0` is set (see `kernels::gemm::packed`).
-use neuroplast_core::kernels::gemm::{gemm_faer, gemm_packed, isa, use_packed, Mat, Trans};
+use neuroplast_core::kernels::gemm::{
+    gemm_faer, gemm_packed, gemm_small, isa, use_packed, use_small, Mat, Trans,
+};
 use std::time::Instant;
 
 type Shape = (usize, usize, usize, Trans, Trans);
@@ -105,6 +110,53 @@ fn sweep(threads: usize) {
     }
 }
 
+/// The products of a 64-100-10 MLP step (forward x·Wᵀ, dW = dZᵀ·x, dX = dZ·W) at batch 32
+/// and 128, then larger ones around the `use_small` bound.
+fn small_sweep() {
+    let mut shapes: Vec<Shape> = Vec::new();
+    for b in [32, 128] {
+        shapes.extend([
+            (b, 100, 64, Trans::No, Trans::Yes),
+            (b, 10, 100, Trans::No, Trans::Yes),
+            (10, 100, b, Trans::Yes, Trans::No),
+            (b, 100, 10, Trans::No, Trans::No),
+            (100, 64, b, Trans::Yes, Trans::No),
+        ]);
+    }
+    shapes.extend([
+        (256, 10, 1024, Trans::No, Trans::Yes),
+        (256, 64, 256, Trans::No, Trans::Yes),
+        (64, 256, 256, Trans::Yes, Trans::No),
+        (512, 100, 256, Trans::No, Trans::No),
+        (1024, 64, 256, Trans::No, Trans::Yes),
+        (2048, 64, 784, Trans::No, Trans::Yes),
+    ]);
+    for (m, n, k, ta, tb) in shapes {
+        let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
+        let (mut c1, mut c2) = (vec![0f32; m * n], vec![0f32; m * n]);
+        let (am, bm) = (operand(&a, m, k, ta), operand(&b, k, n, tb));
+        let flops = 2.0 * (m * n * k) as f64;
+        let (tf, ts) = best_time2(
+            || gemm_faer(am, bm, &mut c1, false, 1),
+            || {
+                gemm_small(am, bm, &mut c2, false);
+            },
+            flops,
+            2e7,
+        );
+        let route = if use_small(m, n, k, 1) { "small" } else { "faer" };
+        println!(
+            "{m:>5}x{n:>5}x{k:>5} {ta:?}{tb:?}: faer {:7.2} us {:6.1} GF/s | small {:7.2} us {:6.1} GF/s | x{:.2} | gemm() -> {route}",
+            tf * 1e6,
+            flops / tf / 1e9,
+            ts * 1e6,
+            flops / ts / 1e9,
+            tf / ts
+        );
+    }
+}
+
 fn main() {
     let threads: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(2);
     let which = std::env::args().nth(2).unwrap_or_else(|| "both".into());
@@ -116,6 +168,12 @@ fn main() {
         }
     };
     println!("threads={threads} packed kernel={:?}", isa());
+    if which == "small" {
+        if isa().is_some() {
+            pool.install(small_sweep);
+        }
+        return;
+    }
     if which == "sweep" {
         if isa().is_some() {
             pool.install(|| sweep(threads));

@@ -1,6 +1,6 @@
 //! Loss functions on a batch of network outputs: value, gradient and correct-count.
 
-use super::simd::exp_f32;
+use super::simd::{exp_f32, simd_dispatch};
 use crate::error::{Error, Result};
 
 /// Training objective applied to the output node.
@@ -76,95 +76,102 @@ pub struct BatchLoss {
     pub correct: usize,
 }
 
-/// Computes the batch loss for outputs `out` (`rows × width`) of samples `idx`.
-///
-/// When `grad` is given it receives dL/d`out` for the loss averaged over `scale_rows` rows
-/// (the batch size), so gradients do not depend on how a batch is split.
-pub fn batch_loss(
-    loss: Loss,
-    out: &[f32],
-    width: usize,
-    targets: Targets<'_>,
-    idx: &[usize],
-    scale_rows: usize,
-    mut grad: Option<&mut [f32]>,
-) -> BatchLoss {
-    let mut res = BatchLoss::default();
-    let inv = 1.0 / scale_rows as f32;
-    for (r, &s) in idx.iter().enumerate() {
-        let row = &out[r * width..(r + 1) * width];
-        let g = grad.as_deref_mut().map(|g| &mut g[r * width..(r + 1) * width]);
-        match (loss, targets) {
-            (Loss::CrossEntropy, Targets::Classes(y)) => {
-                let label = y[s] as usize;
-                let (l, argmax) = softmax_xent_row(row, label, g, inv);
-                res.loss_sum += l;
-                res.correct += usize::from(argmax == label);
-            }
-            (Loss::CrossEntropy, Targets::Distill(d)) => {
-                let label = d.labels[s] as usize;
-                let teacher = &d.teacher[s * width..(s + 1) * width];
-                let (l, argmax) = distill_row(row, label, teacher, &d, g, inv);
-                res.loss_sum += l;
-                res.correct += usize::from(argmax == label);
-            }
-            (_, Targets::Values(t)) => {
-                let trow = &t[s * width..(s + 1) * width];
-                let mut l = 0.0f64;
-                let scale = 2.0 * inv / width as f32;
-                match g {
-                    Some(g) => {
-                        for ((gv, &o), &tv) in g.iter_mut().zip(row).zip(trow) {
-                            let d = o - tv;
-                            l += f64::from(d * d);
-                            *gv = scale * d;
-                        }
-                    }
-                    None => {
-                        for (&o, &tv) in row.iter().zip(trow) {
-                            let d = o - tv;
-                            l += f64::from(d * d);
-                        }
-                    }
+simd_dispatch! {
+    /// Computes the batch loss for outputs `out` (`rows × width`) of samples `idx`.
+    ///
+    /// When `grad` is given it receives dL/d`out` for the loss averaged over `scale_rows` rows
+    /// (the batch size), so gradients do not depend on how a batch is split.
+    ///
+    /// Compiled for the widest SIMD level the CPU has (the row helpers are inlined into it); the
+    /// operations and their order do not depend on the level, so neither do the results.
+    pub fn batch_loss(
+        loss: Loss,
+        out: &[f32],
+        width: usize,
+        targets: Targets<'_>,
+        idx: &[usize],
+        scale_rows: usize,
+        grad: Option<&mut [f32]>,
+    ) -> BatchLoss {
+        let mut grad = grad;
+        let mut res = BatchLoss::default();
+        let inv = 1.0 / scale_rows as f32;
+        for (r, &s) in idx.iter().enumerate() {
+            let row = &out[r * width..(r + 1) * width];
+            let g = grad.as_deref_mut().map(|g| &mut g[r * width..(r + 1) * width]);
+            match (loss, targets) {
+                (Loss::CrossEntropy, Targets::Classes(y)) => {
+                    let label = y[s] as usize;
+                    let (l, argmax) = softmax_xent_row(row, label, g, inv);
+                    res.loss_sum += l;
+                    res.correct += usize::from(argmax == label);
                 }
-                res.loss_sum += l / width as f64;
+                (Loss::CrossEntropy, Targets::Distill(d)) => {
+                    let label = d.labels[s] as usize;
+                    let teacher = &d.teacher[s * width..(s + 1) * width];
+                    let (l, argmax) = distill_row(row, label, teacher, &d, g, inv);
+                    res.loss_sum += l;
+                    res.correct += usize::from(argmax == label);
+                }
+                (_, Targets::Values(t)) => {
+                    let trow = &t[s * width..(s + 1) * width];
+                    let mut l = 0.0f64;
+                    let scale = 2.0 * inv / width as f32;
+                    match g {
+                        Some(g) => {
+                            for ((gv, &o), &tv) in g.iter_mut().zip(row).zip(trow) {
+                                let d = o - tv;
+                                l += f64::from(d * d);
+                                *gv = scale * d;
+                            }
+                        }
+                        None => {
+                            for (&o, &tv) in row.iter().zip(trow) {
+                                let d = o - tv;
+                                l += f64::from(d * d);
+                            }
+                        }
+                    }
+                    res.loss_sum += l / width as f64;
+                }
+                // Class labels with an MSE loss are rejected when the data are validated.
+                (Loss::Mse, Targets::Classes(_) | Targets::Distill(_)) => {}
             }
-            // Class labels with an MSE loss are rejected when the data are validated.
-            (Loss::Mse, Targets::Classes(_) | Targets::Distill(_)) => {}
         }
+        res
     }
-    res
 }
 
 /// Softmax cross-entropy of one row: returns (loss, argmax) and writes `(p − onehot)·scale`.
 ///
 /// Exponentials use the polynomial [`exp_f32`] (no libm call per element); the row sum and the
 /// log are taken in f64 so the reported loss keeps full precision.
+#[inline(always)]
 fn softmax_xent_row(row: &[f32], label: usize, grad: Option<&mut [f32]>, scale: f32) -> (f64, usize) {
     let (mx, argmax) = max_argmax(row);
-    let sum: f64 = row.iter().map(|&v| f64::from(exp_f32(v - mx))).sum();
-    let loss = sum.ln() - f64::from(row[label] - mx);
-    if let Some(g) = grad {
-        let inv = (1.0 / sum) as f32;
-        for (j, (gv, &v)) in g.iter_mut().zip(row).enumerate() {
-            let p = exp_f32(v - mx) * inv;
-            *gv = (p - f32::from(u8::from(j == label))) * scale;
-        }
+    let Some(g) = grad else {
+        let sum: f64 = row.iter().map(|&v| f64::from(exp_f32(v - mx))).sum();
+        return (sum.ln() - f64::from(row[label] - mx), argmax);
+    };
+    // Each exponential once: kept in `g`, then scaled there (same values, same sum order).
+    for (gv, &v) in g.iter_mut().zip(row) {
+        *gv = exp_f32(v - mx); // a loop of its own, so that it vectorizes
     }
-    (loss, argmax)
+    let sum: f64 = g.iter().map(|&e| f64::from(e)).sum();
+    let inv = (1.0 / sum) as f32;
+    for (j, gv) in g.iter_mut().enumerate() {
+        *gv = (*gv * inv - f32::from(u8::from(j == label))) * scale;
+    }
+    (sum.ln() - f64::from(row[label] - mx), argmax)
 }
 
-/// The largest value of `row` and the index of its first occurrence.
+/// The largest value of `row` and the index of its first occurrence (NaN entries are
+/// skipped; an all-NaN row gives `(−∞, 0)`). Branch-free maximum, then a search for it: the
+/// running `if v > max` form mispredicts on every new maximum.
+#[inline(always)]
 fn max_argmax(row: &[f32]) -> (f32, usize) {
-    let mut argmax = 0;
-    let mut mx = f32::NEG_INFINITY;
-    for (j, &v) in row.iter().enumerate() {
-        if v > mx {
-            mx = v;
-            argmax = j;
-        }
-    }
-    (mx, argmax)
+    let mx = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    (mx, row.iter().position(|&v| v == mx).unwrap_or(0))
 }
 
 /// Soft-target loss of one row (see [`SoftTargets`]): returns (loss, argmax) and writes the
@@ -173,6 +180,7 @@ fn max_argmax(row: &[f32]) -> (f32, usize) {
 ///
 /// The gradient is `c_h·(p − onehot) + c_s·(q_s − q_t)` with `c_h = (1 − α)·scale`, so for
 /// `α = 0` it is bitwise the plain cross-entropy gradient of [`softmax_xent_row`].
+#[inline(always)]
 fn distill_row(
     row: &[f32],
     label: usize,

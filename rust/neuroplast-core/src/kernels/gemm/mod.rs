@@ -1,13 +1,14 @@
-//! Row-major GEMM on slices: the packed AVX-512 / AVX2 kernels of [`packed`]
-//! for large problems, faer (runtime AVX-512/AVX2 dispatch) otherwise.
+//! Row-major GEMM on slices: the packed AVX-512 / AVX2 kernels of [`packed`] for large
+//! problems, the unpacked small-product kernels ([`gemm_small`]) for the small ones a
+//! digits-sized network is made of, faer (runtime AVX-512/AVX2 dispatch) in between.
 //!
 //! Layout:
 //! * this file: the operand type [`Mat`] (with [`Dims`], [`Trans`]), the public entry points
-//!   [`gemm`] / [`gemm_faer`], the [`use_packed`] size rule;
+//!   [`gemm`] / [`gemm_faer`], the [`use_packed`] and [`use_small`] size rules;
 //! * [`packed`]: the packed SGEMM's ISA selection ([`isa`]), dispatch ([`gemm_packed`],
 //!   [`gemm_with`]), problem validation and k blocking;
-//! * `x86`: its x86-64 micro-kernels, packing and threaded driver (absent on other
-//!   architectures, where everything goes to faer);
+//! * `x86`: its x86-64 micro-kernels, packing and threaded driver, and the small-product
+//!   kernels (absent on other architectures, where everything goes to faer);
 //! * `tests`: tests of both paths.
 //!
 //! The AVX-512 micro-kernel is used wherever the CPU has AVX-512F; `NEUROPLAST_GEMM_AVX512=0`
@@ -22,7 +23,9 @@ mod tests;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-pub use packed::{cpu_supports, gemm_packed, gemm_with, isa, isa_name, Isa, AVX512_ENV};
+pub use packed::{
+    cpu_supports, gemm_packed, gemm_small, gemm_small_with, gemm_with, isa, isa_name, Isa, AVX512_ENV,
+};
 
 use faer::linalg::matmul::matmul;
 use faer::mat::{MatMut, MatRef};
@@ -126,18 +129,34 @@ pub fn use_packed(m: usize, n: usize, k: usize, threads: usize) -> bool {
     }
 }
 
+/// Whether a product that [`use_packed`] declines goes to the unpacked small-product kernels
+/// ([`gemm_small`]) rather than faer: where faer would run sequentially (one thread, or
+/// `m·n·k < 64³`) and the product is at most `2^24` multiply-adds (beyond that faer's
+/// cache blocking wins; measured with `examples/gemm_probe.rs small`).
+pub fn use_small(m: usize, n: usize, k: usize, threads: usize) -> bool {
+    let work = m.saturating_mul(n).saturating_mul(k);
+    work <= SMALL_MAX && (threads <= 1 || work < 64 * 64 * 64)
+}
+
+/// Largest product (multiply-adds) for [`use_small`].
+const SMALL_MAX: usize = 1 << 24;
+
 /// `c = op(a) · op(b)` (or `c += ...` when `accumulate`), all row-major.
 ///
 /// `c` must be `a.op_rows() × b.op_cols()`, with `a.op_cols() == b.op_rows()`, and each
 /// operand's data must hold its stored shape. Callers guarantee consistent shapes (checked in
 /// debug builds).
 ///
-/// Large problems run on the packed kernels of [`packed`] when the CPU has AVX2 + FMA (or
-/// AVX-512F, opted in) (see [`use_packed`], [`isa`]); results are then bitwise reproducible
-/// for a given shape and thread count. Everything else goes to faer.
+/// Large problems run on the packed kernels of [`packed`] and small ones on the unpacked
+/// kernels of [`gemm_small`] when the CPU has AVX2 + FMA (AVX-512F by default where present)
+/// (see [`use_packed`], [`use_small`], [`isa`]); results are then bitwise reproducible for a
+/// given shape and thread count, and the same with either ISA. Everything else goes to faer.
 pub fn gemm(a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bool, threads: usize) {
     let (m, k, n) = (a.op_rows(), a.op_cols(), b.op_cols());
     if use_packed(m, n, k, threads) && gemm_packed(a, b, c, accumulate, threads) {
+        return;
+    }
+    if use_small(m, n, k, threads) && gemm_small(a, b, c, accumulate) {
         return;
     }
     gemm_faer(a, b, c, accumulate, threads);

@@ -135,6 +135,39 @@ pub fn gemm_with(isa: Isa, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bo
     }
 }
 
+/// `c = op(a) · op(b)` (or `c += ...`) on the unpacked small-product kernels (single
+/// thread) with the micro-kernel ISA of [`isa`]; `false` without touching `c` when no SIMD
+/// kernel is available or the shapes are inconsistent. Bitwise identical between the AVX-512
+/// and AVX2 kernels, like [`gemm_packed`].
+pub fn gemm_small(a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bool) -> bool {
+    match isa() {
+        Some(isa) => gemm_small_with(isa, a, b, c, accumulate),
+        None => false,
+    }
+}
+
+/// [`gemm_small`] with an explicit ISA (ignores `NEUROPLAST_GEMM_AVX512`); `false` when the
+/// CPU lacks `isa` or the shapes are inconsistent.
+pub fn gemm_small_with(isa: Isa, a: Mat<'_>, b: Mat<'_>, c: &mut [f32], accumulate: bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let Some(p) = Problem::new(a, b, c.len()) else {
+            return false;
+        };
+        if !cpu_supports(isa) {
+            return false;
+        }
+        // SAFETY: the CPU supports `isa` (checked above) and `p` validates these slices.
+        unsafe { super::x86::small::run(isa, &p, a.data, b.data, c, accumulate) };
+        true
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (isa, a, b, c, accumulate);
+        false
+    }
+}
+
 /// Largest k block. Chosen independently of the ISA so that every kernel performs the same
 /// operations in the same order (bitwise-identical results across ISAs).
 const KC_MAX: usize = 256;

@@ -7,6 +7,7 @@ use super::*;
 use proptest::prelude::*;
 
 mod harness;
+mod small;
 use harness::*;
 
 #[test]

@@ -154,7 +154,7 @@ fn store_prefix(d: &mut [f32], v: __m256) {
 /// 8 × 8 transpose: `out[q][r] = v[r][q]`.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn transpose8(v: [__m256; 8]) -> [__m256; 8] {
+pub(super) fn transpose8(v: [__m256; 8]) -> [__m256; 8] {
     let t0 = _mm256_unpacklo_ps(v[0], v[1]);
     let t1 = _mm256_unpackhi_ps(v[0], v[1]);
     let t2 = _mm256_unpacklo_ps(v[2], v[3]);
