@@ -100,8 +100,40 @@ def test_cli_compress_a_saved_model(
     assert out["n_params_before"] == trained.n_params
     assert out["n_params_after"] == Network.load(tmp_path / "small.npl").n_params
     assert out["n_params_after"] < out["n_params_before"]
+    # --no-factorize: only narrowing edits, so no bottleneck layer in the saved network.
+    assert main(["compress", *args, "--no-factorize", "--save", str(tmp_path / "n.npl")]) == 0
+    capsys.readouterr()
+    assert not any(n.name.endswith("_svd") for n in Network.load(tmp_path / "n.npl").spec.nodes)
 
 
 def test_top_level_shorthand(trained: Network, splits: Splits) -> None:
     res = neuroplast.compress(trained, splits, max_drop=0.05, max_rounds=1, final_epochs=0)
     assert res.network.n_params < trained.n_params
+
+
+def test_candidates_include_one_data_basis_factorization_per_unsplit_dense_layer(
+    trained: Network, splits: Splits
+) -> None:
+    from neuroplast.search._compress_edits import candidates
+
+    cal = splits.X_train[:200]
+    found = list(candidates(trained, cal, 0.35, min_width=1, factorize_layers=True))
+    split = [(e.args["layer"], e.args["rank"]) for _, e in found if e.name == "factorize"]
+    # rank = ⌊0.65·n·m/(n+m)⌋ for 48×64 and 32×48; each saves parameters (not the output).
+    assert split == [("dense_0", 17), ("dense_1", 12)]
+    for net, e in found:
+        if e.name == "factorize":
+            assert net.n_params < trained.n_params and e.args["basis"] == "data"
+    # A split layer is not split again, nor is its bottleneck.
+    first = next(n for n, e in found if e.name == "factorize")
+    again = list(candidates(first, cal, 0.35, min_width=1, factorize_layers=True))
+    assert [e.args["layer"] for _, e in again if e.name == "factorize"] == ["dense_1"]
+    off = candidates(trained, cal, 0.35, min_width=1, factorize_layers=False)
+    assert all(e.name == "narrow" for _, e in off)
+
+
+def test_the_edit_log_replays_to_the_returned_architecture(
+    trained: Network, splits: Splits
+) -> None:
+    res = Compress(_tiny(max_rounds=4, max_drop=0.1)).run(trained, splits, seed=1, progress=False)
+    assert res.edits.replay(trained).spec == res.network.spec

@@ -11,7 +11,8 @@ in ``frontier.py``) and seed, a 256-256 MLP is trained by the protocol once (cac
 defaults plus the listed overrides). Δ is the test accuracy minus the static frontier stored in
 ``benches/results/frontier_<name>.json`` at the result's parameter count. Prints one row per
 (variant, data set) — mean parameters, test accuracy, Δ and its worst seed, seconds — and the
-mean Δ over data sets per variant, and writes ``benches/results/compress_defaults.json``.
+mean Δ over data sets per variant, and writes ``benches/results/compress_defaults.json``
+(``--out``).
 """
 
 from __future__ import annotations
@@ -36,11 +37,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "final30": {"final_epochs": 30, "patience": 5},
     "no_distill": {"distill": False},
+    "no_factorize": {"factorize": False},
     "T2": {"temperature": 2.0},
     "T8": {"temperature": 8.0},
     "alpha0.9": {"alpha": 0.9},
+    "tune1": {"tune_epochs": 1},
     "tune3": {"tune_epochs": 3},
     "step0.15": {"step": 0.15},
+    "step0.35": {"step": 0.35},
 }
 
 
@@ -70,6 +74,7 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--cache", type=Path, default=Path(".cache/compress_defaults"))
+    ap.add_argument("--out", type=Path, default=RESULTS / "compress_defaults.json")
     args = ap.parse_args()
     rows: list[dict[str, Any]] = []
     for name in args.datasets:
@@ -99,8 +104,8 @@ def main() -> None:
     for variant in args.variants:
         means = [_mean(rows, name, variant, "delta") for name in args.datasets]
         print(f"  {variant:<12} {statistics.mean(means):+.4f}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "compress_defaults.json").write_text(json.dumps({"runs": rows}, indent=1))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"runs": rows}, indent=1))
 
 
 def _mean(rows: list[dict[str, Any]], name: str, variant: str, key: str) -> float:

@@ -27,6 +27,7 @@ from neuroplast.morph.record import (
     Calibration,
     Contract,
     EditRecord,
+    check_bound,
     measure,
     split_calibration,
 )
@@ -201,10 +202,7 @@ def _narrow_mix(
             conditions = f"quasi-identity resampling {group.units} -> {k} units"
     else:
         mix, discarded = svd_mix(net, group, k)
-        if bound is not None and list(bound) != discarded:
-            raise InvalidMorphismError(
-                f"recorded bound {list(bound)} differs from the recomputed {discarded}"
-            )
+        check_bound(bound, discarded)
         conditions = (
             f"truncated SVD of [W | b] to {k} units; the consumers' input error "
             f"(I - U_k U_k^T)[W | b][x; 1] has singular values {discarded} (exactly the "

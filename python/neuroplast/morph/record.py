@@ -82,6 +82,18 @@ class Distortion:
     accuracy_after: float | None = None
 
 
+def check_bound(bound: Sequence[float] | None, discarded: list[float]) -> None:
+    """Raises when a recorded ``bound`` (an edit being replayed) is not the recomputed one.
+
+    Raises:
+        InvalidMorphismError: ``bound`` is given and differs from ``discarded``.
+    """
+    if bound is not None and list(bound) != discarded:
+        raise InvalidMorphismError(
+            f"recorded bound {list(bound)} differs from the recomputed {discarded}"
+        )
+
+
 def measure(before: Network, after: Network, calibration: Calibration) -> Distortion:
     """Distortion of ``after`` relative to ``before`` on ``calibration`` (``X`` or ``(X, y)``).
 

@@ -33,6 +33,11 @@ def _add(g: Any) -> None:
         "--no-distill", action="store_true", help="fine-tune on the labels only (no teacher)"
     )
     g.add_argument(
+        "--no-factorize",
+        action="store_true",
+        help="only narrow layers (no data-basis low-rank splits of dense layers)",
+    )
+    g.add_argument(
         "--hidden",
         type=int,
         action="append",
@@ -48,6 +53,8 @@ def _configure(args: argparse.Namespace, cfg: CompressConfig) -> CompressConfig:
     changes: dict[str, Any] = {f: getattr(args, f) for f in _FIELDS if hasattr(args, f)}
     if args.no_distill:
         changes["distill"] = False
+    if args.no_factorize:
+        changes["factorize"] = False
     return cfg.replace(**changes) if changes else cfg
 
 

@@ -7,7 +7,11 @@ within ``max_drop`` of the start (or that reaches ``target_params`` / ``target_f
 Each round tries, for every hidden layer group (:func:`neuroplast.morph.deps.group_leaders`),
 keeping ``1 − step`` of its units, chosen by their activation energy on calibration data
 (``narrow(select="low_energy")``, the most accurate rule in the keep table of the docs), with
-the consumers refit by least squares (``compensate="lstsq"``), then fine-tunes the candidate
+the consumers refit by least squares (``compensate="lstsq"``), and, with ``factorize``, splitting
+every hidden dense layer not yet split into a linear bottleneck fit to the data (a data-basis
+:func:`~neuroplast.morph.factorize` keeping ``1 − step`` of its weights; later rounds narrow the
+bottleneck like any hidden layer; see :mod:`neuroplast.search._compress_edits`), then fine-tunes
+each candidate
 for ``tune_epochs`` epochs with knowledge distillation from the start network (soft targets
 at ``temperature``, mixed by ``alpha``). The candidate removing the most parameters per
 point of validation accuracy lost is kept if it respects the budget
@@ -36,13 +40,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from neuroplast.errors import ConfigError, NeuroplastError, NumericalError
-from neuroplast.morph.deps import group_leaders
-from neuroplast.morph.narrow import narrow
+from neuroplast.errors import ConfigError, NumericalError
 from neuroplast.morph.record import EditLog, EditRecord
 from neuroplast.network import Network
 from neuroplast.optim import Adam
 from neuroplast.search._budget import BestUnderBudget, Budget, chance_level, fine_tune
+from neuroplast.search._compress_edits import candidates
 from neuroplast.search._contract import ConfigBase, Controller, Result, RunContext
 from neuroplast.search._progress import Progress
 from neuroplast.search._splits import Splits
@@ -71,6 +74,8 @@ class CompressConfig(ConfigBase):
         alpha: Weight of the distillation term.
         calibration: Training samples used to score units and refit consumers.
         min_width: Fewest units a layer keeps.
+        factorize: Also try splitting each dense layer into a linear bottleneck (data-basis
+            :func:`~neuroplast.morph.factorize`, hidden layers) whose rank later rounds shrink.
     """
 
     PRESETS: ClassVar[tuple[str, ...]] = ("paper", "fast")
@@ -93,6 +98,9 @@ class CompressConfig(ConfigBase):
     alpha: float = 0.5
     calibration: int = 2000
     min_width: int = 1
+    # On: MNIST-1D and Fashion-MNIST end far smaller and above the frontier, digits and
+    # synthetic unchanged within noise (docs/controllers/compress.md "Defaults").
+    factorize: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_drop < 1:
@@ -232,8 +240,8 @@ class Compress(Controller[CompressConfig, CompressResult]):
             return
         start = budget.start_accuracy
         cand, edit, _ = max(ok, key=lambda c: _gain(st.net, c[0], start - c[2]))
-        st.history[-1]["edit"] = f"narrow {edit.args.get('layer')}"
-        st.history[-1]["edit_kind"] = "remove_neurons"
+        st.history[-1]["edit"] = f"{edit.name} {edit.args.get('layer')}"
+        st.history[-1]["edit_kind"] = "factorize" if edit.name == "factorize" else "remove_neurons"
         st.net, st.log = cand, st.log.append(edit)
         st.history.append(_record(cand, data, len(st.log)))
 
@@ -252,27 +260,13 @@ class Compress(Controller[CompressConfig, CompressResult]):
         step: float,
         seed: int,
     ) -> list[tuple[Network, EditRecord, float]]:
-        """Every layer narrowed by ``step`` and fine-tuned: ``(network, edit, val accuracy)``."""
+        """Every candidate edit by ``step``, fine-tuned: ``(network, edit, val accuracy)``."""
         out = []
-        for layer in group_leaders(net.spec):
-            n = net.spec.widths[layer]
-            k = max(self.config.min_width, round(n * (1 - step)))
-            if k >= n:
-                continue
+        cfg = self.config
+        edits = candidates(net, cal, step, min_width=cfg.min_width, factorize_layers=cfg.factorize)
+        for cand, edit in edits:
             try:
-                cand, edit = narrow(
-                    net,
-                    layer,
-                    k,
-                    "select",
-                    select="low_energy",
-                    compensate="lstsq",
-                    calibration=cal,
-                )
-            except NeuroplastError:
-                continue  # a layer that cannot shrink (e.g. coupled to the output)
-            try:
-                cand = self._tune(cand, data, teacher, self.config.tune_epochs, seed)
+                cand = self._tune(cand, data, teacher, cfg.tune_epochs, seed)
             except NumericalError:
                 continue  # its fine-tuning diverged: not a candidate (the search goes on)
             out.append((cand, edit, _val_accuracy(cand, data)))
