@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neuroplast.errors import DataError
-from neuroplast.frontier import Frontier, prepare, static_sweep
+from neuroplast import Spec
+from neuroplast.errors import ConfigError, DataError
+from neuroplast.frontier import Frontier, prepare, static_sweep, train_static
 
 
 def _blobs(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -71,3 +72,17 @@ def test_static_sweep_rows() -> None:
     assert [r["method"] for r in rows] == ["static 4", "static 8-8"]
     assert rows[0]["n_params"] == 5 * 4 + 4 + 4 * 3 + 3
     assert all(0.5 < r["test_accuracy"] <= 1.0 for r in rows)
+
+
+def test_static_cnn_sweep_trains_spec_cnn_on_flattened_images() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 120)
+    images = rng.normal(size=(120, 1, 6, 6)).astype(np.float32)
+    images[:, 0, :3, :3] += 2.0 * y[:, None, None]  # class 1 lights the top-left corner
+    splits = prepare(images.reshape(120, -1), y)
+    rows = static_sweep(splits, seeds=(0,), widths=((2, 3),), input_shape=(1, 6, 6))
+    assert [r["method"] for r in rows] == ["static cnn 2-3"]
+    assert rows[0]["n_params"] == Spec.cnn((1, 6, 6), [2, 3], 2).n_params
+    assert rows[0]["test_accuracy"] > 0.6
+    with pytest.raises(ConfigError, match="input_shape"):
+        train_static((2,), splits, 0, input_shape=(1, 5, 5))

@@ -5,6 +5,7 @@ Run from the repository root::
     python benches/python/frontier.py --dataset digits
     python benches/python/frontier.py --npz my_data.npz      # arrays X (n×d) and y (labels)
     python benches/python/frontier.py --dataset fashion-mnist --subsample 10000
+    python benches/python/frontier.py --dataset fashion-mnist --subsample 10000 --model cnn
 
 Trains the static sweep (3 seeds), then runs every controller at its default (``fast``
 preset) for each seed: the pruning controllers (MCTS phase 2, Surgeon, DYNO, LP) start from a
@@ -13,6 +14,11 @@ settings, ``max_drop=0.01``) starts from a 256-256 MLP trained by the protocol. 
 (params, test accuracy, Δ to the frontier, seconds, time relative to the whole static sweep) and
 writes
 ``benches/results/frontier_<name>.json`` and ``.png``.
+
+``--model cnn`` (image data: a data set with an image shape, or an ``--npz`` whose ``X`` is
+``(n, C, H, W)``) sweeps CNNs of conv channels ``c``-``2c`` instead (``STATIC_CNN_CHANNELS``);
+the pruning controllers then start from the 16-32 CNN, ``compress`` from the 32-64 one, and
+Neurogenesis grows from 2-4; results go to ``frontier_<name>_cnn.json`` / ``.png``.
 """
 
 from __future__ import annotations
@@ -53,15 +59,26 @@ def _controller(name: str) -> Any:
     return cls(cfg.paper() if name == "compress" else cfg.fast())
 
 
-def _method(name: str) -> Method:
+#: Start widths per model kind: (pruning controllers, ``compress``, Neurogenesis' seed).
+STARTS = {"mlp": ((128,), (256, 256), (8,)), "cnn": ((16, 32), (32, 64), (2, 4))}
+
+
+def _method(name: str, shape: tuple[int, ...] | None) -> Method:
+    prune, big, seed_net = STARTS["mlp" if shape is None else "cnn"]
+
     def run(splits: Splits, seed: int) -> Network:
         if name == "neurogenesis":
             n_classes = int(splits.y_train.max()) + 1
-            start = Network.init(Spec.mlp(splits.X_train.shape[1], [8], n_classes), seed=seed)
-        elif name == "compress":
-            start = train_static((256, 256), splits, seed)
+            spec = (
+                Spec.mlp(splits.X_train.shape[1], list(seed_net), n_classes)
+                if shape is None
+                else Spec.cnn(shape, list(seed_net), n_classes)
+            )
+            start = Network.init(spec, seed=seed)
         else:
-            start = train_static((128,), splits, seed)
+            start = train_static(
+                big if name == "compress" else prune, splits, seed, input_shape=shape
+            )
         return _controller(name).run(start, splits, seed=seed, progress=False).network
 
     return run
@@ -70,19 +87,25 @@ def _method(name: str) -> Method:
 METHODS = ("mcts", "surgeon", "neurogenesis", "dyno", "lp", "compress")
 
 
-def _load(args: argparse.Namespace) -> Splits:
+def _load(args: argparse.Namespace) -> tuple[Splits, tuple[int, ...] | None]:
+    """The protocol's splits (flattened rows) and, for ``--model cnn``, the image shape."""
     if args.npz:
         with np.load(args.npz) as f:
             X, y, name = f["X"], f["y"], Path(args.npz).stem
+        image = tuple(X.shape[1:]) if X.ndim == 4 else None
     else:
         ds = data.load(args.dataset, seed=0)
         X = np.concatenate([ds.X_train, ds.X_test])
         y = np.concatenate([ds.y_train, ds.y_test])
-        name = ds.name
+        name, image = ds.name, ds.image_shape
+    if args.model == "cnn" and (image is None or len(image) != 3):
+        raise SystemExit("--model cnn needs images: a data set with an image shape or X (n,C,H,W)")
     if args.subsample and args.subsample < len(y):
         idx = np.random.default_rng(0).choice(len(y), args.subsample, replace=False)
         X, y = X[np.sort(idx)], y[np.sort(idx)]
-    return prepare(X.reshape(len(X), -1), y, name=name)
+    shape = tuple(int(v) for v in image) if args.model == "cnn" and image else None
+    name = name + ("_cnn" if shape else "")
+    return prepare(X.reshape(len(X), -1), y, name=name), shape
 
 
 def main() -> None:
@@ -91,6 +114,7 @@ def main() -> None:
     src.add_argument("--dataset", default="digits", choices=data.available())
     src.add_argument("--npz", help="a .npz file with arrays X (n×d) and y (integer labels)")
     p.add_argument("--subsample", type=int, help="use this many samples (seeded)")
+    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="static sweep kind")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument(
@@ -99,9 +123,9 @@ def main() -> None:
         help="keep the other methods' rows of an existing result file (rerun some methods)",
     )
     args = p.parse_args()
-    splits = _load(args)
+    splits, shape = _load(args)
     t0 = time.perf_counter()
-    sweep = static_sweep(splits, args.seeds, progress=print)
+    sweep = static_sweep(splits, args.seeds, progress=print, input_shape=shape)
     sweep_seconds = time.perf_counter() - t0
     frontier = Frontier.from_points(sweep)
     rows: list[dict[str, Any]] = []
@@ -111,7 +135,7 @@ def main() -> None:
         for seed in args.seeds:
             t = time.perf_counter()
             try:
-                net = _method(name)(splits, seed)
+                net = _method(name, shape)(splits, seed)
             except NeuroplastError as exc:  # one failed seed must not lose the others
                 error = f"{type(exc).__name__}: {exc}"
                 failures.append({"method": name, "seed": seed, "error": error})

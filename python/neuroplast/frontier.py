@@ -1,12 +1,16 @@
 """The static frontier: is an optimized network better than simply training a smaller one?
 
-The protocol (anyone can rerun it on their own data, ``neuroplast frontier --npz FILE``):
+The protocol (anyone can rerun it on their own data:
+``python benches/python/frontier.py --npz FILE`` in the source tree, or these functions):
 
 1. A stratified 80/20 train/test split (seed 0), features standardized on the training split,
    15 % of the training split held out for validation (stratified, seed 0).
 2. The *static sweep*: MLPs with one hidden layer of 4…256 units and two hidden layers of
    32-32…128-128 units, Adam 1e-3, batch 64, at most 100 epochs with early stopping on the
    validation loss (patience 15, best weights restored), ``seeds`` seeds each.
+   For image data the sweep can be of CNNs instead (``kind="cnn"``): ``Spec.cnn`` with two
+   3×3 conv + ReLU + 2×2 max-pool stages of ``c``-``2c`` channels, ``c`` = 2…32
+   (:data:`STATIC_CNN_CHANNELS`), then the output layer; same training.
 3. The *frontier*: the upper envelope of mean test accuracy over log(parameters) — the running
    maximum over the sweep sorted by size, interpolated linearly in log(parameters).
 4. Every method is scored by Δ = its test accuracy minus the frontier at its parameter count:
@@ -36,7 +40,14 @@ from neuroplast.optim import Adam
 from neuroplast.search._splits import Splits
 from neuroplast.spec import Spec
 
-__all__ = ["STATIC_WIDTHS", "Frontier", "prepare", "static_sweep", "train_static"]
+__all__ = [
+    "STATIC_CNN_CHANNELS",
+    "STATIC_WIDTHS",
+    "Frontier",
+    "prepare",
+    "static_sweep",
+    "train_static",
+]
 
 #: Hidden widths of the static sweep (one and two hidden layers).
 STATIC_WIDTHS: tuple[tuple[int, ...], ...] = (
@@ -51,6 +62,10 @@ STATIC_WIDTHS: tuple[tuple[int, ...], ...] = (
     (64, 64),
     (128, 128),
 )
+
+
+#: Channels of the two conv stages of the static CNN sweep (``kind="cnn"``).
+STATIC_CNN_CHANNELS: tuple[tuple[int, ...], ...] = ((2, 4), (4, 8), (8, 16), (16, 32), (32, 64))
 
 
 def prepare(X: npt.ArrayLike, y: npt.ArrayLike, *, name: str = "data") -> Splits:
@@ -91,11 +106,20 @@ def prepare(X: npt.ArrayLike, y: npt.ArrayLike, *, name: str = "data") -> Splits
 
 
 def train_static(
-    hidden: Sequence[int], data: Splits, seed: int, *, max_epochs: int = 100, patience: int = 15
+    hidden: Sequence[int],
+    data: Splits,
+    seed: int,
+    *,
+    max_epochs: int = 100,
+    patience: int = 15,
+    input_shape: Sequence[int] | None = None,
 ) -> Network:
-    """One network of the static sweep, trained by the protocol."""
-    n_classes = int(max(data.y_train.max(), data.y_val.max())) + 1
-    net = Network.init(Spec.mlp(data.X_train.shape[1], list(hidden), n_classes), seed=seed)
+    """One network of the static sweep, trained by the protocol.
+
+    ``hidden`` are the hidden layers' units, or with ``input_shape`` ``(C, H, W)`` the conv
+    stages' channels of a ``Spec.cnn`` (the rows of ``data`` are the flattened images).
+    """
+    net = Network.init(_static_spec(hidden, data, input_shape), seed=seed)
     net.fit(
         data.X_train,
         data.y_train,
@@ -110,14 +134,33 @@ def train_static(
     return net
 
 
+def _static_spec(hidden: Sequence[int], data: Splits, input_shape: Sequence[int] | None) -> Spec:
+    n_classes = int(max(data.y_train.max(), data.y_val.max())) + 1
+    if input_shape is None:
+        return Spec.mlp(data.X_train.shape[1], list(hidden), n_classes)
+    if int(np.prod(input_shape)) != data.X_train.shape[1]:
+        raise ConfigError(
+            f"input_shape {tuple(input_shape)} does not hold the {data.X_train.shape[1]} features"
+        )
+    return Spec.cnn(tuple(input_shape), list(hidden), n_classes)
+
+
 def static_sweep(
     data: Splits,
     seeds: Sequence[int] = (0, 1, 2),
-    widths: Sequence[Sequence[int]] = STATIC_WIDTHS,
+    widths: Sequence[Sequence[int]] | None = None,
     *,
     progress: Callable[[str], None] | None = None,
+    input_shape: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Trains every static network for every seed; one row per width (means over seeds)."""
+    """Trains every static network for every seed; one row per width (means over seeds).
+
+    ``widths`` default to :data:`STATIC_WIDTHS` (MLPs), or with ``input_shape`` to
+    :data:`STATIC_CNN_CHANNELS` (CNNs of those conv channels, rows named ``static cnn c-2c``).
+    """
+    if widths is None:
+        widths = STATIC_WIDTHS if input_shape is None else STATIC_CNN_CHANNELS
+    kind = "static " if input_shape is None else "static cnn "
     if data.X_test is None or data.y_test is None:
         raise ConfigError("the frontier needs a test split (see prepare)")
     rows = []
@@ -125,13 +168,13 @@ def static_sweep(
         accs, secs, n_params = [], 0.0, 0
         for seed in seeds:
             t0 = time.perf_counter()
-            net = train_static(hidden, data, seed)
+            net = train_static(hidden, data, seed, input_shape=input_shape)
             secs += time.perf_counter() - t0
             accs.append(net.evaluate(data.X_test, data.y_test)["accuracy"])
             n_params = net.n_params
         rows.append(
             {
-                "method": "static " + "-".join(map(str, hidden)),
+                "method": kind + "-".join(map(str, hidden)),
                 "n_params": n_params,
                 "test_accuracy": float(np.mean(accs)),
                 "test_accuracy_sd": float(np.std(accs)),
