@@ -102,6 +102,9 @@ def main() -> None:
     p.add_argument("--max-drop", type=float, default=0.01)
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--no-factorize", action="store_true", help="compress by narrowing only (factorize=False)"
+    )
     args = p.parse_args()
     ds = npl.data.load("fashion-mnist", seed=args.seed)
     X = ds.X_train_images[: args.train].astype(np.float32)
@@ -119,7 +122,9 @@ def main() -> None:
     assert gap < 1e-3, gap
     data = Splits.carve(X, y, seed=args.seed, X_test=Xt, y_test=yt, name="fashion-mnist")
     t0 = time.perf_counter()
-    res = npl.compress(net, data, max_drop=args.max_drop, seed=args.seed)
+    res = npl.compress(
+        net, data, max_drop=args.max_drop, seed=args.seed, factorize=not args.no_factorize
+    )
     compress_seconds = time.perf_counter() - t0
     out: dict[str, Any] = {
         "torch_train_seconds": torch_seconds,
