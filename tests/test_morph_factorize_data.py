@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neuroplast import Conv2d, Dense, Flatten, Network, Spec
-from neuroplast.errors import ConfigError
+from neuroplast.errors import ConfigError, DataError
 from neuroplast.morph import EditLog, EditRecord, factorize
 from neuroplast.testing import assert_bitwise_equal
 from neuroplast.testing.morph import assert_function_preserved
@@ -93,6 +93,10 @@ def test_invalid_data_factorizations() -> None:
         factorize(net, "a", 3, basis="data", calibration=X[:2])
     with pytest.raises(ConfigError, match="recorded projection"):
         factorize(net, "a", 2, basis="data", projection=[[1.0] * 4], shift=[0.0] * 4)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(DataError, match="finite"):
+        factorize(net, "a", 2, basis="data", calibration=bad)
     conv = Spec((1, 4, 4), (Conv2d("c", "input", 3, 3), Flatten("f", "c")), "f", "mse")
     with pytest.raises(ConfigError, match="dense"):
         factorize(Network.init(conv, seed=0), "c", 1, basis="data", calibration=X)

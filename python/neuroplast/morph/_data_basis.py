@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _linalg
-from neuroplast.errors import ConfigError
+from neuroplast.errors import ConfigError, DataError
 
 __all__ = ["DataBasis", "data_basis"]
 
@@ -48,7 +48,7 @@ def data_basis(w: F64, x: F64, rank: int, centred: bool) -> DataBasis:
             f"basis='data' needs at least rank={rank} calibration samples, got {x.shape[0]}"
         )
     if not np.all(np.isfinite(x)):
-        raise ConfigError("the layer's calibration inputs are not finite")
+        raise DataError("the layer's calibration inputs are not finite")
     mu = x.mean(axis=0) if centred else np.zeros(x.shape[1])
     z = (x - mu) @ w.T / np.sqrt(x.shape[0])
     _, s, vt = _linalg.svd(z, full_matrices=False)
