@@ -59,6 +59,39 @@ def test_target_params_stops_early(trained: Network, splits: Splits) -> None:
     assert len(res.edits) >= 1
 
 
+def test_the_step_grows_after_an_accepted_edit_and_halves_after_a_refused_round(
+    trained: Network, splits: Splits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    steps: list[float] = []
+    accepted: list[bool] = []
+    real_round, real_accept = Compress._round, Compress._accept
+
+    def spy_round(self: Compress, *args: Any) -> Any:
+        steps.append(args[4])  # (net, data, cal, teacher, step, seed)
+        return real_round(self, *args)
+
+    def spy_accept(self: Compress, st: Any, *args: Any) -> None:
+        n = len(st.log)
+        real_accept(self, st, *args)
+        accepted.append(len(st.log) > n)
+
+    monkeypatch.setattr(Compress, "_round", spy_round)
+    monkeypatch.setattr(Compress, "_accept", spy_accept)
+    cfg = _tiny(max_rounds=8, step=0.2, min_step=0.01, step_growth=1.5, max_step=0.4)
+    Compress(cfg.replace(max_drop=0.005)).run(trained, splits, seed=0, progress=False)
+    assert any(accepted) and not all(accepted)  # both branches were taken
+    for before, after, ok in zip(steps, steps[1:], accepted, strict=False):
+        assert after == pytest.approx(min(before * 1.5, 0.4) if ok else before / 2)
+
+
+@pytest.mark.parametrize(
+    "bad", [{"step_growth": 0.5}, {"step": 0.6}, {"step": 0.3, "max_step": 0.2}, {"max_step": 1.0}]
+)
+def test_invalid_step_schedules_are_refused(bad: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError):
+        CompressConfig(**bad)
+
+
 def test_a_regression_network_is_refused(splits: Splits) -> None:
     net = Network.init(Spec.mlp(64, [8], 1, loss="mse"), seed=0)
     y = splits.y_train.astype(np.float32)[:, None]
@@ -101,7 +134,8 @@ def test_cli_compress_a_saved_model(
     assert out["n_params_after"] == Network.load(tmp_path / "small.npl").n_params
     assert out["n_params_after"] < out["n_params_before"]
     # --no-factorize: only narrowing edits, so no bottleneck layer in the saved network.
-    assert main(["compress", *args, "--no-factorize", "--save", str(tmp_path / "n.npl")]) == 0
+    fixed = ["--no-factorize", "--step-growth", "1"]
+    assert main(["compress", *args, *fixed, "--save", str(tmp_path / "n.npl")]) == 0
     capsys.readouterr()
     assert not any(n.name.endswith("_svd") for n in Network.load(tmp_path / "n.npl").spec.nodes)
 

@@ -45,6 +45,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "tune3": {"tune_epochs": 3},
     "step0.15": {"step": 0.15},
     "step0.35": {"step": 0.35},
+    "grow1.5": {"step_growth": 1.5},
 }
 
 

@@ -20,7 +20,7 @@ from neuroplast.spec import Spec
 
 __all__ = ["COMMAND"]
 
-_FIELDS = ("max_drop", "target_params", "target_flops", "step", "final_epochs")
+_FIELDS = ("max_drop", "target_params", "target_flops", "step", "step_growth", "final_epochs")
 
 
 def _add(g: Any) -> None:
@@ -28,6 +28,9 @@ def _add(g: Any) -> None:
     g.add_argument("--target-params", type=int, help="stop at this many parameters")
     g.add_argument("--target-flops", type=int, help="stop at this many FLOPs per sample")
     g.add_argument("--step", type=float, help="fraction of a layer's units one edit removes")
+    g.add_argument(
+        "--step-growth", type=float, help="factor on the step after an accepted edit (1: fixed)"
+    )
     g.add_argument("--final-epochs", type=int, help="most epochs of the final fine-tune")
     g.add_argument(
         "--no-distill", action="store_true", help="fine-tune on the labels only (no teacher)"

@@ -15,7 +15,8 @@ each candidate for ``tune_epochs`` epochs with knowledge distillation from the s
 (soft targets at ``temperature``, mixed by ``alpha``). The candidate removing the most
 parameters per point of validation accuracy lost is kept if it respects the budget
 (:class:`~neuroplast.search.Budget`: at or above the floor and above the chance level, so never
-a collapsed network); when no candidate does, the step is halved (down to ``min_step``). The
+a collapsed network) and the next round's step grows by ``step_growth`` (up to ``max_step``);
+when no candidate does, the step is halved (down to ``min_step``). The
 smallest network seen under the budget (:class:`~neuroplast.search.BestUnderBudget`) gets a
 final fine-tune with early stopping and best-weights restore
 (:func:`~neuroplast.search._budget.fine_tune`, on the validation loss, with distillation), taken
@@ -60,8 +61,10 @@ class CompressConfig(ConfigBase):
         max_drop: Largest validation-accuracy drop from the start network (budget).
         target_params: Stop once the network has at most this many parameters.
         target_flops: Stop once the network needs at most this many FLOPs per sample.
-        step: Fraction of a layer's units removed by one candidate edit.
+        step: Fraction of a layer's units removed by one candidate edit (the first round's).
         min_step: Smallest step tried before giving up.
+        step_growth: Factor on the step after an accepted edit (a rejected round halves it).
+        max_step: Largest step the growth reaches.
         max_rounds: Most accepted edits.
         tune_epochs: Fine-tuning epochs after every candidate edit.
         final_epochs: Most epochs of the final fine-tune (early stopping, best restored).
@@ -84,6 +87,12 @@ class CompressConfig(ConfigBase):
     target_flops: int | None = None
     step: float = 0.25
     min_step: float = 0.05
+    # A fixed step: growing it by 1.5 after each accepted edit (up to 0.5) cut the search's
+    # time by about 40 % but ended further below the frontier on synthetic data and digits
+    # (bigger steps reach the budget's edge, where validation noise picks the survivors):
+    # docs/controllers/compress.md "Defaults".
+    step_growth: float = 1.0
+    max_step: float = 0.5
     max_rounds: int = 40
     tune_epochs: int = 2
     # 60/10 rather than 30/5: measured across digits, synthetic, MNIST-1D and Fashion-MNIST
@@ -105,8 +114,12 @@ class CompressConfig(ConfigBase):
     def __post_init__(self) -> None:
         if not 0 <= self.max_drop < 1:
             raise ConfigError(f"max_drop must be in [0, 1), got {self.max_drop}")
-        if not 0 < self.min_step <= self.step < 1:
-            raise ConfigError("need 0 < min_step <= step < 1")
+        if not 0 < self.min_step <= self.step <= self.max_step < 1:
+            raise ConfigError(
+                "need 0 < min_step <= step <= max_step < 1 (raise max_step for a larger step)"
+            )
+        if not self.step_growth >= 1:
+            raise ConfigError(f"step_growth must be >= 1, got {self.step_growth}")
         for name in ("max_rounds", "calibration", "min_width", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be >= 1")
@@ -238,6 +251,7 @@ class Compress(Controller[CompressConfig, CompressResult]):
         if not ok:
             st.step /= 2
             return
+        st.step = min(st.step * self.config.step_growth, self.config.max_step)
         start = budget.start_accuracy
         cand, edit, _ = max(ok, key=lambda c: _gain(st.net, c[0], start - c[2]))
         st.history[-1]["edit"] = f"{edit.name} {edit.args.get('layer')}"
