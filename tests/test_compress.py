@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from neuroplast import Network, Spec, data
 from neuroplast.cli import main
 from neuroplast.errors import ConfigError
 from neuroplast.search import Compress, CompressConfig, Splits, compress
+from neuroplast.testing import same_network
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +70,7 @@ def test_the_step_grows_after_an_accepted_edit_and_halves_after_a_refused_round(
     real_round, real_accept = Compress._round, Compress._accept
 
     def spy_round(self: Compress, *args: Any) -> Any:
-        steps.append(args[4])  # (net, data, cal, teacher, step, seed)
+        steps.append(args[2])  # (net, ref, step, seed, ctx)
         return real_round(self, *args)
 
     def spy_accept(self: Compress, st: Any, *args: Any) -> None:
@@ -138,6 +141,29 @@ def test_cli_compress_a_saved_model(
     assert main(["compress", *args, *fixed, "--save", str(tmp_path / "n.npl")]) == 0
     capsys.readouterr()
     assert not any(n.name.endswith("_svd") for n in Network.load(tmp_path / "n.npl").spec.nodes)
+
+
+def test_candidates_on_a_process_pool_equal_the_in_process_run(
+    trained: Network, splits: Splits
+) -> None:
+    cfg = _tiny(max_rounds=2, threads=1)  # an executor runs one engine thread per candidate
+    local = Compress(cfg).run(trained, splits, seed=3, progress=False)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        remote = Compress(cfg).run(trained, splits, seed=3, executor=pool, progress=False)
+    assert same_network(local.network, remote.network)
+    assert local.history == remote.history and local.rejected == remote.rejected
+    assert [r.to_dict() for r in local.edits.records] == [r.to_dict() for r in remote.edits.records]
+
+
+def test_cli_compress_on_worker_processes(
+    trained: Network, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trained.save(tmp_path / "m.npl")
+    args = [str(tmp_path / "m.npl"), "--dataset", "digits", "--max-drop", "0.05", "--json"]
+    args += ["--target-params", str(trained.n_params - 100), "--no-progress", "--workers", "2"]
+    assert main(["compress", *args]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_params_after"] <= trained.n_params - 100
 
 
 def test_top_level_shorthand(trained: Network, splits: Splits) -> None:

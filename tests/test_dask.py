@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from neuroplast import ConfigError, Network, Spec
+from neuroplast import ConfigError, Network, Spec, data
 from neuroplast.cli import main
 from neuroplast.search import (
     MCTS,
+    Compress,
+    CompressConfig,
     DaskExecutor,
     DataRef,
     EditStep,
@@ -163,6 +165,23 @@ def test_mcts_run_on_the_cluster_equals_in_process(client, monkeypatch) -> None:
     assert len(jobs) >= 12  # every evaluation of the search went to the cluster
     assert local.actions == remote.actions and same_network(local.network, remote.network)
     assert local.after == remote.after and len(local.history) == 3
+
+
+def test_compress_run_on_the_cluster_equals_in_process(client, monkeypatch) -> None:
+    splits = Splits.from_dataset(data.load("digits", seed=0), seed=0)
+    net = Network.init(Spec.mlp(64, [24], 10), seed=0)
+    net.fit(splits.X_train, splits.y_train, epochs=5, seed=0)
+    cfg = CompressConfig.fast(max_rounds=2, final_epochs=1, threads=1)
+    local = Compress(cfg).run(net, splits, seed=1, progress=False)
+    scattered: list[Any] = []
+    scatter = client.scatter
+    monkeypatch.setattr(client, "scatter", lambda d, **kw: scattered.extend(d) or scatter(d, **kw))
+    with DaskExecutor(client) as ex:
+        remote = Compress(cfg).run(net, splits, seed=1, executor=ex, progress=False)
+    # One shipment for the whole run: the data with the teacher's logits.
+    assert len(scattered) == 1 and scattered[0].teacher is not None
+    assert same_network(local.network, remote.network) and local.history == remote.history
+    assert _wait_released(client) == set()
 
 
 def test_cli_scheduler_equals_in_process(client, capsys) -> None:

@@ -8,10 +8,10 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from neuroplast import ConfigError, Network, Spec
-from neuroplast.morph import EditLog, widen
+from neuroplast import ConfigError, DataError, Network, Spec
+from neuroplast.morph import EditLog, narrow, widen
 from neuroplast.search import DataRef, EditStep, Job, TrainStep, evaluate, run_job, shared_data
-from neuroplast.search._evaluate import _REGISTRY, _SPILLED
+from neuroplast.search._evaluate import _REGISTRY, _SPILLED, calibration_rows
 from neuroplast.testing import same_network
 
 
@@ -109,3 +109,57 @@ def test_unregistered_data_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         net = Network.init(Spec.mlp(4, [6], 3), seed=0)
         run_job(Job(net, (EditStep("no_such_edit"),), DataRef("nope")))
+
+
+def _distilling_job(data: DataRef, samples: int | None) -> Job:
+    net = Network.init(Spec.mlp(4, [6], 3), seed=0)
+    step = TrainStep(epochs=2, samples=samples, batch_size=8, seed=3, temperature=2.0, alpha=0.7)
+    return Job(net, (step,), data)
+
+
+@pytest.mark.parametrize("samples", [None, 40])
+def test_a_distilling_train_step_fits_on_the_registered_teacher_logits(problem, samples) -> None:
+    X, y = problem[0], problem[1]
+    teacher = np.random.default_rng(1).normal(size=(len(X), 3)).astype(np.float32)
+    with shared_data(*problem, teacher=teacher) as data:
+        res = run_job(_distilling_job(data, samples))
+    rows = np.arange(len(X))
+    if samples is not None:  # the same seeded subset as the training rows
+        rows = np.sort(np.random.default_rng(3).choice(len(X), samples, replace=False))
+    direct = Network.init(Spec.mlp(4, [6], 3), seed=0)
+    direct.fit(X[rows], y[rows], epochs=2, batch_size=8, seed=3, teacher=teacher[rows],
+               temperature=2.0, alpha=0.7)  # fmt: skip
+    assert res.error is None and same_network(res.network, direct)
+
+
+def test_teacher_logits_reach_process_workers(problem) -> None:
+    teacher = np.random.default_rng(1).normal(size=(len(problem[0]), 3)).astype(np.float32)
+    ctx = multiprocessing.get_context("spawn")
+    with shared_data(*problem, teacher=teacher) as data:
+        local = evaluate([_distilling_job(data, None)])
+        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            remote = evaluate([_distilling_job(data, None)], executor=pool)
+    assert same_network(local[0].network, remote[0].network)
+
+
+def test_teacher_logits_are_checked_and_required(problem) -> None:
+    bad = shared_data(*problem, teacher=np.zeros((3, 3)))
+    with pytest.raises(DataError, match="one row per training sample"), bad:
+        pass
+    with shared_data(*problem) as data:
+        assert not data.teacher
+        with pytest.raises(ConfigError, match="teacher"):
+            run_job(_distilling_job(data, None))
+
+
+def test_seeded_calibration_rows(problem) -> None:
+    net = Network.init(Spec.mlp(4, [6], 3), seed=0)
+    args = {"layer": "dense_0", "keep": 3, "select": "low_energy"}
+    step = EditStep("narrow", args, calibration=20, calibration_seed=5)
+    rows = calibration_rows(len(problem[0]), 20, seed=5)
+    assert rows is not None and len(rows) == 20 and np.all(np.diff(rows) > 0)
+    with shared_data(*problem) as data:
+        res = run_job(Job(net, (step,), data))
+    want, _ = narrow(net, "dense_0", 3, select="low_energy", calibration=problem[0][rows])
+    assert same_network(res.network, want)
+    assert calibration_rows(60, 60, seed=5) is None  # all rows, in order

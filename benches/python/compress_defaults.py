@@ -4,6 +4,7 @@ Run from the repository root, after ``frontier.py`` has written the frontiers::
 
     python benches/python/compress_defaults.py                       # all variants, 4 sets
     python benches/python/compress_defaults.py --variants default long_final --datasets digits
+    python benches/python/compress_defaults.py --variants default --workers 2   # 2 processes
 
 For each data set (the frontier protocol's splits; Fashion-MNIST subsampled to 10 000 images as
 in ``frontier.py``) and seed, a 256-256 MLP is trained by the protocol once (cached under
@@ -18,9 +19,11 @@ mean Δ over data sets per variant, and writes ``benches/results/compress_defaul
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +79,29 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--cache", type=Path, default=Path(".cache/compress_defaults"))
     ap.add_argument("--out", type=Path, default=RESULTS / "compress_defaults.json")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="evaluate candidates on this many worker processes (one engine thread each; "
+        "0: in this process, default threads)",
+    )
     args = ap.parse_args()
+    with contextlib.ExitStack() as stack:
+        pool = None
+        if args.workers > 0:
+            pool = stack.enter_context(ProcessPoolExecutor(args.workers))
+        rows = run(args, pool)
+    print("\nmean Δ over data sets:")
+    for variant in args.variants:
+        means = [_mean(rows, name, variant, "delta") for name in args.datasets]
+        print(f"  {variant:<12} {statistics.mean(means):+.4f}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"runs": rows}, indent=1))
+
+
+def run(args: argparse.Namespace, pool: ProcessPoolExecutor | None) -> list[dict[str, Any]]:
+    """Every (data set, variant, seed) run: parameters, test accuracy, Δ, seconds."""
     rows: list[dict[str, Any]] = []
     for name in args.datasets:
         stored = json.loads((RESULTS / f"frontier_{name}.json").read_text())
@@ -87,7 +112,8 @@ def main() -> None:
             for seed, start in zip(args.seeds, starts, strict=True):
                 t = time.perf_counter()
                 cfg = CompressConfig(**VARIANTS[variant])
-                net = Compress(cfg).run(start, splits, seed=seed, progress=False).network
+                res = Compress(cfg).run(start, splits, seed=seed, executor=pool, progress=False)
+                net = res.network
                 acc = float(net.evaluate(splits.X_test, splits.y_test)["accuracy"])
                 rows.append(
                     {
@@ -101,12 +127,7 @@ def main() -> None:
                     }
                 )
             report_row(rows, name, variant)
-    print("\nmean Δ over data sets:")
-    for variant in args.variants:
-        means = [_mean(rows, name, variant, "delta") for name in args.datasets]
-        print(f"  {variant:<12} {statistics.mean(means):+.4f}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"runs": rows}, indent=1))
+    return rows
 
 
 def _mean(rows: list[dict[str, Any]], name: str, variant: str, key: str) -> float:

@@ -6,7 +6,7 @@ module adds the options every controller shares, builds the :class:`Splits` the 
 all of them, runs the controller through its one ``run`` method and returns the before/after
 summary that the CLI prints.
 
-Candidate evaluation (MCTS, Surgeon) runs in this process, on ``--workers N`` local
+Candidate evaluation (MCTS, Surgeon, compress) runs in this process, on ``--workers N`` local
 processes, on a Dask ``LocalCluster`` of ``--dask-workers N`` processes, or on a running Dask
 cluster (``--scheduler tcp://host:8786``); the last two scatter the data once to every worker.
 """

@@ -89,4 +89,5 @@ COMMAND = Command(
     configure=_configure,
     start_network=_start,
     default_preset="paper",
+    executor=True,
 )

@@ -10,6 +10,10 @@ Two kinds, each removing about ``step`` of a layer's parameters:
   shrink that bottleneck like any hidden layer (it is one), so the rank is found by the same
   budgeted search. A wide input layer is where this pays: a 784-input layer of ``h`` units costs
   ``784·h`` weights, its rank-``r`` factorization ``r·(784 + h)``.
+
+:func:`plan` lists a round's candidates as plain arguments of :func:`apply_candidate`, so that
+each can travel to an executor as an :class:`~neuroplast.search.EditStep` named
+:data:`CANDIDATE` and be built where it is fine-tuned.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from neuroplast.errors import NeuroplastError
+from neuroplast.errors import InvalidMorphismError, NeuroplastError
 from neuroplast.layers import Dense
 from neuroplast.morph.deps import group_leaders
 from neuroplast.morph.factorize import factorize
@@ -25,35 +29,28 @@ from neuroplast.morph.narrow import narrow
 from neuroplast.morph.record import EditRecord
 from neuroplast.network import Network
 
-__all__ = ["candidates"]
+__all__ = ["CANDIDATE", "apply_candidate", "candidates", "plan"]
+
+#: The :class:`~neuroplast.search.EditStep` name of :func:`apply_candidate`.
+CANDIDATE = "neuroplast.search._compress_edits:apply_candidate"
 
 
-def candidates(
-    net: Network, cal: Any, step: float, *, min_width: int, factorize_layers: bool
-) -> Iterator[tuple[Network, EditRecord]]:
-    """Every narrowing (and, with ``factorize_layers``, factorization) of ``net`` by ``step``."""
-    yield from _narrowed(net, cal, step, min_width)
-    if factorize_layers:
-        yield from _factorized(net, cal, step)
-
-
-def _narrowed(
-    net: Network, cal: Any, step: float, min_width: int
-) -> Iterator[tuple[Network, EditRecord]]:
+def plan(
+    net: Network, step: float, *, min_width: int, factorize_layers: bool
+) -> list[dict[str, Any]]:
+    """A round's candidates as :func:`apply_candidate` arguments (narrowings first)."""
+    out: list[dict[str, Any]] = []
     for layer in group_leaders(net.spec):
         n = net.spec.widths[layer]
         k = max(min_width, round(n * (1 - step)))
-        if k >= n:
-            continue
-        try:
-            yield narrow(
-                net, layer, k, "select", select="low_energy", compensate="lstsq", calibration=cal
-            )
-        except NeuroplastError:
-            continue  # a layer that cannot shrink (e.g. coupled to the output)
+        if k < n:
+            out.append({"kind": "narrow", "layer": layer, "size": k})
+    if factorize_layers:
+        out += [{"kind": "factorize", "layer": n, "size": r} for n, r in _ranks(net, step)]
+    return out
 
 
-def _factorized(net: Network, cal: Any, step: float) -> Iterator[tuple[Network, EditRecord]]:
+def _ranks(net: Network, step: float) -> Iterator[tuple[str, int]]:
     dense = {n.name: n for n in net.spec.nodes if isinstance(n, Dense)}
     # A bias-free linear layer is a bottleneck already (ours, or the user's): its consumer is
     # not split again, and it is not split itself (two linear maps in a row gain nothing).
@@ -65,9 +62,47 @@ def _factorized(net: Network, cal: Any, step: float) -> Iterator[tuple[Network, 
             continue
         units, fan_in = net.params[f"{name}.weight"].shape
         rank = int((1 - step) * units * fan_in / (units + fan_in))
-        if not 1 <= rank < min(units, fan_in):
-            continue  # no rank saves parameters (a narrow layer or a small step)
+        if 1 <= rank < min(units, fan_in):  # else no rank saves parameters
+            yield name, rank
+
+
+def apply_candidate(
+    net: Network, *, kind: str, layer: str, size: int, calibration: Any
+) -> tuple[Network, EditRecord]:
+    """One candidate of :func:`plan`: ``narrow`` to ``size`` units, or ``factorize`` to that rank.
+
+    Raises:
+        InvalidMorphismError: The edit does not apply (a layer that cannot shrink, e.g.
+            coupled to the output; fewer calibration samples than the rank): not a candidate.
+    """
+    if isinstance(calibration, tuple):
+        # Inputs only: with labels the edit record would also measure accuracies on the
+        # calibration samples, work the search does not use (it validates after tuning).
+        calibration = calibration[0]
+    try:
+        if kind == "narrow":
+            return narrow(
+                net,
+                layer,
+                size,
+                "select",
+                select="low_energy",
+                compensate="lstsq",
+                calibration=calibration,
+            )
+        return factorize(net, layer, size, basis="data", calibration=calibration)
+    except InvalidMorphismError:
+        raise
+    except NeuroplastError as exc:
+        raise InvalidMorphismError(f"{kind} {layer} to {size}: {exc}") from exc
+
+
+def candidates(
+    net: Network, cal: Any, step: float, *, min_width: int, factorize_layers: bool
+) -> Iterator[tuple[Network, EditRecord]]:
+    """Every candidate of :func:`plan` that applies, built here (untuned)."""
+    for args in plan(net, step, min_width=min_width, factorize_layers=factorize_layers):
         try:
-            yield factorize(net, name, rank, basis="data", calibration=cal)
-        except NeuroplastError:
-            continue  # e.g. fewer calibration samples than the rank
+            yield apply_candidate(net, calibration=cal, **args)
+        except InvalidMorphismError:
+            continue

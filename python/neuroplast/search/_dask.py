@@ -64,23 +64,30 @@ class _Shipment:
     Dask packs small buffers into shared frames, so an array can land at an address that is
     not a multiple of its item size; the engine cannot borrow such an array and every call
     would copy it. Copying the few that need it here costs one copy per worker instead of one
-    per training or validation call of every job.
+    per training or validation call of every job. The teacher logits of a distilling data set
+    travel with the arrays.
     """
 
-    def __init__(self, arrays: Arrays) -> None:
-        self.arrays = arrays
+    def __init__(self, arrays: Arrays, teacher: np.ndarray | None = None) -> None:
+        self.arrays, self.teacher = arrays, teacher
 
-    def __getstate__(self) -> Arrays:
-        return self.arrays
+    def __getstate__(self) -> tuple[Arrays, np.ndarray | None]:
+        return self.arrays, self.teacher
 
-    def __setstate__(self, state: Arrays) -> None:
-        a = [np.require(x, requirements=("C_CONTIGUOUS", "ALIGNED")) for x in state]
+    def __setstate__(self, state: tuple[Arrays, np.ndarray | None]) -> None:
+        arrays, teacher = state
+        a = [np.require(x, requirements=("C_CONTIGUOUS", "ALIGNED")) for x in arrays]
         self.arrays = (a[0], a[1], a[2], a[3])
+        self.teacher = (
+            None
+            if teacher is None
+            else np.require(teacher, requirements=("C_CONTIGUOUS", "ALIGNED"))
+        )
 
 
 def _run_scattered(job: Job, data: _Shipment) -> JobResult:
     """What a worker runs: the job on the worker's own copy of the scattered arrays."""
-    return run_job_on(job, data.arrays)
+    return run_job_on(job, data.arrays, data.teacher)
 
 
 class DaskExecutor(Executor):
@@ -177,7 +184,8 @@ class DaskExecutor(Executor):
                 # A one-element list: scattering the tuple itself would scatter each array
                 # separately. broadcast=True puts a copy on every worker now, so no job waits
                 # for (or triggers) a transfer later.
-                shipment = _Shipment(job.data.arrays())
+                teacher = job.data.teacher_logits() if job.data.teacher else None
+                shipment = _Shipment(job.data.arrays(), teacher)
                 [future] = self.client.scatter([shipment], broadcast=True, hash=False)
                 self._scattered[key] = future
             return self._scattered[key]

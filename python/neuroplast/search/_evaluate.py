@@ -7,7 +7,8 @@ returns one :class:`JobResult` per job, in order. Results do not depend on the e
 fixes its own seeds and its engine thread count (:attr:`Job.threads`), so a process pool returns
 bit-for-bit what the in-process run returns.
 
-Data never travels with the jobs. :func:`shared_data` registers the arrays once in this process;
+Data never travels with the jobs. :func:`shared_data` registers the arrays (and, for
+distillation, the teacher's logits on the training samples) once in this process;
 for a process pool they are written once to ``.npy`` files that each worker memory-maps on its
 first job and keeps cached, so a job pickles to the size of its network plus a few numbers. On a
 Dask cluster (:class:`~neuroplast.search.DaskExecutor`) they are scattered once to every worker
@@ -49,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _core
-from neuroplast.errors import ConfigError, InvalidMorphismError, NumericalError
+from neuroplast.errors import ConfigError, DataError, InvalidMorphismError, NumericalError
 from neuroplast.morph.record import EditRecord
 from neuroplast.network import Network
 from neuroplast.optim import Optimizer
@@ -61,6 +62,7 @@ __all__ = [
     "JobResult",
     "Step",
     "TrainStep",
+    "calibration_rows",
     "evaluate",
     "run_job",
     "shared_data",
@@ -84,6 +86,10 @@ class TrainStep:
         initial_epoch: Global epoch index passed to ``fit`` (shuffle stream).
         validate: Evaluate on the validation data afterwards (an entry of
             :attr:`JobResult.trace`); the final network is always evaluated.
+        temperature: If set, distill from the teacher logits registered with the data
+            (:func:`shared_data` ``teacher=``) at this temperature (see
+            :meth:`neuroplast.Network.fit`).
+        alpha: Weight of the distillation term.
     """
 
     epochs: int = 1
@@ -93,6 +99,8 @@ class TrainStep:
     seed: int = 0
     initial_epoch: int = 0
     validate: bool = True
+    temperature: float | None = None
+    alpha: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -109,11 +117,14 @@ class EditStep:
         args: JSON-compatible keyword arguments.
         calibration: If > 0, ``calibration=(X, y)`` with the first ``calibration`` training
             samples is passed too (for data-aware removal).
+        calibration_seed: If set, the calibration samples are a seeded random subset of the
+            training samples (in their order; :func:`calibration_rows`) instead of the first.
     """
 
     name: str
     args: Mapping[str, Any] = field(default_factory=dict)
     calibration: int = 0
+    calibration_seed: int | None = None
 
     @classmethod
     def from_record(cls, record: EditRecord | Mapping[str, Any]) -> EditStep:
@@ -136,6 +147,26 @@ class DataRef:
 
     key: str
     path: str | None = None
+    teacher: bool = False
+
+    def teacher_logits(self) -> npt.NDArray[Any]:
+        """The teacher logits registered with the data (one row per training sample).
+
+        Raises:
+            ConfigError: None were registered (``shared_data(..., teacher=None)``).
+        """
+        if not self.teacher:
+            raise ConfigError("a distilling TrainStep needs shared_data(..., teacher=logits)")
+        if self.key in _TEACHERS:
+            return _TEACHERS[self.key]
+        if self.path is None:
+            raise ConfigError(
+                "the job's teacher logits are not registered in this process and were not "
+                "written to disk; use shared_data(..., teacher=...) and pass the executor to "
+                "evaluate()"
+            )
+        logits: npt.NDArray[Any] = np.load(os.path.join(self.path, "teacher.npy"), mmap_mode="r")
+        return logits
 
     def arrays(self) -> Arrays:
         """``(X_train, y_train, X_val, y_val)``: from this process's registry or the files."""
@@ -207,6 +238,7 @@ class JobResult:
 
 # ----------------------------------------------------------------------------- data registry
 _REGISTRY: dict[str, Arrays] = {}
+_TEACHERS: dict[str, npt.NDArray[Any]] = {}
 _SPILLED: dict[str, str] = {}
 _WORKER_CACHE: OrderedDict[str, Arrays] = OrderedDict()
 _LOCK = threading.Lock()
@@ -221,8 +253,16 @@ def shared_data(
     y_train: npt.ArrayLike,
     X_val: npt.ArrayLike,
     y_val: npt.ArrayLike,
+    *,
+    teacher: npt.ArrayLike | None = None,
 ) -> Iterator[DataRef]:
     """Registers training and validation arrays for jobs; removes them (and files) on exit.
+
+    ``teacher``: logits of a teacher network on ``X_train`` (one row per sample), for jobs
+    whose :class:`TrainStep` distills (``temperature`` set).
+
+    Raises:
+        DataError: ``teacher`` does not have one row per training sample.
 
     Example:
         >>> import numpy as np
@@ -233,11 +273,20 @@ def shared_data(
     a = [np.ascontiguousarray(x) for x in (X_train, y_train, X_val, y_val)]
     arrays: Arrays = (a[0], a[1], a[2], a[3])
     key = uuid.uuid4().hex
+    if teacher is not None:
+        logits = np.ascontiguousarray(teacher, dtype=np.float32)
+        if logits.ndim != 2 or logits.shape[0] != arrays[0].shape[0]:
+            raise DataError(
+                f"teacher logits must have one row per training sample ({arrays[0].shape[0]}), "
+                f"got shape {logits.shape}"
+            )
+        _TEACHERS[key] = logits
     _REGISTRY[key] = arrays
     try:
-        yield DataRef(key)
+        yield DataRef(key, teacher=teacher is not None)
     finally:
         del _REGISTRY[key]
+        _TEACHERS.pop(key, None)
         for holder in list(_HOLDERS):
             holder.release_data(key)
         path = _SPILLED.pop(key, None)
@@ -254,6 +303,8 @@ def _spill(ref: DataRef) -> DataRef:
             path = tempfile.mkdtemp(prefix="neuroplast-data-")
             for name, arr in zip(_NAMES, ref.arrays(), strict=True):
                 np.save(os.path.join(path, f"{name}.npy"), arr)
+            if ref.teacher:
+                np.save(os.path.join(path, "teacher.npy"), ref.teacher_logits())
             _SPILLED[ref.key] = path
     return replace(ref, path=_SPILLED[ref.key])
 
@@ -284,12 +335,32 @@ def _resolve(name: str) -> Callable[..., tuple[Network, EditRecord | None]]:
     return fn
 
 
-def _train(net: Network, step: TrainStep, arrays: Arrays) -> None:
+def calibration_rows(n_rows: int, n: int, seed: int) -> npt.NDArray[np.int64] | None:
+    """Sorted indices of a seeded random subset of ``n`` of ``n_rows`` rows (``None``: all).
+
+    Example:
+        >>> calibration_rows(10, 3, seed=0).tolist(), calibration_rows(10, 10, seed=0)
+        ([5, 6, 9], None)
+    """
+    if n >= n_rows:
+        return None
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_rows, n, replace=False))
+
+
+def _train(
+    net: Network, step: TrainStep, arrays: Arrays, teacher_logits: Callable[[], npt.NDArray[Any]]
+) -> None:
     X, y = arrays[0], arrays[1]
+    teacher = None if step.temperature is None else teacher_logits()
     if step.samples is not None and step.samples < X.shape[0]:
         rng = np.random.default_rng(step.seed)
         idx = np.sort(rng.choice(X.shape[0], size=step.samples, replace=False))
         X, y = X[idx], y[idx]
+        teacher = None if teacher is None else teacher[idx]
+    distill: dict[str, Any] = {}
+    if teacher is not None:
+        distill = {"teacher": teacher, "temperature": step.temperature, "alpha": step.alpha}
     net.fit(
         X,
         y,
@@ -298,7 +369,16 @@ def _train(net: Network, step: TrainStep, arrays: Arrays) -> None:
         optimizer=step.optimizer,
         seed=step.seed,
         initial_epoch=step.initial_epoch,
+        **distill,
     )
+
+
+def _calibration(step: EditStep, arrays: Arrays) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    X, y = arrays[0], arrays[1]
+    if step.calibration_seed is None:
+        return X[: step.calibration], y[: step.calibration]
+    rows = calibration_rows(X.shape[0], step.calibration, step.calibration_seed)
+    return (X, y) if rows is None else (X[rows], y[rows])
 
 
 def _validate(net: Network, arrays: Arrays) -> tuple[float, float]:
@@ -316,8 +396,17 @@ def run_job(job: Job) -> JobResult:
     return run_job_on(job, None)
 
 
-def run_job_on(job: Job, arrays: Arrays | None) -> JobResult:
-    """:func:`run_job` on ``arrays`` already at hand (a worker's scattered copy), else the job's."""
+def run_job_on(
+    job: Job, arrays: Arrays | None, teacher: npt.NDArray[Any] | None = None
+) -> JobResult:
+    """:func:`run_job` on data already at hand (a worker's scattered copy), else the job's.
+
+    ``teacher``: the data's teacher logits, if at hand too.
+    """
+
+    def teacher_logits() -> npt.NDArray[Any]:
+        return job.data.teacher_logits() if teacher is None else teacher
+
     t0 = time.perf_counter()
     before = _core.get_num_threads()
     if before != job.threads:
@@ -336,17 +425,14 @@ def run_job_on(job: Job, arrays: Arrays | None) -> JobResult:
         for i, step in enumerate(job.steps):
             last = None
             if isinstance(step, TrainStep):
-                _train(net, step, arrays)
+                _train(net, step, arrays, teacher_logits)
                 if step.validate:
                     last = _validate(net, arrays)
                     trace.append((last[0], net.n_params))
             else:
                 kwargs = dict(step.args)
                 if step.calibration > 0:
-                    kwargs["calibration"] = (
-                        arrays[0][: step.calibration],
-                        arrays[1][: step.calibration],
-                    )
+                    kwargs["calibration"] = _calibration(step, arrays)
                 net, rec = _resolve(step.name)(net, **kwargs)
                 if rec is not None:
                     records.append(rec.to_dict())

@@ -35,18 +35,18 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-import numpy as np
-
-from neuroplast.errors import ConfigError, NumericalError
+from neuroplast import get_num_threads
+from neuroplast.errors import ConfigError
 from neuroplast.morph.record import EditLog, EditRecord
 from neuroplast.network import Network
 from neuroplast.optim import Adam
 from neuroplast.search._budget import BestUnderBudget, Budget, chance_level, fine_tune
-from neuroplast.search._compress_edits import candidates
+from neuroplast.search._compress_edits import CANDIDATE, plan
 from neuroplast.search._contract import ConfigBase, Controller, Result, RunContext
+from neuroplast.search._evaluate import DataRef, EditStep, Job, TrainStep, evaluate, shared_data
 from neuroplast.search._progress import Progress
 from neuroplast.search._splits import Splits
 
@@ -78,6 +78,8 @@ class CompressConfig(ConfigBase):
         min_width: Fewest units a layer keeps.
         factorize: Also try splitting each dense layer into a linear bottleneck (data-basis
             :func:`~neuroplast.morph.factorize`, hidden layers) whose rank later rounds shrink.
+        threads: Engine threads per candidate (``None``: the current count in-process, 1 on
+            an executor). Results are reproducible per thread count.
     """
 
     PRESETS: ClassVar[tuple[str, ...]] = ("paper", "fast")
@@ -110,6 +112,7 @@ class CompressConfig(ConfigBase):
     # digits smaller and synthetic larger, both within seed noise of it; the search costs
     # about twice the time (docs/controllers/compress.md "Defaults").
     factorize: bool = True
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.max_drop < 1:
@@ -123,6 +126,8 @@ class CompressConfig(ConfigBase):
         for name in ("max_rounds", "calibration", "min_width", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} must be >= 1")
+        if self.threads is not None and (isinstance(self.threads, bool) or self.threads < 1):
+            raise ConfigError(f"threads must be None or an int >= 1, got {self.threads!r}")
 
     @classmethod
     def paper(cls, **overrides: Any) -> CompressConfig:
@@ -177,22 +182,24 @@ class Compress(Controller[CompressConfig, CompressResult]):
             st = _State.restore(ckpt[1], ckpt[2])
         best = BestUnderBudget(budget)
         best.offer(st.net, st.history[-1]["val_accuracy"], len(st.log))
-        self._search(st, best, data, teacher, ctx)
+        with shared_data(
+            data.X_train, data.y_train, data.X_val, data.y_val, teacher=teacher
+        ) as ref:
+            self._search(st, best, data, ref, ctx)
         return self._result(st, best, data, teacher, ctx)
 
     def _search(
-        self, st: _State, best: BestUnderBudget, data: Splits, teacher: Any, ctx: RunContext
+        self, st: _State, best: BestUnderBudget, data: Splits, ref: DataRef, ctx: RunContext
     ) -> None:
         """Accepts edits until the target, the round limit or the smallest step is reached."""
         cfg = self.config
-        cal = _calibration(data, cfg.calibration, ctx.seed_for(0))
         with Progress(cfg.max_rounds, "compress", enabled=ctx.progress, unit="edit") as bar:
             bar.update(len(st.log))
             while (
                 len(st.log) < cfg.max_rounds and st.step >= cfg.min_step and not self._done(st.net)
             ):
                 seed = ctx.seed_for(1, len(st.log), round(st.step * 1e6))
-                found = self._round(st.net, data, cal, teacher, st.step, seed)
+                found = self._round(st.net, ref, st.step, seed, ctx)
                 accepted = len(st.log)
                 self._accept(st, found, best.budget, data)
                 if len(st.log) > accepted:
@@ -266,25 +273,31 @@ class Compress(Controller[CompressConfig, CompressResult]):
         )
 
     def _round(
-        self,
-        net: Network,
-        data: Splits,
-        cal: Any,
-        teacher: Any,
-        step: float,
-        seed: int,
+        self, net: Network, ref: DataRef, step: float, seed: int, ctx: RunContext
     ) -> list[tuple[Network, EditRecord, float]]:
-        """Every candidate edit by ``step``, fine-tuned: ``(network, edit, val accuracy)``."""
-        out = []
+        """Every candidate edit by ``step``, fine-tuned: ``(network, edit, val accuracy)``.
+
+        Each candidate is one :class:`~neuroplast.search.Job` (the edit, built on the
+        calibration samples, then the distilled fine-tuning), run on ``ctx.executor``;
+        candidates that do not apply or whose fine-tuning diverges are left out.
+        """
         cfg = self.config
-        edits = candidates(net, cal, step, min_width=cfg.min_width, factorize_layers=cfg.factorize)
-        for cand, edit in edits:
-            try:
-                cand = self._tune(cand, data, teacher, cfg.tune_epochs, seed)
-            except NumericalError:
-                continue  # its fine-tuning diverged: not a candidate (the search goes on)
-            out.append((cand, edit, _val_accuracy(cand, data)))
-        return out
+        tune: tuple[TrainStep, ...] = ()
+        if cfg.tune_epochs > 0:
+            distill = cfg.temperature if cfg.distill else None
+            train = TrainStep(cfg.tune_epochs, None, cfg.batch_size, Adam(lr=cfg.lr), seed)
+            tune = (replace(train, temperature=distill, alpha=cfg.alpha),)
+        threads = cfg.threads or (get_num_threads() if ctx.executor is None else 1)
+        cal_seed = ctx.seed_for(0)
+        jobs = [
+            Job(net, (EditStep(CANDIDATE, args, cfg.calibration, cal_seed), *tune), ref, threads)
+            for args in plan(net, step, min_width=cfg.min_width, factorize_layers=cfg.factorize)
+        ]
+        return [
+            (r.network, EditRecord.from_dict(r.records[0]), r.accuracy)
+            for r in evaluate(jobs, ctx.executor)
+            if r.error is None and r.network is not None
+        ]
 
     def _distill(self, teacher: Any) -> dict[str, Any]:
         """The distillation arguments of :meth:`Network.fit` (none without a teacher)."""
@@ -292,24 +305,6 @@ class Compress(Controller[CompressConfig, CompressResult]):
         if teacher is None:
             return {}
         return {"teacher": teacher, "temperature": cfg.temperature, "alpha": cfg.alpha}
-
-    def _tune(self, net: Network, data: Splits, teacher: Any, epochs: int, seed: int) -> Network:
-        """A copy of ``net`` trained ``epochs`` epochs (a candidate's short fine-tuning)."""
-        cfg = self.config
-        out = net.copy()
-        if epochs == 0:
-            return out
-        out.fit(
-            data.X_train,
-            data.y_train,
-            epochs=epochs,
-            batch_size=cfg.batch_size,
-            optimizer=Adam(lr=cfg.lr),
-            seed=seed,
-            validation_data=(data.X_val, data.y_val),
-            **self._distill(teacher),
-        )
-        return out
 
 
 def compress(
@@ -382,10 +377,3 @@ def _record(net: Network, data: Splits, step: int) -> dict[str, Any]:
 def _gain(before: Network, after: Network, drop: float) -> float:
     """Parameters removed per point of validation accuracy lost (gains count as tiny losses)."""
     return (before.n_params - after.n_params) / max(drop, 1e-4)
-
-
-def _calibration(data: Splits, n: int, seed: int) -> Any:
-    if n >= data.X_train.shape[0]:
-        return data.X_train
-    idx = np.sort(np.random.default_rng(seed).choice(data.X_train.shape[0], n, replace=False))
-    return data.X_train[idx]
