@@ -7,6 +7,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
 
 from neuroplast import ConfigError, DataError, Network, Spec
 from neuroplast.morph import EditLog, narrow, widen
@@ -163,3 +164,24 @@ def test_seeded_calibration_rows(problem) -> None:
     want, _ = narrow(net, "dense_0", 3, select="low_energy", calibration=problem[0][rows])
     assert same_network(res.network, want)
     assert calibration_rows(60, 60, seed=5) is None  # all rows, in order
+
+
+_SEEN: list[int] = []
+
+
+def _blas_probe(net: Network) -> tuple[Network, None]:
+    """An edit that applies nothing and notes the BLAS thread counts it ran under."""
+    _SEEN.extend(int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas")
+    return net, None
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_job_runs_numpy_blas_on_its_own_thread_count(problem, threads) -> None:
+    _SEEN.clear()
+    net = Network.init(Spec.mlp(4, [6], 3), seed=0)
+    with shared_data(*problem) as data:
+        res = run_job(Job(net, (EditStep(f"{__name__}:_blas_probe"),), data, threads=threads))
+    assert res.error is None
+    if not _SEEN:
+        pytest.skip("NumPy's BLAS is not visible to threadpoolctl")
+    assert max(_SEEN) <= threads

@@ -49,6 +49,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "step0.15": {"step": 0.15},
     "step0.35": {"step": 0.35},
     "grow1.5": {"step_growth": 1.5},
+    # One engine thread per candidate, as on an executor: the same networks as --workers N.
+    "threads1": {"threads": 1},
 }
 
 

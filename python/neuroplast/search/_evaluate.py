@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from neuroplast import _core
 from neuroplast.errors import ConfigError, DataError, InvalidMorphismError, NumericalError
@@ -386,6 +387,23 @@ def _validate(net: Network, arrays: Arrays) -> tuple[float, float]:
     return float(metrics.get("accuracy", float("nan"))), float(metrics["loss"])
 
 
+_CONTROLLER: list[Any] = []  # this process's ThreadpoolController, made on first use
+
+
+def _blas_threads(n: int) -> Any:
+    """NumPy's BLAS (the edits' refits and projections) on at most ``n`` threads while a job runs.
+
+    A job's thread count holds for all its work: two worker processes of one engine thread each
+    must not also run two BLAS threads each, whose spinning doubled every job's time on two
+    cores. It also makes a job's result depend on its thread count alone, in this process as on
+    a worker: OpenBLAS may round differently on another thread count, and its default count
+    depends on the machine.
+    """
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=n, user_api="blas")
+
+
 def run_job(job: Job) -> JobResult:
     """Runs one job in this process (the function a worker executes).
 
@@ -421,39 +439,40 @@ def run_job_on(
         _core.set_num_threads(before)
         raise
     last: tuple[float, float] | None = None  # validation of the current network, if done
-    try:
-        for i, step in enumerate(job.steps):
-            last = None
-            if isinstance(step, TrainStep):
-                _train(net, step, arrays, teacher_logits)
-                if step.validate:
-                    last = _validate(net, arrays)
-                    trace.append((last[0], net.n_params))
-            else:
-                kwargs = dict(step.args)
-                if step.calibration > 0:
-                    kwargs["calibration"] = _calibration(step, arrays)
-                net, rec = _resolve(step.name)(net, **kwargs)
-                if rec is not None:
-                    records.append(rec.to_dict())
-            if job.capture == i + 1:
-                captured = copy.copy(net)
-        acc, loss = last if last is not None else _validate(net, arrays)
-    except (InvalidMorphismError, NumericalError) as exc:
-        return JobResult(
-            float("nan"),
-            float("nan"),
-            net.n_params,
-            time.perf_counter() - t0,
-            captured=captured,
-            trace=tuple(trace),
-            records=tuple(records),
-            error=f"{type(exc).__name__}: {exc}",
-            tag=job.tag,
-        )
-    finally:
-        if before != job.threads:
-            _core.set_num_threads(before)
+    with _blas_threads(job.threads):
+        try:
+            for i, step in enumerate(job.steps):
+                last = None
+                if isinstance(step, TrainStep):
+                    _train(net, step, arrays, teacher_logits)
+                    if step.validate:
+                        last = _validate(net, arrays)
+                        trace.append((last[0], net.n_params))
+                else:
+                    kwargs = dict(step.args)
+                    if step.calibration > 0:
+                        kwargs["calibration"] = _calibration(step, arrays)
+                    net, rec = _resolve(step.name)(net, **kwargs)
+                    if rec is not None:
+                        records.append(rec.to_dict())
+                if job.capture == i + 1:
+                    captured = copy.copy(net)
+            acc, loss = last if last is not None else _validate(net, arrays)
+        except (InvalidMorphismError, NumericalError) as exc:
+            return JobResult(
+                float("nan"),
+                float("nan"),
+                net.n_params,
+                time.perf_counter() - t0,
+                captured=captured,
+                trace=tuple(trace),
+                records=tuple(records),
+                error=f"{type(exc).__name__}: {exc}",
+                tag=job.tag,
+            )
+        finally:
+            if before != job.threads:
+                _core.set_num_threads(before)
     return JobResult(
         acc,
         loss,
