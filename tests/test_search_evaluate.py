@@ -4,6 +4,7 @@ import multiprocessing
 import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -185,3 +186,14 @@ def test_a_job_runs_numpy_blas_on_its_own_thread_count(problem, threads) -> None
     if not _SEEN:
         pytest.skip("NumPy's BLAS is not visible to threadpoolctl")
     assert max(_SEEN) <= threads
+
+
+def test_concurrent_jobs_restore_the_blas_thread_count(problem) -> None:
+    def blas() -> list[int]:
+        return [int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas()
+    with shared_data(*problem) as data, ThreadPoolExecutor(2) as pool:
+        results = evaluate([replace(j, threads=1) for j in _jobs(data, 6)], executor=pool)
+    assert all(r.error is None for r in results)
+    assert blas() == before

@@ -388,9 +388,13 @@ def _validate(net: Network, arrays: Arrays) -> tuple[float, float]:
 
 
 _CONTROLLER: list[Any] = []  # this process's ThreadpoolController, made on first use
+# Jobs running at once in this process (a ThreadPoolExecutor) share one limit: the first sets
+# it, the last restores the original, so interleaved exits cannot leave a job's limit behind.
+_BLAS_USERS: list[Any] = [0, None]  # [jobs inside, the active limiter]
 
 
-def _blas_threads(n: int) -> Any:
+@contextmanager
+def _blas_threads(n: int) -> Iterator[None]:
     """NumPy's BLAS (the edits' refits and projections) on at most ``n`` threads while a job runs.
 
     A job's thread count holds for all its work: two worker processes of one engine thread each
@@ -399,9 +403,20 @@ def _blas_threads(n: int) -> Any:
     a worker: OpenBLAS may round differently on another thread count, and its default count
     depends on the machine.
     """
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=n, user_api="blas")
+    with _LOCK:
+        if not _CONTROLLER:
+            _CONTROLLER.append(ThreadpoolController())
+        if _BLAS_USERS[0] == 0:
+            _BLAS_USERS[1] = _CONTROLLER[0].limit(limits=n, user_api="blas")
+        _BLAS_USERS[0] += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _BLAS_USERS[0] -= 1
+            if _BLAS_USERS[0] == 0:
+                _BLAS_USERS[1].restore_original_limits()
+                _BLAS_USERS[1] = None
 
 
 def run_job(job: Job) -> JobResult:
