@@ -35,7 +35,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from neuroplast import get_num_threads
@@ -284,9 +284,16 @@ class Compress(Controller[CompressConfig, CompressResult]):
         cfg = self.config
         tune: tuple[TrainStep, ...] = ()
         if cfg.tune_epochs > 0:
-            distill = cfg.temperature if cfg.distill else None
-            train = TrainStep(cfg.tune_epochs, None, cfg.batch_size, Adam(lr=cfg.lr), seed)
-            tune = (replace(train, temperature=distill, alpha=cfg.alpha),)
+            tune = (
+                TrainStep(
+                    epochs=cfg.tune_epochs,
+                    batch_size=cfg.batch_size,
+                    optimizer=Adam(lr=cfg.lr),
+                    seed=seed,
+                    temperature=cfg.temperature if cfg.distill else None,
+                    alpha=cfg.alpha,
+                ),
+            )
         threads = cfg.threads or (get_num_threads() if ctx.executor is None else 1)
         cal_seed = ctx.seed_for(0)
         jobs = [
