@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
 from neuroplast import ConfigError, DataError, Network, Spec
 from neuroplast.morph import EditLog, narrow, widen
 from neuroplast.search import DataRef, EditStep, Job, TrainStep, evaluate, run_job, shared_data
-from neuroplast.search._evaluate import _REGISTRY, _SPILLED, calibration_rows
+from neuroplast.search._shared import _REGISTRY, _SPILLED, calibration_rows
 from neuroplast.testing import same_network
 
 

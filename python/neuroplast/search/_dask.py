@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 
 from neuroplast.errors import ConfigError
-from neuroplast.search import _evaluate
-from neuroplast.search._evaluate import Arrays, Job, JobResult, run_job_on
+from neuroplast.search import _shared
+from neuroplast.search._evaluate import Job, JobResult, run_job_on
+from neuroplast.search._shared import Arrays
 
 __all__ = ["DaskExecutor", "dask_runner", "require_distributed"]
 
@@ -121,7 +122,7 @@ class DaskExecutor(Executor):
         self._scattered: dict[str, Any] = {}  # DataRef key -> future of its _Shipment
         self._lock = threading.Lock()
         self._closed = False
-        _evaluate._HOLDERS.add(self)
+        _shared._HOLDERS.add(self)
 
     # ------------------------------------------------------------ concurrent.futures surface
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
@@ -206,7 +207,7 @@ def dask_runner(executor: Executor) -> DaskExecutor | None:
     cf = sys.modules.get("distributed.cfexecutor")  # a ClientExecutor means dask is imported
     if cf is None or not isinstance(executor, cf.ClientExecutor):
         return None
-    with _evaluate._LOCK:
+    with _shared._LOCK:
         if executor not in _WRAPPERS:
             options = getattr(executor, "_kwargs", {})
             _WRAPPERS[executor] = DaskExecutor(executor._client, **options)
