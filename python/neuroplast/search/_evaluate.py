@@ -39,7 +39,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
@@ -211,9 +210,8 @@ def _train(
 ) -> None:
     X, y = arrays[0], arrays[1]
     teacher = None if step.temperature is None else teacher_logits()
-    if step.samples is not None and step.samples < X.shape[0]:
-        rng = np.random.default_rng(step.seed)
-        idx = np.sort(rng.choice(X.shape[0], size=step.samples, replace=False))
+    idx = None if step.samples is None else calibration_rows(X.shape[0], step.samples, step.seed)
+    if idx is not None:
         X, y = X[idx], y[idx]
         teacher = None if teacher is None else teacher[idx]
     distill: dict[str, Any] = {}

@@ -164,6 +164,8 @@ def _worker_arrays(path: str) -> Arrays:
 def calibration_rows(n_rows: int, n: int, seed: int) -> npt.NDArray[np.int64] | None:
     """Sorted indices of a seeded random subset of ``n`` of ``n_rows`` rows (``None``: all).
 
+    The subset of a job's calibration samples and of a ``TrainStep``'s ``samples``.
+
     Example:
         >>> calibration_rows(10, 3, seed=0).tolist(), calibration_rows(10, 10, seed=0)
         ([5, 6, 9], None)
