@@ -128,3 +128,17 @@ def test_help_mentions_the_xor_demo(capsys: pytest.CaptureFixture[str]) -> None:
         main(["optimize", "lp", "--help"])
     out = capsys.readouterr().out
     assert "xor" in out and "--multilevel" in out and "--preset paper" in out
+
+
+def test_real_reading_and_fine_tune_options(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["optimize", "lp", "--dataset", "digits", "--hidden", "6", "--epochs", "3"]
+    options = ["--hidden-activation", "real", "--final-epochs", "2", "--samples", "40"]
+    assert main([*argv, *options, "--no-progress", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["units_before"] == 16 and result["chosen_step"] in (0, 1, 2)
+    cfg = configure(argparse.Namespace(hidden_activation="real", final_epochs=0), LPPruneConfig())
+    assert (cfg.hidden_activation, cfg.final_epochs) == ("real", 0)
+    assert main([*argv, "--hidden-activation", "real", "--multilevel", "--no-progress"]) == 2
+    assert "multilevel needs the saturation reading" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*argv, "--hidden-activation", "tanh"])

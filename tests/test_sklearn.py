@@ -66,6 +66,10 @@ def test_params_and_clone(blobs: Data) -> None:
         "weight_decay": 0.0,
         "momentum": 0.9,
         "seed": 3,
+        "early_stopping": False,
+        "validation_fraction": 0.1,
+        "n_iter_no_change": 10,
+        "tol": 1e-4,
     }
     assert clf.set_params(epochs=3, momentum=0.5) is clf
     assert clf.epochs == 3 and clf.momentum == 0.5
@@ -147,3 +151,24 @@ def _expected_failed(estimator: Any) -> dict[str, str]:
 @parametrize_with_checks([_small()], expected_failed_checks=_expected_failed)
 def test_sklearn_common_checks(estimator: Any, check: Any) -> None:
     check(estimator)
+
+
+def test_early_stopping_as_mlp_classifier(blobs: Data) -> None:
+    X, y = blobs
+    clf = NeuroplastClassifier(
+        hidden=(16,), epochs=400, lr=0.01, early_stopping=True, n_iter_no_change=5, seed=2
+    ).fit(X, y)
+    hist = clf.history_
+    assert hist.stopped_early and len(hist) < 400 and hist.best_epoch is not None
+    assert clf.validation_scores_ == [float(a) for a in hist.val_accuracy]
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    # The best epoch's weights are kept: refitting that many epochs on the same split agrees.
+    again = NeuroplastClassifier(
+        hidden=(16,), epochs=hist.best_epoch + 1, lr=0.01, early_stopping=True, seed=2
+    ).fit(X, y)
+    assert_bitwise_equal(again.network_.params, clf.network_.params)
+    assert clf.score(X, y) >= 0.9
+    with pytest.raises(ConfigError):
+        NeuroplastClassifier(early_stopping=True, validation_fraction=1.0).fit(X, y)
+    with pytest.raises(DataError, match="stratified"):
+        NeuroplastClassifier(early_stopping=True, validation_fraction=0.01).fit(X[:20], y[:20])

@@ -1,10 +1,14 @@
-"""How ``compress``'s settings move its result against the static frontier, on every data set.
+"""How ``compress``'s (or LP pruning's) settings move its result against the static frontier.
 
 Run from the repository root, after ``frontier.py`` has written the frontiers::
 
     python benches/python/compress_defaults.py                       # all variants, 4 sets
     python benches/python/compress_defaults.py --variants default long_final --datasets digits
     python benches/python/compress_defaults.py --variants default --workers 2   # 2 processes
+    python benches/python/compress_defaults.py --controller lp --out benches/results/lp.json
+
+``--controller lp`` runs :class:`~neuroplast.lp.LPPrune` instead, from a trained 128-unit MLP
+(the start ``frontier.py`` gives the pruning controllers), with the variants of ``LP_VARIANTS``.
 
 For each data set (the frontier protocol's splits; Fashion-MNIST subsampled to 10 000 images as
 in ``frontier.py``) and seed, a 256-256 MLP is trained by the protocol once (cached under
@@ -31,6 +35,7 @@ import numpy as np
 
 from neuroplast import Network, data
 from neuroplast.frontier import Frontier, prepare, train_static
+from neuroplast.lp import LPPrune, LPPruneConfig
 from neuroplast.search import Compress, CompressConfig, Splits
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -52,6 +57,23 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # One engine thread per candidate, as on an executor: the same networks as --workers N.
     "threads1": {"threads": 1},
 }
+# Overrides of LPPruneConfig() for --controller lp: the reading of the hidden layer, with and
+# without the final fine-tune, which trains every weight or only the LP's links.
+LP_VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "saturation": {"hidden_activation": "saturation", "final_epochs": 0},
+    "saturation_ft": {"hidden_activation": "saturation", "final_epochs": 60},
+    "saturation_ft_keep": {
+        "hidden_activation": "saturation",
+        "final_epochs": 60,
+        "keep_links": True,
+    },
+    "real": {"hidden_activation": "real", "final_epochs": 0},
+    "real_ft": {"hidden_activation": "real", "final_epochs": 60},
+    "real_ft_keep": {"hidden_activation": "real", "final_epochs": 60, "keep_links": True},
+}
+#: Start widths per controller.
+STARTS = {"compress": (256, 256), "lp": (128,)}
 
 
 def splits_for(name: str) -> Splits:
@@ -64,11 +86,13 @@ def splits_for(name: str) -> Splits:
     return prepare(X.reshape(len(X), -1), y, name=name)
 
 
-def start_network(name: str, splits: Splits, seed: int, cache: Path) -> Network:
-    path = cache / f"{name}-256-256-seed{seed}.npl"
+def start_network(
+    name: str, splits: Splits, seed: int, cache: Path, widths: tuple[int, ...] = (256, 256)
+) -> Network:
+    path = cache / f"{name}-{'-'.join(map(str, widths))}-seed{seed}.npl"
     if path.exists():
         return Network.load(path)
-    net = train_static((256, 256), splits, seed)
+    net = train_static(widths, splits, seed)
     cache.mkdir(parents=True, exist_ok=True)
     net.save(path)
     return net
@@ -77,7 +101,8 @@ def start_network(name: str, splits: Splits, seed: int, cache: Path) -> Network:
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--controller", choices=tuple(STARTS), default="compress")
+    ap.add_argument("--variants", nargs="+", choices=sorted({*VARIANTS, *LP_VARIANTS}))
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--cache", type=Path, default=Path(".cache/compress_defaults"))
     ap.add_argument("--out", type=Path, default=RESULTS / "compress_defaults.json")
@@ -89,6 +114,10 @@ def main() -> None:
         "0: in this process, default threads)",
     )
     args = ap.parse_args()
+    table = LP_VARIANTS if args.controller == "lp" else VARIANTS
+    args.variants = args.variants or list(table)
+    if unknown := set(args.variants) - set(table):
+        ap.error(f"no {args.controller} variants {sorted(unknown)}")
     with contextlib.ExitStack() as stack:
         pool = None
         if args.workers > 0:
@@ -109,13 +138,12 @@ def run(args: argparse.Namespace, pool: ProcessPoolExecutor | None) -> list[dict
         stored = json.loads((RESULTS / f"frontier_{name}.json").read_text())
         frontier = Frontier.from_points(stored["sweep"])
         splits = splits_for(name)
-        starts = [start_network(name, splits, s, args.cache) for s in args.seeds]
+        widths = STARTS[args.controller]
+        starts = [start_network(name, splits, s, args.cache, widths) for s in args.seeds]
         for variant in args.variants:
             for seed, start in zip(args.seeds, starts, strict=True):
                 t = time.perf_counter()
-                cfg = CompressConfig(**VARIANTS[variant])
-                res = Compress(cfg).run(start, splits, seed=seed, executor=pool, progress=False)
-                net = res.network
+                net = _run_one(args.controller, variant, start, splits, seed, pool)
                 acc = float(net.evaluate(splits.X_test, splits.y_test)["accuracy"])
                 rows.append(
                     {
@@ -130,6 +158,21 @@ def run(args: argparse.Namespace, pool: ProcessPoolExecutor | None) -> list[dict
                 )
             report_row(rows, name, variant)
     return rows
+
+
+def _run_one(
+    controller: str,
+    variant: str,
+    start: Network,
+    splits: Splits,
+    seed: int,
+    pool: ProcessPoolExecutor | None,
+) -> Network:
+    if controller == "lp":  # the LPs run in this process
+        lp = LPPrune(LPPruneConfig(**LP_VARIANTS[variant]))
+        return lp.run(start, splits, seed=seed, progress=False).network
+    cfg = CompressConfig(**VARIANTS[variant])
+    return Compress(cfg).run(start, splits, seed=seed, executor=pool, progress=False).network
 
 
 def _mean(rows: list[dict[str, Any]], name: str, variant: str, key: str) -> float:

@@ -127,6 +127,18 @@ def as_mask(m: Any, width: int, what: str) -> npt.NDArray[np.float32]:
     return to_float32(arr, what)
 
 
+def as_weight_mask(m: Any, shape: tuple[int, ...], what: str) -> npt.NDArray[np.float32]:
+    """A 0/1 float32 mask of a parameter of ``shape`` (booleans allowed), flattened."""
+    if getattr(m, "dtype", None) == np.bool_:
+        m = np.asarray(m, np.float32)
+    arr = to_float32(_numeric(m, what), what)
+    if arr.shape != shape:
+        raise ShapeError(f"{what} has shape {arr.shape}; the parameter has {shape}")
+    if not np.all((arr == 0) | (arr == 1)):
+        raise ConfigError(f"{what} must hold only 0 and 1")
+    return arr.reshape(-1)
+
+
 def feature_view(x: Any, spec: Spec, what: str = "X") -> npt.NDArray[Any]:
     """``x`` as an array of shape ``(N, n_in)`` or ``(N, *input_shape)``, not yet converted."""
     arr = _numeric(x, what)

@@ -121,6 +121,7 @@ def fit(
     early_stopping: tuple[str, int, float, bool] | None = None,
     distill: tuple[_F32, float, float] | None = None,
     dropout: float = 0.0,
+    weight_masks: list[_F32 | None] = ...,
 ) -> tuple[list[_F32], list[list[_F32]], int, list[dict[str, Any]], int | None, bool]: ...
 def fit_alternating(
     spec: str,

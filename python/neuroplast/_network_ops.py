@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neuroplast import _core, _infer
-from neuroplast._arrays import as_features, as_labels, as_mask, as_targets
+from neuroplast._arrays import as_features, as_labels, as_mask, as_targets, as_weight_mask
 from neuroplast._fit_args import _node_names, distillation
 from neuroplast.errors import ConfigError
 from neuroplast.optim import OptimizerState
@@ -45,6 +45,21 @@ class NetworkOps:
         for name, m in (masks or {}).items():
             index = self._spec.node_index(name)
             slots[index] = as_mask(m, self._spec.widths[name], f"mask for {name!r}")
+        return slots
+
+    def _weight_masks(self, masks: Mapping[str, npt.ArrayLike] | None) -> list[F32 | None]:
+        """``fit``'s weight masks as engine slots, one per parameter (``[]`` for none)."""
+        if not masks:
+            return []
+        shapes = self._spec.param_shapes
+        unknown = sorted(set(masks) - set(shapes))
+        if unknown:
+            raise ConfigError(f"weight_masks name no parameter of the network: {unknown}")
+        slots: list[F32 | None] = [None] * len(shapes)
+        for i, (name, shape) in enumerate(shapes.items()):
+            if name not in masks:
+                continue
+            slots[i] = as_weight_mask(masks[name], tuple(shape), f"weight mask for {name!r}")
         return slots
 
     def _targets(self, y: Any, n: int, what: str) -> tuple[Any, Any]:

@@ -184,6 +184,7 @@ class Network(NetworkOps):
         temperature: float = 4.0,
         alpha: float = 0.5,
         dropout: float = 0.0,
+        weight_masks: Mapping[str, npt.ArrayLike] | None = None,
     ) -> History:
         """Trains in place for ``epochs`` epochs in one engine call (GIL released).
 
@@ -208,6 +209,13 @@ class Network(NetworkOps):
         ``dropout`` and by ``1 / (1 − dropout)`` otherwise (inverted dropout: inference needs
         no rescaling and is unaffected). The draws depend on ``seed`` and the optimizer step
         only, so a run is reproducible whatever the thread count.
+
+        **Weight masks** (``weight_masks``, as ``torch.nn.utils.prune`` applies them): training
+        on a fixed support, e.g. fine-tuning a pruned sparse network. Entries whose mask is 0
+        are set to zero before the first step and stay zero: their gradients are dropped
+        before every update (their optimizer buffers stay zero) and the parameter is
+        multiplied by the mask after it. Entries whose mask is 1 train bitwise as without
+        masks.
 
         Args:
             X: ``(n, n_inputs)`` or ``(n, *input_shape)`` features.
@@ -237,6 +245,8 @@ class Network(NetworkOps):
             temperature: Distillation temperature ``T > 0``.
             alpha: Weight of the soft-target term, in ``[0, 1]``.
             dropout: Dropout rate of the hidden dense layers, in ``[0, 1)``; ``0`` turns it off.
+            weight_masks: ``{parameter name: 0/1 array of its shape}`` (e.g.
+                ``{"dense_0.weight": W != 0}``); parameters not named train freely.
 
         Returns:
             The :class:`History` of this call; with early stopping, ``best_epoch`` is the index
@@ -247,7 +257,8 @@ class Network(NetworkOps):
             ShapeError, DTypeError, DataError: Invalid data (wrong shapes, NaN/Inf, labels
                 out of range, empty), teacher logits not ``(n, n_classes)`` or not finite.
             ConfigError: Invalid hyperparameters; early stopping without validation data;
-                a teacher for a regression network.
+                a teacher for a regression network; weight masks naming no trainable
+                parameter or holding values other than 0 and 1.
             NumericalError: Training diverged; the network is left unchanged.
 
         Example:
@@ -312,6 +323,7 @@ class Network(NetworkOps):
                     o.early,
                     distill,
                     o.dropout,
+                    self._weight_masks(weight_masks),
                 )
             finally:
                 if cb is not None:

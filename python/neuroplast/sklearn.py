@@ -37,7 +37,16 @@ class NeuroplastClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         lr: Learning rate.
         weight_decay: Weight decay (L2 for adam/sgd, decoupled for adamw).
         momentum: SGD momentum.
-        seed: Seed for initialization and shuffling.
+        seed: Seed for initialization, shuffling and the validation split.
+        early_stopping: As scikit-learn's ``MLPClassifier``: hold out a stratified
+            ``validation_fraction`` of the training data, stop when the validation accuracy
+            has not improved by ``tol`` for ``n_iter_no_change`` epochs, and keep the best
+            epoch's weights (:meth:`Network.fit <neuroplast.Network.fit>`'s ``patience``,
+            ``monitor="val_accuracy"``, ``restore_best``). ``validation_scores_`` then holds
+            the per-epoch validation accuracy and ``best_validation_score_`` the best.
+        validation_fraction: Share of the training data held out, in ``(0, 1)``.
+        n_iter_no_change: Epochs without improvement before stopping (``>= 1``).
+        tol: Smallest improvement of the validation accuracy that counts (``>= 0``).
 
     Example:
         >>> from sklearn.datasets import load_digits
@@ -58,6 +67,10 @@ class NeuroplastClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         weight_decay: float = 0.0,
         momentum: float = 0.9,
         seed: int = 0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
     ) -> None:
         self.hidden = hidden
         self.activation = activation
@@ -68,6 +81,10 @@ class NeuroplastClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
         self.weight_decay = weight_decay
         self.momentum = momentum
         self.seed = seed
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
 
     def _make_optimizer(self) -> Optimizer:
         if self.optimizer == "adam":
@@ -104,15 +121,45 @@ class NeuroplastClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc
             )
         spec = Spec.mlp(x.shape[1], list(self.hidden), len(self.classes_), self.activation)
         self.network_ = Network.init(spec, seed=self.seed)
+        labels = encoded.astype(np.int64)
+        stop: dict[str, Any] = {}
+        if self.early_stopping:
+            x, labels, x_val, y_val = self._split(x, labels)
+            stop = {
+                "validation_data": (x_val, y_val),
+                "patience": self.n_iter_no_change,
+                "monitor": "val_accuracy",
+                "min_delta": self.tol,
+            }
         self.history_ = self.network_.fit(
             x,
-            encoded.astype(np.int64),
+            labels,
             epochs=self.epochs,
             batch_size=self.batch_size,
             optimizer=self._make_optimizer(),
             seed=self.seed,
+            **stop,
         )
+        if self.early_stopping:
+            self.validation_scores_ = [float(a or 0.0) for a in self.history_.val_accuracy]
+            self.best_validation_score_ = max(self.validation_scores_)
         return self
+
+    def _split(self, x: Any, y: Any) -> tuple[Any, Any, Any, Any]:
+        """The stratified early-stopping split ``(X_train, y_train, X_val, y_val)``."""
+        from sklearn.model_selection import train_test_split
+
+        if not 0 < self.validation_fraction < 1:
+            raise ConfigError(
+                f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}"
+            )
+        try:
+            x_tr, x_val, y_tr, y_val = train_test_split(
+                x, y, test_size=self.validation_fraction, random_state=self.seed, stratify=y
+            )
+        except ValueError as exc:
+            raise DataError(f"cannot hold out a stratified validation split: {exc}") from exc
+        return x_tr, y_tr, x_val, y_val
 
     def predict_proba(self, X: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Class probabilities, columns ordered as ``classes_``."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from neuroplast import data
 from neuroplast.errors import ConfigError
+from neuroplast.lp._config import HIDDEN_ACTIVATIONS
 from neuroplast.lp._solve import METHODS
 from neuroplast.lp.controller import LPPrune, LPPruneConfig
 from neuroplast.lp.examples import xor_example
@@ -32,7 +33,15 @@ from neuroplast.spec import Spec
 __all__ = ["COMMAND"]
 
 #: Options that default to the preset's value (absent from the namespace unless given).
-_CONFIG_OPTIONS = ("method", "big_m", "multilevel", "samples", "max_drop")
+_CONFIG_OPTIONS = (
+    "method",
+    "big_m",
+    "multilevel",
+    "samples",
+    "max_drop",
+    "hidden_activation",
+    "final_epochs",
+)
 
 
 def _preset_default(name: str) -> str:
@@ -77,6 +86,22 @@ def add_arguments(g: Any) -> None:
         default=argparse.SUPPRESS,
         help="validation accuracy budget below the start network's, or 'none' (the last LP "
         f"result); out of budget, the start network is returned {_preset_default('max_drop')}",
+    )
+    g.add_argument(
+        "--hidden-activation",
+        choices=HIDDEN_ACTIVATIONS,
+        default=argparse.SUPPRESS,
+        help="read the hidden layer as saturation and re-solve both layers (the paper), "
+        "keep the network's own activation and first layer and re-solve the output layer "
+        "(real), or auto: real, saturation with --multilevel "
+        f"{_preset_default('hidden_activation')}",
+    )
+    g.add_argument(
+        "--final-epochs",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="most epochs of the early-stopped, distilled fine-tune of the LP's network, "
+        f"0 for none {_preset_default('final_epochs')}",
     )
     g.add_argument("--hidden", type=int, default=32, help="hidden units of the quick tanh network")
     g.add_argument("--epochs", type=int, default=30, help="training epochs of that network")

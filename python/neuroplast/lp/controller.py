@@ -1,8 +1,9 @@
 """The LP pruning controller of seed 004 on the one controller contract.
 
-:class:`LPPrune` reads a trained one-hidden-layer network (a chain of two biased dense layers)
-as a perceptron network with saturation (``sign`` networks stay ``sign``) and prunes it by
-linear programming on the first :attr:`LPPruneConfig.samples` training samples:
+:class:`LPPrune` prunes a trained one-hidden-layer network (a chain of two biased dense
+layers) by linear programming on the first :attr:`LPPruneConfig.samples` training samples.
+With the seed's reading (``hidden_activation="saturation"``, the ``paper`` preset) the network
+is read as a perceptron network with saturation (``sign`` networks stay ``sign``):
 
 * phase 1, :func:`~neuroplast.lp.prune_hidden_lp`: the output layer is re-solved from the
   hidden values by the L1 LP, hidden units left without outgoing links are removed, and the
@@ -10,10 +11,18 @@ linear programming on the first :attr:`LPPruneConfig.samples` training samples:
 * phase 2 (``multilevel=True``), :func:`~neuroplast.lp.optimize_multilevel`: every node may
   read the inputs and all earlier nodes, and each is re-solved from the last to the first.
 
+With the ``"real"`` reading (the default, not in the paper) phase 1 solves only the output
+LP, on the hidden values the network really computes (tanh, ReLU, ...), keeps the surviving
+units' first-layer rows and the network's activations. A last phase (``final_epochs > 0``, the
+default; not in the paper) fine-tunes the last LP network with early stopping, distilled from
+the start network (:func:`~neuroplast.search._budget.fine_tune`, as the other controllers'
+final training); ``keep_links`` holds the LP's zero weights at zero while it trains.
+
 The LP only sees the training samples; accuracy is measured on the validation split (one
-history record per phase: step 0 the start, 1 after the hidden-layer LP, 2 after the
-multi-level LP). The returned :attr:`~neuroplast.search.Result.network` is always a
-:class:`~neuroplast.Network` (saturation/sign activations with limits (-1, 1)): the layered
+history record per phase, named by its ``phase``: step 0 the start, then the hidden-layer LP,
+the multi-level LP and the fine-tune, those that run). The returned
+:attr:`~neuroplast.search.Result.network` is always a :class:`~neuroplast.Network`: with the
+saturation reading it has saturation/sign activations with limits (-1, 1), the layered
 result through :meth:`PerceptronNetwork.to_network`, the multi-level DAG as one single-unit
 dense node per perceptron reading a concat of its sources
 (:func:`neuroplast.lp._convert.dag_network`). The float64 structures stay available as
@@ -43,107 +52,49 @@ Example:
     >>> y = np.argmax(Y, axis=1)  # the demo's +-1 targets are the one-versus-rest code of y
     >>> data = Splits(X, y, X, y, name="xor")
     >>> net = start.to_network("cross_entropy")
-    >>> res = LPPrune(LPPruneConfig.fast()).run(net, data, progress=False)
+    >>> seed = LPPrune(LPPruneConfig.fast(hidden_activation="saturation"))
+    >>> res = seed.run(net, data, progress=False)
     >>> res.links_before, res.links_after, res.after["val_accuracy"]
     (40, 12, 1.0)
+    >>> res = LPPrune(LPPruneConfig.fast()).run(net, data, progress=False)  # "real" reading
+    >>> res.units_after, res.links_after  # the same units; the first layer's rows kept
+    (6, 14)
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, ClassVar
 
-from neuroplast.errors import ConfigError, NumericalError, SerializationError
-from neuroplast.lp._convert import (
-    dag_network,
-    read_perceptron,
-    structure_from_state,
-    structure_state,
+from neuroplast.errors import NumericalError, ShapeError
+from neuroplast.layers import Dense
+from neuroplast.lp._config import LPPruneConfig
+from neuroplast.lp._convert import dag_network, read_perceptron
+from neuroplast.lp._phases import (
+    HIDDEN,
+    LABELS,
+    MULTILEVEL,
+    NAMES,
+    START,
+    State,
+    links_and_units,
+    phase_names,
 )
-from neuroplast.lp._solve import METHODS
 from neuroplast.lp.networks import PerceptronDAG, PerceptronNetwork
-from neuroplast.lp.perceptron import DEFAULT_BIG_M
-from neuroplast.lp.prune import PruneReport, optimize_multilevel, prune_hidden_lp
+from neuroplast.lp.prune import LPPruneResult, PruneReport, optimize_multilevel, prune_hidden_lp
 from neuroplast.network import Network
-from neuroplast.search._budget import BestUnderBudget, Budget, chance_level, check_max_drop
-from neuroplast.search._contract import ConfigBase, Controller, Result, RunContext
+from neuroplast.optim import Adam
+from neuroplast.search._budget import BestUnderBudget, Budget, chance_level, fine_tune_final
+from neuroplast.search._contract import Controller, Result, RunContext
 from neuroplast.search._progress import Progress
 from neuroplast.search._splits import Splits
 
 __all__ = ["LPPrune", "LPPruneConfig", "LPPruneRunResult"]
 
-#: History step after each phase.
-START, HIDDEN, MULTILEVEL = 0, 1, 2
-_NAMES = {
-    START: "the start network",
-    HIDDEN: "the hidden-layer LP",
-    MULTILEVEL: "the multi-level LP",
-}
-
-
-@dataclass(frozen=True)
-class LPPruneConfig(ConfigBase):
-    """Settings of :class:`LPPrune` (presets: :meth:`paper`, :meth:`fast`).
-
-    The saturation limits are fixed at (-1, 1), those of the engine's ``saturation`` and
-    ``sign`` activations, so that the pruned network is a :class:`~neuroplast.Network`.
-
-    Attributes:
-        method: LP solver method: ``"auto"``, ``"simplex"`` or ``"ipm"``.
-        big_m: Weight M of the artificial (training-error) variables.
-        multilevel: After the hidden-layer LP, re-solve as a multi-level DAG.
-        samples: Training samples in the LP (the first ``samples`` of the training split).
-        tol: Weights below this magnitude count as zero (removed links).
-        options: Solver options passed to :func:`neuroplast.lp.linprog` (``None``: defaults).
-        max_drop: Accuracy budget (not in the paper): the returned network's validation
-            accuracy may fall at most this much below the start network's; the smallest of
-            the start network and the phases' networks within it is returned (see the module
-            docstring). ``None`` (the ``paper`` preset): the last phase's network.
-    """
-
-    PRESETS: ClassVar[tuple[str, ...]] = ("paper", "fast")
-
-    method: str = "auto"
-    big_m: float = DEFAULT_BIG_M
-    multilevel: bool = False
-    samples: int = 500
-    tol: float = 1e-7
-    options: Mapping[str, Any] | None = None
-    max_drop: float | None = 0.01
-
-    def __post_init__(self) -> None:
-        check_max_drop(self.max_drop)
-        if not isinstance(self.method, str) or self.method not in METHODS:
-            raise ConfigError(f"method must be one of {METHODS}, got {self.method!r}")
-        if not _positive(self.big_m):
-            raise ConfigError(f"big_m must be a finite number > 0, got {self.big_m!r}")
-        if not isinstance(self.multilevel, bool):
-            raise ConfigError(f"multilevel must be a bool, got {self.multilevel!r}")
-        if isinstance(self.samples, bool) or not isinstance(self.samples, int) or self.samples < 1:
-            raise ConfigError(f"samples must be an int >= 1, got {self.samples!r}")
-        if not _positive(self.tol) and self.tol != 0:
-            raise ConfigError(f"tol must be a finite number >= 0, got {self.tol!r}")
-        if self.options is not None:
-            # A read-only copy: the config is frozen, and the caller's dict may change later.
-            object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
-
-    @classmethod
-    def paper(cls, **overrides: Any) -> LPPruneConfig:
-        """The seed's procedure: simplex, the two-phase LP, then the multi-level LP; no budget."""
-        return cls(**{"method": "simplex", "multilevel": True, "max_drop": None, **overrides})
-
-    @classmethod
-    def fast(cls, **overrides: Any) -> LPPruneConfig:
-        """The two-phase hidden-layer LP alone, solver chosen per problem, ``max_drop=0.01``."""
-        return cls(**{"method": "auto", "multilevel": False, "max_drop": 0.01, **overrides})
-
-
-def _positive(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+#: Seed stream of the fine-tune.
+_FINAL = 3
 
 
 @dataclass(kw_only=True)
@@ -163,8 +114,10 @@ class LPPruneRunResult(Result):
             sample is realized).
         iterations: Solver iterations of all LPs.
         samples: Training samples in the LPs.
-        perceptron: The layered float64 network after the hidden-layer LP (the start
-            network's reading when that LP failed; see ``stop_reason``).
+        perceptron: The layered float64 network after the hidden-layer LP with the
+            saturation reading (the start network's saturation reading when that LP failed,
+            see ``stop_reason``, or with the ``"real"`` reading, which solves no perceptron
+            network: :attr:`network` is then the result).
         dag: The float64 multi-level DAG (``None`` without ``multilevel``).
         chosen_step: The history step whose network is returned (0: the start network).
         budget: The run's budget (:meth:`neuroplast.search.Budget.to_dict`); ``None``
@@ -197,39 +150,11 @@ class LPPruneRunResult(Result):
         }
 
 
-@dataclass
-class _State:
-    """Everything a resumed run needs: the last finished phase, the history, the structures."""
-
-    step: int
-    history: list[dict[str, Any]]
-    perceptron: PerceptronNetwork | None = None
-    dag: PerceptronDAG | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"step": self.step, "history": self.history}
-        for key in ("perceptron", "dag"):
-            value = getattr(self, key)
-            out[key] = None if value is None else structure_state(value)
-        return out
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> _State:
-        p, g = d.get("perceptron"), d.get("dag")
-        perceptron = None if p is None else structure_from_state(p)
-        dag = None if g is None else structure_from_state(g)
-        if not isinstance(perceptron, PerceptronNetwork | None) or not isinstance(
-            dag, PerceptronDAG | None
-        ):
-            raise SerializationError("the checkpoint's perceptron structures are of the wrong kind")
-        return cls(int(d["step"]), list(d["history"]), perceptron, dag)
-
-
 class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
     """LP pruning of a trained one-hidden-layer network (seed 004); see the module docstring.
 
-    The LPs run one after the other in this process (``executor`` is not used). A run is
-    checkpointed after each phase and resumes after the last one saved.
+    The LPs and the fine-tune run one after the other in this process (``executor`` is not
+    used). A run is checkpointed after each phase and resumes after the last one saved.
 
     Args:
         config: The settings (default: ``LPPruneConfig()``, the :meth:`LPPruneConfig.fast`
@@ -242,34 +167,51 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
 
     def _run(self, net: Network, data: Splits, ctx: RunContext) -> LPPruneRunResult:
         cfg = self.config
+        # Sign networks have no gradient to fine-tune with.
+        tunable = cfg.final_epochs > 0 and not any(
+            getattr(n, "activation", None) == "sign" for n in net.spec.nodes
+        )
+        phases = phase_names(cfg.multilevel, tunable)
         start = read_perceptron(net)
+        if len(start.weights) != 2:  # the same error for both readings
+            hidden = len(start.weights) - 1
+            raise ShapeError(f"need exactly one hidden layer, the network has {hidden}")
         X, y = data.X_train[: cfg.samples], data.y_train[: cfg.samples]
-        state = self._resume(ctx) or _State(START, [self._record(START, net, start, data)])
-        phases = 2 if cfg.multilevel else 1
-        bar = Progress(phases, f"lp ({X.shape[0]} samples)", enabled=ctx.progress, unit="phase")
+        state = self._resume(ctx) or State(START, [self._record(phases, START, net, data)])
+        state.phases = phases
+        bar = Progress(
+            len(phases) - 1, f"lp ({X.shape[0]} samples)", enabled=ctx.progress, unit="phase"
+        )
         failure = None
         with bar:
-            bar.update(min(state.step, phases))
+            bar.update(state.step)
             try:
                 if state.step < HIDDEN:
-                    res = prune_hidden_lp(start, X, y, **self._solver())
-                    assert isinstance(res.network, PerceptronNetwork)  # its contract
-                    state.perceptron = res.network
-                    self._finish(state, HIDDEN, res.network, res.report, data, net.spec.loss, ctx)
+                    res = self._hidden_lp(net, start, X, y)
+                    if isinstance(res.network, PerceptronNetwork):
+                        state.perceptron = res.network
+                    self._finish(
+                        state, HIDDEN, _as_network(res.network, net), data, ctx, res.report
+                    )
                     bar.update(1, links=res.report.links_after, units=res.report.units_after)
                 if cfg.multilevel and state.step < MULTILEVEL:
                     assert state.perceptron is not None
                     res = optimize_multilevel(state.perceptron, X, y, **self._solver())
                     assert isinstance(res.network, PerceptronDAG)  # its contract
                     state.dag = res.network
-                    loss = net.spec.loss
-                    self._finish(state, MULTILEVEL, res.network, res.report, data, loss, ctx)
+                    self._finish(
+                        state, MULTILEVEL, _as_network(res.network, net), data, ctx, res.report
+                    )
                     bar.update(1, links=res.report.links_after, units=res.report.units_after)
             except NumericalError as exc:
                 # A solver that finds no verified optimum ends the run with what it has (the
                 # start network at worst), as any budgeted controller would: never a crash
                 # that loses the phases already solved.
-                failure = f"{_NAMES[state.step + 1]} failed ({exc})"
+                failure = f"{NAMES[phases[state.step + 1]]} failed ({exc})"
+            if failure is None and tunable and state.step < len(phases) - 1:
+                tuned, info = self._fine_tune(state.networks[state.step], net, data, ctx)
+                self._finish(state, state.step + 1, tuned, data, ctx, None, **info)
+                bar.update(1, val_accuracy=state.history[-1]["val_accuracy"])
         return self._result(state, net, start, data, int(X.shape[0]), failure)
 
     # ------------------------------------------------------------------ phases
@@ -278,89 +220,108 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
         options = None if cfg.options is None else dict(cfg.options)
         return {"big_m": cfg.big_m, "method": cfg.method, "tol": cfg.tol, "options": options}
 
-    def _resume(self, ctx: RunContext) -> _State | None:
+    def _hidden_lp(self, net: Network, start: PerceptronNetwork, X: Any, y: Any) -> LPPruneResult:
+        """The hidden-layer LP on the saturation reading ``start`` or on ``net`` itself."""
+        if self.config.reading == "real":
+            return prune_hidden_lp(net, X, y, hidden_activation="real", **self._solver())
+        res = prune_hidden_lp(start, X, y, **self._solver())
+        assert isinstance(res.network, PerceptronNetwork)  # its contract
+        return res
+
+    def _fine_tune(
+        self, lp_net: Network, teacher: Network, data: Splits, ctx: RunContext
+    ) -> tuple[Network, dict[str, Any]]:
+        """:func:`~neuroplast.search._budget.fine_tune` of the last LP network, distilled."""
+        cfg = self.config
+        options: dict[str, Any] = {"monitor": "val_loss"}
+        if cfg.alpha > 0:
+            options |= {"teacher": teacher, "temperature": cfg.temperature, "alpha": cfg.alpha}
+        if cfg.keep_links:
+            weights = (f"{n.name}.weight" for n in lp_net.spec.nodes if isinstance(n, Dense))
+            options["weight_masks"] = {w: lp_net.params[w] != 0 for w in weights}
+        optimizer, seed = Adam(lr=cfg.lr), ctx.seed_for(_FINAL)
+        tuned, info = fine_tune_final(
+            lp_net, data, cfg, optimizer=optimizer, seed=seed, fit_options=options
+        )
+        return tuned, {k: info[k] for k in ("epochs", "best_epoch", "kept")}
+
+    def _resume(self, ctx: RunContext) -> State | None:
         if not ctx.resume or ctx.folder is None:
             return None
         latest = ctx.folder.latest_checkpoint()
-        return None if latest is None else _State.from_dict(latest[2])
+        if latest is None:
+            return None
+        networks = {g: ctx.folder.load_checkpoint(g)[0] for g in ctx.folder.generations()}
+        return State.from_dict(latest[2], networks)
 
     def _finish(
         self,
-        state: _State,
+        state: State,
         step: int,
-        structure: PerceptronNetwork | PerceptronDAG,
-        report: PruneReport,
+        network: Network,
         data: Splits,
-        loss: str,
         ctx: RunContext,
+        report: PruneReport | None,
+        **extra: Any,
     ) -> None:
         """Records phase ``step`` in the history and checkpoints the run after it."""
-        network = _as_network(structure, loss)
-        extra = {"lp_error": float(report.lp_error), "iterations": int(report.nit)}
-        state.history.append(self._record(step, network, structure, data, **extra))
+        if report is not None:
+            extra = {"lp_error": float(report.lp_error), "iterations": int(report.nit)}
+        state.history.append(self._record(state.phases, step, network, data, **extra))
+        state.networks[step] = network
         state.step = step
         if ctx.folder is not None:
             ctx.folder.save_checkpoint(step, network, state.to_dict())
 
     def _record(
-        self,
-        step: int,
-        network: Network,
-        structure: PerceptronNetwork | PerceptronDAG,
-        data: Splits,
-        **extra: Any,
+        self, phases: tuple[str, ...], step: int, network: Network, data: Splits, **extra: Any
     ) -> dict[str, Any]:
         """The history record of ``step``, with the label of the phase that follows it."""
         metrics = network.evaluate(data.X_val, data.y_val)
+        links, units = links_and_units(network)
         rec: dict[str, Any] = {
             "step": step,
             "n_params": int(network.n_params),
             "val_accuracy": metrics.get("accuracy"),
             "val_loss": metrics["loss"],
-            "links": int(structure.n_links),
-            "units": int(structure.n_units),
+            "links": links,
+            "units": units,
+            "phase": phases[step],
             **extra,
         }
-        if step == START:
-            rec["edit"], rec["edit_kind"] = "hidden-layer LP", "remove_neurons"
-        elif step == HIDDEN and self.config.multilevel:
-            rec["edit"], rec["edit_kind"] = "multi-level LP", "multilevel"
+        if step + 1 < len(phases):
+            rec["edit"], rec["edit_kind"] = LABELS[phases[step + 1]]
         return rec
 
     def _result(
         self,
-        state: _State,
+        state: State,
         net: Network,
         start: PerceptronNetwork,
         data: Splits,
         samples: int,
         failure: str | None = None,
     ) -> LPPruneRunResult:
-        options: dict[int, tuple[Network, PerceptronNetwork | PerceptronDAG]] = {
-            START: (net, start)
-        }
-        if state.perceptron is not None:
-            options[HIDDEN] = (_as_network(state.perceptron, net.spec.loss), state.perceptron)
-        if state.dag is not None:
-            options[MULTILEVEL] = (_as_network(state.dag, net.spec.loss), state.dag)
-        step, reason, best = self._choose(state.history, options, data)
-        network, chosen = options[step]
+        options = {START: net, **state.networks}
+        step, reason, best = self._choose(state, options, data)
+        network = options[step]
         if best is not None and best.network is not None:
             network = best.network  # a copy: never the input network
         elif step == START:
             network = network.copy()
         phases = state.history[1:]
+        links_after, units_after = links_and_units(network)
         return LPPruneRunResult(
             network=network,
             history=state.history,
-            stop_reason=f"{len(phases)} LP phase{'s' * (len(phases) != 1)} solved{reason}"
+            stop_reason=f"{len(phases)} phase{'s' * (len(phases) != 1)} finished{reason}"
             + ("" if failure is None else f"; {failure}"),
             links_before=start.n_links,
-            links_after=chosen.n_links,
+            links_after=links_after,
             units_before=start.n_units,
-            units_after=chosen.n_units,
-            lp_error=float(sum(r["lp_error"] for r in phases)),
-            iterations=int(sum(r["iterations"] for r in phases)),
+            units_after=units_after,
+            lp_error=float(sum(r.get("lp_error", 0.0) for r in phases)),
+            iterations=int(sum(r.get("iterations", 0) for r in phases)),
             samples=samples,
             perceptron=start if state.perceptron is None else state.perceptron,
             dag=state.dag,
@@ -370,15 +331,15 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
 
     def _choose(
         self,
-        history: list[dict[str, Any]],
-        options: Mapping[int, tuple[Network, Any]],
+        state: State,
+        options: Mapping[int, Network],
         data: Splits,
     ) -> tuple[int, str, BestUnderBudget | None]:
         """``(step returned, what to add to the stop reason, the budget's keeper)``.
 
         Marks every record ``in_budget`` when there is a budget.
         """
-        last = max(options)
+        history, last = state.history, max(options)
         start_accuracy = history[START]["val_accuracy"]
         if self.config.max_drop is None or start_accuracy is None:
             return last, "", None
@@ -386,7 +347,7 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
         best = BestUnderBudget(budget)
         for rec in history:
             rec["in_budget"] = budget.admits(rec["val_accuracy"])
-            best.offer(options[rec["step"]][0], rec["val_accuracy"], rec["step"])
+            best.offer(options[rec["step"]], rec["val_accuracy"], rec["step"])
         step = START if best.step is None else best.step
         if step == last:
             return step, "", best
@@ -398,7 +359,8 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
             why = f"its validation accuracy {acc:.4f} is below the floor {budget.floor:.4f}"
         else:
             why = f"its validation accuracy {acc:.4f} is at the chance level {budget.chance:.4f}"
-        return step, f"; budget: returned {_NAMES[step]}, not {_NAMES[last]} ({why})", best
+        returned, not_returned = NAMES[state.phases[step]], NAMES[state.phases[last]]
+        return step, f"; budget: returned {returned}, not {not_returned} ({why})", best
 
     # ------------------------------------------------------------------ report
     def report(self, result: LPPruneRunResult, out: Path) -> None:
@@ -411,7 +373,8 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
         fig, ax = plt.subplots(figsize=(5, 3.4))
         ax.plot(steps, [r["links"] for r in result.history], "o-", label="links (nonzero weights)")
         ax.plot(steps, [r["units"] for r in result.history], "s-", label="units (perceptrons)")
-        ax.set_xticks(steps, ["start", "hidden LP", "multi-level LP"][: len(steps)])
+        ticks = {"start": "start", "hidden": "hidden LP", "multilevel": "multi-level LP"}
+        ax.set_xticks(steps, [ticks.get(r["phase"], "fine-tune") for r in result.history])
         ax.set_yscale("log")
         ax.set_title(f"LP pruning on {result.samples} training samples", fontsize=9)
         ax.legend(fontsize=7)
@@ -420,7 +383,10 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
         plt.close(fig)
 
 
-def _as_network(structure: PerceptronNetwork | PerceptronDAG, loss: str) -> Network:
+def _as_network(structure: PerceptronNetwork | PerceptronDAG | Network, start: Network) -> Network:
+    """An LP's result as a network with the start network's loss."""
+    if isinstance(structure, Network):
+        return structure
     if isinstance(structure, PerceptronNetwork):
-        return structure.to_network(loss)
-    return dag_network(structure, loss)
+        return structure.to_network(start.spec.loss)
+    return dag_network(structure, start.spec.loss)

@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -280,6 +280,39 @@ def fine_tune(
         "kept": kept,
     }
     return (tuned if kept else net), info
+
+
+class FinalTuning(Protocol):
+    """A controller config with the final fine-tune's settings."""
+
+    @property
+    def final_epochs(self) -> int: ...
+    @property
+    def final_patience(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+
+
+def fine_tune_final(
+    net: Network,
+    data: Splits,
+    cfg: FinalTuning,
+    *,
+    optimizer: Optimizer,
+    seed: int,
+    fit_options: Mapping[str, Any] | None = None,
+) -> tuple[Network, dict[str, Any]]:
+    """:func:`fine_tune` with a config's ``final_epochs``, ``final_patience`` and ``batch_size``."""
+    return fine_tune(
+        net,
+        data,
+        epochs=cfg.final_epochs,
+        patience=cfg.final_patience,
+        optimizer=optimizer,
+        batch_size=cfg.batch_size,
+        seed=seed,
+        fit_options=fit_options,
+    )
 
 
 def _accuracy(net: Network, data: Splits) -> float:

@@ -147,3 +147,41 @@ fn invalid_options_give_typed_errors() {
     let r = engine::fit(&g, &mut pm, &mut st, &data, None, &none, &config(2, Some(rule)), &mut |_| true);
     assert!(matches!(r, Err(Error::Config(_))), "{r:?}");
 }
+
+#[test]
+fn weight_masks_fix_the_support_and_ones_change_nothing() {
+    let (g, p0, x, y) = setup(40, 5);
+    let cfg = config(3, None);
+    let data = DataRef { x: &x, n: 40, targets: Targets::Classes(&y) };
+    let node_masks = vec![None; g.nodes.len()];
+    let run = |wm: &[Option<Vec<f32>>]| {
+        let (mut p, mut st) = (p0.clone(), OptState::zeros(&g, &cfg.optimizer));
+        engine::fit_masked(&g, &mut p, &mut st, &data, None, &node_masks, wm, &cfg, &mut |_| true).unwrap();
+        (p, st)
+    };
+    let (plain, _) = run(&[]);
+    let ones: Vec<Option<Vec<f32>>> = g.params.iter().map(|p| Some(vec![1.0; p.len()])).collect();
+    assert_eq!(run(&ones).0, plain);
+    // Every other weight of the first layer masked: those stay zero, with zero Adam moments.
+    let half: Vec<f32> = (0..g.params[0].len()).map(|i| (i % 2) as f32).collect();
+    let mut masks: Vec<Option<Vec<f32>>> = vec![None; g.params.len()];
+    masks[0] = Some(half.clone());
+    let (p, st) = run(&masks);
+    for (i, &m) in half.iter().enumerate() {
+        if m == 0.0 {
+            assert_eq!(p[0][i], 0.0);
+            assert!(st.slots[0].iter().all(|s| s[i] == 0.0));
+        } else {
+            assert_ne!(p[0][i], p0[0][i]);
+        }
+    }
+    // Wrong length, a non-binary value and a wrong slot count are typed errors.
+    let bad_len = vec![Some(vec![1.0; 3]), None, None, None];
+    let mut bad_value = masks.clone();
+    bad_value[1] = Some(vec![0.5; g.params[1].len()]);
+    for wm in [bad_len, bad_value, vec![None]] {
+        let (mut p, mut st) = (p0.clone(), OptState::zeros(&g, &cfg.optimizer));
+        let err = engine::fit_masked(&g, &mut p, &mut st, &data, None, &node_masks, &wm, &cfg, &mut |_| true);
+        assert!(matches!(err, Err(Error::Shape(_) | Error::Config(_))), "{err:?}");
+    }
+}

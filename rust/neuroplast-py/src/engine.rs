@@ -158,9 +158,10 @@ pub fn node_gradients<'py>(
 /// Trains for whole epochs in one call; returns
 /// `(params, slots, step, records, best_epoch, stopped_early)`. `early_stopping` is
 /// `(monitor, patience, min_delta, restore_best)`, `distill` `(teacher_logits, temperature, alpha)`,
-/// `dropout` the inverted-dropout rate of hidden dense layers.
+/// `dropout` the inverted-dropout rate of hidden dense layers, `weight_masks` one optional 0/1
+/// mask per parameter (empty: none; see `engine::support`).
 #[pyfunction]
-#[pyo3(signature = (spec, params, slots, step, x, y_classes, y_values, val, masks, optimizer, epochs, batch_size, seed, shuffle, initial_epoch, callback=None, early_stopping=None, distill=None, dropout=0.0))]
+#[pyo3(signature = (spec, params, slots, step, x, y_classes, y_values, val, masks, optimizer, epochs, batch_size, seed, shuffle, initial_epoch, callback=None, early_stopping=None, distill=None, dropout=0.0, weight_masks=Vec::new()))]
 pub fn fit<'py>(
     py: Python<'py>,
     spec: &str,
@@ -182,8 +183,10 @@ pub fn fit<'py>(
     early_stopping: Option<EarlyStop>,
     distill: Option<Distill<'py>>,
     dropout: f32,
+    weight_masks: MaskArgs<'py>,
 ) -> PyResult<FitOut<'py>> {
     let Model { g, mut p, m } = model(py, spec, &params, &masks)?;
+    let wm = convert::masks_in(py, &weight_masks)?;
     let opt = convert::optimizer(&optimizer)?;
     let early_stopping = early_stopping.map(|es| convert::early_stopping(py, es)).transpose()?;
     let mut state = opt_state(py, &g, &opt, slots, step)?;
@@ -202,7 +205,8 @@ pub fn fit<'py>(
             early_stopping,
             dropout,
         };
-        engine::fit(&g, &mut p, &mut state, &train, val.as_ref(), &m, &cfg, &mut |r| cb.call(r))
+        let on_epoch = &mut |r: &EpochRecord| cb.call(r);
+        engine::fit_masked(&g, &mut p, &mut state, &train, val.as_ref(), &m, &wm, &cfg, on_epoch)
     })?;
     if let Some(e) = cb.err {
         return Err(e);

@@ -29,7 +29,7 @@ from neuroplast.search._budget import (
     Budget,
     MostAccurate,
     chance_level,
-    fine_tune,
+    fine_tune_final,
 )
 from neuroplast.search._contract import RunContext
 from neuroplast.search._splits import Splits
@@ -246,13 +246,8 @@ class Session:
             out.network, out.chosen_step = best.network, best.step
             out.edits = EditLog(out.edits.records[:made])
         if cfg.final_epochs > 0:
-            out.network, out.final_tuning = fine_tune(
-                out.network,
-                self.data,
-                epochs=cfg.final_epochs,
-                patience=cfg.final_patience,
-                optimizer=Adam(lr=cfg.lr, weight_decay=cfg.weight_decay),
-                batch_size=cfg.batch_size,
-                seed=seed,
+            optimizer = Adam(lr=cfg.lr, weight_decay=cfg.weight_decay)
+            out.network, out.final_tuning = fine_tune_final(
+                out.network, self.data, cfg, optimizer=optimizer, seed=seed
             )
         return out

@@ -38,7 +38,7 @@ from neuroplast._seeds import derive_seed
 from neuroplast.morph.record import EditLog, EditRecord
 from neuroplast.network import Network
 from neuroplast.optim import Adam
-from neuroplast.search._budget import BestUnderBudget, Budget, chance_level, fine_tune
+from neuroplast.search._budget import BestUnderBudget, Budget, chance_level, fine_tune_final
 from neuroplast.search._contract import Controller, Result, RunContext
 from neuroplast.search._evaluate import DataRef, shared_data
 from neuroplast.search._progress import Progress
@@ -228,15 +228,7 @@ class MCTS(Controller[MCTSConfig, MCTSResult]):
     ) -> tuple[Network, dict[str, Any]]:
         """:func:`~neuroplast.search._budget.fine_tune` with the run's Adam settings."""
         cfg = self.config
-        return fine_tune(
-            net,
-            data,
-            epochs=cfg.final_epochs,
-            patience=cfg.final_patience,
-            optimizer=Adam(lr=cfg.lr),
-            batch_size=cfg.batch_size,
-            seed=ctx.seed_for(_FINAL),
-        )
+        return fine_tune_final(net, data, cfg, optimizer=Adam(lr=cfg.lr), seed=ctx.seed_for(_FINAL))
 
     def _shared(self, data: Splits, seed: int) -> AbstractContextManager[DataRef]:
         """:func:`shared_data` of the training split and the search's validation subset."""

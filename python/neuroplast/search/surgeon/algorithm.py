@@ -47,7 +47,7 @@ from neuroplast.errors import ConfigError, NumericalError
 from neuroplast.morph import EditLog, EditRecord
 from neuroplast.network import Network
 from neuroplast.optim import SGD
-from neuroplast.search._budget import Budget, chance_level, fine_tune
+from neuroplast.search._budget import Budget, chance_level, fine_tune_final
 from neuroplast.search._contract import Controller, RunContext
 from neuroplast.search._evaluate import shared_data
 from neuroplast.search._progress import Progress
@@ -434,13 +434,11 @@ class Surgeon(Controller[SurgeonConfig, SurgeonResult]):
     def _fine_tune(self, result: SurgeonResult, data: Splits, ctx: RunContext) -> None:
         """:func:`~neuroplast.search._budget.fine_tune` of the result with the run's SGD."""
         cfg = self.config
-        result.network, result.final_tuning = fine_tune(
+        result.network, result.final_tuning = fine_tune_final(
             result.network,
             data,
-            epochs=cfg.final_epochs,
-            patience=cfg.final_patience,
+            cfg,
             optimizer=SGD(lr=cfg.lr, momentum=cfg.momentum),
-            batch_size=cfg.batch_size,
             seed=ctx.seed_for(FINAL_STREAM),
         )
         if result.final_tuning["kept"]:

@@ -8,6 +8,7 @@ use super::early_stop::{EarlyStopping, Tracker};
 use super::graph::Graph;
 use super::infer::{evaluate_unchecked, Evaluation};
 use super::pass::{loss_and_gradients, update_running_stats, Masks, Workspace};
+use super::support::{self, WeightMasks};
 use crate::error::{ensure_config, Error, Result};
 use crate::kernels::loss::{BatchLoss, Loss};
 use crate::kernels::optim::{self, Optimizer};
@@ -114,8 +115,26 @@ pub fn fit(
     cfg: &FitConfig,
     on_epoch: &mut dyn FnMut(&EpochRecord) -> bool,
 ) -> Result<FitOutcome> {
+    fit_masked(graph, params, state, train, val, masks, &[], cfg, on_epoch)
+}
+
+/// [`fit`] on a fixed support: the entries of `weight_masks` that are 0 are zeroed before
+/// training and stay zero (see [`super::support`]).
+#[allow(clippy::too_many_arguments)]
+pub fn fit_masked(
+    graph: &Graph,
+    params: &mut [Vec<f32>],
+    state: &mut OptState,
+    train: &DataRef<'_>,
+    val: Option<&DataRef<'_>>,
+    masks: &Masks,
+    weight_masks: &WeightMasks,
+    cfg: &FitConfig,
+    on_epoch: &mut dyn FnMut(&EpochRecord) -> bool,
+) -> Result<FitOutcome> {
     validate_params(graph, params)?;
     let masks = &validate_masks(graph, masks)?;
+    support::validate(graph, weight_masks)?;
     cfg.optimizer.validate()?;
     ensure_config(cfg.batch_size >= 1, || "batch_size must be at least 1".into())?;
     ensure_config(cfg.threads >= 1, || "threads must be at least 1".into())?;
@@ -147,6 +166,7 @@ pub fn fit(
     let mut watch = Watch::new(trivial, train.n.div_ceil(batch));
     // Grows with the epochs actually run: `epochs` may be huge when a callback stops early.
     let mut history = Vec::new();
+    support::apply(weight_masks, params);
     for e in 0..cfg.epochs as u64 {
         let epoch = cfg.initial_epoch + e;
         order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
@@ -163,7 +183,7 @@ pub fn fit(
                 graph,
                 params,
                 state,
-                masks,
+                (masks, weight_masks),
                 &xb[..rows * n_in],
                 idx,
                 train,
@@ -208,7 +228,7 @@ fn train_step(
     graph: &Graph,
     params: &mut [Vec<f32>],
     state: &mut OptState,
-    masks: &Masks,
+    (masks, weight_masks): (&Masks, &WeightMasks),
     xb: &[f32],
     idx: &[usize],
     train: &DataRef<'_>,
@@ -227,7 +247,9 @@ fn train_step(
     }
     state.step += 1;
     update_running_stats(graph, params, ws, idx.len());
+    support::apply(weight_masks, grads);
     apply_updates(graph, &cfg.optimizer, params, grads, &mut state.slots, state.step, cfg.threads, None);
+    support::apply(weight_masks, params);
     Ok(r)
 }
 
