@@ -203,7 +203,7 @@ def test_cli_scheduler_equals_in_process(client, capsys) -> None:
         (["surgeon", "--dask-workers", "2", "--scheduler", "tcp://x:1"], "give one of"),
         (["asng", "--scheduler", "tcp://x:1"], "unrecognized arguments: --scheduler"),
         (["dyno", "--workers", "2"], "unrecognized arguments: --workers"),
-        (["lp", "--dask-workers", "2"], "unrecognized arguments: --dask-workers"),
+        (["neurogenesis", "--dask-workers", "2"], "unrecognized arguments: --dask-workers"),
     ],
 )
 def test_cli_refuses_executor_options_that_do_not_apply(argv, message, capsys) -> None:

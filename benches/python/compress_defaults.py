@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import multiprocessing
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -121,7 +122,8 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         pool = None
         if args.workers > 0:
-            pool = stack.enter_context(ProcessPoolExecutor(args.workers))
+            spawn = multiprocessing.get_context("spawn")  # no fork of a threaded process
+            pool = stack.enter_context(ProcessPoolExecutor(args.workers, mp_context=spawn))
         rows = run(args, pool)
     print("\nmean Δ over data sets:")
     for variant in args.variants:
@@ -168,9 +170,9 @@ def _run_one(
     seed: int,
     pool: ProcessPoolExecutor | None,
 ) -> Network:
-    if controller == "lp":  # the LPs run in this process
+    if controller == "lp":
         lp = LPPrune(LPPruneConfig(**LP_VARIANTS[variant]))
-        return lp.run(start, splits, seed=seed, progress=False).network
+        return lp.run(start, splits, seed=seed, executor=pool, progress=False).network
     cfg = CompressConfig(**VARIANTS[variant])
     return Compress(cfg).run(start, splits, seed=seed, executor=pool, progress=False).network
 

@@ -158,4 +158,5 @@ COMMAND = Command(
     default_preset="fast",
     datasets=(*data.available(), "xor"),
     inputs=_inputs,
+    executor=True,
 )

@@ -64,6 +64,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -153,8 +154,11 @@ class LPPruneRunResult(Result):
 class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
     """LP pruning of a trained one-hidden-layer network (seed 004); see the module docstring.
 
-    The LPs and the fine-tune run one after the other in this process (``executor`` is not
-    used). A run is checkpointed after each phase and resumes after the last one saved.
+    The hidden-layer LP solves one LP per output and per kept hidden unit; with ``run(...,
+    executor=...)`` (a process pool, a :class:`~neuroplast.search.DaskExecutor`) these run as
+    jobs on one engine thread each, with the same result. The multi-level LP (its nodes
+    depend on each other) and the fine-tune run in this process. A run is checkpointed after
+    each phase and resumes after the last one saved.
 
     Args:
         config: The settings (default: ``LPPruneConfig()``, the :meth:`LPPruneConfig.fast`
@@ -187,7 +191,7 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
             bar.update(state.step)
             try:
                 if state.step < HIDDEN:
-                    res = self._hidden_lp(net, start, X, y)
+                    res = self._hidden_lp(net, start, X, y, ctx.executor)
                     if isinstance(res.network, PerceptronNetwork):
                         state.perceptron = res.network
                     self._finish(
@@ -220,11 +224,14 @@ class LPPrune(Controller[LPPruneConfig, LPPruneRunResult]):
         options = None if cfg.options is None else dict(cfg.options)
         return {"big_m": cfg.big_m, "method": cfg.method, "tol": cfg.tol, "options": options}
 
-    def _hidden_lp(self, net: Network, start: PerceptronNetwork, X: Any, y: Any) -> LPPruneResult:
+    def _hidden_lp(
+        self, net: Network, start: PerceptronNetwork, X: Any, y: Any, executor: Executor | None
+    ) -> LPPruneResult:
         """The hidden-layer LP on the saturation reading ``start`` or on ``net`` itself."""
+        kw = {**self._solver(), "executor": executor}
         if self.config.reading == "real":
-            return prune_hidden_lp(net, X, y, hidden_activation="real", **self._solver())
-        res = prune_hidden_lp(start, X, y, **self._solver())
+            return prune_hidden_lp(net, X, y, hidden_activation="real", **kw)
+        res = prune_hidden_lp(start, X, y, **kw)
         assert isinstance(res.network, PerceptronNetwork)  # its contract
         return res
 

@@ -29,12 +29,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from concurrent.futures import Executor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from neuroplast import _core
+from neuroplast._threads import blas_threads
 from neuroplast.errors import ConfigError, DataError
 from neuroplast.lp._checks import as_matrix, as_targets, check_limits
 from neuroplast.lp._solve import F64, check_method, solve_equality_lp
@@ -166,6 +170,40 @@ def _check_options(
     return str(activation), float(big_m), check_limits(limits)  # type: ignore[arg-type]
 
 
+def solve_output(
+    X: F64,
+    y: F64,
+    activation: str,
+    big_m: float,
+    limits: tuple[float, float],
+    method: str,
+    options: Mapping[str, Any] | None,
+    threads: int | None = None,
+) -> tuple[F64, float, F64, float, int]:
+    """One output's LP (a job of :func:`optimize_perceptron`): ``(w, u, error, cost, nit)``.
+
+    ``error`` is the artificial (plus charged surplus) per sample; ``threads`` sets the engine's
+    and NumPy's BLAS thread counts while it solves (``None``: as they are), restored afterwards.
+    """
+    n, T = X.shape[1], X.shape[0]
+    before = _core.get_num_threads()
+    if threads is not None and threads != before:
+        _core.set_num_threads(threads)
+    try:
+        # A job's NumPy work (building the LP, checking the solution) on its own thread count
+        # too: two workers must not each spin two BLAS threads on a two-core machine.
+        with blas_threads(threads) if threads is not None else nullcontext():
+            c, A, b = build_perceptron_lp(X, y, activation=activation, big_m=big_m, limits=limits)
+            sol = solve_equality_lp(c, A, b, method, options)
+    finally:
+        if threads is not None and threads != before:
+            _core.set_num_threads(before)
+    x = sol.x
+    a, s = x[2 * n + 2 : 2 * n + 2 + T], x[2 * n + 2 + T :]
+    error = a + s * (c[2 * n + 2 + T :] > 0)
+    return x[:n] - x[n : 2 * n], float(x[2 * n] - x[2 * n + 1]), error, float(sol.fun), int(sol.nit)
+
+
 def optimize_perceptron(
     X: npt.ArrayLike,
     Y: npt.ArrayLike,
@@ -176,6 +214,7 @@ def optimize_perceptron(
     limits: tuple[float, float] = (-1.0, 1.0),
     tol: float = 1e-7,
     options: Mapping[str, Any] | None = None,
+    executor: Executor | None = None,
 ) -> PerceptronResult:
     """Structurally optimal one-layer perceptron by linear programming (seed 004).
 
@@ -197,6 +236,11 @@ def optimize_perceptron(
         limits: Saturation limits ``(lo, hi)`` with ``lo < hi``.
         tol: Weights, biases and artificials below this magnitude are reported as exact 0.
         options: Solver options passed to :func:`neuroplast.lp.linprog`.
+        executor: Where the outputs' LPs run, one job each (any
+            :class:`concurrent.futures.Executor`: a process pool, a
+            :class:`~neuroplast.search.DaskExecutor`, ``client.get_executor()``); each job
+            solves on one engine thread. ``None``: one after the other in this process. The
+            result is the same (the solver's result does not depend on its thread count).
 
     Returns:
         A :class:`PerceptronResult`.
@@ -224,18 +268,16 @@ def optimize_perceptron(
     m = Ya.shape[1]
     W, U, art = np.zeros((m, n)), np.zeros(m), np.zeros((m, T))
     objective, nit = 0.0, 0
-    for j in range(m):
-        c, A, b = build_perceptron_lp(
-            Xa, Ya[:, j], activation=activation_, big_m=big_m_, limits=limits_
-        )
-        sol = solve_equality_lp(c, A, b, method, options)
-        x = sol.x
-        W[j] = x[:n] - x[n : 2 * n]
-        U[j] = x[2 * n] - x[2 * n + 1]
-        a, s = x[2 * n + 2 : 2 * n + 2 + T], x[2 * n + 2 + T :]
-        art[j] = a + s * (c[2 * n + 2 + T :] > 0)
-        objective += sol.fun
-        nit += sol.nit
+    lp = (activation_, big_m_, limits_, method, None if options is None else dict(options))
+    if executor is None:
+        columns = (solve_output(Xa, Ya[:, j], *lp) for j in range(m))
+    else:
+        jobs = [executor.submit(solve_output, Xa, Ya[:, j], *lp, threads=1) for j in range(m)]
+        columns = (job.result() for job in jobs)
+    for j, (w, u, a, fun, steps) in enumerate(columns):
+        W[j], U[j], art[j] = w, u, a
+        objective += fun
+        nit += steps
     for arr in (W, U, art):
         arr[np.abs(arr) <= tol] = 0.0
     if not np.isfinite(W).all():

@@ -13,6 +13,7 @@ Neither step is guaranteed to find the globally simplest network (the seed's own
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
@@ -226,6 +227,7 @@ def prune_hidden_lp(
     tol: float = 1e-7,
     options: Mapping[str, Any] | None = None,
     hidden_activation: HiddenActivation = "saturation",
+    executor: Executor | None = None,
 ) -> LPPruneResult:
     """Two-phase LP pruning of the hidden layer of a two-layer perceptron network.
 
@@ -264,6 +266,9 @@ def prune_hidden_lp(
         options: Solver options.
         hidden_activation: ``"saturation"`` (the seed's perceptron reading) or ``"real"``
             (the network's own hidden activation; a :class:`~neuroplast.Network` only).
+        executor: Where each layer's per-output LPs run (see
+            :func:`~neuroplast.lp.optimize_perceptron`); ``None``: in this process. The
+            result is the same.
 
     Returns:
         The pruned network (:class:`PerceptronNetwork`, or :class:`~neuroplast.Network` for
@@ -291,13 +296,17 @@ def prune_hidden_lp(
     if limits is None:
         limits = network.limits if isinstance(network, PerceptronNetwork) else (-1.0, 1.0)
     if mode == "real" and isinstance(network, Network):
-        kw_real: dict[str, Any] = dict(big_m=big_m, method=method, tol=tol, options=options)
+        kw_real: dict[str, Any] = dict(
+            big_m=big_m, method=method, tol=tol, options=options, executor=executor
+        )
         return _prune_real(network, X, Y, check_limits(limits), kw_real)
     net = _as_two_layer(network, limits)
     Xa = as_matrix(X, "X", net.n_inputs)
     targets, labels = _goal(Y, net.n_outputs, Xa.shape[0], net.limits)
     lp_act: LPActivation = "linear" if net.activation == "linear" else "saturation"
-    kw: dict[str, Any] = dict(big_m=big_m, method=method, limits=net.limits, tol=tol)
+    kw: dict[str, Any] = dict(
+        big_m=big_m, method=method, limits=net.limits, tol=tol, executor=executor
+    )
     H = net.layer_values(Xa)[0]
     out = optimize_perceptron(H, targets, activation=lp_act, options=options, **kw)
     used = np.flatnonzero(np.any(out.weights != 0, axis=0))

@@ -14,6 +14,7 @@ cluster (``--scheduler tcp://host:8786``); the last two scatter the data once to
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack
@@ -190,7 +191,9 @@ def _open_executor(args: argparse.Namespace, stack: ExitStack) -> Executor | Non
         workers: int = getattr(args, "workers", 1)
         if workers == 1:
             return None
-        pool = ProcessPoolExecutor(workers)
+        # Spawned, not forked: a fork copies this process's locks but not its threads
+        # (engine pool, executors), and a worker can then wait forever on a copied lock.
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
         stack.callback(pool.shutdown, cancel_futures=True)
         return pool
     from neuroplast.search._dask import DaskExecutor, require_distributed

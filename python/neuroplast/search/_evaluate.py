@@ -33,22 +33,20 @@ from __future__ import annotations
 import copy
 import importlib
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy.typing as npt
-from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from neuroplast import _core
+from neuroplast._threads import blas_threads
 from neuroplast.errors import ConfigError, InvalidMorphismError, NumericalError
 from neuroplast.morph.record import EditRecord
 from neuroplast.network import Network
 from neuroplast.optim import Optimizer
 from neuroplast.search._shared import (
-    _LOCK,
     Arrays,
     DataRef,
     _spill,
@@ -242,38 +240,6 @@ def _validate(net: Network, arrays: Arrays) -> tuple[float, float]:
     return float(metrics.get("accuracy", float("nan"))), float(metrics["loss"])
 
 
-_CONTROLLER: list[Any] = []  # this process's ThreadpoolController, made on first use
-# Jobs running at once in this process (a ThreadPoolExecutor) share one limit: the first sets
-# it, the last restores the original, so interleaved exits cannot leave a job's limit behind.
-_BLAS_USERS: list[Any] = [0, None]  # [jobs inside, the active limiter]
-
-
-@contextmanager
-def _blas_threads(n: int) -> Iterator[None]:
-    """NumPy's BLAS (the edits' refits and projections) on at most ``n`` threads while a job runs.
-
-    A job's thread count holds for all its work: two worker processes of one engine thread each
-    must not also run two BLAS threads each, whose spinning doubled every job's time on two
-    cores. It also makes a job's result depend on its thread count alone, in this process as on
-    a worker: OpenBLAS may round differently on another thread count, and its default count
-    depends on the machine.
-    """
-    with _LOCK:
-        if not _CONTROLLER:
-            _CONTROLLER.append(ThreadpoolController())
-        if _BLAS_USERS[0] == 0:
-            _BLAS_USERS[1] = _CONTROLLER[0].limit(limits=n, user_api="blas")
-        _BLAS_USERS[0] += 1
-    try:
-        yield
-    finally:
-        with _LOCK:
-            _BLAS_USERS[0] -= 1
-            if _BLAS_USERS[0] == 0:
-                _BLAS_USERS[1].restore_original_limits()
-                _BLAS_USERS[1] = None
-
-
 def run_job(job: Job) -> JobResult:
     """Runs one job in this process (the function a worker executes).
 
@@ -309,7 +275,7 @@ def run_job_on(
         _core.set_num_threads(before)
         raise
     last: tuple[float, float] | None = None  # validation of the current network, if done
-    with _blas_threads(job.threads):
+    with blas_threads(job.threads):
         try:
             for i, step in enumerate(job.steps):
                 last = None

@@ -249,7 +249,9 @@ impl<'a> Tableau<'a> {
                 row[q] = 0.0;
             }
         };
-        if self.m * w > 200_000 {
+        // One thread: no pool is installed, and rayon's global pool would run (and spin) on
+        // every core, so a one-thread job on a worker must stay sequential.
+        if self.m * w > 200_000 && self.sf.threads > 1 {
             head.par_chunks_mut(w).for_each(update);
             tail.par_chunks_mut(w).for_each(update);
         } else {

@@ -48,7 +48,7 @@ pub(crate) struct StdForm {
     pub dense: Vec<f64>,
     vars: Vec<VarMap>,
     /// Threads for the dense products (sequential for one).
-    threads: usize,
+    pub(crate) threads: usize,
 }
 
 /// Rows per parallel block of [`StdForm::dense_combine`].
