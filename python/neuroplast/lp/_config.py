@@ -44,10 +44,11 @@ class LPPruneConfig(ConfigBase):
             LP reads the hidden values the network really computes, the first layer is kept;
             the network keeps its activations; see :func:`~neuroplast.lp.prune_hidden_lp`) or
             ``"auto"``: ``"real"``, or ``"saturation"`` with ``multilevel`` (see
-            :attr:`reading`). ``"real"`` is the default by measurement: on the four frontier
-            data sets it is closer to or above the static frontier on average and in the
-            worst set, and its one LP takes well under a second where the saturation reading's
-            two take 15–120 s (``docs/controllers/lp.md``, "Defaults").
+            :attr:`reading`). ``"real"`` is the default by measurement on the four frontier
+            data sets (both fine-tuned on the LP's links): as close to the static frontier on
+            average (Δ −0.0018 against −0.0017), closer in the worst set (−0.0063 against
+            −0.0070), and its one LP takes under a second where the saturation reading's two
+            take 13–120 s (``docs/controllers/lp.md``, "Defaults").
         final_epochs: Most epochs of a fine-tune of the last LP network (not in the paper;
             0: none): early stopping on the validation loss after ``final_patience`` epochs,
             best epoch restored, distilled from the start network (``alpha``,
