@@ -42,14 +42,16 @@ def test_optimize_perceptron_jobs_equal_the_loop(pool: ProcessPoolExecutor) -> N
     X = rng.normal(size=(40, 5))
     Y = np.sign(X @ rng.normal(size=(5, 3)))
     here = optimize_perceptron(X, Y)
-    for executor in (pool, ThreadPoolExecutor(2)):
-        there = optimize_perceptron(X, Y, executor=executor)
-        assert there.weights.tobytes() == here.weights.tobytes()
-        assert there.biases.tobytes() == here.biases.tobytes()
-        assert there.artificial.tobytes() == here.artificial.tobytes()
-        assert (there.objective, there.nit) == (here.objective, here.nit)
     threads = neuroplast.get_num_threads()
-    assert threads == neuroplast.get_num_threads()  # restored after the thread-pool jobs
+    with ThreadPoolExecutor(2) as threaded:
+        for executor in (pool, threaded):
+            there = optimize_perceptron(X, Y, executor=executor)
+            assert there.weights.tobytes() == here.weights.tobytes()
+            assert there.biases.tobytes() == here.biases.tobytes()
+            assert there.artificial.tobytes() == here.artificial.tobytes()
+            assert (there.objective, there.nit) == (here.objective, here.nit)
+    # Jobs in this process ran on one engine thread each and put the count back.
+    assert neuroplast.get_num_threads() == threads
 
 
 @pytest.mark.parametrize("reading", ["saturation", "real"])
