@@ -213,7 +213,7 @@ class Network(NetworkOps):
         **Weight masks** (``weight_masks``, as ``torch.nn.utils.prune`` applies them): training
         on a fixed support, e.g. fine-tuning a pruned sparse network. Entries whose mask is 0
         are set to zero before the first step and stay zero: their gradients are dropped
-        before every update (their optimizer buffers stay zero) and the parameter is
+        before every update (optimizer buffers that start at zero stay zero) and the parameter is
         multiplied by the mask after it. Entries whose mask is 1 train bitwise as without
         masks.
 

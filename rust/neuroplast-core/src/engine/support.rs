@@ -2,9 +2,9 @@
 //!
 //! A mask is a 0/1 vector per parameter tensor. Training multiplies the masked tensors by
 //! their masks before the first step, drops the masked entries' gradients before every
-//! optimizer update (so their optimizer buffers stay zero) and multiplies again after it (an
-//! optimizer whose update moves a zero weight with a zero gradient, such as weight decay on
-//! an already zero value, still cannot leave the support). Unmasked entries train exactly as
+//! optimizer update (so optimizer buffers that start at zero stay zero) and multiplies again
+//! after it (an update that still moves a masked weight, through momentum left from an
+//! earlier unmasked fit, cannot leave the support). Unmasked entries train exactly as
 //! without masks: multiplying by 1 is exact, so an all-ones mask changes no bit.
 
 use super::graph::Graph;
